@@ -1,0 +1,63 @@
+/* Shared pieces of the command line: the command table, option
+ * conventions, and the only place that prints errors. */
+#ifndef VMB_CLI_H
+#define VMB_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+struct command {
+  const char *name;
+  int (*fn) (int argc, char **argv);
+  const char *summary;
+  const char *usage;            /* full --help text after the usage line */
+};
+
+extern const struct command commands[];
+extern const char *global_repo; /* --repo given before the command */
+
+int cmd_init (int argc, char **argv);
+int cmd_backup (int argc, char **argv);
+int cmd_list (int argc, char **argv);
+int cmd_restore (int argc, char **argv);
+int cmd_verify (int argc, char **argv);
+int cmd_prune (int argc, char **argv);
+int cmd_gc (int argc, char **argv);
+
+/* "vmbackup: <message>" on stderr. */
+void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void cli_warning (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+/* Print the command's help to stdout. */
+void cli_help (const char *name);
+/* Unknown option or bad arguments: message and help pointer on stderr,
+ * returns EXIT_USAGE. */
+int cli_usage_error (const char *name, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+/* The repository path from --repo or $VMBACKUP_REPO; NULL after printing
+ * an error when neither is set. */
+const char *cli_repo_path (const char *opt);
+/* Open it, printing the error on failure. */
+struct repo *cli_open_repo (const char *opt);
+
+/* Progress on a terminal; silent otherwise. */
+struct progress {
+  const char *label;
+  bool enabled;
+  double start, last;
+};
+void progress_init (struct progress *p, const char *label);
+void progress_update (void *opaque, uint64_t done, uint64_t total);
+void progress_finish (struct progress *p);
+
+/* Common long options every command takes. */
+#define OPT_HELP 'h'
+#define OPT_REPO 0x100
+
+#endif

@@ -1,0 +1,162 @@
+/* vmbackup backup --image NAME=PATH: back up standalone disk images. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/units.h"
+#include "engine/backup_disk.h"
+#include "nbd/server.h"
+#include "repo/manifest.h"
+#include "repo/store.h"
+#include "cli.h"
+
+#define DEFAULT_LEVEL 3
+
+struct image_arg {
+  char *name;
+  const char *path;
+};
+
+/* One image into one backup; returns 0 or -1 with the error set. */
+static int
+backup_image (struct repo *repo, const struct image_arg *img, int level)
+{
+  const char *format;
+  struct nbd_server srv;
+  struct nbd_handle *nbd = NULL;
+  struct store store;
+  struct backup_disk_result res;
+  struct progress prog;
+  struct manifest m = { 0 };
+  struct manifest_disk disk = { 0 };
+  char abspath[PATH_MAX], sz[32], rd[32], nw[32];
+  double t0 = now_monotonic ();
+  int r = -1;
+
+  if (image_detect_format (img->path, &format) == -1)
+    return -1;
+  if (realpath (img->path, abspath) == NULL)
+    snprintf (abspath, sizeof abspath, "%s", img->path);
+  if (nbd_server_start (&srv, img->path, format, true, 1) == -1)
+    return -1;
+  nbd = nbd_open_unix (srv.sock, true);
+  if (nbd == NULL)
+    goto out_srv;
+  if (store_begin (&store, repo) == -1)
+    goto out_nbd;
+
+  m.name = img->name;
+  m.kind = "image";
+  /* An image file read through a read-only qemu-nbd is not in use by a
+   * running guest: the same guarantee as a shut-off VM. */
+  m.consistency = "offline";
+  m.time = time (NULL);
+  m.chunk_size = repo->chunk_size;
+  progress_init (&prog, img->name);
+  struct backup_disk_params p = {
+    .repo = repo, .store = &store, .nbd = nbd, .name = img->name,
+    .compression_level = level,
+    .progress = progress_update, .progress_opaque = &prog,
+  };
+  if (backup_disk (&p, &res) == -1) {
+    progress_finish (&prog);
+    goto out_store;
+  }
+  progress_finish (&prog);
+  disk.name = img->name;
+  disk.format = (char *) format;
+  disk.source = abspath;
+  disk.size = res.size;
+  disk.index = res.index;
+  disk.stored_new = res.stored_new;
+  m.disks.ptr = &disk;
+  m.disks.len = m.disks.cap = 1;
+  m.finished = time (NULL);
+  if (manifest_commit (repo, &m) == -1)
+    goto out_store;
+  printf ("backup %s: %s, %s read, %s new, %.1f s\n", m.id,
+          format_size (res.size, sz, sizeof sz),
+          format_size (res.bytes_read, rd, sizeof rd),
+          format_size (res.stored_new, nw, sizeof nw), now_monotonic () - t0);
+  free (m.id);
+  r = 0;
+
+ out_store:
+  store_end (&store);
+ out_nbd:
+  nbd_shutdown (nbd, 0);
+  nbd_close (nbd);
+ out_srv:
+  nbd_server_stop (&srv);
+  return r;
+}
+
+int
+cmd_backup (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "image", required_argument, NULL, 'i' },
+    { "compression", required_argument, NULL, 'z' },
+    { "repo", required_argument, NULL, OPT_REPO },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+  };
+  struct image_arg images[256];
+  size_t nimages = 0, failed = 0;
+  const char *repo_opt = NULL;
+  int level = DEFAULT_LEVEL, c;
+  struct repo *repo;
+
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i': {
+      char *eq = strchr (optarg, '=');
+      if (eq == NULL || eq == optarg || eq[1] == '\0')
+        return cli_usage_error ("backup", "--image wants NAME=PATH, got '%s'",
+                                optarg);
+      *eq = '\0';
+      if (!name_is_valid (optarg))
+        return cli_usage_error ("backup", "bad backup name '%s' (letters, "
+                                "digits, '.', '_', '-'; at most 64)", optarg);
+      for (size_t i = 0; i < nimages; i++)
+        if (strcmp (images[i].name, optarg) == 0)
+          return cli_usage_error ("backup", "name '%s' given twice", optarg);
+      if (nimages == sizeof images / sizeof images[0])
+        return cli_usage_error ("backup", "too many images");
+      images[nimages].name = optarg;
+      images[nimages++].path = eq + 1;
+      break;
+    }
+    case 'z':
+      level = atoi (optarg);
+      if (level < 1 || level > 19)
+        return cli_usage_error ("backup", "compression level must be 1-19");
+      break;
+    case OPT_REPO: repo_opt = optarg; break;
+    case OPT_HELP: cli_help ("backup"); return EXIT_OK;
+    default: return cli_usage_error ("backup", "bad option");
+    }
+  }
+  if (optind != argc)
+    return cli_usage_error ("backup", "unexpected argument '%s'",
+                            argv[optind]);
+  if (nimages == 0)
+    return cli_usage_error ("backup", "nothing to back up (use --image)");
+  repo = cli_open_repo (repo_opt);
+  if (repo == NULL)
+    return EXIT_FAIL;
+  for (size_t i = 0; i < nimages; i++) {
+    if (backup_image (repo, &images[i], level) == -1) {
+      cli_error ("backup %s: %s", images[i].name, get_error ());
+      failed++;
+    }
+  }
+  if (nimages > 1)
+    printf ("%zu of %zu backups succeeded\n", nimages - failed, nimages);
+  repo_close (repo);
+  return failed ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,51 @@
+/* vmbackup gc */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "common/error.h"
+#include "common/units.h"
+#include "repo/gc.h"
+#include "cli.h"
+
+int
+cmd_gc (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "dry-run", no_argument, NULL, 'n' },
+    { "repo", required_argument, NULL, OPT_REPO },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *repo_opt = NULL;
+  struct gc_stats st;
+  struct repo *repo;
+  bool dry_run = false;
+  char b[32];
+  int c, r;
+
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'n': dry_run = true; break;
+    case OPT_REPO: repo_opt = optarg; break;
+    case OPT_HELP: cli_help ("gc"); return EXIT_OK;
+    default: return cli_usage_error ("gc", "bad option");
+    }
+  }
+  if (optind != argc)
+    return cli_usage_error ("gc", "unexpected argument '%s'", argv[optind]);
+  repo = cli_open_repo (repo_opt);
+  if (repo == NULL)
+    return EXIT_FAIL;
+  r = gc_run (repo, dry_run, &st);
+  if (r == -1)
+    cli_error ("gc: %s", get_error ());
+  else
+    printf ("%" PRIu64 " backups, %" PRIu64 " chunks in use; %s %" PRIu64
+            " chunks, %" PRIu64 " indexes, %" PRIu64 " temporary files (%s)\n",
+            st.backups, st.chunks_kept, dry_run ? "would delete" : "deleted",
+            st.chunks_deleted, st.indexes_deleted, st.tmp_deleted,
+            format_size (st.bytes_deleted, b, sizeof b));
+  repo_close (repo);
+  return r == -1 ? EXIT_FAIL : EXIT_OK;
+}

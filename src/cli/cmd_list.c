@@ -1,0 +1,113 @@
+/* vmbackup list */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "common/error.h"
+#include "common/strbuf.h"
+#include "common/units.h"
+#include "repo/manifest.h"
+#include "cli.h"
+
+static void
+warn_unreadable (void *opaque, const char *id, const char *msg)
+{
+  (void) opaque;
+  (void) id;
+  cli_warning ("%s (run 'vmbackup verify')", msg);
+}
+
+static void
+print_json (const manifest_vector *v)
+{
+  struct strbuf sb = STRBUF_INIT;
+  char t[32];
+
+  strbuf_addstr (&sb, "[");
+  for (size_t i = 0; i < v->len; i++) {
+    const struct manifest *m = v->ptr[i];
+    strbuf_addstr (&sb, i ? ",\n {" : "\n {");
+    strbuf_addstr (&sb, "\"id\": ");
+    strbuf_add_json_string (&sb, m->id);
+    strbuf_addstr (&sb, ", \"name\": ");
+    strbuf_add_json_string (&sb, m->name);
+    strbuf_addstr (&sb, ", \"kind\": ");
+    strbuf_add_json_string (&sb, m->kind);
+    strbuf_addf (&sb, ", \"time\": \"%s\", \"unix_time\": %" PRId64,
+                 format_time (m->time, t, sizeof t), m->time);
+    strbuf_addf (&sb, ", \"logical_size\": %" PRIu64 ", \"stored_new\": %"
+                 PRIu64 ", \"consistency\": ", manifest_logical_size (m),
+                 manifest_stored_new (m));
+    strbuf_add_json_string (&sb, m->consistency);
+    strbuf_addf (&sb, ", \"downtime_ms\": %" PRId64 ", \"disks\": [",
+                 m->downtime_ms);
+    for (size_t k = 0; k < m->disks.len; k++) {
+      strbuf_addstr (&sb, k ? ", {\"name\": " : "{\"name\": ");
+      strbuf_add_json_string (&sb, m->disks.ptr[k].name);
+      strbuf_addstr (&sb, ", \"format\": ");
+      strbuf_add_json_string (&sb, m->disks.ptr[k].format);
+      strbuf_addf (&sb, ", \"size\": %" PRIu64 "}", m->disks.ptr[k].size);
+    }
+    strbuf_addstr (&sb, "]}");
+  }
+  strbuf_addstr (&sb, v->len ? "\n]\n" : "]\n");
+  fputs (sb.buf, stdout);
+  strbuf_release (&sb);
+}
+
+int
+cmd_list (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "json", no_argument, NULL, 'j' },
+    { "repo", required_argument, NULL, OPT_REPO },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *repo_opt = NULL, *name = NULL;
+  manifest_vector v = empty_vector;
+  struct repo *repo;
+  bool json = false;
+  int c, r = EXIT_OK;
+
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j': json = true; break;
+    case OPT_REPO: repo_opt = optarg; break;
+    case OPT_HELP: cli_help ("list"); return EXIT_OK;
+    default: return cli_usage_error ("list", "bad option");
+    }
+  }
+  if (optind < argc)
+    name = argv[optind++];
+  if (optind != argc)
+    return cli_usage_error ("list", "unexpected argument '%s'", argv[optind]);
+  if (name && !name_is_valid (name))
+    return cli_usage_error ("list", "bad backup name '%s'", name);
+  repo = cli_open_repo (repo_opt);
+  if (repo == NULL)
+    return EXIT_FAIL;
+  if (manifest_list (repo, name, &v, warn_unreadable, NULL) == -1) {
+    cli_error ("%s", get_error ());
+    r = EXIT_FAIL;
+  }
+  else if (json)
+    print_json (&v);
+  else {
+    if (v.len)
+      printf ("%-40s %-20s %10s %10s %s\n", "ID", "TIME", "SIZE", "NEW",
+              "CONSISTENCY");
+    for (size_t i = 0; i < v.len; i++) {
+      const struct manifest *m = v.ptr[i];
+      char t[32], s[32], n[32];
+      printf ("%-40s %-20s %10s %10s %s\n", m->id,
+              format_time (m->time, t, sizeof t),
+              format_size (manifest_logical_size (m), s, sizeof s),
+              format_size (manifest_stored_new (m), n, sizeof n),
+              m->consistency);
+    }
+  }
+  manifest_vector_free (&v);
+  repo_close (repo);
+  return r;
+}

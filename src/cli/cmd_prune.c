@@ -1,0 +1,135 @@
+/* vmbackup prune: apply a retention policy per backup name. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "repo/manifest.h"
+#include "repo/prune.h"
+#include "cli.h"
+
+/* Backups of one name are v->ptr[from..to), oldest first. */
+static int
+prune_group (struct repo *repo, manifest_vector *v, size_t from, size_t to,
+             const struct keep_policy *policy, bool dry_run, size_t *removed)
+{
+  size_t n = to - from;
+  time_t *times = calloc (n, sizeof *times);
+  bool *keep = calloc (n, sizeof *keep);
+  int r = 0;
+
+  if (times == NULL || keep == NULL) {
+    free (times);
+    free (keep);
+    set_error (0, "out of memory");
+    return -1;
+  }
+  /* prune_select wants newest first. */
+  for (size_t i = 0; i < n; i++)
+    times[i] = v->ptr[to - 1 - i]->time;
+  prune_select (policy, times, n, keep);
+  for (size_t i = 0; i < n; i++) {
+    const struct manifest *m = v->ptr[to - 1 - i];
+    printf ("%s %s\n", keep[i] ? "keep  " : "remove", m->id);
+    if (!keep[i]) {
+      if (!dry_run && manifest_delete (repo, m->id) == -1) {
+        r = -1;
+        break;
+      }
+      (*removed)++;
+    }
+  }
+  free (times);
+  free (keep);
+  return r;
+}
+
+int
+cmd_prune (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "keep-last", required_argument, NULL, KEEP_LAST },
+    { "keep-hourly", required_argument, NULL, KEEP_HOURLY },
+    { "keep-daily", required_argument, NULL, KEEP_DAILY },
+    { "keep-weekly", required_argument, NULL, KEEP_WEEKLY },
+    { "keep-monthly", required_argument, NULL, KEEP_MONTHLY },
+    { "keep-yearly", required_argument, NULL, KEEP_YEARLY },
+    { "dry-run", no_argument, NULL, 'n' },
+    { "repo", required_argument, NULL, OPT_REPO },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+  };
+  struct keep_policy policy = { { 0 } };
+  const char *repo_opt = NULL, *name = NULL;
+  manifest_vector v = empty_vector;
+  struct repo *repo;
+  bool dry_run = false;
+  size_t removed = 0;
+  int c, r = EXIT_FAIL;
+
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    if (c >= 0 && c < KEEP_KINDS) {
+      char *end;
+      long n = strtol (optarg, &end, 10);
+      if (*end || n < 0 || n > 1000000)
+        return cli_usage_error ("prune", "bad count '%s'", optarg);
+      policy.n[c] = n;
+      continue;
+    }
+    switch (c) {
+    case 'n': dry_run = true; break;
+    case OPT_REPO: repo_opt = optarg; break;
+    case OPT_HELP: cli_help ("prune"); return EXIT_OK;
+    default: return cli_usage_error ("prune", "bad option");
+    }
+  }
+  if (optind < argc)
+    name = argv[optind++];
+  if (optind != argc)
+    return cli_usage_error ("prune", "unexpected argument '%s'", argv[optind]);
+  if (keep_policy_empty (&policy))
+    return cli_usage_error ("prune", "give at least one --keep-* rule "
+                            "(prune never deletes everything)");
+  if (name && !name_is_valid (name))
+    return cli_usage_error ("prune", "bad backup name '%s'", name);
+  repo = cli_open_repo (repo_opt);
+  if (repo == NULL)
+    return EXIT_FAIL;
+  if (manifest_list (repo, name, &v, NULL, NULL) == -1) {
+    cli_error ("%s", get_error ());
+    goto out;
+  }
+  /* Group by name: sort is by time, so gather each name's run. */
+  for (size_t i = 0; i < v.len; i++) {
+    manifest_vector group = empty_vector;
+    bool seen = false;
+    for (size_t k = 0; k < i; k++)
+      if (strcmp (v.ptr[k]->name, v.ptr[i]->name) == 0)
+        seen = true;
+    if (seen)
+      continue;
+    for (size_t k = i; k < v.len; k++)
+      if (strcmp (v.ptr[k]->name, v.ptr[i]->name) == 0
+          && manifest_vector_append (&group, v.ptr[k]) == -1) {
+        cli_error ("out of memory");
+        manifest_vector_reset (&group);
+        goto out;
+      }
+    if (prune_group (repo, &group, 0, group.len, &policy, dry_run,
+                     &removed) == -1) {
+      cli_error ("%s", get_error ());
+      manifest_vector_reset (&group);
+      goto out;
+    }
+    manifest_vector_reset (&group);
+  }
+  printf ("%s %zu backup%s%s\n", dry_run ? "would remove" : "removed",
+          removed, removed == 1 ? "" : "s",
+          removed && !dry_run ? "; run 'vmbackup gc' to free their chunks" : "");
+  r = EXIT_OK;
+ out:
+  manifest_vector_free (&v);
+  repo_close (repo);
+  return r;
+}

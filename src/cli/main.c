@@ -1,0 +1,184 @@
+/* vmbackup entry point: global options, then one subcommand from the
+ * table, which also drives --help (git's git.c + builtin/ shape). */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "cli.h"
+
+const char *global_repo;
+
+const struct command commands[] = {
+  { "init", cmd_init, "create a repository",
+    "[--chunk-size SIZE]\n\n"
+    "Create a repository in the --repo directory, which must be missing or\n"
+    "empty.  Disks are cut in chunks of SIZE bytes (a power of two from 64K\n"
+    "to 16M, default 4M); it cannot change later.\n" },
+  { "backup", cmd_backup, "back up disk images",
+    "--image NAME=PATH [--image NAME=PATH...]\n\n"
+    "Back up each disk image (raw or qcow2, with or without a backing file)\n"
+    "as a backup named NAME.  Images are read through qemu-nbd; holes and\n"
+    "zero blocks cost nothing.  Each image is independent: one failing does\n"
+    "not stop the others, and the exit status is 1 if any failed.\n\n"
+    "  --image NAME=PATH   image to back up (repeatable)\n"
+    "  --compression N     zstd level, 1-19 (default 3)\n" },
+  { "list", cmd_list, "list backups",
+    "[--json] [NAME]\n\n"
+    "One line per backup, oldest first: ID, time (UTC), logical size, new\n"
+    "bytes it stored, consistency.\n" },
+  { "restore", cmd_restore, "restore a disk image",
+    "ID --to PATH [--disk NAME] [--format raw|qcow2]\n\n"
+    "Write a backed-up disk to PATH (which must not exist), sparse and\n"
+    "byte-identical to the source at backup time.  ID is a NAME (its latest\n"
+    "backup) or an ID that 'list' prints.  The format defaults to the\n"
+    "source's.  Every chunk is checked; on any error nothing is left at\n"
+    "PATH.\n" },
+  { "verify", cmd_verify, "check backups against their digests",
+    "[ID...]\n\n"
+    "Re-read every chunk the given backups (default: all) reference and\n"
+    "check its digest.  Each problem is named by backup, disk and offset.\n"
+    "Exit status 1 if anything is bad.\n" },
+  { "prune", cmd_prune, "delete backups by retention policy",
+    "[NAME] --keep-last N | --keep-hourly N | --keep-daily N |\n"
+    "       --keep-weekly N | --keep-monthly N | --keep-yearly N [--dry-run]\n\n"
+    "Keep the backups some rule selects (per name) and delete the others.\n"
+    "Chunks are freed by a later 'vmbackup gc'.\n" },
+  { "gc", cmd_gc, "delete chunks no backup references",
+    "[--dry-run]\n\n"
+    "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
+    "anything a running backup uses is kept.\n" },
+  { NULL, NULL, NULL, NULL },
+};
+
+void
+cli_error (const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs ("vmbackup: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+}
+
+void
+cli_warning (const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs ("vmbackup: warning: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+}
+
+void
+cli_help (const char *name)
+{
+  for (const struct command *c = commands; c->name; c++)
+    if (strcmp (c->name, name) == 0) {
+      printf ("usage: vmbackup [--repo DIR] %s %s", c->name, c->usage);
+      printf ("\nThe repository is --repo DIR or $VMBACKUP_REPO.\n");
+      return;
+    }
+}
+
+int
+cli_usage_error (const char *name, const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs ("vmbackup: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "\nTry 'vmbackup %s --help'.\n", name ? name : "");
+  return EXIT_USAGE;
+}
+
+const char *
+cli_repo_path (const char *opt)
+{
+  const char *path = opt ? opt : global_repo ? global_repo
+    : getenv ("VMBACKUP_REPO");
+
+  if (path == NULL || path[0] == '\0') {
+    cli_error ("no repository: use --repo DIR or set VMBACKUP_REPO");
+    return NULL;
+  }
+  return path;
+}
+
+struct repo *
+cli_open_repo (const char *opt)
+{
+  const char *path = cli_repo_path (opt);
+  struct repo *repo;
+
+  if (path == NULL)
+    return NULL;
+  repo = repo_open (path);
+  if (repo == NULL)
+    cli_error ("%s", get_error ());
+  return repo;
+}
+
+static void
+main_help (FILE *f)
+{
+  fprintf (f, "usage: vmbackup [--repo DIR] COMMAND [ARGS]\n\n"
+           "Back up and restore virtual machine disks.\n\nCommands:\n");
+  for (const struct command *c = commands; c->name; c++)
+    fprintf (f, "  %-9s %s\n", c->name, c->summary);
+  fprintf (f, "\n'vmbackup COMMAND --help' describes one command.\n"
+           "The repository is --repo DIR or $VMBACKUP_REPO.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "repo", required_argument, NULL, OPT_REPO },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  /* '+': stop at the command name; its options are its own. */
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_REPO:
+      global_repo = optarg;
+      break;
+    case OPT_HELP:
+      main_help (stdout);
+      return EXIT_OK;
+    case 'V':
+      printf ("vmbackup %s\n", VMBACKUP_VERSION);
+      return EXIT_OK;
+    default:
+      fprintf (stderr, "Try 'vmbackup --help'.\n");
+      return EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    main_help (stderr);
+    return EXIT_USAGE;
+  }
+  for (const struct command *cmd = commands; cmd->name; cmd++)
+    if (strcmp (cmd->name, argv[optind]) == 0) {
+      argv += optind;
+      argc -= optind;
+      optind = 0;               /* full getopt reset for the command */
+      return cmd->fn (argc, argv);
+    }
+  cli_error ("unknown command '%s'", argv[optind]);
+  fprintf (stderr, "Try 'vmbackup --help'.\n");
+  return EXIT_USAGE;
+}

@@ -1,0 +1,39 @@
+/* Back up one disk from an NBD export into the repository: read chunks
+ * (several NBD requests in flight, holes skipped through block status),
+ * then on worker threads zero-check, hash, dedup, compress and store, and
+ * record each digest in the disk's index. */
+#ifndef VMB_BACKUP_DISK_H
+#define VMB_BACKUP_DISK_H
+
+#include <stdint.h>
+
+#include <libnbd.h>
+
+#include "repo/digest.h"
+#include "repo/repo.h"
+#include "repo/store.h"
+
+/* Called from the reading thread with bytes done so far. */
+typedef void (*progress_fn) (void *opaque, uint64_t done, uint64_t total);
+
+struct backup_disk_params {
+  struct repo *repo;
+  struct store *store;
+  struct nbd_handle *nbd;       /* connected, with base:allocation if wanted */
+  const char *name;             /* for error messages */
+  int compression_level;
+  progress_fn progress;
+  void *progress_opaque;
+};
+
+struct backup_disk_result {
+  uint64_t size;
+  struct digest index;
+  uint64_t stored_new;          /* bytes of new chunk files */
+  uint64_t bytes_read;          /* data actually read from the source */
+};
+
+int backup_disk (const struct backup_disk_params *p,
+                 struct backup_disk_result *res);
+
+#endif

@@ -1,0 +1,23 @@
+/* Restore one disk from the repository into an image file: raw written
+ * sparse with pwrite, qcow2 written through qemu-nbd; all-zero chunks and
+ * zero blocks inside chunks become holes.  Chunks are fetched,
+ * decompressed and checked on several threads.  The target appears at
+ * its path only when every chunk was verified and written. */
+#ifndef VMB_RESTORE_DISK_H
+#define VMB_RESTORE_DISK_H
+
+#include "backup_disk.h"
+#include "repo/manifest.h"
+
+struct restore_disk_params {
+  struct repo *repo;
+  const struct manifest_disk *disk;
+  const char *path;             /* must not exist */
+  const char *format;           /* "raw" or "qcow2" */
+  progress_fn progress;
+  void *progress_opaque;
+};
+
+int restore_disk (const struct restore_disk_params *p);
+
+#endif

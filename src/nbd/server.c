@@ -1,0 +1,175 @@
+/* Spawning and stopping qemu-nbd (see server.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "server.h"
+
+#define START_TIMEOUT_MS 30000
+
+int
+image_detect_format (const char *path, const char **format)
+{
+  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
+  unsigned char magic[4] = { 0 };
+  struct stat st;
+
+  if (fd == -1) {
+    set_error (errno, "%s", path);
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    set_error (errno, "%s", path);
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
+    set_error (0, "%s: not a disk image file or block device", path);
+    return -1;
+  }
+  if (pread (fd, magic, 4, 0) == 4 && memcmp (magic, "QFI\xfb", 4) == 0)
+    *format = "qcow2";
+  else
+    *format = "raw";
+  return 0;
+}
+
+/* The first line qemu-nbd wrote to its log, for the error message. */
+static void
+server_failure (struct nbd_server *srv, const char *image)
+{
+  CLEANUP_FREE char *log = NULL, *path = NULL;
+  size_t len;
+  char *nl;
+
+  if (asprintf (&path, "%s/log", srv->dir) != -1
+      && read_file (path, 1 << 16, &log, &len) == 0 && len > 0) {
+    nl = strchr (log, '\n');
+    if (nl)
+      *nl = '\0';
+    set_error (0, "%s: %s", image, log);
+  }
+  else
+    set_error (0, "%s: qemu-nbd failed to start", image);
+}
+
+int
+nbd_server_start (struct nbd_server *srv, const char *image,
+                  const char *format, bool readonly, int connections)
+{
+  const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
+  char shared[32], logpath[4096];
+  struct timespec delay = { 0, 10 * 1000 * 1000 };
+  int status;
+
+  memset (srv, 0, sizeof *srv);
+  srv->pid = -1;
+  if (asprintf (&srv->dir, "%s/vmbackup-nbd-XXXXXX", tmp) == -1
+      || mkdtemp (srv->dir) == NULL) {
+    set_error (errno, "create temporary directory in %s", tmp);
+    free (srv->dir);
+    srv->dir = NULL;
+    return -1;
+  }
+  if (asprintf (&srv->sock, "%s/sock", srv->dir) == -1) {
+    set_error (errno, "asprintf");
+    nbd_server_stop (srv);
+    return -1;
+  }
+  snprintf (shared, sizeof shared, "--shared=%d", connections);
+  snprintf (logpath, sizeof logpath, "%s/log", srv->dir);
+
+  srv->pid = fork ();
+  if (srv->pid == -1) {
+    set_error (errno, "fork");
+    nbd_server_stop (srv);
+    return -1;
+  }
+  if (srv->pid == 0) {
+    int null = open ("/dev/null", O_RDWR);
+    int log = open (logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    /* qemu-nbd must not outlive us, even if we are SIGKILLed: it would
+     * keep the image locked. */
+    prctl (PR_SET_PDEATHSIG, SIGTERM);
+    dup2 (null, 0);
+    dup2 (log, 1);
+    dup2 (log, 2);
+    setpgid (0, 0);             /* a terminal's ^C goes to us, not it */
+    if (readonly)
+      execlp ("qemu-nbd", "qemu-nbd", "--read-only", "--persistent",
+              "-f", format, "--socket", srv->sock, shared, image,
+              (char *) NULL);
+    else
+      execlp ("qemu-nbd", "qemu-nbd", "--persistent", "--cache=writeback",
+              "-f", format, "--socket", srv->sock, shared, image,
+              (char *) NULL);
+    fprintf (stderr, "cannot run qemu-nbd: %s\n", strerror (errno));
+    _exit (127);
+  }
+
+  for (int waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
+    if (access (srv->sock, F_OK) == 0)
+      return 0;
+    if (waitpid (srv->pid, &status, WNOHANG) == srv->pid) {
+      srv->pid = -1;
+      server_failure (srv, image);
+      nbd_server_stop (srv);
+      return -1;
+    }
+    nanosleep (&delay, NULL);
+  }
+  set_error (0, "%s: qemu-nbd did not start within %d s", image,
+             START_TIMEOUT_MS / 1000);
+  nbd_server_stop (srv);
+  return -1;
+}
+
+void
+nbd_server_stop (struct nbd_server *srv)
+{
+  char path[4096];
+
+  if (srv->pid > 0) {
+    kill (srv->pid, SIGTERM);
+    waitpid (srv->pid, NULL, 0);
+  }
+  srv->pid = -1;
+  if (srv->dir) {
+    snprintf (path, sizeof path, "%s/log", srv->dir);
+    unlink (path);
+    if (srv->sock)
+      unlink (srv->sock);
+    rmdir (srv->dir);
+  }
+  free (srv->sock);
+  free (srv->dir);
+  srv->sock = srv->dir = NULL;
+}
+
+struct nbd_handle *
+nbd_open_unix (const char *sock, bool want_allocation)
+{
+  struct nbd_handle *h = nbd_create ();
+
+  if (h == NULL) {
+    set_error (0, "libnbd: %s", nbd_get_error ());
+    return NULL;
+  }
+  if ((want_allocation && nbd_add_meta_context (h, "base:allocation") == -1)
+      || nbd_connect_unix (h, sock) == -1) {
+    set_error (0, "connect to NBD server: %s", nbd_get_error ());
+    nbd_close (h);
+    return NULL;
+  }
+  return h;
+}

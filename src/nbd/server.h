@@ -1,0 +1,29 @@
+/* A qemu-nbd process serving one disk image on a private UNIX socket.
+ * Used to read image files for backup and to write qcow2 images on
+ * restore; libvirt's backup jobs provide their own NBD server instead. */
+#ifndef VMB_NBD_SERVER_H
+#define VMB_NBD_SERVER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <libnbd.h>
+
+struct nbd_server {
+  pid_t pid;
+  char *dir;                    /* private temporary directory */
+  char *sock;
+};
+
+/* "raw" or "qcow2", from the image's first bytes. */
+int image_detect_format (const char *path, const char **format);
+
+int nbd_server_start (struct nbd_server *srv, const char *image,
+                      const char *format, bool readonly, int connections);
+void nbd_server_stop (struct nbd_server *srv);
+
+/* Connect to an NBD server on a UNIX socket, asking for the allocation
+ * map when want_allocation.  Sets a one-line error on failure. */
+struct nbd_handle *nbd_open_unix (const char *sock, bool want_allocation);
+
+#endif

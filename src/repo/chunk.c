@@ -1,0 +1,230 @@
+/* Chunk file encoding, decoding and loading (see chunk.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "common/cleanup.h"
+#include "common/crc32c.h"
+#include "common/endian.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "chunk.h"
+
+struct chunk_ctx {
+  ZSTD_CCtx *cctx;
+  ZSTD_DCtx *dctx;
+  int level;
+  uint32_t chunk_size;
+  unsigned char *buf;           /* encoded chunk: header + payload */
+  size_t bufcap;
+};
+
+void
+chunk_relpath (const struct digest *d, char *out, size_t len)
+{
+  char hex[DIGEST_HEX_LEN + 1];
+
+  digest_to_hex (d, hex);
+  snprintf (out, len, "chunks/%.2s/%s", hex, hex);
+}
+
+void
+chunk_header_encode (const struct chunk_header *h, unsigned char *out)
+{
+  memcpy (out, CHUNK_MAGIC, 8);
+  put_le32 (out + 8, 1);
+  put_le32 (out + 12, h->compression);
+  put_le32 (out + 16, h->raw_size);
+  put_le32 (out + 20, h->payload_size);
+  put_le32 (out + 24, h->payload_crc);
+  put_le32 (out + 28, crc32c (0, out, 28));
+}
+
+int
+chunk_header_parse (const unsigned char *buf, size_t len, uint32_t max_raw,
+                    struct chunk_header *h)
+{
+  if (len < CHUNK_HEADER_LEN) {
+    set_error (0, "truncated chunk (%zu bytes)", len);
+    return -1;
+  }
+  if (memcmp (buf, CHUNK_MAGIC, 8) != 0) {
+    set_error (0, "not a chunk (bad magic)");
+    return -1;
+  }
+  if (get_le32 (buf + 28) != crc32c (0, buf, 28)) {
+    set_error (0, "chunk header checksum mismatch");
+    return -1;
+  }
+  if (get_le32 (buf + 8) != 1) {
+    set_error (0, "unsupported chunk version %u", get_le32 (buf + 8));
+    return -1;
+  }
+  h->compression = get_le32 (buf + 12);
+  h->raw_size = get_le32 (buf + 16);
+  h->payload_size = get_le32 (buf + 20);
+  h->payload_crc = get_le32 (buf + 24);
+  if (h->compression != CHUNK_COMP_NONE && h->compression != CHUNK_COMP_ZSTD) {
+    set_error (0, "unknown chunk compression %u", h->compression);
+    return -1;
+  }
+  if (h->raw_size == 0 || h->raw_size > max_raw) {
+    set_error (0, "chunk raw size %u out of range", h->raw_size);
+    return -1;
+  }
+  if (h->compression == CHUNK_COMP_NONE && h->payload_size != h->raw_size) {
+    set_error (0, "uncompressed chunk with payload size %u != %u",
+               h->payload_size, h->raw_size);
+    return -1;
+  }
+  if (len - CHUNK_HEADER_LEN != h->payload_size) {
+    set_error (0, "truncated chunk (payload %zu of %u bytes)",
+               len - CHUNK_HEADER_LEN, h->payload_size);
+    return -1;
+  }
+  return 0;
+}
+
+struct chunk_ctx *
+chunk_ctx_new (uint32_t chunk_size, int level)
+{
+  struct chunk_ctx *ctx = calloc (1, sizeof *ctx);
+
+  if (ctx == NULL)
+    goto oom;
+  ctx->level = level;
+  ctx->chunk_size = chunk_size;
+  ctx->cctx = ZSTD_createCCtx ();
+  ctx->dctx = ZSTD_createDCtx ();
+  ctx->bufcap = CHUNK_HEADER_LEN + ZSTD_compressBound (chunk_size);
+  ctx->buf = malloc (ctx->bufcap);
+  if (ctx->cctx == NULL || ctx->dctx == NULL || ctx->buf == NULL)
+    goto oom;
+  return ctx;
+
+ oom:
+  chunk_ctx_free (ctx);
+  set_error (ENOMEM, "chunk context");
+  return NULL;
+}
+
+void
+chunk_ctx_free (struct chunk_ctx *ctx)
+{
+  if (ctx == NULL)
+    return;
+  ZSTD_freeCCtx (ctx->cctx);
+  ZSTD_freeDCtx (ctx->dctx);
+  free (ctx->buf);
+  free (ctx);
+}
+
+int
+chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
+              const unsigned char **out, size_t *outlen)
+{
+  struct chunk_header h = { .raw_size = len };
+  unsigned char *payload = ctx->buf + CHUNK_HEADER_LEN;
+  size_t n;
+
+  if (len == 0 || len > ctx->chunk_size) {
+    set_error (EINVAL, "chunk of %zu bytes", len);
+    return -1;
+  }
+  n = ZSTD_compressCCtx (ctx->cctx, payload, ctx->bufcap - CHUNK_HEADER_LEN,
+                         data, len, ctx->level);
+  if (ZSTD_isError (n) || n >= len) {
+    /* Incompressible (random, encrypted): store as is, so restore
+     * never pays for decompressing what compression did not shrink. */
+    memcpy (payload, data, len);
+    n = len;
+    h.compression = CHUNK_COMP_NONE;
+  }
+  else
+    h.compression = CHUNK_COMP_ZSTD;
+  h.payload_size = n;
+  h.payload_crc = crc32c (0, payload, n);
+  chunk_header_encode (&h, ctx->buf);
+  *out = ctx->buf;
+  *outlen = CHUNK_HEADER_LEN + n;
+  return 0;
+}
+
+int
+chunk_decode (struct chunk_ctx *ctx, const unsigned char *file,
+              size_t filelen, const struct digest *want, void *out,
+              uint32_t max_raw, size_t *rawlen)
+{
+  struct chunk_header h;
+  const unsigned char *payload = file + CHUNK_HEADER_LEN;
+  struct digest got;
+
+  if (chunk_header_parse (file, filelen, max_raw, &h) == -1)
+    return -1;
+  if (crc32c (0, payload, h.payload_size) != h.payload_crc) {
+    set_error (0, "chunk payload checksum mismatch");
+    return -1;
+  }
+  if (h.compression == CHUNK_COMP_ZSTD) {
+    size_t n = ZSTD_decompressDCtx (ctx->dctx, out, max_raw, payload,
+                                    h.payload_size);
+    if (ZSTD_isError (n) || n != h.raw_size) {
+      set_error (0, "chunk does not decompress to %u bytes", h.raw_size);
+      return -1;
+    }
+  }
+  else
+    memcpy (out, payload, h.raw_size);
+  if (want) {
+    if (digest_compute (out, h.raw_size, &got) == -1)
+      return -1;
+    if (digest_cmp (&got, want) != 0) {
+      set_error (0, "chunk content does not match its digest");
+      return -1;
+    }
+  }
+  *rawlen = h.raw_size;
+  return 0;
+}
+
+int
+chunk_load (struct repo *repo, struct chunk_ctx *ctx,
+            const struct digest *want, void *out, size_t *rawlen)
+{
+  char rel[128];
+  CLEANUP_CLOSE int fd = -1;
+  struct stat st;
+
+  chunk_relpath (want, rel, sizeof rel);
+  fd = openat (repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
+               errno == ENOENT ? ": missing" : "");
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    set_error (errno, "chunk %s", rel + 10);
+    return -1;
+  }
+  if ((uint64_t) st.st_size > ctx->bufcap) {
+    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
+               (long long) st.st_size);
+    return -1;
+  }
+  if (read_full (fd, ctx->buf, st.st_size, 0) == -1) {
+    set_error (errno, "chunk %s: read", rel + 10);
+    return -1;
+  }
+  if (chunk_decode (ctx, ctx->buf, st.st_size, want, out, ctx->chunk_size,
+                    rawlen) == -1) {
+    error_prefix ("chunk %s", rel + 10);
+    return -1;
+  }
+  return 0;
+}

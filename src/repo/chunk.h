@@ -1,0 +1,60 @@
+/* Chunk files: a 32-byte header and a payload (zstd or stored as is).
+ *
+ *   0  magic "VMBCHNK1"
+ *   8  u32 version (1)        12 u32 compression (0 none, 1 zstd)
+ *   16 u32 raw size           20 u32 payload size
+ *   24 u32 crc32c(payload)    28 u32 crc32c(bytes 0..27)
+ *
+ * All integers little-endian.  The file is named by the SHA-256 of the
+ * raw (uncompressed) data. */
+#ifndef VMB_CHUNK_H
+#define VMB_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "repo.h"
+
+#define CHUNK_MAGIC "VMBCHNK1"
+#define CHUNK_HEADER_LEN 32
+#define CHUNK_COMP_NONE 0
+#define CHUNK_COMP_ZSTD 1
+
+struct chunk_header {
+  uint32_t compression;
+  uint32_t raw_size;
+  uint32_t payload_size;
+  uint32_t payload_crc;
+};
+
+void chunk_header_encode (const struct chunk_header *h, unsigned char *out);
+/* Validate and decode a header; max_raw bounds raw_size. */
+int chunk_header_parse (const unsigned char *buf, size_t len, uint32_t max_raw,
+                        struct chunk_header *h);
+
+/* Per-thread state for compressing and loading chunks. */
+struct chunk_ctx;
+struct chunk_ctx *chunk_ctx_new (uint32_t chunk_size, int level);
+void chunk_ctx_free (struct chunk_ctx *ctx);
+
+/* Compress data into a complete chunk file image (header + payload),
+ * pointing *out at ctx's buffer. */
+int chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
+                  const unsigned char **out, size_t *outlen);
+
+/* Decode a complete chunk file image into out (capacity max_raw) and
+ * check that it hashes to want.  Errors name the cause: bad header,
+ * checksum mismatch, digest mismatch. */
+int chunk_decode (struct chunk_ctx *ctx, const unsigned char *file,
+                  size_t filelen, const struct digest *want, void *out,
+                  uint32_t max_raw, size_t *rawlen);
+
+/* Read chunk want from the repository into out. */
+int chunk_load (struct repo *repo, struct chunk_ctx *ctx,
+                const struct digest *want, void *out, size_t *rawlen);
+
+/* "chunks/ab/abcdef..." relative path. */
+void chunk_relpath (const struct digest *d, char *out, size_t len);
+
+#endif

@@ -1,0 +1,27 @@
+/* A set of digests (open addressing): the chunks gc must keep, the
+ * chunks verify has already checked. */
+#ifndef VMB_DIGEST_SET_H
+#define VMB_DIGEST_SET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+
+struct digest_set {
+  struct digest *slots;         /* the zero digest marks an empty slot */
+  unsigned char *tags;          /* per slot: user value, 0 when empty */
+  size_t cap, len;
+};
+
+void digest_set_init (struct digest_set *s);
+void digest_set_free (struct digest_set *s);
+/* Add d with tag (1..255); the zero digest is never stored. */
+int digest_set_add (struct digest_set *s, const struct digest *d,
+                    unsigned char tag);
+/* 0 when absent, else the tag. */
+unsigned char digest_set_get (const struct digest_set *s,
+                              const struct digest *d);
+
+#endif

@@ -1,0 +1,206 @@
+/* Mark and sweep (see gc.h and lock.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "digest_set.h"
+#include "index.h"
+#include "lock.h"
+#include "manifest.h"
+#include "gc.h"
+
+/* File timestamps come from the kernel's coarse clock, which may trail
+ * clock_gettime() by a tick: keep a wide margin. */
+#define SLACK_NS 2000000000LL
+
+static int64_t
+mtime_ns (const struct stat *st)
+{
+  return (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+struct mark_error {
+  char msg[1024];
+  bool failed;
+};
+
+static void
+on_bad_manifest (void *opaque, const char *id, const char *msg)
+{
+  struct mark_error *e = opaque;
+
+  if (!e->failed)
+    snprintf (e->msg, sizeof e->msg, "%s", msg);
+  e->failed = true;
+  (void) id;
+}
+
+/* Every digest any backup references, and every index. */
+static int
+mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
+      struct gc_stats *st)
+{
+  manifest_vector all = empty_vector;
+  struct mark_error err = { .failed = false };
+  int r = -1;
+
+  if (manifest_list (repo, NULL, &all, on_bad_manifest, &err) == -1)
+    return -1;
+  if (err.failed) {
+    /* We cannot know what an unreadable backup needs, so we delete
+     * nothing rather than guess. */
+    set_error (0, "%s; gc deletes nothing while a backup is unreadable "
+               "(run verify, then prune or remove it)", err.msg);
+    goto out;
+  }
+  st->backups = all.len;
+  for (size_t i = 0; i < all.len; i++) {
+    for (size_t k = 0; k < all.ptr[i]->disks.len; k++) {
+      const struct manifest_disk *disk = &all.ptr[i]->disks.ptr[k];
+      struct index_reader ir;
+      struct digest d;
+
+      if (digest_set_add (indexes, &disk->index, 1) == -1)
+        goto out;
+      if (index_reader_open (&ir, repo, &disk->index) == -1) {
+        error_prefix ("backup %s disk %s", all.ptr[i]->id, disk->name);
+        set_error (0, "%s; gc deletes nothing while a backup is unreadable",
+                   get_error ());
+        goto out;
+      }
+      for (uint64_t c = 0; c < ir.hdr.chunk_count; c++) {
+        if (index_reader_get (&ir, c, &d) == -1
+            || digest_set_add (chunks, &d, 1) == -1) {
+          index_reader_close (&ir);
+          goto out;
+        }
+      }
+      index_reader_close (&ir);
+    }
+  }
+  r = 0;
+ out:
+  manifest_vector_free (&all);
+  return r;
+}
+
+/* Delete unreferenced, old-enough files from one directory.  lock_byte
+ * >= 0: hold that prefix lock exclusively while deciding and deleting. */
+static int
+sweep_dir (struct repo *repo, const char *rel, const struct digest_set *keep,
+           const char *suffix, int64_t cutoff, bool dry_run, int lock_fd,
+           int lock_byte, uint64_t *kept, uint64_t *deleted, uint64_t *bytes)
+{
+  CLEANUP_FREE char *path = repo_path (repo, "%s", rel);
+  int dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *e;
+
+  if (dfd == -1) {
+    set_error (errno, "open %s", path);
+    return -1;
+  }
+  d = fdopendir (dfd);
+  if (d == NULL) {
+    close (dfd);
+    set_error (errno, "open %s", path);
+    return -1;
+  }
+  if (lock_byte >= 0 && chunk_prefix_lock (lock_fd, lock_byte, 1) == -1) {
+    closedir (d);
+    return -1;
+  }
+  while ((e = readdir (d)) != NULL) {
+    char hex[DIGEST_HEX_LEN + 1];
+    struct digest dg;
+    struct stat st;
+    size_t n = strlen (e->d_name), slen = suffix ? strlen (suffix) : 0;
+
+    if (e->d_name[0] == '.' && keep)
+      continue;
+    if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
+      continue;
+    if (keep) {
+      if (n != DIGEST_HEX_LEN + slen
+          || (slen && strcmp (e->d_name + DIGEST_HEX_LEN, suffix)))
+        continue;               /* not ours: leave it alone */
+      memcpy (hex, e->d_name, DIGEST_HEX_LEN);
+      hex[DIGEST_HEX_LEN] = '\0';
+      if (digest_from_hex (hex, &dg) == -1)
+        continue;
+      if (digest_set_get (keep, &dg)) {
+        (*kept)++;
+        continue;
+      }
+    }
+    if (fstatat (dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1
+        || !S_ISREG (st.st_mode) || mtime_ns (&st) >= cutoff)
+      continue;
+    if (!dry_run && unlinkat (dfd, e->d_name, 0) == -1 && errno != ENOENT)
+      continue;
+    (*deleted)++;
+    *bytes += st.st_size;
+  }
+  if (lock_byte >= 0)
+    chunk_prefix_unlock (lock_fd, lock_byte);
+  if (!dry_run)
+    fsync (dfd);
+  closedir (d);
+  return 0;
+}
+
+int
+gc_run (struct repo *repo, bool dry_run, struct gc_stats *st)
+{
+  struct digest_set chunks, indexes;
+  int64_t start = now_realtime_ns (), oldest, cutoff;
+  CLEANUP_CLOSE int gcfd = -1, lock_fd = -1;
+  uint64_t ignored = 0;
+  int r = -1;
+
+  memset (st, 0, sizeof *st);
+  gcfd = gc_lock (repo);
+  if (gcfd == -1)
+    return -1;
+  lock_fd = chunk_lock_open (repo);
+  if (lock_fd == -1) {
+    set_error (errno, "%s/locks/chunks", repo->path);
+    return -1;
+  }
+  /* Writers that started before we read the manifests may commit
+   * backups we do not see: everything from their start on is kept. */
+  if (writers_oldest_start (repo, &oldest) == -1)
+    return -1;
+  cutoff = (oldest < start ? oldest : start) - SLACK_NS;
+
+  digest_set_init (&chunks);
+  digest_set_init (&indexes);
+  if (mark (repo, &chunks, &indexes, st) == -1)
+    goto out;
+  st->chunks_kept = 0;
+  for (int p = 0; p < 256; p++) {
+    char rel[16];
+    snprintf (rel, sizeof rel, "chunks/%02x", p);
+    if (sweep_dir (repo, rel, &chunks, NULL, cutoff, dry_run, lock_fd, p,
+                   &st->chunks_kept, &st->chunks_deleted,
+                   &st->bytes_deleted) == -1)
+      goto out;
+  }
+  if (sweep_dir (repo, "indexes", &indexes, ".idx", cutoff, dry_run, lock_fd,
+                 256, &ignored, &st->indexes_deleted, &st->bytes_deleted) == -1
+      || sweep_dir (repo, "tmp", NULL, NULL, cutoff, dry_run, -1, -1,
+                    &ignored, &st->tmp_deleted, &st->bytes_deleted) == -1)
+    goto out;
+  r = 0;
+ out:
+  digest_set_free (&chunks);
+  digest_set_free (&indexes);
+  return r;
+}

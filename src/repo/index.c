@@ -1,0 +1,285 @@
+/* Index files (see index.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/cleanup.h"
+#include "common/endian.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "index.h"
+#include "lock.h"
+
+#define HASH_BLOCK (1 << 20)
+
+void
+index_header_encode (const struct index_header *h, unsigned char *out)
+{
+  memset (out, 0, INDEX_HEADER_LEN);
+  memcpy (out, INDEX_MAGIC, 8);
+  put_le32 (out + 8, 1);
+  put_le32 (out + 12, h->chunk_size);
+  put_le64 (out + 16, h->disk_size);
+  put_le64 (out + 24, h->chunk_count);
+}
+
+int
+index_header_parse (const unsigned char *buf, uint64_t filelen,
+                    struct index_header *h)
+{
+  uint64_t want, body;
+
+  if (filelen < INDEX_HEADER_LEN + DIGEST_LEN) {
+    set_error (0, "index truncated (%llu bytes)", (unsigned long long) filelen);
+    return -1;
+  }
+  if (memcmp (buf, INDEX_MAGIC, 8) != 0 || get_le32 (buf + 8) != 1) {
+    set_error (0, "not a version 1 index");
+    return -1;
+  }
+  h->chunk_size = get_le32 (buf + 12);
+  h->disk_size = get_le64 (buf + 16);
+  h->chunk_count = get_le64 (buf + 24);
+  if (h->chunk_size < REPO_MIN_CHUNK || h->chunk_size > REPO_MAX_CHUNK
+      || (h->chunk_size & (h->chunk_size - 1))) {
+    set_error (0, "index has invalid chunk size %u", h->chunk_size);
+    return -1;
+  }
+  want = h->disk_size / h->chunk_size + (h->disk_size % h->chunk_size != 0);
+  if (h->chunk_count != want) {
+    set_error (0, "index chunk count %llu does not fit disk size %llu",
+               (unsigned long long) h->chunk_count,
+               (unsigned long long) h->disk_size);
+    return -1;
+  }
+  if (__builtin_mul_overflow (h->chunk_count, DIGEST_LEN, &body)
+      || __builtin_add_overflow (body, INDEX_HEADER_LEN + DIGEST_LEN, &body)
+      || body != filelen) {
+    set_error (0, "index truncated or oversized (%llu bytes)",
+               (unsigned long long) filelen);
+    return -1;
+  }
+  return 0;
+}
+
+int
+index_writer_open (struct index_writer *w, struct repo *repo,
+                   uint64_t disk_size)
+{
+  CLEANUP_FREE char *dir = repo_path (repo, "tmp");
+  unsigned char hdr[INDEX_HEADER_LEN];
+
+  w->repo = repo;
+  w->hdr.chunk_size = repo->chunk_size;
+  w->hdr.disk_size = disk_size;
+  w->hdr.chunk_count = disk_size / repo->chunk_size
+    + (disk_size % repo->chunk_size != 0);
+  w->fd = tmpfile_create (dir, &w->tmppath);
+  if (w->fd == -1)
+    return -1;
+  index_header_encode (&w->hdr, hdr);
+  /* Size the file up front: unwritten slots read back as zero digests,
+   * which is exactly what a hole chunk is. */
+  if (write_full (w->fd, hdr, sizeof hdr, 0) == -1
+      || ftruncate (w->fd, INDEX_HEADER_LEN
+                    + w->hdr.chunk_count * DIGEST_LEN) == -1) {
+    set_error (errno, "write index");
+    index_writer_abort (w);
+    return -1;
+  }
+  return 0;
+}
+
+int
+index_writer_set (struct index_writer *w, uint64_t i, const struct digest *d)
+{
+  if (i >= w->hdr.chunk_count) {
+    set_error (EINVAL, "index slot %llu", (unsigned long long) i);
+    return -1;
+  }
+  if (write_full (w->fd, d->b, DIGEST_LEN,
+                  INDEX_HEADER_LEN + i * DIGEST_LEN) == -1) {
+    set_error (errno, "write index");
+    return -1;
+  }
+  return 0;
+}
+
+/* SHA-256 of the first len bytes of fd, read in blocks. */
+static int
+hash_fd (int fd, uint64_t len, struct digest *out)
+{
+  EVP_MD_CTX *md = EVP_MD_CTX_new ();
+  CLEANUP_FREE unsigned char *buf = malloc (HASH_BLOCK);
+  uint64_t off = 0;
+  int r = -1;
+
+  if (md == NULL || buf == NULL
+      || !EVP_DigestInit_ex (md, EVP_sha256 (), NULL)) {
+    set_error (ENOMEM, "hash index");
+    goto out;
+  }
+  while (off < len) {
+    size_t n = len - off < HASH_BLOCK ? len - off : HASH_BLOCK;
+    if (read_full (fd, buf, n, off) == -1) {
+      set_error (errno, "read index");
+      goto out;
+    }
+    EVP_DigestUpdate (md, buf, n);
+    off += n;
+  }
+  EVP_DigestFinal_ex (md, out->b, NULL);
+  r = 0;
+ out:
+  EVP_MD_CTX_free (md);
+  return r;
+}
+
+int
+index_writer_commit (struct index_writer *w, struct digest *id)
+{
+  uint64_t body = INDEX_HEADER_LEN + w->hdr.chunk_count * DIGEST_LEN;
+  char hex[DIGEST_HEX_LEN + 1];
+  CLEANUP_FREE char *final = NULL;
+  int r;
+
+  if (hash_fd (w->fd, body, id) == -1
+      || write_full (w->fd, id->b, DIGEST_LEN, body) == -1) {
+    if (get_errno () == 0)
+      set_error (errno, "write index");
+    index_writer_abort (w);
+    return -1;
+  }
+  digest_to_hex (id, hex);
+  final = repo_path (w->repo, "indexes/%s.idx", hex);
+  /* An identical index may already exist (an unchanged disk): replacing
+   * it with the same bytes is harmless. */
+  {
+    /* Byte 256 of the prefix lock file guards indexes/ against gc, as
+     * the chunk prefixes do for chunks. */
+    CLEANUP_CLOSE int lock_fd = chunk_lock_open (w->repo);
+    if (chunk_prefix_lock (lock_fd, 256, 0) == -1) {
+      index_writer_abort (w);
+      return -1;
+    }
+    r = tmpfile_commit (w->fd, w->tmppath, final);
+    chunk_prefix_unlock (lock_fd, 256);
+  }
+  w->fd = -1;
+  free (w->tmppath);
+  w->tmppath = NULL;
+  return r;
+}
+
+void
+index_writer_abort (struct index_writer *w)
+{
+  if (w->fd >= 0)
+    close (w->fd);
+  if (w->tmppath)
+    unlink (w->tmppath);
+  free (w->tmppath);
+  w->fd = -1;
+  w->tmppath = NULL;
+}
+
+int
+index_reader_open (struct index_reader *r, struct repo *repo,
+                   const struct digest *id)
+{
+  char hex[DIGEST_HEX_LEN + 1];
+  CLEANUP_FREE char *path = NULL;
+  unsigned char hdr[INDEX_HEADER_LEN];
+  struct digest trailer, computed;
+  struct stat st;
+
+  digest_to_hex (id, hex);
+  path = repo_path (repo, "indexes/%s.idx", hex);
+  r->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (r->fd == -1) {
+    set_error (errno == ENOENT ? 0 : errno, "index %.16s%s", hex,
+               errno == ENOENT ? ": missing" : "");
+    return -1;
+  }
+  if (fstat (r->fd, &st) == -1) {
+    set_error (errno, "index %.16s", hex);
+    goto fail;
+  }
+  if (st.st_size < INDEX_HEADER_LEN + DIGEST_LEN) {
+    set_error (0, "index %.16s: truncated (%lld bytes)", hex,
+               (long long) st.st_size);
+    goto fail;
+  }
+  if (read_full (r->fd, hdr, sizeof hdr, 0) == -1) {
+    set_error (errno, "index %.16s: read", hex);
+    goto fail;
+  }
+  if (index_header_parse (hdr, st.st_size, &r->hdr) == -1
+      || read_full (r->fd, trailer.b, DIGEST_LEN,
+                    st.st_size - DIGEST_LEN) == -1
+      || hash_fd (r->fd, st.st_size - DIGEST_LEN, &computed) == -1) {
+    error_prefix ("index %.16s", hex);
+    goto fail;
+  }
+  if (digest_cmp (&computed, &trailer) || digest_cmp (&computed, id)) {
+    set_error (0, "index %.16s: content does not match its digest", hex);
+    goto fail;
+  }
+  if (r->hdr.chunk_size != repo->chunk_size) {
+    set_error (0, "index %.16s: chunk size %u differs from repository's %u",
+               hex, r->hdr.chunk_size, repo->chunk_size);
+    goto fail;
+  }
+  return 0;
+
+ fail:
+  close (r->fd);
+  r->fd = -1;
+  return -1;
+}
+
+int
+index_reader_get (struct index_reader *r, uint64_t i, struct digest *d)
+{
+  if (i >= r->hdr.chunk_count) {
+    set_error (EINVAL, "index slot %llu", (unsigned long long) i);
+    return -1;
+  }
+  if (read_full (r->fd, d->b, DIGEST_LEN,
+                 INDEX_HEADER_LEN + i * DIGEST_LEN) == -1) {
+    set_error (errno, "read index");
+    return -1;
+  }
+  return 0;
+}
+
+void
+index_reader_close (struct index_reader *r)
+{
+  if (r->fd >= 0)
+    close (r->fd);
+  r->fd = -1;
+}
+
+int
+index_check_buffer (const unsigned char *buf, uint64_t len,
+                    struct index_header *h)
+{
+  struct digest computed;
+
+  if (index_header_parse (buf, len, h) == -1)
+    return -1;
+  if (digest_compute (buf, len - DIGEST_LEN, &computed) == -1)
+    return -1;
+  if (memcmp (computed.b, buf + len - DIGEST_LEN, DIGEST_LEN) != 0) {
+    set_error (0, "index content does not match its trailer digest");
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,177 @@
+/* Writer registration and chunk prefix locks (see lock.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "lock.h"
+
+int64_t
+now_realtime_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int
+writer_register (struct repo *repo, struct writer_reg *w)
+{
+  CLEANUP_FREE char *dir = repo_path (repo, "locks/writers");
+  char buf[64];
+
+  w->path = NULL;
+  /* Taken before the registration exists: every chunk this writer
+   * refreshes or writes afterwards is newer than start_ns. */
+  w->start_ns = now_realtime_ns ();
+  w->fd = tmpfile_create (dir, &w->path);
+  if (w->fd == -1)
+    return -1;
+  if (flock (w->fd, LOCK_EX) == -1) {
+    set_error (errno, "lock %s", w->path);
+    goto fail;
+  }
+  snprintf (buf, sizeof buf, "%" PRId64 "\n", w->start_ns);
+  if (write_full (w->fd, buf, strlen (buf), 0) == -1) {
+    set_error (errno, "write %s", w->path);
+    goto fail;
+  }
+  return 0;
+
+ fail:
+  close (w->fd);
+  unlink (w->path);
+  free (w->path);
+  w->path = NULL;
+  w->fd = -1;
+  return -1;
+}
+
+void
+writer_unregister (struct writer_reg *w)
+{
+  if (w->path) {
+    unlink (w->path);
+    free (w->path);
+    w->path = NULL;
+  }
+  if (w->fd >= 0)
+    close (w->fd);
+  w->fd = -1;
+}
+
+int
+writers_oldest_start (struct repo *repo, int64_t *oldest_ns)
+{
+  CLEANUP_FREE char *dir = repo_path (repo, "locks/writers");
+  DIR *d = opendir (dir);
+  struct dirent *e;
+
+  *oldest_ns = INT64_MAX;
+  if (d == NULL) {
+    set_error (errno, "open %s", dir);
+    return -1;
+  }
+  while ((e = readdir (d)) != NULL) {
+    char path[4096], buf[64] = "";
+    int fd;
+    ssize_t n;
+
+    if (e->d_name[0] == '.' && strncmp (e->d_name, ".tmp-", 5) != 0)
+      continue;
+    snprintf (path, sizeof path, "%s/%s", dir, e->d_name);
+    fd = open (path, O_RDWR | O_CLOEXEC);
+    if (fd == -1)
+      continue;
+    if (flock (fd, LOCK_EX | LOCK_NB) == 0) {
+      /* Nobody holds it: the writer died.  Its registration goes. */
+      unlink (path);
+      close (fd);
+      continue;
+    }
+    /* A live writer: it may not have written its start time yet, in
+     * which case it started just now and cannot be older than us. */
+    n = pread (fd, buf, sizeof buf - 1, 0);
+    close (fd);
+    if (n > 0) {
+      int64_t t = strtoll (buf, NULL, 10);
+      if (t > 0 && t < *oldest_ns)
+        *oldest_ns = t;
+    }
+  }
+  closedir (d);
+  return 0;
+}
+
+int
+chunk_lock_open (struct repo *repo)
+{
+  CLEANUP_FREE char *path = repo_path (repo, "locks/chunks");
+
+  return open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+}
+
+static int
+prefix_lock_op (int lock_fd, unsigned prefix, short type, int cmd)
+{
+  struct flock fl = {
+    .l_type = type, .l_whence = SEEK_SET, .l_start = prefix, .l_len = 1,
+  };
+
+  if (lock_fd == -1)
+    return 0;
+  while (fcntl (lock_fd, cmd, &fl) == -1) {
+    if (errno == EINTR)
+      continue;
+    /* A read-only lock file (a repository we cannot write) needs no
+     * coordination: no one can delete through us either. */
+    if (errno == EBADF)
+      return 0;
+    set_error (errno, "lock chunk prefix %02x", prefix);
+    return -1;
+  }
+  return 0;
+}
+
+int
+chunk_prefix_lock (int lock_fd, unsigned prefix, int exclusive)
+{
+  /* OFD locks, unlike classic POSIX locks, are not dropped when any
+   * other fd of the same file is closed in this process. */
+  return prefix_lock_op (lock_fd, prefix, exclusive ? F_WRLCK : F_RDLCK,
+                         F_OFD_SETLKW);
+}
+
+void
+chunk_prefix_unlock (int lock_fd, unsigned prefix)
+{
+  prefix_lock_op (lock_fd, prefix, F_UNLCK, F_OFD_SETLK);
+}
+
+int
+gc_lock (struct repo *repo)
+{
+  CLEANUP_FREE char *path = repo_path (repo, "locks/gc");
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+  if (fd == -1) {
+    set_error (errno, "open %s", path);
+    return -1;
+  }
+  if (flock (fd, LOCK_EX | LOCK_NB) == -1) {
+    set_error (0, "another gc is running on this repository");
+    close (fd);
+    return -1;
+  }
+  return fd;
+}

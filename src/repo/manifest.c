@@ -1,0 +1,533 @@
+/* Manifest text format, parsing and storage (see manifest.h). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "common/strbuf.h"
+#include "manifest.h"
+
+#define MANIFEST_MAGIC "vmbackup-manifest 1"
+
+void
+manifest_free (struct manifest *m)
+{
+  if (m == NULL)
+    return;
+  for (size_t i = 0; i < m->disks.len; i++) {
+    free (m->disks.ptr[i].name);
+    free (m->disks.ptr[i].format);
+    free (m->disks.ptr[i].source);
+  }
+  manifest_disk_vector_reset (&m->disks);
+  free (m->id);
+  free (m->name);
+  free (m->kind);
+  free (m->consistency);
+  free (m);
+}
+
+uint64_t
+manifest_logical_size (const struct manifest *m)
+{
+  uint64_t t = 0;
+  for (size_t i = 0; i < m->disks.len; i++)
+    t += m->disks.ptr[i].size;
+  return t;
+}
+
+uint64_t
+manifest_stored_new (const struct manifest *m)
+{
+  uint64_t t = 0;
+  for (size_t i = 0; i < m->disks.len; i++)
+    t += m->disks.ptr[i].stored_new;
+  return t;
+}
+
+int
+name_is_valid (const char *name)
+{
+  size_t n = strlen (name);
+
+  if (n == 0 || n > NAME_MAX_LEN || name[0] == '.')
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum ((unsigned char) name[i]) && !strchr ("._-", name[i]))
+      return 0;
+  return 1;
+}
+
+/* Values are percent-encoded so that any path fits in one token. */
+static void
+add_escaped (struct strbuf *sb, const char *s)
+{
+  for (; *s; s++) {
+    unsigned char c = *s;
+    if (c <= ' ' || c == '%' || c == '=' || c >= 0x7f)
+      strbuf_addf (sb, "%%%02X", c);
+    else
+      strbuf_add (sb, &c, 1);
+  }
+}
+
+static char *
+unescape (const char *s, size_t len)
+{
+  char *out = malloc (len + 1), *p = out;
+
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '%') {
+      unsigned v;
+      if (i + 2 >= len + 0 || sscanf (s + i + 1, "%2x", &v) != 1
+          || !isxdigit ((unsigned char) s[i + 1])
+          || !isxdigit ((unsigned char) s[i + 2]) || v == 0) {
+        free (out);
+        return NULL;
+      }
+      *p++ = v;
+      i += 2;
+    }
+    else
+      *p++ = s[i];
+  }
+  *p = '\0';
+  return out;
+}
+
+char *
+manifest_serialize (const struct manifest *m)
+{
+  struct strbuf sb = STRBUF_INIT;
+  struct digest sum;
+  char hex[DIGEST_HEX_LEN + 1];
+
+  strbuf_addstr (&sb, MANIFEST_MAGIC "\n");
+  strbuf_addstr (&sb, "id ");
+  add_escaped (&sb, m->id);
+  strbuf_addstr (&sb, "\nname ");
+  add_escaped (&sb, m->name);
+  strbuf_addstr (&sb, "\nkind ");
+  add_escaped (&sb, m->kind);
+  strbuf_addstr (&sb, "\nconsistency ");
+  add_escaped (&sb, m->consistency);
+  strbuf_addf (&sb, "\ntime %" PRId64 "\nfinished %" PRId64
+               "\ndowntime-ms %" PRId64 "\nchunk-size %u\n",
+               m->time, m->finished, m->downtime_ms, m->chunk_size);
+  for (size_t i = 0; i < m->disks.len; i++) {
+    const struct manifest_disk *d = &m->disks.ptr[i];
+    digest_to_hex (&d->index, hex);
+    strbuf_addstr (&sb, "disk name=");
+    add_escaped (&sb, d->name);
+    strbuf_addstr (&sb, " format=");
+    add_escaped (&sb, d->format);
+    strbuf_addf (&sb, " size=%" PRIu64 " index=%s stored-new=%" PRIu64
+                 " source=", d->size, hex, d->stored_new);
+    add_escaped (&sb, d->source ? d->source : "");
+    strbuf_addstr (&sb, "\n");
+  }
+  digest_compute (sb.buf, sb.len, &sum);
+  digest_to_hex (&sum, hex);
+  strbuf_addf (&sb, "checksum %s\n", hex);
+  return strbuf_detach (&sb);
+}
+
+static int
+parse_u64 (const char *s, size_t len, uint64_t *out)
+{
+  uint64_t v = 0;
+
+  if (len == 0 || len > 20)
+    return -1;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    if (__builtin_mul_overflow (v, 10, &v)
+        || __builtin_add_overflow (v, s[i] - '0', &v))
+      return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int
+parse_disk (const char *p, size_t len, struct manifest_disk *d)
+{
+  const char *end = p + len;
+  int seen = 0;
+
+  while (p < end) {
+    const char *tok_end = memchr (p, ' ', end - p);
+    const char *eq;
+    size_t klen, vlen;
+    uint64_t v;
+
+    if (tok_end == NULL)
+      tok_end = end;
+    eq = memchr (p, '=', tok_end - p);
+    if (eq == NULL)
+      return -1;
+    klen = eq - p;
+    vlen = tok_end - eq - 1;
+#define KEY(k) (klen == strlen (k) && memcmp (p, k, klen) == 0)
+    if (KEY ("name") && !d->name) {
+      if ((d->name = unescape (eq + 1, vlen)) == NULL || !d->name[0])
+        return -1;
+      seen |= 1;
+    }
+    else if (KEY ("format") && !d->format) {
+      if ((d->format = unescape (eq + 1, vlen)) == NULL)
+        return -1;
+      seen |= 2;
+    }
+    else if (KEY ("size")) {
+      if (parse_u64 (eq + 1, vlen, &d->size) == -1)
+        return -1;
+      seen |= 4;
+    }
+    else if (KEY ("index")) {
+      char hex[DIGEST_HEX_LEN + 1];
+      if (vlen != DIGEST_HEX_LEN)
+        return -1;
+      memcpy (hex, eq + 1, vlen);
+      hex[vlen] = '\0';
+      if (digest_from_hex (hex, &d->index) == -1)
+        return -1;
+      seen |= 8;
+    }
+    else if (KEY ("stored-new")) {
+      if (parse_u64 (eq + 1, vlen, &v) == -1)
+        return -1;
+      d->stored_new = v;
+    }
+    else if (KEY ("source") && !d->source) {
+      if ((d->source = unescape (eq + 1, vlen)) == NULL)
+        return -1;
+    }
+    /* Unknown keys are skipped: a newer writer may add fields that an
+     * older reader can safely ignore. */
+#undef KEY
+    p = tok_end + 1;
+  }
+  return seen == 15 ? 0 : -1;
+}
+
+int
+manifest_parse (const char *text, size_t len, struct manifest *m)
+{
+  const char *p = text, *end = text + len, *sumline;
+  struct digest sum, want;
+  char hex[DIGEST_HEX_LEN + 1];
+  uint64_t v;
+
+  if (len > MANIFEST_MAX || len < sizeof MANIFEST_MAGIC
+      || memcmp (text, MANIFEST_MAGIC "\n", sizeof MANIFEST_MAGIC) != 0) {
+    set_error (0, "not a vmbackup manifest");
+    return -1;
+  }
+  /* The checksum line is last: "checksum <64 hex>\n". */
+  if (len < 74 + sizeof MANIFEST_MAGIC || text[len - 1] != '\n') {
+    set_error (0, "manifest truncated");
+    return -1;
+  }
+  sumline = end - 74;
+  if (memcmp (sumline, "checksum ", 9) != 0 || sumline[-1] != '\n') {
+    set_error (0, "manifest truncated (no checksum line)");
+    return -1;
+  }
+  memcpy (hex, sumline + 9, DIGEST_HEX_LEN);
+  hex[DIGEST_HEX_LEN] = '\0';
+  if (digest_from_hex (hex, &want) == -1
+      || digest_compute (text, sumline - text, &sum) == -1
+      || digest_cmp (&sum, &want) != 0) {
+    set_error (0, "manifest checksum mismatch");
+    return -1;
+  }
+
+  p += sizeof MANIFEST_MAGIC;
+  while (p < sumline) {
+    const char *nl = memchr (p, '\n', sumline - p);
+    const char *sp, *val;
+    size_t klen, vlen;
+
+    if (nl == NULL)
+      goto bad;
+    sp = memchr (p, ' ', nl - p);
+    if (sp == NULL)
+      goto bad;
+    klen = sp - p;
+    val = sp + 1;
+    vlen = nl - val;
+#define KEY(k) (klen == strlen (k) && memcmp (p, k, klen) == 0)
+#define STR(field) \
+    do { if (m->field || (m->field = unescape (val, vlen)) == NULL) goto bad; } while (0)
+    if (KEY ("id"))
+      STR (id);
+    else if (KEY ("name"))
+      STR (name);
+    else if (KEY ("kind"))
+      STR (kind);
+    else if (KEY ("consistency"))
+      STR (consistency);
+    else if (KEY ("time") || KEY ("finished") || KEY ("downtime-ms")
+             || KEY ("chunk-size")) {
+      if (parse_u64 (val, vlen, &v) == -1 || v > INT64_MAX)
+        goto bad;
+      if (KEY ("time")) m->time = v;
+      else if (KEY ("finished")) m->finished = v;
+      else if (KEY ("downtime-ms")) m->downtime_ms = v;
+      else if (v <= UINT32_MAX) m->chunk_size = v;
+      else goto bad;
+    }
+    else if (KEY ("disk")) {
+      struct manifest_disk d = { 0 };
+      if (parse_disk (val, vlen, &d) == -1
+          || manifest_disk_vector_append (&m->disks, d) == -1) {
+        free (d.name);
+        free (d.format);
+        free (d.source);
+        goto bad;
+      }
+    }
+#undef STR
+#undef KEY
+    p = nl + 1;
+  }
+  if (!m->id || !m->name || !m->kind || !m->consistency || m->chunk_size == 0
+      || !name_is_valid (m->name)) {
+    set_error (0, "manifest lacks required fields");
+    return -1;
+  }
+  return 0;
+
+ bad:
+  set_error (0, "manifest malformed");
+  return -1;
+}
+
+int
+manifest_commit (struct repo *repo, struct manifest *m)
+{
+  CLEANUP_FREE char *dir = repo_path (repo, "backups/%s", m->name);
+  CLEANUP_FREE char *tmpdir = repo_path (repo, "tmp");
+  char stamp[32];
+  struct tm tm;
+  time_t t = m->time;
+
+  if (dir == NULL || tmpdir == NULL) {
+    set_error (ENOMEM, "manifest path");
+    return -1;
+  }
+  if (mkdir_if_missing (dir, 0700) == -1)
+    return -1;
+  gmtime_r (&t, &tm);
+  strftime (stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  for (int attempt = 1; attempt < 1000; attempt++) {
+    CLEANUP_FREE char *text = NULL, *tmppath = NULL, *path = NULL;
+    int fd;
+
+    free (m->id);
+    if (attempt == 1)
+      m->id = NULL, asprintf (&m->id, "%s/%s", m->name, stamp);
+    else
+      m->id = NULL, asprintf (&m->id, "%s/%s.%d", m->name, stamp, attempt);
+    if (m->id == NULL) {
+      set_error (ENOMEM, "manifest id");
+      return -1;
+    }
+    text = manifest_serialize (m);
+    path = repo_path (repo, "backups/%s", m->id);
+    fd = tmpfile_create (tmpdir, &tmppath);
+    if (fd == -1)
+      return -1;
+    if (write_full (fd, text, strlen (text), 0) == -1) {
+      set_error (errno, "write manifest %s", m->id);
+      close (fd);
+      unlink (tmppath);
+      return -1;
+    }
+    if (tmpfile_commit_new (fd, tmppath, path) == 0)
+      return 0;
+    if (get_errno () != EEXIST)
+      return -1;
+  }
+  set_error (0, "too many backups of %s in one second", m->name);
+  return -1;
+}
+
+static int
+cmp_manifest (const void *a, const void *b)
+{
+  const struct manifest *x = *(struct manifest *const *) a;
+  const struct manifest *y = *(struct manifest *const *) b;
+
+  if (x->time != y->time)
+    return x->time < y->time ? -1 : 1;
+  return strcmp (x->id, y->id);
+}
+
+static struct manifest *
+load_manifest (struct repo *repo, const char *id)
+{
+  CLEANUP_FREE char *path = repo_path (repo, "backups/%s", id);
+  CLEANUP_FREE char *text = NULL;
+  struct manifest *m;
+  size_t len;
+
+  if (read_file (path, MANIFEST_MAX, &text, &len) == -1) {
+    if (get_errno () == ENOENT)
+      set_error (0, "no backup %s", id);
+    return NULL;
+  }
+  m = calloc (1, sizeof *m);
+  if (m == NULL) {
+    set_error (errno, "calloc");
+    return NULL;
+  }
+  if (manifest_parse (text, len, m) == -1) {
+    error_prefix ("backup %s", id);
+    manifest_free (m);
+    return NULL;
+  }
+  if (strcmp (m->id, id) != 0) {
+    set_error (0, "backup %s: manifest claims to be %s", id, m->id);
+    manifest_free (m);
+    return NULL;
+  }
+  return m;
+}
+
+static int
+list_name (struct repo *repo, const char *name, manifest_vector *out,
+           manifest_error_fn on_error, void *opaque)
+{
+  CLEANUP_FREE char *dir = repo_path (repo, "backups/%s", name);
+  DIR *d = opendir (dir);
+  struct dirent *e;
+
+  if (d == NULL)
+    return errno == ENOENT ? 0 : (set_error (errno, "open %s", dir), -1);
+  while ((e = readdir (d)) != NULL) {
+    char id[512];
+    struct manifest *m;
+
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf (id, sizeof id, "%s/%s", name, e->d_name);
+    m = load_manifest (repo, id);
+    if (m == NULL) {
+      if (on_error)
+        on_error (opaque, id, get_error ());
+      continue;
+    }
+    if (manifest_vector_append (out, m) == -1) {
+      manifest_free (m);
+      closedir (d);
+      set_error (errno, "list backups");
+      return -1;
+    }
+  }
+  closedir (d);
+  return 0;
+}
+
+int
+manifest_list (struct repo *repo, const char *name, manifest_vector *out,
+               manifest_error_fn on_error, void *opaque)
+{
+  CLEANUP_FREE char *dir = NULL;
+  DIR *d;
+  struct dirent *e;
+  int r = 0;
+
+  if (name)
+    r = list_name (repo, name, out, on_error, opaque);
+  else {
+    dir = repo_path (repo, "backups");
+    d = opendir (dir);
+    if (d == NULL) {
+      set_error (errno, "open %s", dir);
+      return -1;
+    }
+    while (r == 0 && (e = readdir (d)) != NULL)
+      if (e->d_name[0] != '.' && name_is_valid (e->d_name))
+        r = list_name (repo, e->d_name, out, on_error, opaque);
+    closedir (d);
+  }
+  if (out->len)
+    qsort (out->ptr, out->len, sizeof out->ptr[0], cmp_manifest);
+  return r;
+}
+
+void
+manifest_vector_free (manifest_vector *v)
+{
+  for (size_t i = 0; i < v->len; i++)
+    manifest_free (v->ptr[i]);
+  manifest_vector_reset (v);
+}
+
+struct manifest *
+manifest_resolve (struct repo *repo, const char *id)
+{
+  manifest_vector v = empty_vector;
+  struct manifest *m;
+  const char *slash = strchr (id, '/');
+
+  if (slash) {
+    char name[NAME_MAX_LEN + 1];
+    size_t n = slash - id;
+    if (n > NAME_MAX_LEN)
+      n = NAME_MAX_LEN;
+    memcpy (name, id, n);
+    name[n] = '\0';
+    if (!name_is_valid (name) || !name_is_valid (slash + 1)
+        || strchr (slash + 1, '/')) {
+      set_error (0, "no backup %s", id);
+      return NULL;
+    }
+    return load_manifest (repo, id);
+  }
+  if (!name_is_valid (id)) {
+    set_error (0, "no backup %s", id);
+    return NULL;
+  }
+  if (manifest_list (repo, id, &v, NULL, NULL) == -1)
+    return NULL;
+  if (v.len == 0) {
+    set_error (0, "no backup named %s", id);
+    manifest_vector_free (&v);
+    return NULL;
+  }
+  m = v.ptr[v.len - 1];
+  v.len--;
+  manifest_vector_free (&v);
+  return m;
+}
+
+int
+manifest_delete (struct repo *repo, const char *id)
+{
+  CLEANUP_FREE char *path = repo_path (repo, "backups/%s", id);
+  CLEANUP_FREE char *dir = strdup (path);
+
+  if (unlink (path) == -1) {
+    set_error (errno, "delete backup %s", id);
+    return -1;
+  }
+  if (dir == NULL || strrchr (dir, '/') == NULL)
+    return 0;
+  *strrchr (dir, '/') = '\0';
+  return fsync_dir (dir);
+}

@@ -1,0 +1,74 @@
+/* Backup manifests: the one file that makes a backup exist.
+ *
+ * A manifest is UTF-8 text, one "key value" per line, closed by a
+ * "checksum <sha256>" line over everything before it.  It is written last
+ * and atomically, at backups/<name>/<stamp>, so a backup that did not
+ * finish is never listed.  docs/repository-format.pod has the grammar. */
+#ifndef VMB_MANIFEST_H
+#define VMB_MANIFEST_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "common/vector.h"
+#include "digest.h"
+#include "repo.h"
+
+#define MANIFEST_MAX (1 << 20)
+#define NAME_MAX_LEN 64
+
+struct manifest_disk {
+  char *name;                   /* image name or disk target ("vda") */
+  char *format;                 /* "raw" or "qcow2": the source's format */
+  char *source;                 /* where it was read from, informational */
+  uint64_t size;                /* virtual size in bytes */
+  struct digest index;          /* indexes/<hex>.idx */
+  uint64_t stored_new;          /* bytes of new chunks this disk added */
+};
+DEFINE_VECTOR_TYPE (manifest_disk_vector, struct manifest_disk);
+
+struct manifest {
+  char *id;                     /* "<name>/<stamp>" */
+  char *name;
+  char *kind;                   /* "image" now; "vm", "files" later */
+  char *consistency;            /* "application", "crash" or "offline" */
+  int64_t time;                 /* start, seconds since the epoch */
+  int64_t finished;
+  int64_t downtime_ms;
+  uint32_t chunk_size;
+  manifest_disk_vector disks;
+};
+
+void manifest_free (struct manifest *m);
+uint64_t manifest_logical_size (const struct manifest *m);
+uint64_t manifest_stored_new (const struct manifest *m);
+
+/* Serialise to text (malloc'd, NUL-terminated). */
+char *manifest_serialize (const struct manifest *m);
+/* Parse and check the checksum; *m must be zeroed. */
+int manifest_parse (const char *text, size_t len, struct manifest *m);
+
+/* Backup names: [A-Za-z0-9._-], 1 to 64, not starting with '.'. */
+int name_is_valid (const char *name);
+
+/* Assign m->id from m->name and m->time and publish it atomically; a
+ * second backup in the same second gets a suffix. */
+int manifest_commit (struct repo *repo, struct manifest *m);
+
+DEFINE_VECTOR_TYPE (manifest_vector, struct manifest *);
+
+/* Called for a manifest that cannot be read or parsed. */
+typedef void (*manifest_error_fn) (void *opaque, const char *id,
+                                   const char *msg);
+
+/* All manifests (of one name if name != NULL), oldest first. */
+int manifest_list (struct repo *repo, const char *name, manifest_vector *out,
+                   manifest_error_fn on_error, void *opaque);
+void manifest_vector_free (manifest_vector *v);
+
+/* Load "NAME" (its latest backup) or "NAME/STAMP". */
+struct manifest *manifest_resolve (struct repo *repo, const char *id);
+
+int manifest_delete (struct repo *repo, const char *id);
+
+#endif

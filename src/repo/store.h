@@ -1,0 +1,48 @@
+/* A writer's session with the chunk store.
+ *
+ * New chunks are written to tmp/ and published (renamed to chunks/XX/)
+ * only after a syncfs(), in batches: a chunk name therefore never points
+ * at data that a crash could lose, yet we pay one sync per batch rather
+ * than one fsync per chunk.  store_finish() makes everything durable
+ * before the caller writes the index and manifest that reference it. */
+#ifndef VMB_STORE_H
+#define VMB_STORE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "chunk.h"
+#include "digest.h"
+#include "lock.h"
+#include "repo.h"
+
+struct store_stats {
+  uint64_t new_chunks;
+  uint64_t new_bytes;           /* bytes of chunk files written */
+  uint64_t reused_chunks;
+};
+
+struct pending_chunk;
+
+struct store {
+  struct repo *repo;
+  struct writer_reg writer;
+  int lock_fd;                  /* for publishing, under lock */
+  pthread_mutex_t lock;
+  struct pending_chunk *pending;
+  size_t npending;
+  uint64_t pending_bytes;
+  struct store_stats stats;
+};
+
+int store_begin (struct store *s, struct repo *repo);
+/* Store one chunk (thread-safe).  lock_fd is the calling thread's own
+ * chunk_lock_open() fd. */
+int store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
+               const struct digest *d, const void *data, size_t len);
+/* Make every stored chunk durable and visible. */
+int store_finish (struct store *s);
+/* Drop unpublished chunks and the writer registration. */
+void store_end (struct store *s);
+
+#endif

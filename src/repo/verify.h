@@ -1,0 +1,32 @@
+/* Re-read every chunk a backup references and check it against its
+ * digest.  Each unique chunk is read once per run, however many backups
+ * share it; every problem is reported with backup, disk and offset. */
+#ifndef VMB_VERIFY_H
+#define VMB_VERIFY_H
+
+#include <stdint.h>
+
+#include "digest_set.h"
+#include "manifest.h"
+#include "repo.h"
+
+typedef void (*verify_report_fn) (void *opaque, const char *problem);
+
+struct verify {
+  struct repo *repo;
+  struct digest_set checked;    /* tag 1: good, 2: bad */
+  verify_report_fn report;
+  void *opaque;
+  uint64_t problems;
+  uint64_t chunks_read;
+};
+
+void verify_init (struct verify *v, struct repo *repo,
+                  verify_report_fn report,
+                  void *opaque);
+void verify_free (struct verify *v);
+/* Returns the number of problems found in this backup, or -1 when the
+ * check itself could not run (out of memory). */
+int64_t verify_backup (struct verify *v, const struct manifest *m);
+
+#endif

@@ -30,7 +30,8 @@ const struct command commands[] = {
     "One line per backup, oldest first: ID, time (UTC), logical size, new\n"
     "bytes it stored, consistency.\n" },
   { "restore", cmd_restore, "restore a disk image",
-    "ID --to PATH [--disk NAME] [--format raw|qcow2]\n\n"
+    "ID --to PATH\n"
+    "       [--disk NAME] [--format raw|qcow2]\n\n"
     "Write a backed-up disk to PATH (which must not exist), sparse and\n"
     "byte-identical to the source at backup time.  ID is a NAME (its latest\n"
     "backup) or an ID that 'list' prints.  The format defaults to the\n"
@@ -42,8 +43,9 @@ const struct command commands[] = {
     "check its digest.  Each problem is named by backup, disk and offset.\n"
     "Exit status 1 if anything is bad.\n" },
   { "prune", cmd_prune, "delete backups by retention policy",
-    "[NAME] --keep-last N | --keep-hourly N | --keep-daily N |\n"
-    "       --keep-weekly N | --keep-monthly N | --keep-yearly N [--dry-run]\n\n"
+    "[NAME] RULE... [--dry-run]\n\n"
+    "Rules: --keep-last N, --keep-hourly N, --keep-daily N, --keep-weekly N,\n"
+    "       --keep-monthly N, --keep-yearly N.\n\n"
     "Keep the backups some rule selects (per name) and delete the others.\n"
     "Chunks are freed by a later 'vmbackup gc'.\n" },
   { "gc", cmd_gc, "delete chunks no backup references",

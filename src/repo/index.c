@@ -36,7 +36,7 @@ index_header_parse (const unsigned char *buf, uint64_t filelen,
   uint64_t want, body;
 
   if (filelen < INDEX_HEADER_LEN + DIGEST_LEN) {
-    set_error (0, "index truncated (%llu bytes)", (unsigned long long) filelen);
+    set_error (0, "truncated (%llu bytes)", (unsigned long long) filelen);
     return -1;
   }
   if (memcmp (buf, INDEX_MAGIC, 8) != 0 || get_le32 (buf + 8) != 1) {
@@ -61,7 +61,7 @@ index_header_parse (const unsigned char *buf, uint64_t filelen,
   if (__builtin_mul_overflow (h->chunk_count, DIGEST_LEN, &body)
       || __builtin_add_overflow (body, INDEX_HEADER_LEN + DIGEST_LEN, &body)
       || body != filelen) {
-    set_error (0, "index truncated or oversized (%llu bytes)",
+    set_error (0, "truncated or oversized (%llu bytes)",
                (unsigned long long) filelen);
     return -1;
   }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything vmbackup needs to build and to run every test and
+# benchmark on Debian 12.  Idempotent.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential meson ninja-build pkg-config
+  libnbd-dev libzstd-dev libssl-dev
+  # run: qemu-nbd, qemu-img
+  qemu-utils libnbd-bin
+  # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive
+  clang libclang-rt-14-dev time util-linux python3 perl
+  # benchmarks: the peers we measure against
+  restic borgbackup
+)
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

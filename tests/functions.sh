@@ -1,0 +1,83 @@
+# Shared helpers for the shell tests (the libnbd/nbdkit tests/functions.sh
+# idiom).  Source it first thing:  source "$(dirname "$0")/functions.sh"
+set -euo pipefail
+
+: "${VMBACKUP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/vmbackup}"
+export VMBACKUP
+
+# Skip (exit 77) with a reason when a tool is missing.
+requires ()
+{
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "$0: SKIP: '$1' is not installed"
+    exit 77
+  fi
+}
+
+requires_root ()
+{
+  if [ "$(id -u)" != 0 ]; then
+    echo "$0: SKIP: needs root ($*)"
+    exit 77
+  fi
+}
+
+fail ()
+{
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# Run cleanup functions on exit, last registered first.
+_cleanup_fns=()
+cleanup_fn ()
+{
+  _cleanup_fns=("$*" "${_cleanup_fns[@]}")
+}
+_run_cleanup ()
+{
+  local rc=$? f
+  for f in "${_cleanup_fns[@]}"; do eval "$f" || true; done
+  exit $rc
+}
+trap _run_cleanup EXIT
+
+# A private scratch directory under /var/tmp (tmpfs /tmp may be small).
+scratch=$(mktemp -d "${TMPDIR:-/var/tmp}/vmbackup-test.XXXXXX")
+cleanup_fn "rm -rf '$scratch'"
+export VMBACKUP_REPO="$scratch/repo"
+
+vmb ()
+{
+  "$VMBACKUP" "$@"
+}
+
+# Expect a command to fail with a given exit code and a one-line error
+# matching a pattern: expect_fail CODE PATTERN CMD...
+expect_fail ()
+{
+  local code=$1 pattern=$2 rc=0
+  shift 2
+  "$@" >"$scratch/out" 2>"$scratch/err" || rc=$?
+  if [ "$rc" != "$code" ]; then
+    cat "$scratch/out" "$scratch/err" >&2
+    fail "expected exit $code from '$*', got $rc"
+  fi
+  if ! grep -qE -- "$pattern" "$scratch/err"; then
+    cat "$scratch/err" >&2
+    fail "stderr of '$*' does not match '$pattern'"
+  fi
+}
+
+# Write N MiB of random data at MiB offset OFF into FILE, keeping it sparse.
+put_random ()
+{
+  dd if=/dev/urandom of="$1" bs=1M count="$3" seek="$2" conv=notrunc \
+     status=none
+}
+
+# The last backup ID of NAME.
+last_id ()
+{
+  vmb list "$1" | awk 'NR>1 {id=$1} END {print id}'
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The command line contract: --help on stdout with exit 0, usage errors
+# with exit 2, clear one-line errors with exit 1.
+source "$(dirname "$0")/functions.sh"
+
+for cmd in init backup list restore verify prune gc; do
+  out=$(vmb "$cmd" --help)
+  grep -q "^usage: vmbackup .*$cmd" <<<"$out" || fail "$cmd --help: no usage line"
+  width=$(awk '{ if (length > w) w = length } END { print w }' <<<"$out")
+  [ "$width" -le 80 ] || fail "$cmd --help is $width columns wide"
+done
+vmb --help | grep -q "Commands:" || fail "vmbackup --help lists no commands"
+
+expect_fail 2 "unrecognized option|Try 'vmbackup" vmb list --bogus
+expect_fail 2 "unknown command 'frobnicate'" vmb frobnicate
+expect_fail 2 "usage: vmbackup" vmb
+expect_fail 2 "NAME=PATH" vmb backup --image justaname
+expect_fail 2 "bad backup name" vmb backup --image '../x=/dev/null'
+expect_fail 2 "at least one --keep" vmb prune
+expect_fail 2 "--to PATH is required" vmb restore something
+
+# No repository configured.
+( unset VMBACKUP_REPO; expect_fail 1 "no repository: use --repo" vmb list )
+
+# Not a repository yet.
+expect_fail 1 "not a vmbackup repository \(run 'vmbackup init' first\)" vmb list
+
+vmb init >/dev/null
+[ -f "$VMBACKUP_REPO/config" ] || fail "init made no config"
+# init refuses a non-empty directory, and leaves it alone.
+expect_fail 1 "directory is not empty" vmb init
+mkdir "$scratch/other"; touch "$scratch/other/keep"
+expect_fail 1 "directory is not empty" vmb --repo "$scratch/other" init
+[ -f "$scratch/other/keep" ] || fail "init touched a non-empty directory"
+expect_fail 2 "bad chunk size" vmb --repo "$scratch/r2" init --chunk-size 32M
+expect_fail 1 "power of two" vmb --repo "$scratch/r3" init --chunk-size 100K
+vmb --repo "$scratch/r4" init --chunk-size 64K | grep -q "64.0 KiB" \
+  || fail "init --chunk-size 64K"
+
+# Bad input to commands against a valid repository.
+expect_fail 1 "no backup named nosuch" vmb restore nosuch --to "$scratch/x"
+expect_fail 1 "no such file|No such file" vmb backup --image a="$scratch/missing.img"
+[ -z "$(ls "$VMBACKUP_REPO/backups")" ] || fail "failed backup left a manifest"
+echo OK

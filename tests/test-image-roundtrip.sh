@@ -64,5 +64,18 @@ echo keep > exists
 expect_fail 1 "exists already|already exists" vmb restore raw --to exists
 [ "$(cat exists)" = keep ] || fail "restore overwrote an existing file"
 
-vmb verify | tail -1 | grep -q "verified 3 backups.*: 0 problems" || fail "verify"
+# A raw file whose size is not a multiple of 512 comes back exactly.
+head -c 3158073 /dev/urandom > odd.img
+vmb backup --image odd=odd.img >/dev/null
+vmb restore odd --to odd.out >/dev/null
+cmp odd.img odd.out || fail "odd-sized raw image restored as $(stat -c %s odd.out) bytes"
+
+# A disk that repeats one block stores it once.
+head -c 4M /dev/urandom > blk
+for _ in $(seq 16); do cat blk; done > rep.img
+vmb backup --image rep=rep.img | grep -q "64.0 MiB read, 4.0 MiB new" \
+  || fail "repeated block stored more than once"
+vmb restore rep --to rep.out >/dev/null && cmp rep.img rep.out || fail "rep restore"
+
+vmb verify | tail -1 | grep -q "verified 5 backups.*: 0 problems" || fail "verify"
 echo OK

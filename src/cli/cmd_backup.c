@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/error.h"
@@ -35,10 +36,17 @@ backup_image (struct repo *repo, const struct image_arg *img, int level)
   struct manifest_disk disk = { 0 };
   char abspath[PATH_MAX], sz[32], rd[32], nw[32];
   double t0 = now_monotonic ();
+  uint64_t true_size = 0;
+  struct stat st;
   int r = -1;
 
   if (image_detect_format (img->path, &format) == -1)
     return -1;
+  /* qemu-nbd rounds a raw file's size up to 512 bytes; the backup must
+   * hold exactly the file. */
+  if (strcmp (format, "raw") == 0 && stat (img->path, &st) == 0
+      && S_ISREG (st.st_mode))
+    true_size = st.st_size;
   if (realpath (img->path, abspath) == NULL)
     snprintf (abspath, sizeof abspath, "%s", img->path);
   if (nbd_server_start (&srv, img->path, format, true, 1) == -1)
@@ -58,7 +66,7 @@ backup_image (struct repo *repo, const struct image_arg *img, int level)
   m.chunk_size = repo->chunk_size;
   progress_init (&prog, img->name);
   struct backup_disk_params p = {
-    .repo = repo, .store = &store, .nbd = nbd, .name = img->name,
+    .repo = repo, .store = &store, .nbd = nbd, .name = img->name, .size = true_size,
     .compression_level = level,
     .progress = progress_update, .progress_opaque = &prog,
   };

@@ -305,6 +305,8 @@ backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
     set_error (0, "disk %s: %s", p->name, nbd_get_error ());
     return -1;
   }
+  if (p->size && (uint64_t) size > p->size)
+    size = p->size;
   res->size = size;
   if (index_writer_open (&pl.index, p->repo, size) == -1)
     return -1;

@@ -21,6 +21,9 @@ struct backup_disk_params {
   struct store *store;
   struct nbd_handle *nbd;       /* connected, with base:allocation if wanted */
   const char *name;             /* for error messages */
+  uint64_t size;                /* 0, or the true size when the export
+                                 * rounds it up (raw files whose length
+                                 * is not a multiple of 512) */
   int compression_level;
   progress_fn progress;
   void *progress_opaque;

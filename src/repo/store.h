@@ -27,7 +27,7 @@ struct pending_chunk;
 struct store {
   struct repo *repo;
   struct writer_reg writer;
-  int lock_fd;                  /* for publishing, under lock */
+  int lock_fd;                  /* for store_finish (workers use their own) */
   pthread_mutex_t lock;
   struct pending_chunk *pending;
   size_t npending;

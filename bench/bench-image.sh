@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# Benchmark: vmbackup against restic and borg on one disk image.
+#
+# Builds a 4 GiB sparse raw image (1 GiB random, 0.5 GiB log-like text,
+# the rest holes), then times for each tool a first backup, a second
+# backup after ~100 MiB of changes, and a restore of the second backup.
+# All tools see the same bytes: every first backup runs before the
+# image is changed, every second backup after.  See bench/README.md.
+#
+# Environment:
+#   VMBACKUP    vmbackup binary (default: ../build/vmbackup from here)
+#   BENCH_DIR   parent of the scratch directory (default: /var/tmp)
+#   BENCH_KEEP  if 1, keep the scratch directory
+#
+# Exit status: 0 done, 1 failure (including a wrong vmbackup restore),
+# 77 a required tool is missing.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VMBACKUP=${VMBACKUP:-$script_dir/../build/vmbackup}
+BENCH_DIR=${BENCH_DIR:-/var/tmp}
+
+MiB=$((1 << 20))
+GiB=$((1 << 30))
+IMAGE_SIZE=$((4 * GiB))
+TOOLS=(vmbackup restic borg)
+STEPS=(first second restore)
+
+die () { echo "bench-image: $*" >&2; exit 1; }
+skip () { echo "bench-image: $*, skipping" >&2; exit 77; }
+
+# ---- requirements ---------------------------------------------------------
+
+[[ -x $VMBACKUP ]] || skip "vmbackup binary not found at $VMBACKUP (set \$VMBACKUP)"
+VMBACKUP=$(cd "$(dirname "$VMBACKUP")" && pwd)/$(basename "$VMBACKUP")
+for t in restic borg qemu-nbd openssl base64 awk dd truncate cmp du; do
+  command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
+done
+if [[ -x /usr/bin/time ]]; then have_gnu_time=1; else have_gnu_time=0; fi
+
+# ---- scratch directory ----------------------------------------------------
+
+mkdir -p "$BENCH_DIR"
+work=$(mktemp -d "$BENCH_DIR/bench-image.XXXXXX")
+cleanup () {
+  if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+    echo "bench-image: keeping $work" >&2
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+
+img=$work/disk.img
+export RESTIC_PASSWORD=bench
+export RESTIC_CACHE_DIR=$work/restic-cache
+export BORG_BASE_DIR=$work/borg-base
+export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+
+# ---- test data ------------------------------------------------------------
+
+# Endless pseudo-random bytes, reproducible from a key number.
+# AES-CTR of zeros runs at GB/s where /dev/urandom does not.
+random_stream () {
+  openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" -iv 0 \
+          -in /dev/zero 2>/dev/null
+}
+
+# Endless log-like text that zstd -3 shrinks about 4x: recurring message
+# templates and a Zipf-ish word choice, each line made unique by a short
+# random token so nothing deduplicates.
+WORDS=$work/words
+text_stream () {
+  random_stream "$1" | base64 -w 4 | awk -v seed="$1" '
+    BEGIN { srand(seed); n = 0; t = 0 }
+    NR == FNR { w[n++] = $0; next }
+    FNR == 1 {
+      for (m = 0; m < 64; m++) {
+        s = w[int(rand() * n)]
+        for (i = 0; i < 5; i++) s = s " " w[int(rand() * n)]
+        tpl[m] = s
+      }
+    }
+    {
+      t += int(rand() * 3)
+      line = sprintf("2024-03-01 %02d:%02d:%02d host%02d app[%d]: %s",
+                     int(t / 3600) % 24, int(t / 60) % 60, t % 60,
+                     int(rand() * 4), 1000 + int(rand() * 8),
+                     tpl[int(rand() * rand() * 64)])
+      k = 1 + int(rand() * 4)
+      for (i = 0; i < k; i++) { r = rand(); line = line " " w[int(r * r * r * n)] }
+      print line " id=" $0
+    }' "$WORDS" -
+}
+
+# Copy exactly LEN bytes of stdin into the image at byte OFFSET.  dd
+# stops the producer with SIGPIPE once it has its bytes, so the pipeline
+# status is dd's alone (pipefail off in this subshell); the size check
+# catches a producer that stopped early.
+write_at () {
+  local off=$1 len=$2 gen=$3 key=$4
+  (
+    set +o pipefail
+    "$gen" "$key" |
+      dd of="$img" bs=1M iflag=fullblock,count_bytes count="$len" \
+         oflag=seek_bytes seek="$off" conv=notrunc status=none
+  )
+  [[ $(stat -c %s "$img") -eq $IMAGE_SIZE ]] || die "image grew writing at $off"
+}
+
+make_image () {
+  (
+    set +o pipefail
+    # shellcheck disable=SC2018  # ASCII letters on purpose
+    random_stream 99 | head -c 200000 | base64 -w 0 | tr -c 'a-z' '\n' |
+      awk 'length >= 3 && length <= 9' | head -n 4000 > "$WORDS"
+  )
+  [[ $(wc -l < "$WORDS") -ge 1000 ]] || die "word list too short"
+
+  truncate -s "$IMAGE_SIZE" "$img"
+  # Random (1 GiB): three regions, 4 MiB-aligned.
+  write_at $((16 * MiB))              $((256 * MiB)) random_stream 1
+  write_at $((1280 * MiB))            $((512 * MiB)) random_stream 2
+  write_at $((3584 * MiB))            $((256 * MiB)) random_stream 3
+  # Text (0.5 GiB): two regions at unaligned offsets.
+  write_at $((512 * MiB + 12345))     $((256 * MiB)) text_stream 11
+  write_at $((2560 * MiB + 3 * 1024)) $((256 * MiB)) text_stream 12
+  # Everything else stays a hole.
+}
+
+# ~100 MiB of new random data: one 4 MiB-aligned write, three unaligned
+# ones (into random data, into text, into a former hole).
+change_image () {
+  write_at $((1344 * MiB))                    $((32 * MiB)) random_stream 21
+  write_at $((612 * MiB + 777777))            $((24 * MiB)) random_stream 22
+  write_at $((2048 * MiB + 5 * MiB + 12288))  $((20 * MiB)) random_stream 23
+  write_at $((3600 * MiB + 12345))            $((24 * MiB)) random_stream 24
+}
+
+# ---- measuring ------------------------------------------------------------
+
+drop_caches () {
+  sync
+  if [[ $(id -u) == 0 ]]; then
+    { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null || true
+  fi
+}
+
+declare -A WALL CPU STORED REPO_TOTAL
+
+# timed STEP TOOL COMMAND...: run COMMAND from a cold cache, record wall
+# and CPU seconds (user+sys, waited-for children included).
+timed () {
+  local step=$1 tool=$2; shift 2
+  local log=$work/log-$step-$tool tf=$work/time-$step-$tool
+  local rc=0 wall user sys
+  drop_caches
+  if (( have_gnu_time )); then
+    /usr/bin/time -f '%e %U %S' -o "$tf" "$@" > "$log" 2>&1 || rc=$?
+  else
+    local TIMEFORMAT='%R %U %S'
+    { time "$@" > "$log" 2>&1 || rc=$?; } 2> "$tf"
+  fi
+  if (( rc != 0 )); then
+    echo "bench-image: $step $tool failed (exit $rc): $*" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+  fi
+  read -r wall user sys < <(tail -n 1 "$tf")
+  WALL[$step,$tool]=$wall
+  CPU[$step,$tool]=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+}
+
+repo_bytes () { du -sb "$1" | cut -f1; }
+
+# ---- the tools ------------------------------------------------------------
+
+repo_of () { echo "$work/repo-$1"; }
+
+init_repos () {
+  "$VMBACKUP" --repo "$(repo_of vmbackup)" init > /dev/null
+  local v2=()
+  if restic init --help 2>&1 | grep -q -- --repository-version; then
+    v2=(--repository-version 2)
+  fi
+  restic init "${v2[@]}" --repo "$(repo_of restic)" > /dev/null
+  borg init -e none "$(repo_of borg)"
+}
+
+backup () {      # STEP TOOL
+  local step=$1 tool=$2 repo before after
+  repo=$(repo_of "$tool")
+  before=$(repo_bytes "$repo")
+  case $tool in
+    vmbackup) timed "$step" "$tool" "$VMBACKUP" --repo "$repo" backup --image "disk=$img" ;;
+    restic)   timed "$step" "$tool" restic --repo "$repo" backup "$img" ;;
+    borg)     timed "$step" "$tool" borg create --compression zstd,3 "$repo::$step" "$img" ;;
+  esac
+  after=$(repo_bytes "$repo")
+  STORED[$step,$tool]=$((after - before))
+  REPO_TOTAL[$step,$tool]=$after
+}
+
+# Restore the latest backup; print the path of the restored image.
+restore () {     # TOOL
+  local tool=$1 repo out
+  repo=$(repo_of "$tool")
+  out=$work/restore-$tool
+  case $tool in
+    vmbackup)
+      timed restore vmbackup "$VMBACKUP" --repo "$repo" restore disk --to "$out.img"
+      RESTORED=$out.img ;;
+    restic)
+      timed restore restic restic --repo "$repo" restore latest --target "$out"
+      RESTORED=$out$img ;;
+    borg)
+      mkdir "$out"
+      # shellcheck disable=SC2016  # expanded by the inner bash
+      timed restore borg bash -c 'cd "$1" && exec borg extract --sparse "$2::second"' \
+            _ "$out" "$repo"
+      RESTORED=$out/${img#/} ;;
+  esac
+}
+
+# ---- run ------------------------------------------------------------------
+
+echo "bench-image: scratch directory $work"
+echo "bench-image: building 4 GiB test image"
+make_image
+echo "bench-image: image $(du -b --apparent-size "$img" | cut -f1) bytes," \
+     "$(du -B1 "$img" | cut -f1) allocated"
+init_repos
+
+for tool in "${TOOLS[@]}"; do
+  echo "bench-image: first backup, $tool"
+  backup first "$tool"
+done
+
+echo "bench-image: changing ~100 MiB of the image"
+change_image
+
+for tool in "${TOOLS[@]}"; do
+  echo "bench-image: second backup, $tool"
+  backup second "$tool"
+done
+
+for tool in "${TOOLS[@]}"; do
+  echo "bench-image: restore, $tool"
+  restore "$tool"
+  if cmp -s "$img" "$RESTORED"; then
+    echo "bench-image: $tool restore is identical to the image"
+  elif [[ $tool == vmbackup ]]; then
+    cmp "$img" "$RESTORED" >&2 || true
+    die "vmbackup restore differs from the image"
+  else
+    echo "bench-image: WARNING: $tool restore differs from the image" >&2
+  fi
+  STORED[restore,$tool]=$(du -B1 "$RESTORED" | cut -f1)   # allocated bytes
+  rm -rf "$work/restore-$tool" "$work/restore-$tool.img"
+done
+
+# vmbackup's own account of what it stored, as a cross-check on du.
+echo "bench-image: vmbackup list --json:"
+"$VMBACKUP" --repo "$(repo_of vmbackup)" list --json
+
+# ---- report ---------------------------------------------------------------
+
+ratio () { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo
+echo "stored = repository growth (du -sb) for backups; allocated bytes of the"
+echo "restored image for restore.  ratios are tool/vmbackup (>1: vmbackup wins)."
+printf '%-8s %-9s %9s %9s %14s %14s %8s %8s\n' \
+  step tool "wall s" "cpu s" "stored" "repo total" "wall x" "stored x"
+for step in "${STEPS[@]}"; do
+  for tool in "${TOOLS[@]}"; do
+    total=${REPO_TOTAL[$step,$tool]:--}
+    printf '%-8s %-9s %9.2f %9.2f %14s %14s %8s %8s\n' "$step" "$tool" \
+      "${WALL[$step,$tool]}" "${CPU[$step,$tool]}" \
+      "${STORED[$step,$tool]}" "$total" \
+      "$(ratio "${WALL[$step,$tool]}" "${WALL[$step,vmbackup]}")" \
+      "$(ratio "${STORED[$step,$tool]}" "${STORED[$step,vmbackup]}")"
+  done
+done
+echo
+for tool in "${TOOLS[@]:1}"; do
+  line="$tool/vmbackup wall:"
+  sep=" "
+  for step in "${STEPS[@]}"; do
+    line+="$sep$step $(ratio "${WALL[$step,$tool]}" "${WALL[$step,vmbackup]}")x"
+    sep=", "
+  done
+  line+="; stored: first $(ratio "${STORED[first,$tool]}" "${STORED[first,vmbackup]}")x"
+  line+=", second $(ratio "${STORED[second,$tool]}" "${STORED[second,vmbackup]}")x"
+  echo "$line"
+done

@@ -55,16 +55,22 @@ const struct command commands[] = {
   { NULL, NULL, NULL, NULL },
 };
 
+static void
+print_message (const char *prefix, const char *fmt, va_list ap)
+{
+  fputs (prefix, stderr);
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+}
+
 void
 cli_error (const char *fmt, ...)
 {
   va_list ap;
 
-  fputs ("vmbackup: ", stderr);
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  print_message ("vmbackup: ", fmt, ap);
   va_end (ap);
-  fputc ('\n', stderr);
 }
 
 void
@@ -72,11 +78,9 @@ cli_warning (const char *fmt, ...)
 {
   va_list ap;
 
-  fputs ("vmbackup: warning: ", stderr);
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  print_message ("vmbackup: warning: ", fmt, ap);
   va_end (ap);
-  fputc ('\n', stderr);
 }
 
 void

@@ -32,7 +32,8 @@ expect_fail 1 "directory is not empty" vmb init
 mkdir "$scratch/other"; touch "$scratch/other/keep"
 expect_fail 1 "directory is not empty" vmb --repo "$scratch/other" init
 [ -f "$scratch/other/keep" ] || fail "init touched a non-empty directory"
-expect_fail 2 "bad chunk size" vmb --repo "$scratch/r2" init --chunk-size 32M
+expect_fail 2 "bad chunk size" vmb --repo "$scratch/r2" init --chunk-size 4X
+expect_fail 1 "power of two" vmb --repo "$scratch/r2" init --chunk-size 32M
 expect_fail 1 "power of two" vmb --repo "$scratch/r3" init --chunk-size 100K
 vmb --repo "$scratch/r4" init --chunk-size 64K | grep -q "64.0 KiB" \
   || fail "init --chunk-size 64K"

@@ -139,11 +139,13 @@ cmd_backup (int argc, char **argv)
       images[nimages++].path = eq + 1;
       break;
     }
-    case 'z':
-      level = atoi (optarg);
-      if (level < 1 || level > 19)
+    case 'z': {
+      char *end;
+      level = strtol (optarg, &end, 10);
+      if (*end || level < 1 || level > 19)
         return cli_usage_error ("backup", "compression level must be 1-19");
       break;
+    }
     case OPT_REPO: repo_opt = optarg; break;
     case OPT_HELP: cli_help ("backup"); return EXIT_OK;
     default: return cli_usage_error ("backup", "bad option");

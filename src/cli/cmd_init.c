@@ -1,5 +1,6 @@
 /* vmbackup init */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/error.h"
@@ -23,7 +24,7 @@ cmd_init (int argc, char **argv)
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case 's':
-      if (parse_size (optarg, &chunk) == -1 || chunk > REPO_MAX_CHUNK)
+      if (parse_size (optarg, &chunk) == -1 || chunk > UINT32_MAX)
         return cli_usage_error ("init", "bad chunk size '%s'", optarg);
       break;
     case OPT_REPO: repo_opt = optarg; break;
@@ -35,7 +36,7 @@ cmd_init (int argc, char **argv)
     return cli_usage_error ("init", "unexpected argument '%s'", argv[optind]);
   path = cli_repo_path (repo_opt);
   if (path == NULL)
-    return EXIT_USAGE;
+    return EXIT_FAIL;
   if (repo_init (path, chunk) == -1) {
     cli_error ("%s", get_error ());
     return EXIT_FAIL;

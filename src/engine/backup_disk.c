@@ -330,12 +330,13 @@ backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
     struct worker *w = &workers[started];
     w->pl = &pl;
     w->lock_fd = chunk_lock_open (p->repo);
-    w->ctx = chunk_ctx_new (p->repo->chunk_size, p->compression_level);
+    w->ctx = w->lock_fd == -1 ? NULL
+      : chunk_ctx_new (p->repo->chunk_size, p->compression_level);
     if (w->ctx == NULL || pthread_create (&w->thread, NULL, worker_main, w)) {
       chunk_ctx_free (w->ctx);
       if (w->lock_fd >= 0)
         close (w->lock_fd);
-      pipeline_fail (&pl, "cannot start worker thread");
+      pipeline_fail (&pl, get_error ());
       break;
     }
   }
@@ -361,8 +362,11 @@ backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
   if (p->progress)
     p->progress (p->progress_opaque, size, size);
   /* The chunks must be durable before the index that names them. */
-  if (store_finish (p->store) == -1
-      || index_writer_commit (&pl.index, &res->index) == -1)
+  if (store_finish (p->store) == -1) {
+    index_writer_abort (&pl.index);
+    goto out;
+  }
+  if (index_writer_commit (&pl.index, &res->index) == -1)
     goto out;
   res->stored_new = p->store->stats.new_bytes - stored_before;
   r = 0;

@@ -326,10 +326,13 @@ restore_disk (const struct restore_disk_params *p)
   }
   if (close_target (&rs, nworkers, workers, tmp) == -1)
     goto out;
-  if (rename (tmp, p->path) == -1) {
-    set_error (errno, "rename to %s", p->path);
+  /* link() refuses to replace: a file that appeared at the target while
+   * we worked is never overwritten. */
+  if (link (tmp, p->path) == -1) {
+    set_error (errno, "create %s", p->path);
     goto out;
   }
+  unlink (tmp);
   if (p->progress)
     p->progress (p->progress_opaque, rs.index.hdr.disk_size,
                  rs.index.hdr.disk_size);

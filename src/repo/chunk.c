@@ -83,8 +83,13 @@ chunk_header_parse (const unsigned char *buf, size_t len, uint32_t max_raw,
                h->payload_size, h->raw_size);
     return -1;
   }
-  if (len - CHUNK_HEADER_LEN != h->payload_size) {
+  if (len - CHUNK_HEADER_LEN < h->payload_size) {
     set_error (0, "truncated chunk (payload %zu of %u bytes)",
+               len - CHUNK_HEADER_LEN, h->payload_size);
+    return -1;
+  }
+  if (len - CHUNK_HEADER_LEN > h->payload_size) {
+    set_error (0, "chunk payload is %zu bytes, header says %u",
                len - CHUNK_HEADER_LEN, h->payload_size);
     return -1;
   }

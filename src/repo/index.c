@@ -149,10 +149,12 @@ index_writer_commit (struct index_writer *w, struct digest *id)
   CLEANUP_FREE char *final = NULL;
   int r;
 
-  if (hash_fd (w->fd, body, id) == -1
-      || write_full (w->fd, id->b, DIGEST_LEN, body) == -1) {
-    if (get_errno () == 0)
-      set_error (errno, "write index");
+  if (hash_fd (w->fd, body, id) == -1) {
+    index_writer_abort (w);
+    return -1;
+  }
+  if (write_full (w->fd, id->b, DIGEST_LEN, body) == -1) {
+    set_error (errno, "write index");
     index_writer_abort (w);
     return -1;
   }

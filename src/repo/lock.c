@@ -27,30 +27,43 @@ now_realtime_ns (void)
 int
 writer_register (struct repo *repo, struct writer_reg *w)
 {
-  CLEANUP_FREE char *dir = repo_path (repo, "locks/writers");
+  CLEANUP_FREE char *tmpdir = repo_path (repo, "tmp");
+  CLEANUP_FREE char *tmppath = NULL;
   char buf[64];
 
   w->path = NULL;
   /* Taken before the registration exists: every chunk this writer
    * refreshes or writes afterwards is newer than start_ns. */
   w->start_ns = now_realtime_ns ();
-  w->fd = tmpfile_create (dir, &w->path);
+  w->fd = tmpfile_create (tmpdir, &tmppath);
   if (w->fd == -1)
     return -1;
+  /* Locked and filled in before it becomes visible in locks/writers, so
+   * gc never mistakes a starting writer for a dead one. */
   if (flock (w->fd, LOCK_EX) == -1) {
-    set_error (errno, "lock %s", w->path);
+    set_error (errno, "lock %s", tmppath);
     goto fail;
   }
   snprintf (buf, sizeof buf, "%" PRId64 "\n", w->start_ns);
   if (write_full (w->fd, buf, strlen (buf), 0) == -1) {
-    set_error (errno, "write %s", w->path);
+    set_error (errno, "write %s", tmppath);
+    goto fail;
+  }
+  if (asprintf (&w->path, "%s/locks/writers/%s", repo->path,
+                strrchr (tmppath, '/') + 1) == -1) {
+    w->path = NULL;
+    set_error (ENOMEM, "writer registration");
+    goto fail;
+  }
+  if (rename (tmppath, w->path) == -1) {
+    set_error (errno, "register writer in %s/locks/writers", repo->path);
     goto fail;
   }
   return 0;
 
  fail:
   close (w->fd);
-  unlink (w->path);
+  unlink (tmppath);
   free (w->path);
   w->path = NULL;
   w->fd = -1;
@@ -87,7 +100,7 @@ writers_oldest_start (struct repo *repo, int64_t *oldest_ns)
     int fd;
     ssize_t n;
 
-    if (e->d_name[0] == '.' && strncmp (e->d_name, ".tmp-", 5) != 0)
+    if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
       continue;
     snprintf (path, sizeof path, "%s/%s", dir, e->d_name);
     fd = open (path, O_RDWR | O_CLOEXEC);
@@ -117,8 +130,13 @@ int
 chunk_lock_open (struct repo *repo)
 {
   CLEANUP_FREE char *path = repo_path (repo, "locks/chunks");
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
-  return open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  /* Without the lock a writer could race gc: refuse rather than risk
+   * it. */
+  if (fd == -1)
+    set_error (errno, "open %s", path);
+  return fd;
 }
 
 static int
@@ -128,15 +146,9 @@ prefix_lock_op (int lock_fd, unsigned prefix, short type, int cmd)
     .l_type = type, .l_whence = SEEK_SET, .l_start = prefix, .l_len = 1,
   };
 
-  if (lock_fd == -1)
-    return 0;
   while (fcntl (lock_fd, cmd, &fl) == -1) {
     if (errno == EINTR)
       continue;
-    /* A read-only lock file (a repository we cannot write) needs no
-     * coordination: no one can delete through us either. */
-    if (errno == EBADF)
-      return 0;
     set_error (errno, "lock chunk prefix %02x", prefix);
     return -1;
   }

@@ -34,8 +34,7 @@ int writers_oldest_start (struct repo *repo, int64_t *oldest_ns);
 
 /* Each thread opens its own lock fd: OFD locks belong to the open file
  * description, so threads sharing one fd would release each other's.
- * Returns the fd, or -1 when the repository is read-only to us
- * (no one can delete through us then, so no coordination is needed). */
+ * Returns the fd, or -1 with the error set. */
 int chunk_lock_open (struct repo *repo);
 int chunk_prefix_lock (int lock_fd, unsigned prefix, int exclusive);
 void chunk_prefix_unlock (int lock_fd, unsigned prefix);

@@ -89,10 +89,16 @@ unescape (const char *s, size_t len)
     return NULL;
   for (size_t i = 0; i < len; i++) {
     if (s[i] == '%') {
-      unsigned v;
-      if (i + 2 >= len + 0 || sscanf (s + i + 1, "%2x", &v) != 1
-          || !isxdigit ((unsigned char) s[i + 1])
-          || !isxdigit ((unsigned char) s[i + 2]) || v == 0) {
+      /* Bounded by len: the text need not be NUL-terminated. */
+      char hx[3] = { 0 };
+      unsigned v = 0;
+      if (i + 2 < len) {
+        hx[0] = s[i + 1];
+        hx[1] = s[i + 2];
+        v = strtoul (hx, NULL, 16);
+      }
+      if (!isxdigit ((unsigned char) hx[0])
+          || !isxdigit ((unsigned char) hx[1]) || v == 0) {
         free (out);
         return NULL;
       }
@@ -191,6 +197,8 @@ parse_disk (const char *p, size_t len, struct manifest_disk *d)
         return -1;
       seen |= 2;
     }
+    else if (KEY ("name") || KEY ("format") || KEY ("source"))
+      return -1;                /* given twice */
     else if (KEY ("size")) {
       if (parse_u64 (eq + 1, vlen, &d->size) == -1)
         return -1;
@@ -329,20 +337,26 @@ manifest_commit (struct repo *repo, struct manifest *m)
     set_error (ENOMEM, "manifest path");
     return -1;
   }
-  if (mkdir_if_missing (dir, 0700) == -1)
-    return -1;
+  if (access (dir, F_OK) == -1) {
+    CLEANUP_FREE char *parent = repo_path (repo, "backups");
+    if (mkdir_if_missing (dir, 0700) == -1 || fsync_dir (parent) == -1)
+      return -1;
+  }
   gmtime_r (&t, &tm);
   strftime (stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
   for (int attempt = 1; attempt < 1000; attempt++) {
     CLEANUP_FREE char *text = NULL, *tmppath = NULL, *path = NULL;
     int fd;
 
+    int n;
+
     free (m->id);
     if (attempt == 1)
-      m->id = NULL, asprintf (&m->id, "%s/%s", m->name, stamp);
+      n = asprintf (&m->id, "%s/%s", m->name, stamp);
     else
-      m->id = NULL, asprintf (&m->id, "%s/%s.%d", m->name, stamp, attempt);
-    if (m->id == NULL) {
+      n = asprintf (&m->id, "%s/%s.%d", m->name, stamp, attempt);
+    if (n == -1) {
+      m->id = NULL;
       set_error (ENOMEM, "manifest id");
       return -1;
     }
@@ -374,7 +388,8 @@ cmp_manifest (const void *a, const void *b)
 
   if (x->time != y->time)
     return x->time < y->time ? -1 : 1;
-  return strcmp (x->id, y->id);
+  /* Same second: "NAME/STAMP.10" comes after "NAME/STAMP.9". */
+  return strverscmp (x->id, y->id);
 }
 
 static struct manifest *
@@ -400,8 +415,15 @@ load_manifest (struct repo *repo, const char *id)
     manifest_free (m);
     return NULL;
   }
-  if (strcmp (m->id, id) != 0) {
+  if (strcmp (m->id, id) != 0 || strncmp (id, m->name, strlen (m->name))
+      || id[strlen (m->name)] != '/') {
     set_error (0, "backup %s: manifest claims to be %s", id, m->id);
+    manifest_free (m);
+    return NULL;
+  }
+  if (m->chunk_size != repo->chunk_size) {
+    set_error (0, "backup %s: chunk size %u differs from the repository's %u",
+               id, m->chunk_size, repo->chunk_size);
     manifest_free (m);
     return NULL;
   }
@@ -460,9 +482,14 @@ manifest_list (struct repo *repo, const char *name, manifest_vector *out,
       set_error (errno, "open %s", dir);
       return -1;
     }
-    while (r == 0 && (e = readdir (d)) != NULL)
-      if (e->d_name[0] != '.' && name_is_valid (e->d_name))
-        r = list_name (repo, e->d_name, out, on_error, opaque);
+    while (r == 0 && (e = readdir (d)) != NULL) {
+      struct stat st;
+      if (e->d_name[0] == '.' || !name_is_valid (e->d_name)
+          || fstatat (dirfd (d), e->d_name, &st, 0) == -1
+          || !S_ISDIR (st.st_mode))
+        continue;               /* not a backup name: not ours */
+      r = list_name (repo, e->d_name, out, on_error, opaque);
+    }
     closedir (d);
   }
   if (out->len)

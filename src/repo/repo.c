@@ -100,8 +100,8 @@ repo_init (const char *path, uint32_t chunk_size)
   snprintf (config, sizeof config,
             "vmbackup-repository %d\nid %s\nchunk-size %u\n",
             REPO_FORMAT_VERSION, id, chunk_size);
-  /* config is written last: a repository without it is not one, so an
-   * interrupted init is simply retried. */
+  /* config is written last: a directory without it is not a repository,
+   * so an interrupted init never passes for a working one. */
   snprintf (sub, sizeof sub, "%s/config", path);
   return write_file_atomic (sub, config, strlen (config));
 }

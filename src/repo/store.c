@@ -30,8 +30,10 @@ store_begin (struct store *s, struct repo *repo)
   memset (s, 0, sizeof *s);
   s->repo = repo;
   s->writer.fd = -1;
-  s->lock_fd = chunk_lock_open (repo);
   pthread_mutex_init (&s->lock, NULL);
+  s->lock_fd = chunk_lock_open (repo);
+  if (s->lock_fd == -1)
+    return -1;
   s->pending = calloc (PUBLISH_CHUNKS, sizeof *s->pending);
   if (s->pending == NULL) {
     set_error (errno, "calloc");

@@ -85,4 +85,15 @@ cp saved "$c"
 
 vmb verify | tail -1 | grep -q ": 0 problems" || fail "repository should be clean again"
 vmb restore d --to out.img >/dev/null && cmp disk.img out.img || fail "restore after repair"
+rm out.img
+
+# 7. Self-healing: verify moves a damaged chunk aside; the next backup of
+#    the same data stores it again, and the old backup is whole again.
+printf '\xff' | dd of="$c" bs=1 seek=5000 conv=notrunc status=none
+vmb verify > verify.out && fail "damage not found"
+grep -q "moved to quarantine/" verify.out || { cat verify.out; fail "damaged chunk not quarantined"; }
+[ ! -e "$c" ] || fail "damaged chunk still in chunks/"
+vmb backup --image d=disk.img >/dev/null
+vmb verify > verify.out || { cat verify.out; fail "backup did not repair the damaged chunk"; }
+vmb restore "$id" --to out.img >/dev/null && cmp disk.img out.img || fail "old backup not repaired"
 echo OK

@@ -197,8 +197,6 @@ parse_disk (const char *p, size_t len, struct manifest_disk *d)
         return -1;
       seen |= 2;
     }
-    else if (KEY ("name") || KEY ("format") || KEY ("source"))
-      return -1;                /* given twice */
     else if (KEY ("size")) {
       if (parse_u64 (eq + 1, vlen, &d->size) == -1)
         return -1;
@@ -223,6 +221,8 @@ parse_disk (const char *p, size_t len, struct manifest_disk *d)
       if ((d->source = unescape (eq + 1, vlen)) == NULL)
         return -1;
     }
+    else if (KEY ("name") || KEY ("format") || KEY ("source"))
+      return -1;                /* given twice */
     /* Unknown keys are skipped: a newer writer may add fields that an
      * older reader can safely ignore. */
 #undef KEY

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -58,6 +59,22 @@ report (struct disk_check *dc, uint64_t chunk, const char *msg)
   dc->problems++;
 }
 
+/* Move a damaged chunk file out of chunks/: backups would otherwise keep
+ * deduplicating against it forever.  Once it is gone, the next backup of
+ * the same data stores a good copy under the same name, which repairs
+ * every backup that references it.  The bad file is kept for forensics. */
+static bool
+quarantine (struct repo *repo, const struct digest *d)
+{
+  char rel[128], hex[DIGEST_HEX_LEN + 1], dst[128];
+
+  chunk_relpath (d, rel, sizeof rel);
+  digest_to_hex (d, hex);
+  snprintf (dst, sizeof dst, "quarantine/%s", hex);
+  mkdirat (repo->dirfd, "quarantine", 0700);
+  return renameat (repo->dirfd, rel, repo->dirfd, dst) == 0;
+}
+
 static void *
 check_worker (void *opaque)
 {
@@ -102,7 +119,13 @@ check_worker (void *opaque)
         set_error (0, "chunk has %zu bytes, expected %zu", rawlen, want);
         ok = 0;
       }
-      snprintf (msg, sizeof msg, "%s", ok ? "" : get_error ());
+      if (ok)
+        msg[0] = '\0';
+      else if (quarantine (v->repo, &d))
+        snprintf (msg, sizeof msg, "%s (moved to quarantine/; the next "
+                  "backup of this data repairs it)", get_error ());
+      else
+        snprintf (msg, sizeof msg, "%s", get_error ());
       SCOPED_LOCK (&dc->lock);
       v->chunks_read++;
       if (digest_set_add (&v->checked, &d, ok ? TAG_GOOD : TAG_BAD) == -1)

@@ -72,7 +72,7 @@ check_kind (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
     CHECK (longer != NULL, "calloc");
     memcpy (longer, file, n);
     snprintf (what, sizeof what, "%s: one byte appended", kind);
-    fails (ctx, longer, n + 1, &d, "truncated", what);
+    fails (ctx, longer, n + 1, &d, "header says", what);
     free (longer);
   }
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential meson ninja-build pkg-config
-  libnbd-dev libzstd-dev libssl-dev
+  libnbd-dev libzstd-dev libssl-dev libvirt-dev libxml2-dev libjson-c-dev
   # run: qemu-nbd, qemu-img
   qemu-utils libnbd-bin
   # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive

@@ -21,6 +21,7 @@ struct command {
 
 extern const struct command commands[];
 extern const char *global_repo; /* --repo given before the command */
+extern const char *global_uri;  /* -c URI given before the command */
 
 int cmd_init (int argc, char **argv);
 int cmd_backup (int argc, char **argv);
@@ -29,6 +30,7 @@ int cmd_restore (int argc, char **argv);
 int cmd_verify (int argc, char **argv);
 int cmd_prune (int argc, char **argv);
 int cmd_gc (int argc, char **argv);
+int cmd_plan (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

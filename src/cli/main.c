@@ -10,6 +10,7 @@
 #include "cli.h"
 
 const char *global_repo;
+const char *global_uri;
 
 const struct command commands[] = {
   { "init", cmd_init, "create a repository",
@@ -48,6 +49,14 @@ const struct command commands[] = {
     "       --keep-monthly N, --keep-yearly N.\n\n"
     "Keep the backups some rule selects (per name) and delete the others.\n"
     "Chunks are freed by a later 'vmbackup gc'.\n" },
+  { "plan", cmd_plan, "say how each VM would be backed up",
+    "VM... [--json]\n\n"
+    "For each VM: its state, whether the backup can be live (every\n"
+    "condition checked: guest agent with freeze, freezable filesystems,\n"
+    "scratch space on the disk's storage) or is offline and why, and each\n"
+    "disk as included or excluded with the reason.  -c URI (before or\n"
+    "after the command) picks the libvirt connection (default\n"
+    "qemu:///system).\n" },
   { "gc", cmd_gc, "delete chunks no backup references",
     "[--dry-run]\n\n"
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
@@ -137,7 +146,7 @@ cli_open_repo (const char *opt)
 static void
 main_help (FILE *f)
 {
-  fprintf (f, "usage: vmbackup [--repo DIR] COMMAND [ARGS]\n\n"
+  fprintf (f, "usage: vmbackup [-c URI] [--repo DIR] COMMAND [ARGS]\n\n"
            "Back up and restore virtual machine disks.\n\nCommands:\n");
   for (const struct command *c = commands; c->name; c++)
     fprintf (f, "  %-9s %s\n", c->name, c->summary);
@@ -150,6 +159,7 @@ main (int argc, char **argv)
 {
   static const struct option opts[] = {
     { "repo", required_argument, NULL, OPT_REPO },
+    { "connect", required_argument, NULL, 'c' },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -157,10 +167,13 @@ main (int argc, char **argv)
   int c;
 
   /* '+': stop at the command name; its options are its own. */
-  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "+hc:", opts, NULL)) != -1) {
     switch (c) {
     case OPT_REPO:
       global_repo = optarg;
+      break;
+    case 'c':
+      global_uri = optarg;
       break;
     case OPT_HELP:
       main_help (stdout);

@@ -1,0 +1,262 @@
+/* Domain XML parsing and disk classification (see domain_xml.h).
+ *
+ * The classification follows DESIGN section 1: the host reads what it
+ * owns (file and block disks), and leaves to an in-guest backup what it
+ * cannot read consistently or at all: pass-through LUNs and SCSI
+ * hostdevs (the guest drives the device), network disks such as iSCSI
+ * LUNs (owned by a storage system), and <shareable/> disks (other hosts
+ * write them while we read). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include "common/error.h"
+#include "domain_xml.h"
+
+#define XML_MAX (16 << 20)
+
+static char *
+prop (xmlNode *n, const char *name)
+{
+  xmlChar *v = n ? xmlGetProp (n, BAD_CAST name) : NULL;
+  char *r = v ? strdup ((const char *) v) : NULL;
+
+  xmlFree (v);
+  return r;
+}
+
+static xmlNode *
+child (xmlNode *n, const char *name)
+{
+  for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+static char *
+text_of (xmlNode *n)
+{
+  xmlChar *v = n ? xmlNodeGetContent (n) : NULL;
+  char *r = v ? strdup ((const char *) v) : NULL;
+
+  xmlFree (v);
+  return r;
+}
+
+static char *
+xstrdup (const char *s)
+{
+  return strdup (s ? s : "");
+}
+
+/* The source of a disk as one string a user recognises. */
+static char *
+disk_source (xmlNode *src, const char *type)
+{
+  char *r = NULL;
+
+  if (src == NULL)
+    return xstrdup ("");
+  if (strcmp (type, "file") == 0)
+    r = prop (src, "file");
+  else if (strcmp (type, "block") == 0)
+    r = prop (src, "dev");
+  else if (strcmp (type, "dir") == 0)
+    r = prop (src, "dir");
+  else if (strcmp (type, "volume") == 0) {
+    char *pool = prop (src, "pool"), *vol = prop (src, "volume");
+    if (asprintf (&r, "%s/%s", pool ? pool : "", vol ? vol : "") == -1)
+      r = NULL;
+    free (pool);
+    free (vol);
+  }
+  else if (strcmp (type, "network") == 0) {
+    char *proto = prop (src, "protocol"), *name = prop (src, "name");
+    if (asprintf (&r, "%s://%s", proto ? proto : "?", name ? name : "") == -1)
+      r = NULL;
+    free (proto);
+    free (name);
+  }
+  return r ? r : xstrdup ("");
+}
+
+static void
+classify (struct vm_disk *d)
+{
+  d->included = false;
+  if (strcmp (d->device, "lun") == 0)
+    d->reason = "pass-through LUN (device='lun'): the guest drives it";
+  else if (strcmp (d->device, "hostdev") == 0)
+    d->reason = "SCSI host device passed through to the guest";
+  else if (strcmp (d->type, "network") == 0)
+    d->reason = strncmp (d->source, "iscsi:", 6) == 0
+      ? "network iSCSI LUN: owned by the storage system"
+      : "network disk: not readable from this host";
+  else if (d->shareable)
+    d->reason = "shared disk (<shareable/>): others write it while we read";
+  else if (strcmp (d->device, "cdrom") == 0 || strcmp (d->device, "floppy") == 0)
+    d->reason = "removable media";
+  else if (strcmp (d->type, "dir") == 0)
+    d->reason = "directory-backed disk (vvfat)";
+  else if (d->source[0] == '\0')
+    d->reason = "no source";
+  else {
+    d->included = true;
+    d->reason = NULL;
+  }
+}
+
+static int
+add_disk (struct domain_info *info, xmlNode *n)
+{
+  struct vm_disk d = { 0 };
+  char *type = prop (n, "type"), *device = prop (n, "device");
+  xmlNode *driver = child (n, "driver"), *target = child (n, "target");
+
+  d.type = xstrdup (type);
+  d.device = xstrdup (device ? device : "disk");
+  free (type);
+  free (device);
+  d.target = target ? prop (target, "dev") : NULL;
+  if (d.target == NULL)
+    d.target = xstrdup ("?");
+  d.format = driver ? prop (driver, "type") : NULL;
+  if (d.format == NULL)
+    d.format = xstrdup ("");
+  d.source = disk_source (child (n, "source"), d.type);
+  d.shareable = child (n, "shareable") != NULL;
+  d.readonly = child (n, "readonly") != NULL;
+  if (!d.type || !d.device || !d.target || !d.format || !d.source) {
+    set_error (ENOMEM, "domain XML");
+    goto fail;
+  }
+  classify (&d);
+  if (vm_disk_vector_append (&info->disks, d) == -1) {
+    set_error (ENOMEM, "domain XML");
+    goto fail;
+  }
+  return 0;
+ fail:
+  free (d.type); free (d.device); free (d.target); free (d.format);
+  free (d.source);
+  return -1;
+}
+
+static int
+add_hostdev (struct domain_info *info, xmlNode *n, int index)
+{
+  struct vm_disk d = { 0 };
+  char *type = prop (n, "type");
+  int scsi = type && strcmp (type, "scsi") == 0;
+
+  free (type);
+  if (!scsi)
+    return 0;                   /* PCI/USB devices hold no disk data */
+  if (asprintf (&d.target, "hostdev%d", index) == -1)
+    d.target = NULL;
+  d.device = xstrdup ("hostdev");
+  d.type = xstrdup ("scsi");
+  d.format = xstrdup ("");
+  d.source = xstrdup ("");
+  if (!d.target || !d.device || !d.type || !d.format || !d.source
+      || (classify (&d), vm_disk_vector_append (&info->disks, d)) == -1) {
+    free (d.type); free (d.device); free (d.target); free (d.format);
+    free (d.source);
+    set_error (ENOMEM, "domain XML");
+    return -1;
+  }
+  return 0;
+}
+
+int
+domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
+{
+  xmlDoc *doc;
+  xmlNode *root, *devices, *os;
+  int r = -1, hostdevs = 0;
+
+  memset (info, 0, sizeof *info);
+  if (len > XML_MAX) {
+    set_error (0, "domain XML too large");
+    return -1;
+  }
+  doc = xmlReadMemory (xml, len, "domain.xml", NULL,
+                       XML_PARSE_NONET | XML_PARSE_NOERROR
+                       | XML_PARSE_NOWARNING);
+  if (doc == NULL) {
+    set_error (0, "domain XML does not parse");
+    return -1;
+  }
+  root = xmlDocGetRootElement (doc);
+  if (root == NULL || strcmp ((const char *) root->name, "domain") != 0) {
+    set_error (0, "not a libvirt domain XML document");
+    goto out;
+  }
+  info->name = text_of (child (root, "name"));
+  info->uuid = text_of (child (root, "uuid"));
+  if (info->name == NULL || info->name[0] == '\0') {
+    set_error (0, "domain XML has no name");
+    goto out;
+  }
+  os = child (root, "os");
+  info->nvram = text_of (child (os, "nvram"));
+  if (info->nvram && info->nvram[0] == '\0') {
+    free (info->nvram);
+    info->nvram = NULL;
+  }
+  devices = child (root, "devices");
+  for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE)
+      continue;
+    if (strcmp ((const char *) c->name, "disk") == 0) {
+      if (add_disk (info, c) == -1)
+        goto out;
+    }
+    else if (strcmp ((const char *) c->name, "hostdev") == 0) {
+      if (add_hostdev (info, c, hostdevs++) == -1)
+        goto out;
+    }
+    else if (strcmp ((const char *) c->name, "tpm") == 0) {
+      xmlNode *be = child (c, "backend");
+      char *t = prop (be, "type");
+      info->has_tpm |= t && strcmp (t, "emulator") == 0;
+      free (t);
+    }
+  }
+  r = 0;
+ out:
+  xmlFreeDoc (doc);
+  if (r == -1)
+    domain_info_release (info);
+  return r;
+}
+
+void
+domain_info_release (struct domain_info *info)
+{
+  for (size_t i = 0; i < info->disks.len; i++) {
+    struct vm_disk *d = &info->disks.ptr[i];
+    free (d->target); free (d->device); free (d->type); free (d->source);
+    free (d->format);
+  }
+  vm_disk_vector_reset (&info->disks);
+  free (info->name);
+  free (info->uuid);
+  free (info->nvram);
+  memset (info, 0, sizeof *info);
+}
+
+size_t
+domain_included_disks (const struct domain_info *info)
+{
+  size_t n = 0;
+
+  for (size_t i = 0; i < info->disks.len; i++)
+    n += info->disks.ptr[i].included;
+  return n;
+}

@@ -42,6 +42,34 @@ on_bad_manifest (void *opaque, const char *id, const char *msg)
   (void) id;
 }
 
+/* Add one index and every chunk it names. */
+static int
+mark_index (struct repo *repo, const struct manifest *m, const char *what,
+            const struct digest *id, struct digest_set *chunks,
+            struct digest_set *indexes)
+{
+  struct index_reader ir;
+  struct digest d;
+
+  if (digest_set_add (indexes, id, 1) == -1)
+    return -1;
+  if (index_reader_open (&ir, repo, id) == -1) {
+    error_prefix ("backup %s %s", m->id, what);
+    set_error (0, "%s; gc deletes nothing while a backup is unreadable",
+               get_error ());
+    return -1;
+  }
+  for (uint64_t c = 0; c < ir.hdr.chunk_count; c++) {
+    if (index_reader_get (&ir, c, &d) == -1
+        || digest_set_add (chunks, &d, 1) == -1) {
+      index_reader_close (&ir);
+      return -1;
+    }
+  }
+  index_reader_close (&ir);
+  return 0;
+}
+
 /* Every digest any backup references, and every index. */
 static int
 mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
@@ -62,27 +90,20 @@ mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
   }
   st->backups = all.len;
   for (size_t i = 0; i < all.len; i++) {
-    for (size_t k = 0; k < all.ptr[i]->disks.len; k++) {
-      const struct manifest_disk *disk = &all.ptr[i]->disks.ptr[k];
-      struct index_reader ir;
-      struct digest d;
+    const struct manifest *m = all.ptr[i];
+    char what[256];
 
-      if (digest_set_add (indexes, &disk->index, 1) == -1)
+    for (size_t k = 0; k < m->disks.len; k++) {
+      snprintf (what, sizeof what, "disk %s", m->disks.ptr[k].name);
+      if (mark_index (repo, m, what, &m->disks.ptr[k].index, chunks,
+                      indexes) == -1)
         goto out;
-      if (index_reader_open (&ir, repo, &disk->index) == -1) {
-        error_prefix ("backup %s disk %s", all.ptr[i]->id, disk->name);
-        set_error (0, "%s; gc deletes nothing while a backup is unreadable",
-                   get_error ());
+    }
+    for (size_t k = 0; k < m->files.len; k++) {
+      snprintf (what, sizeof what, "file %s", m->files.ptr[k].role);
+      if (mark_index (repo, m, what, &m->files.ptr[k].index, chunks,
+                      indexes) == -1)
         goto out;
-      }
-      for (uint64_t c = 0; c < ir.hdr.chunk_count; c++) {
-        if (index_reader_get (&ir, c, &d) == -1
-            || digest_set_add (chunks, &d, 1) == -1) {
-          index_reader_close (&ir);
-          goto out;
-        }
-      }
-      index_reader_close (&ir);
     }
   }
   r = 0;

@@ -29,6 +29,16 @@ manifest_free (struct manifest *m)
     free (m->disks.ptr[i].source);
   }
   manifest_disk_vector_reset (&m->disks);
+  for (size_t i = 0; i < m->files.len; i++) {
+    free (m->files.ptr[i].role);
+    free (m->files.ptr[i].path);
+  }
+  manifest_file_vector_reset (&m->files);
+  for (size_t i = 0; i < m->excluded.len; i++) {
+    free (m->excluded.ptr[i].target);
+    free (m->excluded.ptr[i].reason);
+  }
+  manifest_excluded_vector_reset (&m->excluded);
   free (m->id);
   free (m->name);
   free (m->kind);
@@ -143,6 +153,22 @@ manifest_serialize (const struct manifest *m)
     add_escaped (&sb, d->source ? d->source : "");
     strbuf_addstr (&sb, "\n");
   }
+  for (size_t i = 0; i < m->files.len; i++) {
+    const struct manifest_file *f = &m->files.ptr[i];
+    digest_to_hex (&f->index, hex);
+    strbuf_addstr (&sb, "file role=");
+    add_escaped (&sb, f->role);
+    strbuf_addf (&sb, " size=%" PRIu64 " index=%s path=", f->size, hex);
+    add_escaped (&sb, f->path);
+    strbuf_addstr (&sb, "\n");
+  }
+  for (size_t i = 0; i < m->excluded.len; i++) {
+    strbuf_addstr (&sb, "excluded target=");
+    add_escaped (&sb, m->excluded.ptr[i].target);
+    strbuf_addstr (&sb, " reason=");
+    add_escaped (&sb, m->excluded.ptr[i].reason);
+    strbuf_addstr (&sb, "\n");
+  }
   digest_compute (sb.buf, sb.len, &sum);
   digest_to_hex (&sum, hex);
   strbuf_addf (&sb, "checksum %s\n", hex);
@@ -231,6 +257,98 @@ parse_disk (const char *p, size_t len, struct manifest_disk *d)
   return seen == 15 ? 0 : -1;
 }
 
+/* Split "k=v k=v" attribute lists; returns 1 with the next pair, 0 at
+ * the end, -1 on a token without '='. */
+static int
+next_attr (const char **p, const char *end, const char **key, size_t *klen,
+           const char **val, size_t *vlen)
+{
+  const char *tok_end, *eq;
+
+  if (*p >= end)
+    return 0;
+  tok_end = memchr (*p, ' ', end - *p);
+  if (tok_end == NULL)
+    tok_end = end;
+  eq = memchr (*p, '=', tok_end - *p);
+  if (eq == NULL)
+    return -1;
+  *key = *p;
+  *klen = eq - *p;
+  *val = eq + 1;
+  *vlen = tok_end - eq - 1;
+  *p = tok_end + 1;
+  return 1;
+}
+
+static int
+set_once (char **field, const char *val, size_t vlen)
+{
+  if (*field)
+    return -1;
+  *field = unescape (val, vlen);
+  return *field ? 0 : -1;
+}
+
+static int
+parse_file (const char *p, size_t len, struct manifest_file *f)
+{
+  const char *end = p + len, *k, *v;
+  size_t kl, vl;
+  int r, seen = 0;
+
+  while ((r = next_attr (&p, end, &k, &kl, &v, &vl)) == 1) {
+#define KEY(x) (kl == strlen (x) && memcmp (k, x, kl) == 0)
+    if (KEY ("role")) {
+      if (set_once (&f->role, v, vl) == -1 || !f->role[0])
+        return -1;
+      seen |= 1;
+    }
+    else if (KEY ("path")) {
+      if (set_once (&f->path, v, vl) == -1)
+        return -1;
+      seen |= 2;
+    }
+    else if (KEY ("size")) {
+      if (parse_u64 (v, vl, &f->size) == -1)
+        return -1;
+      seen |= 4;
+    }
+    else if (KEY ("index")) {
+      char hex[DIGEST_HEX_LEN + 1];
+      if (vl != DIGEST_HEX_LEN)
+        return -1;
+      memcpy (hex, v, vl);
+      hex[vl] = '\0';
+      if (digest_from_hex (hex, &f->index) == -1)
+        return -1;
+      seen |= 8;
+    }
+#undef KEY
+  }
+  return r == 0 && seen == 15 ? 0 : -1;
+}
+
+static int
+parse_excluded (const char *p, size_t len, struct manifest_excluded *x)
+{
+  const char *end = p + len, *k, *v;
+  size_t kl, vl;
+  int r;
+
+  while ((r = next_attr (&p, end, &k, &kl, &v, &vl)) == 1) {
+    if (kl == 6 && memcmp (k, "target", 6) == 0) {
+      if (set_once (&x->target, v, vl) == -1)
+        return -1;
+    }
+    else if (kl == 6 && memcmp (k, "reason", 6) == 0) {
+      if (set_once (&x->reason, v, vl) == -1)
+        return -1;
+    }
+  }
+  return r == 0 && x->target && x->reason ? 0 : -1;
+}
+
 int
 manifest_parse (const char *text, size_t len, struct manifest *m)
 {
@@ -305,6 +423,24 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
         free (d.name);
         free (d.format);
         free (d.source);
+        goto bad;
+      }
+    }
+    else if (KEY ("file")) {
+      struct manifest_file f = { 0 };
+      if (parse_file (val, vlen, &f) == -1
+          || manifest_file_vector_append (&m->files, f) == -1) {
+        free (f.role);
+        free (f.path);
+        goto bad;
+      }
+    }
+    else if (KEY ("excluded")) {
+      struct manifest_excluded x = { 0 };
+      if (parse_excluded (val, vlen, &x) == -1
+          || manifest_excluded_vector_append (&m->excluded, x) == -1) {
+        free (x.target);
+        free (x.reason);
         goto bad;
       }
     }

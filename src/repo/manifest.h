@@ -27,16 +27,35 @@ struct manifest_disk {
 };
 DEFINE_VECTOR_TYPE (manifest_disk_vector, struct manifest_disk);
 
+/* A configuration file kept with a VM backup (domain XML, NVRAM, TPM
+ * state, snapshot metadata), chunked like a disk. */
+struct manifest_file {
+  char *role;                   /* "domain-xml", "nvram", "tpm", ... */
+  char *path;                   /* where it came from */
+  uint64_t size;
+  struct digest index;
+};
+DEFINE_VECTOR_TYPE (manifest_file_vector, struct manifest_file);
+
+/* A disk the host could not back up, with the reason. */
+struct manifest_excluded {
+  char *target;
+  char *reason;
+};
+DEFINE_VECTOR_TYPE (manifest_excluded_vector, struct manifest_excluded);
+
 struct manifest {
   char *id;                     /* "<name>/<stamp>" */
   char *name;
-  char *kind;                   /* "image" now; "vm", "files" later */
+  char *kind;                   /* "image" or "vm"; "files" later */
   char *consistency;            /* "application", "crash" or "offline" */
   int64_t time;                 /* start, seconds since the epoch */
   int64_t finished;
   int64_t downtime_ms;
   uint32_t chunk_size;
   manifest_disk_vector disks;
+  manifest_file_vector files;
+  manifest_excluded_vector excluded;
 };
 
 void manifest_free (struct manifest *m);

@@ -201,6 +201,17 @@ verify_backup (struct verify *v, const struct manifest *m)
       return -1;
     problems += r;
   }
+  /* Configuration files are chunked like disks and checked the same
+   * way; reports name them by role. */
+  for (size_t i = 0; i < m->files.len; i++) {
+    const struct manifest_file *f = &m->files.ptr[i];
+    struct manifest_disk as_disk = { .name = f->role, .size = f->size,
+                                     .index = f->index };
+    int r = check_disk (v, m, &as_disk);
+    if (r == -1)
+      return -1;
+    problems += r;
+  }
   v->problems += problems;
   return problems;
 }

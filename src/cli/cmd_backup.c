@@ -13,6 +13,8 @@
 #include "nbd/server.h"
 #include "repo/manifest.h"
 #include "repo/store.h"
+#include "virt/conn.h"
+#include "backup_vm.h"
 #include "cli.h"
 
 #define DEFAULT_LEVEL 3
@@ -109,6 +111,8 @@ cmd_backup (int argc, char **argv)
   static const struct option opts[] = {
     { "image", required_argument, NULL, 'i' },
     { "compression", required_argument, NULL, 'z' },
+    { "consistency", required_argument, NULL, 'C' },
+    { "connect", required_argument, NULL, 'c' },
     { "repo", required_argument, NULL, OPT_REPO },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -118,8 +122,10 @@ cmd_backup (int argc, char **argv)
   const char *repo_opt = NULL;
   int level = DEFAULT_LEVEL, c;
   struct repo *repo;
+  struct backup_vm_opts vmo = { .uri = global_uri, .consistency = "auto" };
+  size_t nvms;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
     switch (c) {
     case 'i': {
       char *eq = strchr (optarg, '=');
@@ -146,16 +152,24 @@ cmd_backup (int argc, char **argv)
         return cli_usage_error ("backup", "compression level must be 1-19");
       break;
     }
+    case 'C':
+      if (strcmp (optarg, "auto") && strcmp (optarg, "application")
+          && strcmp (optarg, "crash") && strcmp (optarg, "offline"))
+        return cli_usage_error ("backup", "--consistency is auto, "
+                                "application, crash or offline");
+      vmo.consistency = optarg;
+      break;
+    case 'c': vmo.uri = optarg; break;
     case OPT_REPO: repo_opt = optarg; break;
     case OPT_HELP: cli_help ("backup"); return EXIT_OK;
     default: return cli_usage_error ("backup", "bad option");
     }
   }
-  if (optind != argc)
-    return cli_usage_error ("backup", "unexpected argument '%s'",
-                            argv[optind]);
-  if (nimages == 0)
-    return cli_usage_error ("backup", "nothing to back up (use --image)");
+  nvms = argc - optind;
+  if (nimages == 0 && nvms == 0)
+    return cli_usage_error ("backup", "nothing to back up (name VMs or use "
+                            "--image)");
+  vmo.level = level;
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;
@@ -165,8 +179,24 @@ cmd_backup (int argc, char **argv)
       failed++;
     }
   }
-  if (nimages > 1)
-    printf ("%zu of %zu backups succeeded\n", nimages - failed, nimages);
+  if (nvms) {
+    virConnectPtr conn = virt_connect (vmo.uri);
+    if (conn == NULL) {
+      cli_error ("%s", get_error ());
+      failed += nvms;
+    }
+    /* Each VM is independent: one failing does not stop the others. */
+    for (int i = optind; conn && i < argc; i++)
+      if (backup_vm (repo, conn, &vmo, argv[i]) == -1) {
+        cli_error ("backup %s: %s", argv[i], get_error ());
+        failed++;
+      }
+    if (conn)
+      virConnectClose (conn);
+  }
+  if (nimages + nvms > 1)
+    printf ("%zu of %zu backups succeeded\n", nimages + nvms - failed,
+            nimages + nvms);
   repo_close (repo);
   return failed ? EXIT_FAIL : EXIT_OK;
 }

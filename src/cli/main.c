@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "virt/guard.h"
 #include "cli.h"
 
 const char *global_repo;
@@ -18,13 +19,19 @@ const struct command commands[] = {
     "Create a repository in the --repo directory, which must be missing or\n"
     "empty.  Disks are cut in chunks of SIZE bytes (a power of two from 64K\n"
     "to 16M, default 4M); it cannot change later.\n" },
-  { "backup", cmd_backup, "back up disk images",
-    "--image NAME=PATH [--image NAME=PATH...]\n\n"
-    "Back up each disk image (raw or qcow2, with or without a backing file)\n"
-    "as a backup named NAME.  Images are read through qemu-nbd; holes and\n"
-    "zero blocks cost nothing.  Each image is independent: one failing does\n"
-    "not stop the others, and the exit status is 1 if any failed.\n\n"
-    "  --image NAME=PATH   image to back up (repeatable)\n"
+  { "backup", cmd_backup, "back up VMs and disk images",
+    "[VM...] [--image NAME=PATH...]\n"
+    "       [--consistency auto|application|crash|offline]\n\n"
+    "Back up each libvirt VM (-c URI, default qemu:///system): its disks,\n"
+    "domain XML and NVRAM.  auto is live and application-consistent when\n"
+    "'plan' says so (guest filesystems frozen through the agent), offline\n"
+    "otherwise (a running VM is suspended while the copy starts, then put\n"
+    "back as it was; a shut-off VM is read directly).  crash is live\n"
+    "without freezing.  Disks the host cannot read are named and left to\n"
+    "an in-guest backup.\n\n"
+    "--image backs up a disk image file (raw or qcow2) as backup NAME.\n"
+    "Each VM and image is independent: one failing does not stop the\n"
+    "others, and the exit status is 1 if any failed.\n\n"
     "  --compression N     zstd level, 1-19 (default 3)\n" },
   { "list", cmd_list, "list backups",
     "[--json] [NAME]\n\n"
@@ -166,6 +173,9 @@ main (int argc, char **argv)
   };
   int c;
 
+  /* The guardian (virt/guard.h): not a user command. */
+  if (argc == 4 && strcmp (argv[1], "__guard") == 0)
+    return guard_main (argv[2], argv[3]);
   /* '+': stop at the command name; its options are its own. */
   while ((c = getopt_long (argc, argv, "+hc:", opts, NULL)) != -1) {
     switch (c) {

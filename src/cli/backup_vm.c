@@ -1,0 +1,369 @@
+/* Back up one libvirt VM: decide live or offline from its plan, take the
+ * point-in-time copy (freeze or suspend, start the pull job, thaw or
+ * resume at once), read every included disk through the NBD pipeline,
+ * and keep its configuration.  Lives in cli/ because it wires virt/,
+ * engine/ and repo/ together. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/units.h"
+#include "engine/backup_disk.h"
+#include "engine/backup_file.h"
+#include "nbd/server.h"
+#include "repo/manifest.h"
+#include "repo/store.h"
+#include "virt/backup_job.h"
+#include "virt/conn.h"
+#include "virt/guard.h"
+#include "virt/plan.h"
+#include "backup_vm.h"
+#include "cli.h"
+
+#define AGENT_TIMEOUT_S 10
+
+struct vm_run {
+  const struct backup_vm_opts *o;
+  virDomainPtr dom;
+  struct vm_plan plan;
+  struct store store;
+  struct guard guard;
+  struct backup_job job;
+  struct manifest m;
+  const char *consistency;
+  bool frozen, paused_by_us;
+  sigset_t saved_mask;
+};
+
+/* SIGINT and SIGTERM wait while the VM is frozen or paused by us: the
+ * default action then runs only after we put it back.  (SIGKILL cannot
+ * wait; the guardian covers it.) */
+static void
+hold_signals (struct vm_run *r)
+{
+  sigset_t s;
+
+  sigemptyset (&s);
+  sigaddset (&s, SIGINT);
+  sigaddset (&s, SIGTERM);
+  sigaddset (&s, SIGHUP);
+  pthread_sigmask (SIG_BLOCK, &s, &r->saved_mask);
+}
+
+static void
+release_signals (struct vm_run *r)
+{
+  pthread_sigmask (SIG_SETMASK, &r->saved_mask, NULL);
+}
+
+/* For tests: keep the guest frozen a while so a test can kill us there. */
+static void
+test_hold (const char *what)
+{
+  const char *s = getenv ("VMBACKUP_TEST_HOLD_FROZEN");
+
+  if (s && atoi (s) > 0) {
+    fprintf (stderr, "vmbackup: test hold: %s for %s s\n", what, s);
+    sleep (atoi (s));
+  }
+}
+
+static int
+freeze (struct vm_run *r)
+{
+  int n;
+
+  virDomainAgentSetResponseTimeout (r->dom, AGENT_TIMEOUT_S, 0);
+  guard_stage (&r->guard, GUARD_FROZEN);
+  n = virDomainFSFreeze (r->dom, NULL, 0, 0);
+  if (n < 0 || (size_t) n != r->plan.agent.fs.len) {
+    if (n >= 0)
+      virDomainFSThaw (r->dom, NULL, 0, 0);
+    guard_stage (&r->guard, GUARD_THAWED);
+    set_error (0, "freeze %s: %s", n < 0 ? "failed" : "incomplete",
+               n < 0 ? virt_error () : "not every filesystem froze");
+    return -1;
+  }
+  r->frozen = true;
+  return 0;
+}
+
+static void
+thaw (struct vm_run *r)
+{
+  if (!r->frozen)
+    return;
+  if (virDomainFSThaw (r->dom, NULL, 0, 0) < 0)
+    fprintf (stderr, "vmbackup: warning: VM %s: thaw: %s\n",
+             r->plan.dom.name, virt_error ());
+  r->frozen = false;
+  guard_stage (&r->guard, GUARD_THAWED);
+}
+
+static int
+suspend (struct vm_run *r)
+{
+  guard_stage (&r->guard, GUARD_PAUSED);
+  if (virDomainSuspend (r->dom) == -1) {
+    guard_stage (&r->guard, GUARD_RESUMED);
+    set_error (0, "suspend: %s", virt_error ());
+    return -1;
+  }
+  r->paused_by_us = true;
+  return 0;
+}
+
+static void
+resume (struct vm_run *r)
+{
+  if (!r->paused_by_us)
+    return;
+  if (virDomainResume (r->dom) == -1)
+    fprintf (stderr, "vmbackup: warning: VM %s: resume: %s\n",
+             r->plan.dom.name, virt_error ());
+  r->paused_by_us = false;
+  guard_stage (&r->guard, GUARD_RESUMED);
+}
+
+/* The point-in-time copy of a running or paused VM. */
+static int
+start_job (struct vm_run *r)
+{
+  bool running = r->plan.state == VIR_DOMAIN_RUNNING
+    || r->plan.state == VIR_DOMAIN_BLOCKED;
+  double t0 = now_monotonic ();
+  int ret = -1;
+
+  hold_signals (r);
+  if (strcmp (r->consistency, "application") == 0 && freeze (r) == -1) {
+    if (strcmp (r->o->consistency, "application") == 0)
+      goto out;
+    /* auto: a freeze that fails falls back to offline. */
+    fprintf (stderr, "vmbackup: warning: VM %s: %s; falling back to an "
+             "offline backup\n", r->plan.dom.name, get_error ());
+    r->consistency = "offline";
+  }
+  t0 = now_monotonic ();  /* downtime starts at the suspend */
+  if (strcmp (r->consistency, "offline") == 0 && running && suspend (r) == -1)
+    goto out;
+  if (r->frozen)
+    test_hold ("guest frozen");
+  guard_stage (&r->guard, GUARD_JOB);
+  if (backup_job_begin (&r->job, r->dom, &r->plan.dom) == -1) {
+    guard_stage (&r->guard, GUARD_JOB_DONE);
+    goto out;
+  }
+  ret = 0;
+ out:
+  thaw (r);
+  if (r->paused_by_us) {
+    resume (r);
+    r->m.downtime_ms = (now_monotonic () - t0) * 1000;
+  }
+  release_signals (r);
+  return ret;
+}
+
+static int
+backup_one_disk (struct vm_run *r, const struct vm_disk *d,
+                 struct manifest_disk *md)
+{
+  struct nbd_server srv = { .pid = -1 };
+  struct nbd_handle *nbd;
+  struct backup_disk_result res;
+  struct progress prog;
+  const char *fmt = d->format[0] ? d->format : "raw";
+  char label[128];
+  int ret;
+
+  if (r->job.active)
+    nbd = backup_job_connect (&r->job, d->target);
+  else {
+    /* Shut off: read the image itself, read-only. */
+    if (access (d->source, R_OK) == -1) {
+      set_error (errno, "disk %s: %s", d->target, d->source);
+      return -1;
+    }
+    if (nbd_server_start (&srv, d->source, fmt, true, 1) == -1) {
+      error_prefix ("disk %s", d->target);
+      return -1;
+    }
+    nbd = nbd_open_unix (srv.sock, true);
+  }
+  if (nbd == NULL) {
+    nbd_server_stop (&srv);
+    return -1;
+  }
+  snprintf (label, sizeof label, "%s %s", r->plan.dom.name, d->target);
+  progress_init (&prog, label);
+  struct backup_disk_params p = {
+    .repo = r->store.repo, .store = &r->store, .nbd = nbd, .name = d->target,
+    .compression_level = r->o->level,
+    .progress = progress_update, .progress_opaque = &prog,
+  };
+  ret = backup_disk (&p, &res);
+  progress_finish (&prog);
+  nbd_shutdown (nbd, 0);
+  nbd_close (nbd);
+  nbd_server_stop (&srv);
+  if (ret == 0) {
+    md->name = d->target;
+    md->format = (char *) fmt;
+    md->source = d->source;
+    md->size = res.size;
+    md->index = res.index;
+    md->stored_new = res.stored_new;
+  }
+  return ret;
+}
+
+static int
+add_file (struct vm_run *r, const char *role, const char *path,
+          const char *text)
+{
+  struct manifest_file f = { .role = (char *) role, .path = (char *) path };
+
+  if (text)
+    f.size = strlen (text);
+  if ((text ? backup_buffer (&r->store, text, f.size, &f.index)
+       : backup_file (&r->store, path, &f.size, &f.index)) == -1)
+    return -1;
+  return manifest_file_vector_append (&r->m.files, f);
+}
+
+static int
+keep_config (struct vm_run *r)
+{
+  char *xml = virDomainGetXMLDesc (r->dom, VIR_DOMAIN_XML_INACTIVE
+                                   | VIR_DOMAIN_XML_SECURE);
+  int ret;
+
+  if (xml == NULL) {
+    set_error (0, "domain XML: %s", virt_error ());
+    return -1;
+  }
+  ret = add_file (r, "domain-xml", "domain.xml", xml);
+  free (xml);
+  if (ret == 0 && r->plan.dom.nvram && access (r->plan.dom.nvram, F_OK) == 0)
+    ret = add_file (r, "nvram", r->plan.dom.nvram, NULL);
+  return ret;
+}
+
+static int
+run (struct vm_run *r)
+{
+  const struct domain_info *info = &r->plan.dom;
+  bool live_vm = r->plan.state != VIR_DOMAIN_SHUTOFF;
+
+  if (domain_included_disks (info) == 0) {
+    set_error (0, "VM %s has no disk the host can back up", info->name);
+    return -1;
+  }
+  if (strcmp (r->o->consistency, "auto") == 0)
+    r->consistency = r->plan.live ? "application" : "offline";
+  else
+    r->consistency = r->o->consistency;
+  if (strcmp (r->consistency, "application") == 0 && !r->plan.live) {
+    set_error (0, "VM %s: a live application-consistent backup is not "
+               "possible: %s", info->name, r->plan.mode_reason);
+    return -1;
+  }
+  if (strcmp (r->consistency, "crash") == 0 && !live_vm)
+    r->consistency = "offline";
+  if (store_begin (&r->store, r->store.repo) == -1)
+    return -1;
+  if (live_vm) {
+    if (guard_start (&r->guard, r->o->uri, info->name) == -1
+        || start_job (r) == -1)
+      return -1;
+  }
+  for (size_t i = 0; i < info->disks.len; i++) {
+    const struct vm_disk *d = &info->disks.ptr[i];
+    struct manifest_disk md = { 0 };
+
+    if (!d->included) {
+      struct manifest_excluded x = { .target = d->target,
+                                     .reason = (char *) d->reason };
+      if (manifest_excluded_vector_append (&r->m.excluded, x) == -1)
+        return -1;
+      continue;
+    }
+    if (backup_one_disk (r, d, &md) == -1
+        || manifest_disk_vector_append (&r->m.disks, md) == -1)
+      return -1;
+  }
+  backup_job_end (&r->job);
+  guard_stage (&r->guard, GUARD_JOB_DONE);
+  return keep_config (r);
+}
+
+int
+backup_vm (struct repo *repo, virConnectPtr conn,
+           const struct backup_vm_opts *o, const char *name)
+{
+  struct vm_run r = { .o = o };
+  char sz[32], nw[32];
+  double t0 = now_monotonic ();
+  int ret = -1;
+
+  r.guard.fd = r.guard.pid = -1;
+  r.store.repo = repo;
+  r.store.writer.fd = -1;
+  r.store.lock_fd = -1;
+  r.dom = virt_lookup (conn, name);
+  if (r.dom == NULL)
+    return -1;
+  if (vm_plan_make (r.dom, 5, &r.plan) == -1)
+    goto out_dom;
+  r.m.name = r.plan.dom.name;
+  r.m.kind = "vm";
+  r.m.time = time (NULL);
+  r.m.chunk_size = repo->chunk_size;
+  if (!name_is_valid (r.m.name)) {
+    set_error (0, "VM name %s cannot name a backup (letters, digits, '.', "
+               "'_', '-')", r.m.name);
+    goto out;
+  }
+  if (run (&r) == 0) {
+    r.m.consistency = (char *) r.consistency;
+    r.m.finished = time (NULL);
+    if (manifest_commit (repo, &r.m) == 0) {
+      printf ("backup %s: %s, %s, %s new, %zu disk%s", r.m.id,
+              r.consistency,
+              format_size (manifest_logical_size (&r.m), sz, sizeof sz),
+              format_size (manifest_stored_new (&r.m), nw, sizeof nw),
+              r.m.disks.len, r.m.disks.len == 1 ? "" : "s");
+      if (r.m.downtime_ms)
+        printf (", downtime %lld ms", (long long) r.m.downtime_ms);
+      printf (", %.1f s\n", now_monotonic () - t0);
+      for (size_t i = 0; i < r.m.excluded.len; i++)
+        printf ("  disk %s excluded: %s; protect it with an in-guest "
+                "backup\n", r.m.excluded.ptr[i].target,
+                r.m.excluded.ptr[i].reason);
+      free (r.m.id);
+      ret = 0;
+    }
+  }
+ out:
+  {
+    char saved[1024];
+    snprintf (saved, sizeof saved, "%s", get_error ());
+    backup_job_end (&r.job);
+    guard_stop (&r.guard);
+    if (r.store.writer.fd >= 0 || r.store.lock_fd >= 0)
+      store_end (&r.store);
+    set_error (0, "%s", saved);
+  }
+  manifest_disk_vector_reset (&r.m.disks);
+  manifest_file_vector_reset (&r.m.files);
+  manifest_excluded_vector_reset (&r.m.excluded);
+  vm_plan_release (&r.plan);
+ out_dom:
+  virDomainFree (r.dom);
+  return ret;
+}

@@ -1,0 +1,18 @@
+/* Backing up one libvirt VM (see backup_vm.c). */
+#ifndef VMB_BACKUP_VM_H
+#define VMB_BACKUP_VM_H
+
+#include <libvirt/libvirt.h>
+
+#include "repo/repo.h"
+
+struct backup_vm_opts {
+  const char *uri;
+  const char *consistency;      /* auto, application, crash, offline */
+  int level;
+};
+
+int backup_vm (struct repo *repo, virConnectPtr conn,
+               const struct backup_vm_opts *o, const char *name);
+
+#endif

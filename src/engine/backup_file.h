@@ -1,0 +1,20 @@
+/* Store a small local file (domain XML, NVRAM, swtpm state) in the
+ * repository, chunked and indexed exactly like a disk, so verify, gc and
+ * dedup treat it the same way. */
+#ifndef VMB_BACKUP_FILE_H
+#define VMB_BACKUP_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo/digest.h"
+#include "repo/store.h"
+
+/* From a file on disk. */
+int backup_file (struct store *store, const char *path, uint64_t *size,
+                 struct digest *index);
+/* From memory (the domain XML libvirt gives us). */
+int backup_buffer (struct store *store, const void *buf, size_t len,
+                   struct digest *index);
+
+#endif

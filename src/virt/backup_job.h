@@ -1,0 +1,30 @@
+/* A libvirt pull-mode backup job: libvirt freezes a point-in-time view of
+ * each included disk (writes after it go through a scratch overlay
+ * beside the disk) and exports it over NBD on a private UNIX socket,
+ * one export per disk target. */
+#ifndef VMB_BACKUP_JOB_H
+#define VMB_BACKUP_JOB_H
+
+#include <stdbool.h>
+
+#include <libnbd.h>
+#include <libvirt/libvirt.h>
+
+#include "domain_xml.h"
+
+struct backup_job {
+  virDomainPtr dom;
+  char *dir;                    /* private socket directory */
+  char *sock;
+  bool active;
+};
+
+int backup_job_begin (struct backup_job *job, virDomainPtr dom,
+                      const struct domain_info *info);
+/* Connect to one disk's export, with its allocation map. */
+struct nbd_handle *backup_job_connect (struct backup_job *job,
+                                       const char *target);
+/* End the job (libvirt removes the scratch overlays). */
+void backup_job_end (struct backup_job *job);
+
+#endif

@@ -11,6 +11,12 @@ packages=(
   qemu-utils libnbd-bin
   # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive
   clang libclang-rt-14-dev time util-linux python3 perl
+  # VM tests (tests/vm): libvirt running qemu (TCG), and what the tiny test
+  # guest is built from: a Debian kernel, busybox, the guest agent, UEFI
+  # firmware for the NVRAM variant, and tools to make its data disks
+  libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-amd64
+  busybox-static qemu-guest-agent ovmf e2fsprogs dosfstools mtools cpio
+  xz-utils
   # benchmarks: the peers we measure against
   restic borgbackup
 )

@@ -46,6 +46,7 @@ trap _run_cleanup EXIT
 scratch=$(mktemp -d "${TMPDIR:-/var/tmp}/vmbackup-test.XXXXXX")
 cleanup_fn "rm -rf '$scratch'"
 export VMBACKUP_REPO="$scratch/repo"
+export VMBACKUP_EVENT_LOG="$scratch/events.log"
 
 vmb ()
 {

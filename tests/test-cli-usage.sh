@@ -3,7 +3,7 @@
 # with exit 2, clear one-line errors with exit 1.
 source "$(dirname "$0")/functions.sh"
 
-for cmd in init backup list restore verify prune gc; do
+for cmd in init backup list restore verify prune gc plan events; do
   out=$(vmb "$cmd" --help)
   grep -q "^usage: vmbackup .*$cmd" <<<"$out" || fail "$cmd --help: no usage line"
   width=$(awk '{ if (length > w) w = length } END { print w }' <<<"$out")
@@ -41,5 +41,5 @@ vmb --repo "$scratch/r4" init --chunk-size 64K | grep -q "64.0 KiB" \
 # Bad input to commands against a valid repository.
 expect_fail 1 "no backup named nosuch" vmb restore nosuch --to "$scratch/x"
 expect_fail 1 "no such file|No such file" vmb backup --image a="$scratch/missing.img"
-[ -z "$(ls "$VMBACKUP_REPO/backups")" ] || fail "failed backup left a manifest"
+[ -z "$(find "$VMBACKUP_REPO/backups" -type f)" ] || fail "failed backup left a manifest or reservation"
 echo OK

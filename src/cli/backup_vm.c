@@ -5,6 +5,7 @@
  * engine/ and repo/ together. */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct vm_run {
   struct manifest m;
   const char *consistency;
   bool frozen, paused_by_us;
+  double frozen_at;
   sigset_t saved_mask;
 };
 
@@ -73,6 +75,38 @@ test_hold (const char *what)
   }
 }
 
+static void
+emit (struct vm_run *r, int id, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
+static void
+emit (struct vm_run *r, int id, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  event_emit (r->o->events, id, "%s", msg);
+}
+
+/* Why auto chose offline for a running VM, as the event that names it. */
+static void
+emit_offline_reason (struct vm_run *r)
+{
+  const struct plan_check *c = r->plan.checks;
+
+  if (!c[CHECK_AGENT].ok)
+    emit (r, r->plan.agent.answers ? EV_AGENT_NO_FREEZE : EV_AGENT_MISSING,
+          "%s: offline backup", c[CHECK_AGENT].detail);
+  else if (!c[CHECK_FREEZABLE].ok)
+    emit (r, EV_FS_NOT_FREEZABLE, "%s: offline backup",
+          c[CHECK_FREEZABLE].detail);
+  else if (!c[CHECK_SCRATCH].ok)
+    emit (r, EV_NO_SCRATCH, "%s: offline backup", c[CHECK_SCRATCH].detail);
+}
+
 static int
 freeze (struct vm_run *r)
 {
@@ -90,6 +124,8 @@ freeze (struct vm_run *r)
     return -1;
   }
   r->frozen = true;
+  r->frozen_at = now_monotonic ();
+  emit (r, EV_FROZEN, "froze %d filesystem%s", n, n == 1 ? "" : "s");
   return 0;
 }
 
@@ -103,6 +139,8 @@ thaw (struct vm_run *r)
              r->plan.dom.name, virt_error ());
   r->frozen = false;
   guard_stage (&r->guard, GUARD_THAWED);
+  emit (r, EV_THAWED, "thawed after %.0f ms frozen",
+        (now_monotonic () - r->frozen_at) * 1000);
 }
 
 static int
@@ -144,8 +182,7 @@ start_job (struct vm_run *r)
     if (strcmp (r->o->consistency, "application") == 0)
       goto out;
     /* auto: a freeze that fails falls back to offline. */
-    fprintf (stderr, "vmbackup: warning: VM %s: %s; falling back to an "
-             "offline backup\n", r->plan.dom.name, get_error ());
+    emit (r, EV_FREEZE_FAILED, "%s: offline backup", get_error ());
     r->consistency = "offline";
   }
   t0 = now_monotonic ();  /* downtime starts at the suspend */
@@ -164,6 +201,11 @@ start_job (struct vm_run *r)
   if (r->paused_by_us) {
     resume (r);
     r->m.downtime_ms = (now_monotonic () - t0) * 1000;
+    emit (r, EV_SUSPENDED, "VM suspended for %lld ms for the point-in-time "
+          "copy", (long long) r->m.downtime_ms);
+    if (r->m.downtime_ms > r->o->downtime_warn_ms)
+      emit (r, EV_DOWNTIME_HIGH, "downtime %lld ms is over %d ms",
+            (long long) r->m.downtime_ms, r->o->downtime_warn_ms);
   }
   release_signals (r);
   return ret;
@@ -275,6 +317,18 @@ run (struct vm_run *r)
   }
   if (strcmp (r->consistency, "crash") == 0 && !live_vm)
     r->consistency = "offline";
+  emit (r, EV_BACKUP_STARTED, "%s backup of a %s VM", r->consistency,
+        r->plan.state_name);
+  if (!live_vm)
+    emit (r, EV_SHUT_OFF, "VM is shut off: disks read directly");
+  else if (r->plan.state == VIR_DOMAIN_PAUSED)
+    emit (r, EV_PAUSED_KEPT, "VM is paused: it stays paused");
+  else if (strcmp (r->consistency, "offline") == 0
+           && strcmp (r->o->consistency, "auto") == 0)
+    emit_offline_reason (r);
+  else if (strcmp (r->consistency, "crash") == 0)
+    emit (r, EV_CRASH_CONSISTENT, "live backup without freezing, as asked: "
+          "the guest may report an unclean shutdown after a restore");
   if (store_begin (&r->store, r->store.repo) == -1)
     return -1;
   if (live_vm) {
@@ -289,6 +343,8 @@ run (struct vm_run *r)
     if (!d->included) {
       struct manifest_excluded x = { .target = d->target,
                                      .reason = (char *) d->reason };
+      emit (r, EV_DISK_EXCLUDED, "disk %s excluded: %s; protect it with an "
+            "in-guest backup", d->target, d->reason);
       if (manifest_excluded_vector_append (&r->m.excluded, x) == -1)
         return -1;
       continue;
@@ -299,7 +355,10 @@ run (struct vm_run *r)
   }
   backup_job_end (&r->job);
   guard_stage (&r->guard, GUARD_JOB_DONE);
-  return keep_config (r);
+  if (keep_config (r) == -1)
+    return -1;
+  /* The events so far travel with the backup. */
+  return add_file (r, "events", "events.jsonl", r->o->events->lines.buf);
 }
 
 int
@@ -329,10 +388,17 @@ backup_vm (struct repo *repo, virConnectPtr conn,
                "'_', '-')", r.m.name);
     goto out;
   }
+  if (manifest_reserve (repo, &r.m) == -1)
+    goto out;
+  event_log_reset (o->events, r.m.name, r.m.id);
   if (run (&r) == 0) {
     r.m.consistency = (char *) r.consistency;
     r.m.finished = time (NULL);
     if (manifest_commit (repo, &r.m) == 0) {
+      emit (&r, EV_BACKUP_FINISHED, "%s backup finished: %zu disk%s, %zu "
+            "excluded, %lld ms downtime", r.consistency, r.m.disks.len,
+            r.m.disks.len == 1 ? "" : "s", r.m.excluded.len,
+            (long long) r.m.downtime_ms);
       printf ("backup %s: %s, %s, %s new, %zu disk%s", r.m.id,
               r.consistency,
               format_size (manifest_logical_size (&r.m), sz, sizeof sz),
@@ -345,10 +411,17 @@ backup_vm (struct repo *repo, virConnectPtr conn,
         printf ("  disk %s excluded: %s; protect it with an in-guest "
                 "backup\n", r.m.excluded.ptr[i].target,
                 r.m.excluded.ptr[i].reason);
-      free (r.m.id);
       ret = 0;
     }
   }
+  if (ret == -1 && r.m.id) {
+    char saved[1024];
+    snprintf (saved, sizeof saved, "%s", get_error ());
+    emit (&r, EV_BACKUP_FAILED, "%s", saved);
+    manifest_unreserve (repo, &r.m);
+    set_error (0, "%s", saved);
+  }
+  free (r.m.id);
  out:
   {
     char saved[1024];

@@ -22,6 +22,7 @@ struct command {
 extern const struct command commands[];
 extern const char *global_repo; /* --repo given before the command */
 extern const char *global_uri;  /* -c URI given before the command */
+extern const char *global_event_log; /* --event-log PATH */
 
 int cmd_init (int argc, char **argv);
 int cmd_backup (int argc, char **argv);
@@ -31,6 +32,7 @@ int cmd_verify (int argc, char **argv);
 int cmd_prune (int argc, char **argv);
 int cmd_gc (int argc, char **argv);
 int cmd_plan (int argc, char **argv);
+int cmd_events (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
@@ -47,6 +49,12 @@ int cli_usage_error (const char *name, const char *fmt, ...)
 const char *cli_repo_path (const char *opt);
 /* Open it, printing the error on failure. */
 struct repo *cli_open_repo (const char *opt);
+
+/* Open the host event log.  When none was configured and the default
+ * cannot be written (not root), warn and go on with events kept only in
+ * the backups; a configured one that fails is an error. */
+struct event_log;
+int cli_open_events (struct event_log *log);
 
 /* Progress on a terminal; silent otherwise. */
 struct progress {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/events.h"
 #include "common/units.h"
 #include "engine/backup_disk.h"
 #include "nbd/server.h"
@@ -24,20 +25,18 @@ struct image_arg {
   const char *path;
 };
 
-/* One image into one backup; returns 0 or -1 with the error set. */
+/* Read one image into m (whose ID is reserved); returns 0 or -1 with
+ * the error set. */
 static int
-backup_image (struct repo *repo, const struct image_arg *img, int level)
+read_image (struct repo *repo, const struct image_arg *img, int level,
+            struct manifest *m, struct manifest_disk *disk,
+            struct backup_disk_result *res, char *abspath)
 {
   const char *format;
   struct nbd_server srv;
-  struct nbd_handle *nbd = NULL;
+  struct nbd_handle *nbd;
   struct store store;
-  struct backup_disk_result res;
   struct progress prog;
-  struct manifest m = { 0 };
-  struct manifest_disk disk = { 0 };
-  char abspath[PATH_MAX], sz[32], rd[32], nw[32];
-  double t0 = now_monotonic ();
   uint64_t true_size = 0;
   struct stat st;
   int r = -1;
@@ -49,59 +48,86 @@ backup_image (struct repo *repo, const struct image_arg *img, int level)
   if (strcmp (format, "raw") == 0 && stat (img->path, &st) == 0
       && S_ISREG (st.st_mode))
     true_size = st.st_size;
-  if (realpath (img->path, abspath) == NULL)
-    snprintf (abspath, sizeof abspath, "%s", img->path);
   if (nbd_server_start (&srv, img->path, format, true, 1) == -1)
     return -1;
   nbd = nbd_open_unix (srv.sock, true);
   if (nbd == NULL)
     goto out_srv;
   if (store_begin (&store, repo) == -1)
-    goto out_nbd;
-
-  m.name = img->name;
-  m.kind = "image";
-  /* An image file read through a read-only qemu-nbd is not in use by a
-   * running guest: the same guarantee as a shut-off VM. */
-  m.consistency = "offline";
-  m.time = time (NULL);
-  m.chunk_size = repo->chunk_size;
+    goto out_store;
   progress_init (&prog, img->name);
   struct backup_disk_params p = {
-    .repo = repo, .store = &store, .nbd = nbd, .name = img->name, .size = true_size,
-    .compression_level = level,
+    .repo = repo, .store = &store, .nbd = nbd, .name = img->name,
+    .size = true_size, .compression_level = level,
     .progress = progress_update, .progress_opaque = &prog,
   };
-  if (backup_disk (&p, &res) == -1) {
-    progress_finish (&prog);
-    goto out_store;
-  }
+  r = backup_disk (&p, res);
   progress_finish (&prog);
-  disk.name = img->name;
-  disk.format = (char *) format;
-  disk.source = abspath;
-  disk.size = res.size;
-  disk.index = res.index;
-  disk.stored_new = res.stored_new;
-  m.disks.ptr = &disk;
-  m.disks.len = m.disks.cap = 1;
-  m.finished = time (NULL);
-  if (manifest_commit (repo, &m) == -1)
-    goto out_store;
-  printf ("backup %s: %s, %s read, %s new, %.1f s\n", m.id,
-          format_size (res.size, sz, sizeof sz),
-          format_size (res.bytes_read, rd, sizeof rd),
-          format_size (res.stored_new, nw, sizeof nw), now_monotonic () - t0);
-  free (m.id);
-  r = 0;
-
+  if (r == 0) {
+    disk->name = img->name;
+    disk->format = (char *) format;
+    disk->source = abspath;
+    disk->size = res->size;
+    disk->index = res->index;
+    disk->stored_new = res->stored_new;
+    m->disks.ptr = disk;
+    m->disks.len = m->disks.cap = 1;
+    m->finished = time (NULL);
+    r = manifest_commit (repo, m);
+  }
  out_store:
   store_end (&store);
- out_nbd:
   nbd_shutdown (nbd, 0);
   nbd_close (nbd);
  out_srv:
   nbd_server_stop (&srv);
+  return r;
+}
+
+/* One image into one backup, with its events; returns 0 or -1 with the
+ * error set. */
+static int
+backup_image (struct repo *repo, const struct image_arg *img, int level,
+              struct event_log *events)
+{
+  struct manifest m = {
+    .name = img->name, .kind = "image", .time = time (NULL),
+    .chunk_size = repo->chunk_size,
+    /* An image file read through a read-only qemu-nbd is not in use by
+     * a running guest: the same guarantee as a shut-off VM. */
+    .consistency = "offline",
+  };
+  struct manifest_disk disk = { 0 };
+  struct backup_disk_result res;
+  char abspath[PATH_MAX], sz[32], rd[32], nw[32];
+  double t0 = now_monotonic ();
+  int r;
+
+  if (realpath (img->path, abspath) == NULL)
+    snprintf (abspath, sizeof abspath, "%s", img->path);
+  if (manifest_reserve (repo, &m) == -1)
+    return -1;
+  event_log_reset (events, img->name, m.id);
+  event_emit (events, EV_BACKUP_STARTED, "backup of image %s", abspath);
+  r = read_image (repo, img, level, &m, &disk, &res, abspath);
+  if (r == 0) {
+    event_emit (events, EV_BACKUP_FINISHED, "backup finished: %llu bytes "
+                "read, %llu new", (unsigned long long) res.bytes_read,
+                (unsigned long long) res.stored_new);
+    printf ("backup %s: %s, %s read, %s new, %.1f s\n", m.id,
+            format_size (res.size, sz, sizeof sz),
+            format_size (res.bytes_read, rd, sizeof rd),
+            format_size (res.stored_new, nw, sizeof nw),
+            now_monotonic () - t0);
+  }
+  else {
+    char saved[1024];
+    snprintf (saved, sizeof saved, "%s", get_error ());
+    event_emit (events, EV_BACKUP_FAILED, "%s", saved);
+    manifest_unreserve (repo, &m);
+    set_error (0, "%s", saved);
+  }
+  free (m.id);
   return r;
 }
 
@@ -113,6 +139,7 @@ cmd_backup (int argc, char **argv)
     { "compression", required_argument, NULL, 'z' },
     { "consistency", required_argument, NULL, 'C' },
     { "connect", required_argument, NULL, 'c' },
+    { "downtime-warn", required_argument, NULL, 'D' },
     { "repo", required_argument, NULL, OPT_REPO },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -122,7 +149,9 @@ cmd_backup (int argc, char **argv)
   const char *repo_opt = NULL;
   int level = DEFAULT_LEVEL, c;
   struct repo *repo;
-  struct backup_vm_opts vmo = { .uri = global_uri, .consistency = "auto" };
+  struct backup_vm_opts vmo = { .uri = global_uri, .consistency = "auto",
+                                .downtime_warn_ms = 1000 };
+  struct event_log events;
   size_t nvms;
 
   while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
@@ -160,6 +189,14 @@ cmd_backup (int argc, char **argv)
       vmo.consistency = optarg;
       break;
     case 'c': vmo.uri = optarg; break;
+    case 'D': {
+      char *end;
+      long ms = strtol (optarg, &end, 10);
+      if (*end || ms < 0 || ms > 3600000)
+        return cli_usage_error ("backup", "--downtime-warn takes milliseconds");
+      vmo.downtime_warn_ms = ms;
+      break;
+    }
     case OPT_REPO: repo_opt = optarg; break;
     case OPT_HELP: cli_help ("backup"); return EXIT_OK;
     default: return cli_usage_error ("backup", "bad option");
@@ -170,11 +207,16 @@ cmd_backup (int argc, char **argv)
     return cli_usage_error ("backup", "nothing to back up (name VMs or use "
                             "--image)");
   vmo.level = level;
-  repo = cli_open_repo (repo_opt);
-  if (repo == NULL)
+  if (cli_open_events (&events) == -1)
     return EXIT_FAIL;
+  vmo.events = &events;
+  repo = cli_open_repo (repo_opt);
+  if (repo == NULL) {
+    event_log_close (&events);
+    return EXIT_FAIL;
+  }
   for (size_t i = 0; i < nimages; i++) {
-    if (backup_image (repo, &images[i], level) == -1) {
+    if (backup_image (repo, &images[i], level, &events) == -1) {
       cli_error ("backup %s: %s", images[i].name, get_error ());
       failed++;
     }
@@ -198,5 +240,6 @@ cmd_backup (int argc, char **argv)
     printf ("%zu of %zu backups succeeded\n", nimages + nvms - failed,
             nimages + nvms);
   repo_close (repo);
+  event_log_close (&events);
   return failed ? EXIT_FAIL : EXIT_OK;
 }

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/events.h"
 #include "virt/guard.h"
 #include "cli.h"
 
 const char *global_repo;
 const char *global_uri;
+const char *global_event_log;
 
 const struct command commands[] = {
   { "init", cmd_init, "create a repository",
@@ -32,7 +34,16 @@ const struct command commands[] = {
     "--image backs up a disk image file (raw or qcow2) as backup NAME.\n"
     "Each VM and image is independent: one failing does not stop the\n"
     "others, and the exit status is 1 if any failed.\n\n"
-    "  --compression N     zstd level, 1-19 (default 3)\n" },
+    "  --compression N     zstd level, 1-19 (default 3)\n"
+    "  --downtime-warn MS  event 1031 when an offline backup suspends\n"
+    "                      a VM longer (default 1000)\n" },
+  { "events", cmd_events, "list backup events",
+    "[VM] [--since TIME] [--json] | --catalogue\n\n"
+    "The events of the host log (--event-log PATH, $VMBACKUP_EVENT_LOG,\n"
+    "default /var/log/vmbackup/events.log), oldest first, of one VM or\n"
+    "image name, from TIME on (2026-11-25T03:00:00Z, or 2026-11-25).\n"
+    "--catalogue lists every event ID; 'man 7 vmbackup-events' gives\n"
+    "each one's cause, what to do, and whether it can be ignored.\n" },
   { "list", cmd_list, "list backups",
     "[--json] [NAME]\n\n"
     "One line per backup, oldest first: ID, time (UTC), logical size, new\n"
@@ -136,6 +147,25 @@ cli_repo_path (const char *opt)
   return path;
 }
 
+int
+cli_open_events (struct event_log *log)
+{
+  const char *configured = global_event_log ? global_event_log
+    : getenv ("VMBACKUP_EVENT_LOG");
+
+  if (event_log_open (log, configured) == 0)
+    return 0;
+  if (configured) {
+    cli_error ("%s", get_error ());
+    return -1;
+  }
+  cli_warning ("%s: events are kept only in the backups (use --event-log "
+               "PATH)", get_error ());
+  memset (log, 0, sizeof *log);
+  log->fd = -1;
+  return 0;
+}
+
 struct repo *
 cli_open_repo (const char *opt)
 {
@@ -153,7 +183,8 @@ cli_open_repo (const char *opt)
 static void
 main_help (FILE *f)
 {
-  fprintf (f, "usage: vmbackup [-c URI] [--repo DIR] COMMAND [ARGS]\n\n"
+  fprintf (f, "usage: vmbackup [-c URI] [--repo DIR] [--event-log PATH] "
+           "COMMAND [ARGS]\n\n"
            "Back up and restore virtual machine disks.\n\nCommands:\n");
   for (const struct command *c = commands; c->name; c++)
     fprintf (f, "  %-9s %s\n", c->name, c->summary);
@@ -167,6 +198,7 @@ main (int argc, char **argv)
   static const struct option opts[] = {
     { "repo", required_argument, NULL, OPT_REPO },
     { "connect", required_argument, NULL, 'c' },
+    { "event-log", required_argument, NULL, 'E' },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -184,6 +216,9 @@ main (int argc, char **argv)
       break;
     case 'c':
       global_uri = optarg;
+      break;
+    case 'E':
+      global_event_log = optarg;
       break;
     case OPT_HELP:
       main_help (stdout);

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,16 +461,28 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
   return -1;
 }
 
+/* backups/NAME/.reserved-<stamp>: holds an ID from the start of a backup
+ * (its events name it) until the manifest takes its place.  Dotfiles are
+ * not backups: listing skips them, so a killed backup's reservation is
+ * harmless. */
+static char *
+reservation_path (struct repo *repo, const struct manifest *m)
+{
+  const char *stamp = strchr (m->id, '/');
+
+  return repo_path (repo, "backups/%s/.reserved-%s", m->name,
+                    stamp ? stamp + 1 : m->id);
+}
+
 int
-manifest_commit (struct repo *repo, struct manifest *m)
+manifest_reserve (struct repo *repo, struct manifest *m)
 {
   CLEANUP_FREE char *dir = repo_path (repo, "backups/%s", m->name);
-  CLEANUP_FREE char *tmpdir = repo_path (repo, "tmp");
   char stamp[32];
   struct tm tm;
   time_t t = m->time;
 
-  if (dir == NULL || tmpdir == NULL) {
+  if (dir == NULL) {
     set_error (ENOMEM, "manifest path");
     return -1;
   }
@@ -481,10 +494,8 @@ manifest_commit (struct repo *repo, struct manifest *m)
   gmtime_r (&t, &tm);
   strftime (stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
   for (int attempt = 1; attempt < 1000; attempt++) {
-    CLEANUP_FREE char *text = NULL, *tmppath = NULL, *path = NULL;
-    int fd;
-
-    int n;
+    CLEANUP_FREE char *path = NULL, *resv = NULL;
+    int n, fd;
 
     free (m->id);
     if (attempt == 1)
@@ -496,24 +507,71 @@ manifest_commit (struct repo *repo, struct manifest *m)
       set_error (ENOMEM, "manifest id");
       return -1;
     }
-    text = manifest_serialize (m);
     path = repo_path (repo, "backups/%s", m->id);
-    fd = tmpfile_create (tmpdir, &tmppath);
-    if (fd == -1)
-      return -1;
-    if (write_full (fd, text, strlen (text), 0) == -1) {
-      set_error (errno, "write manifest %s", m->id);
-      close (fd);
-      unlink (tmppath);
+    resv = reservation_path (repo, m);
+    if (path == NULL || resv == NULL) {
+      set_error (ENOMEM, "manifest path");
       return -1;
     }
-    if (tmpfile_commit_new (fd, tmppath, path) == 0)
+    if (access (path, F_OK) == 0)
+      continue;
+    fd = open (resv, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      close (fd);
+      /* A manifest may have appeared between our check and our
+       * reservation (its writer reserved before we looked). */
+      if (access (path, F_OK) == 0) {
+        unlink (resv);
+        continue;
+      }
       return 0;
-    if (get_errno () != EEXIST)
+    }
+    if (errno != EEXIST) {
+      set_error (errno, "reserve backup ID in %s", dir);
       return -1;
+    }
   }
   set_error (0, "too many backups of %s in one second", m->name);
   return -1;
+}
+
+void
+manifest_unreserve (struct repo *repo, const struct manifest *m)
+{
+  CLEANUP_FREE char *resv = m->id ? reservation_path (repo, m) : NULL;
+
+  if (resv)
+    unlink (resv);
+}
+
+int
+manifest_commit (struct repo *repo, struct manifest *m)
+{
+  CLEANUP_FREE char *tmpdir = repo_path (repo, "tmp");
+  CLEANUP_FREE char *text = NULL, *tmppath = NULL, *path = NULL;
+  int fd;
+
+  if (m->id == NULL && manifest_reserve (repo, m) == -1)
+    return -1;
+  text = manifest_serialize (m);
+  path = repo_path (repo, "backups/%s", m->id);
+  if (tmpdir == NULL || path == NULL) {
+    set_error (ENOMEM, "manifest path");
+    return -1;
+  }
+  fd = tmpfile_create (tmpdir, &tmppath);
+  if (fd == -1)
+    return -1;
+  if (write_full (fd, text, strlen (text), 0) == -1) {
+    set_error (errno, "write manifest %s", m->id);
+    close (fd);
+    unlink (tmppath);
+    return -1;
+  }
+  if (tmpfile_commit_new (fd, tmppath, path) == -1)
+    return -1;
+  manifest_unreserve (repo, m);
+  return 0;
 }
 
 static int

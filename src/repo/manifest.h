@@ -70,8 +70,14 @@ int manifest_parse (const char *text, size_t len, struct manifest *m);
 /* Backup names: [A-Za-z0-9._-], 1 to 64, not starting with '.'. */
 int name_is_valid (const char *name);
 
-/* Assign m->id from m->name and m->time and publish it atomically; a
- * second backup in the same second gets a suffix. */
+/* Assign m->id from m->name and m->time and hold it (a second backup in
+ * the same second gets a suffix), so the backup has its ID from the
+ * start. */
+int manifest_reserve (struct repo *repo, struct manifest *m);
+/* Release the ID of a backup that failed. */
+void manifest_unreserve (struct repo *repo, const struct manifest *m);
+/* Publish the manifest atomically under its reserved ID (reserving one
+ * first if m->id is NULL). */
 int manifest_commit (struct repo *repo, struct manifest *m);
 
 DEFINE_VECTOR_TYPE (manifest_vector, struct manifest *);

@@ -1,0 +1,154 @@
+/* Event log (see events.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "events.h"
+#include "fsutil.h"
+#include "units.h"
+
+const struct event_def event_catalogue[] = {
+  { EV_BACKUP_STARTED, SEV_INFO, "backup started" },
+  { EV_BACKUP_FINISHED, SEV_INFO, "backup finished" },
+  { EV_BACKUP_FAILED, SEV_ERROR, "backup failed" },
+  { EV_FROZEN, SEV_INFO, "guest filesystems frozen" },
+  { EV_THAWED, SEV_INFO, "guest filesystems thawed" },
+  { EV_AGENT_MISSING, SEV_WARNING, "guest agent not answering: offline backup" },
+  { EV_AGENT_NO_FREEZE, SEV_WARNING, "guest agent cannot freeze: offline backup" },
+  { EV_FS_NOT_FREEZABLE, SEV_WARNING, "filesystem not freezable: offline backup" },
+  { EV_FREEZE_FAILED, SEV_WARNING, "freeze failed or timed out: offline backup" },
+  { EV_NO_SCRATCH, SEV_WARNING, "no scratch space beside a disk: offline backup" },
+  { EV_SUSPENDED, SEV_INFO, "VM suspended for the point-in-time copy" },
+  { EV_DOWNTIME_HIGH, SEV_WARNING, "downtime over threshold" },
+  { EV_PAUSED_KEPT, SEV_INFO, "paused VM backed up and left paused" },
+  { EV_DISK_EXCLUDED, SEV_WARNING, "disk excluded from the host backup" },
+  { EV_SHUT_OFF, SEV_INFO, "shut-off VM: disks read directly" },
+  { EV_CRASH_CONSISTENT, SEV_WARNING, "crash-consistent backup (no freeze)" },
+  { 0, 0, NULL },
+};
+
+const struct event_def *
+event_lookup (int id)
+{
+  for (const struct event_def *d = event_catalogue; d->id; d++)
+    if (d->id == id)
+      return d;
+  return NULL;
+}
+
+const char *
+severity_name (enum severity s)
+{
+  return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "info";
+}
+
+static int
+mkdir_parents (const char *path)
+{
+  CLEANUP_FREE char *copy = strdup (path);
+  char *p;
+
+  if (copy == NULL)
+    return -1;
+  for (p = copy + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir (copy, 0750) == -1 && errno != EEXIST)
+      return -1;
+    *p = '/';
+  }
+  return 0;
+}
+
+int
+event_log_open (struct event_log *log, const char *path)
+{
+  memset (log, 0, sizeof *log);
+  log->fd = -1;
+  if (path == NULL)
+    path = getenv ("VMBACKUP_EVENT_LOG");
+  if (path == NULL || path[0] == '\0')
+    path = DEFAULT_EVENT_LOG;
+  log->path = strdup (path);
+  if (log->path == NULL || mkdir_parents (path) == -1
+      || (log->fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                          0640)) == -1) {
+    set_error (errno, "event log %s", path);
+    free (log->path);
+    log->path = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+void
+event_log_close (struct event_log *log)
+{
+  if (log->fd >= 0)
+    close (log->fd);
+  log->fd = -1;
+  free (log->path);
+  log->path = NULL;
+  strbuf_release (&log->lines);
+}
+
+void
+event_log_reset (struct event_log *log, const char *vm, const char *backup)
+{
+  log->vm = vm;
+  log->backup = backup;
+  log->warnings = log->errors = 0;
+  strbuf_release (&log->lines);
+}
+
+void
+event_emit (struct event_log *log, int id, const char *fmt, ...)
+{
+  const struct event_def *def = event_lookup (id);
+  struct strbuf line = STRBUF_INIT, msg = STRBUF_INIT;
+  char t[32];
+  va_list ap;
+  int n;
+
+  va_start (ap, fmt);
+  n = vsnprintf (NULL, 0, fmt, ap);
+  va_end (ap);
+  if (n >= 0) {
+    char *buf = malloc (n + 1);
+    if (buf) {
+      va_start (ap, fmt);
+      vsnprintf (buf, n + 1, fmt, ap);
+      va_end (ap);
+      strbuf_addstr (&msg, buf);
+      free (buf);
+    }
+  }
+  strbuf_addf (&line, "{\"time\": \"%s\", \"id\": %d, \"severity\": \"%s\", "
+               "\"vm\": ", format_time (time (NULL), t, sizeof t), id,
+               severity_name (def ? def->severity : SEV_ERROR));
+  strbuf_add_json_string (&line, log->vm ? log->vm : "");
+  strbuf_addstr (&line, ", \"backup\": ");
+  strbuf_add_json_string (&line, log->backup ? log->backup : "");
+  strbuf_addstr (&line, ", \"message\": ");
+  strbuf_add_json_string (&line, msg.buf);
+  strbuf_addstr (&line, "}\n");
+  /* One write per line: O_APPEND keeps concurrent writers' lines whole. */
+  if (log->fd >= 0)
+    write_full (log->fd, line.buf, line.len, -1);
+  strbuf_add (&log->lines, line.buf, line.len);
+  if (def && def->severity == SEV_WARNING)
+    log->warnings++;
+  if (!def || def->severity == SEV_ERROR)
+    log->errors++;
+  strbuf_release (&line);
+  strbuf_release (&msg);
+}

@@ -1,0 +1,67 @@
+/* Structured events: every backup (and later restore) reports what it
+ * decided and what went wrong as numbered events, appended to a host log
+ * (one JSON object per line) and kept in the backup itself.  The IDs are
+ * a public contract: docs/events.pod says, for each, the cause, what to
+ * do, and whether it can be ignored. */
+#ifndef VMB_EVENTS_H
+#define VMB_EVENTS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "strbuf.h"
+
+#define DEFAULT_EVENT_LOG "/var/log/vmbackup/events.log"
+
+enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
+
+enum event_id {
+  EV_BACKUP_STARTED = 1000,
+  EV_BACKUP_FINISHED = 1001,
+  EV_BACKUP_FAILED = 1002,
+  EV_FROZEN = 1010,
+  EV_THAWED = 1011,
+  EV_AGENT_MISSING = 1020,
+  EV_AGENT_NO_FREEZE = 1021,
+  EV_FS_NOT_FREEZABLE = 1022,
+  EV_FREEZE_FAILED = 1023,
+  EV_NO_SCRATCH = 1024,
+  EV_SUSPENDED = 1030,
+  EV_DOWNTIME_HIGH = 1031,
+  EV_PAUSED_KEPT = 1032,
+  EV_DISK_EXCLUDED = 1040,
+  EV_SHUT_OFF = 1050,
+  EV_CRASH_CONSISTENT = 1060,
+};
+
+struct event_def {
+  int id;
+  enum severity severity;
+  const char *name;
+};
+/* Every event vmbackup can write, ending with { 0 }. */
+extern const struct event_def event_catalogue[];
+const struct event_def *event_lookup (int id);
+const char *severity_name (enum severity s);
+
+struct event_log {
+  int fd;                       /* host log, or -1 */
+  char *path;
+  const char *vm;               /* context of the events that follow */
+  const char *backup;
+  struct strbuf lines;          /* this operation's events, for the backup */
+  unsigned warnings, errors;
+};
+
+/* Open (creating its directory) the host log: path, else
+ * $VMBACKUP_EVENT_LOG, else DEFAULT_EVENT_LOG.  A log that cannot be
+ * opened is an error: an admin relies on it. */
+int event_log_open (struct event_log *log, const char *path);
+void event_log_close (struct event_log *log);
+/* Start a new operation's list (the host log keeps everything). */
+void event_log_reset (struct event_log *log, const char *vm,
+                      const char *backup);
+void event_emit (struct event_log *log, int id, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
+#endif

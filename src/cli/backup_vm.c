@@ -3,6 +3,7 @@
  * resume at once), read every included disk through the NBD pipeline,
  * and keep its configuration.  Lives in cli/ because it wires virt/,
  * engine/ and repo/ together. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -23,10 +25,13 @@
 #include "virt/conn.h"
 #include "virt/guard.h"
 #include "virt/plan.h"
+#include "virt/snapshots.h"
 #include "backup_vm.h"
 #include "cli.h"
 
 #define AGENT_TIMEOUT_S 10
+
+DEFINE_VECTOR_TYPE (string_vector, char *);
 
 struct vm_run {
   const struct backup_vm_opts *o;
@@ -39,6 +44,9 @@ struct vm_run {
   const char *consistency;
   bool frozen, paused_by_us;
   double frozen_at;
+  vm_snapshot_vector snaps;
+  vm_snapshot_vector checkpoints;
+  string_vector names;          /* "vda@snap" disk names we allocated */
   sigset_t saved_mask;
 };
 
@@ -211,9 +219,24 @@ start_job (struct vm_run *r)
   return ret;
 }
 
+/* "vda", or "vda@snap1" for an internal snapshot's disk state; the
+ * string lives as long as r (freed with its manifest disks). */
+static const char *
+label_name (struct vm_run *r, const char *target, const char *snapshot)
+{
+  char *s;
+
+  if (snapshot == NULL)
+    return target;
+  if (asprintf (&s, "%s@%s", target, snapshot) == -1
+      || string_vector_append (&r->names, s) == -1)
+    return target;
+  return s;
+}
+
 static int
 backup_one_disk (struct vm_run *r, const struct vm_disk *d,
-                 struct manifest_disk *md)
+                 const char *snapshot, struct manifest_disk *md)
 {
   struct nbd_server srv = { .pid = -1 };
   struct nbd_handle *nbd;
@@ -223,7 +246,7 @@ backup_one_disk (struct vm_run *r, const struct vm_disk *d,
   char label[128];
   int ret;
 
-  if (r->job.active)
+  if (r->job.active && snapshot == NULL)
     nbd = backup_job_connect (&r->job, d->target);
   else {
     /* Shut off: read the image itself, read-only. */
@@ -231,8 +254,10 @@ backup_one_disk (struct vm_run *r, const struct vm_disk *d,
       set_error (errno, "disk %s: %s", d->target, d->source);
       return -1;
     }
-    if (nbd_server_start (&srv, d->source, fmt, true, 1) == -1) {
-      error_prefix ("disk %s", d->target);
+    if (nbd_server_start_snapshot (&srv, d->source, fmt, true, 1,
+                                   snapshot) == -1) {
+      error_prefix ("disk %s%s%s", d->target, snapshot ? " snapshot " : "",
+                    snapshot ? snapshot : "");
       return -1;
     }
     nbd = nbd_open_unix (srv.sock, true);
@@ -254,7 +279,7 @@ backup_one_disk (struct vm_run *r, const struct vm_disk *d,
   nbd_close (nbd);
   nbd_server_stop (&srv);
   if (ret == 0) {
-    md->name = d->target;
+    md->name = (char *) label_name (r, d->target, snapshot);
     md->format = (char *) fmt;
     md->source = d->source;
     md->size = res.size;
@@ -278,6 +303,74 @@ add_file (struct vm_run *r, const char *role, const char *path,
   return manifest_file_vector_append (&r->m.files, f);
 }
 
+/* The disk state of internal snapshots, read from inside the qcow2
+ * images: without it a restored VM could list its snapshots but not
+ * revert to them. */
+static int
+backup_snapshot_disks (struct vm_run *r)
+{
+  if (vm_snapshots_list (r->dom, &r->snaps) == -1
+      || vm_checkpoints_list (r->dom, &r->checkpoints) == -1)
+    return -1;
+  for (size_t s = 0; s < r->snaps.len; s++) {
+    const struct vm_snapshot *snap = &r->snaps.ptr[s];
+    for (size_t i = 0; i < r->plan.dom.disks.len; i++) {
+      const struct vm_disk *d = &r->plan.dom.disks.ptr[i];
+      struct manifest_disk md = { 0 };
+      char key[256];
+
+      snprintf (key, sizeof key, " %s ", d->target);
+      if (!d->included || strcmp (d->format, "qcow2") != 0
+          || strstr (snap->internal_disks, key) == NULL)
+        continue;
+      if (backup_one_disk (r, d, snap->name, &md) == -1
+          || manifest_disk_vector_append (&r->m.disks, md) == -1)
+        return -1;
+    }
+  }
+  return 0;
+}
+
+/* swtpm keeps an emulated TPM's state under this directory. */
+#define SWTPM_DIR "/var/lib/libvirt/swtpm"
+
+static int
+keep_tpm (struct vm_run *r)
+{
+  char dir[512];
+  const char *subs[] = { "tpm2", "tpm1.2", NULL };
+
+  if (!r->plan.dom.has_tpm || r->plan.dom.uuid == NULL)
+    return 0;
+  for (int k = 0; subs[k]; k++) {
+    DIR *d;
+    struct dirent *e;
+
+    snprintf (dir, sizeof dir, "%s/%s/%s", SWTPM_DIR, r->plan.dom.uuid,
+              subs[k]);
+    d = opendir (dir);
+    if (d == NULL)
+      continue;
+    while ((e = readdir (d)) != NULL) {
+      char *path;
+      struct stat st;
+      if (e->d_name[0] == '.' || asprintf (&path, "%s/%s", dir, e->d_name) == -1)
+        continue;
+      if (stat (path, &st) == 0 && S_ISREG (st.st_mode)
+          && string_vector_append (&r->names, path) == 0) {
+        if (add_file (r, "tpm", path, NULL) == -1) {
+          closedir (d);
+          return -1;
+        }
+      }
+      else
+        free (path);
+    }
+    closedir (d);
+  }
+  return 0;
+}
+
 static int
 keep_config (struct vm_run *r)
 {
@@ -293,6 +386,15 @@ keep_config (struct vm_run *r)
   free (xml);
   if (ret == 0 && r->plan.dom.nvram && access (r->plan.dom.nvram, F_OK) == 0)
     ret = add_file (r, "nvram", r->plan.dom.nvram, NULL);
+  if (ret == 0)
+    ret = keep_tpm (r);
+  /* Parents before children, so restore can redefine them in order. */
+  for (size_t i = 0; ret == 0 && i < r->snaps.len; i++)
+    ret = add_file (r, r->snaps.ptr[i].current ? "snapshot-current"
+                    : "snapshot", r->snaps.ptr[i].name, r->snaps.ptr[i].xml);
+  for (size_t i = 0; ret == 0 && i < r->checkpoints.len; i++)
+    ret = add_file (r, "checkpoint", r->checkpoints.ptr[i].name,
+                    r->checkpoints.ptr[i].xml);
   return ret;
 }
 
@@ -349,12 +451,14 @@ run (struct vm_run *r)
         return -1;
       continue;
     }
-    if (backup_one_disk (r, d, &md) == -1
+    if (backup_one_disk (r, d, NULL, &md) == -1
         || manifest_disk_vector_append (&r->m.disks, md) == -1)
       return -1;
   }
   backup_job_end (&r->job);
   guard_stage (&r->guard, GUARD_JOB_DONE);
+  if (backup_snapshot_disks (r) == -1)
+    return -1;
   if (keep_config (r) == -1)
     return -1;
   /* The events so far travel with the backup. */
@@ -435,6 +539,11 @@ backup_vm (struct repo *repo, virConnectPtr conn,
   manifest_disk_vector_reset (&r.m.disks);
   manifest_file_vector_reset (&r.m.files);
   manifest_excluded_vector_reset (&r.m.excluded);
+  vm_snapshots_free (&r.snaps);
+  vm_snapshots_free (&r.checkpoints);
+  for (size_t i = 0; i < r.names.len; i++)
+    free (r.names.ptr[i]);
+  string_vector_reset (&r.names);
   vm_plan_release (&r.plan);
  out_dom:
   virDomainFree (r.dom);

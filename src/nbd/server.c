@@ -67,10 +67,20 @@ int
 nbd_server_start (struct nbd_server *srv, const char *image,
                   const char *format, bool readonly, int connections)
 {
+  return nbd_server_start_snapshot (srv, image, format, readonly,
+                                    connections, NULL);
+}
+
+int
+nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
+                           const char *format, bool readonly,
+                           int connections, const char *snapshot)
+{
   const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-  char shared[32], logpath[4096];
+  char shared[32], logpath[4096], snaparg[1024], opts[8192];
   struct timespec delay = { 0, 10 * 1000 * 1000 };
-  int status;
+  const char *argv[16];
+  int status, argc = 0;
 
   memset (srv, 0, sizeof *srv);
   srv->pid = -1;
@@ -88,6 +98,40 @@ nbd_server_start (struct nbd_server *srv, const char *image,
   }
   snprintf (shared, sizeof shared, "--shared=%d", connections);
   snprintf (logpath, sizeof logpath, "%s/log", srv->dir);
+  argv[argc++] = "qemu-nbd";
+  argv[argc++] = "--persistent";
+  if (readonly)
+    argv[argc++] = "--read-only";
+  else
+    argv[argc++] = "--cache=writeback";
+  argv[argc++] = "--socket";
+  argv[argc++] = srv->sock;
+  argv[argc++] = shared;
+  if (snapshot) {
+    /* An internal snapshot's clusters never change while it exists, so
+     * reading them beside a running guest, without the image lock it
+     * holds, is safe.  qemu-nbd 7.2 has no --force-share: the lock is
+     * turned off through the image options. */
+    size_t o = snprintf (opts, sizeof opts, "driver=%s,file.driver=file,"
+                         "file.locking=off,file.filename=", format);
+    for (const char *c = image; *c && o + 3 < sizeof opts; c++) {
+      if (*c == ',')
+        opts[o++] = ',';        /* a comma in a path is doubled */
+      opts[o++] = *c;
+    }
+    opts[o] = '\0';
+    snprintf (snaparg, sizeof snaparg, "snapshot.name=%s", snapshot);
+    argv[argc++] = "-l";
+    argv[argc++] = snaparg;
+    argv[argc++] = "--image-opts";
+    argv[argc++] = opts;
+  }
+  else {
+    argv[argc++] = "-f";
+    argv[argc++] = format;
+    argv[argc++] = image;
+  }
+  argv[argc] = NULL;
 
   srv->pid = fork ();
   if (srv->pid == -1) {
@@ -105,14 +149,7 @@ nbd_server_start (struct nbd_server *srv, const char *image,
     dup2 (log, 1);
     dup2 (log, 2);
     setpgid (0, 0);             /* a terminal's ^C goes to us, not it */
-    if (readonly)
-      execlp ("qemu-nbd", "qemu-nbd", "--read-only", "--persistent",
-              "-f", format, "--socket", srv->sock, shared, image,
-              (char *) NULL);
-    else
-      execlp ("qemu-nbd", "qemu-nbd", "--persistent", "--cache=writeback",
-              "-f", format, "--socket", srv->sock, shared, image,
-              (char *) NULL);
+    execvp ("qemu-nbd", (char **) argv);
     fprintf (stderr, "cannot run qemu-nbd: %s\n", strerror (errno));
     _exit (127);
   }

@@ -20,6 +20,11 @@ int image_detect_format (const char *path, const char **format);
 
 int nbd_server_start (struct nbd_server *srv, const char *image,
                       const char *format, bool readonly, int connections);
+/* Serve the internal qcow2 snapshot named snapshot (read-only, without
+ * taking the image lock: the image may be in use by a running guest). */
+int nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
+                               const char *format, bool readonly,
+                               int connections, const char *snapshot);
 void nbd_server_stop (struct nbd_server *srv);
 
 /* Connect to an NBD server on a UNIX socket, asking for the allocation

@@ -124,8 +124,9 @@ freeze (struct vm_run *r)
   guard_stage (&r->guard, GUARD_FROZEN);
   n = virDomainFSFreeze (r->dom, NULL, 0, 0);
   if (n < 0 || (size_t) n != r->plan.agent.fs.len) {
-    if (n >= 0)
-      virDomainFSThaw (r->dom, NULL, 0, 0);
+    /* Thaw even when the freeze call failed: a freeze that timed out on
+     * our side may still complete in the guest. */
+    virDomainFSThaw (r->dom, NULL, 0, 0);
     guard_stage (&r->guard, GUARD_THAWED);
     set_error (0, "freeze %s: %s", n < 0 ? "failed" : "incomplete",
                n < 0 ? virt_error () : "not every filesystem froze");

@@ -90,6 +90,21 @@ n=$(vmb list | wc -l)
 expect_fail 1 "disk vdb: .*vanished.qcow2: No such file" vmb backup bk-off
 [ "$(vmb list | wc -l)" = "$n" ] || fail "failed backup listed"
 
+# --- a VM with no disk the host can read: clean error, nothing stored
+cat > nodisk.xml <<XML
+<domain type='qemu'><name>bk-nodisk</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64'>hvm</type></os><devices></devices></domain>
+XML
+vsh define nodisk.xml >/dev/null
+cleanup_fn "vsh undefine bk-nodisk >/dev/null 2>&1"
+n=$(vmb list | wc -l)
+expect_fail 1 "^vmbackup: backup bk-nodisk: VM bk-nodisk has no disk the host can back up$" vmb backup bk-nodisk
+[ "$(vmb list | wc -l)" = "$n" ] || fail "diskless backup listed"
+
+# --- libvirt unreachable: clean error
+expect_fail 1 "^vmbackup: cannot connect to libvirt at qemu\+unix:///system\?socket=/nonexistent" \
+  vmb -c 'qemu+unix:///system?socket=/nonexistent' backup bk-live
+
 # --- repository not initialised: clean error
 expect_fail 1 "not a vmbackup repository" vmb --repo "$scratch/norepo" backup bk-live
 

@@ -7,6 +7,8 @@
 #include "common/units.h"
 #include "engine/restore_disk.h"
 #include "repo/manifest.h"
+#include "common/events.h"
+#include "restore_vm.h"
 #include "cli.h"
 
 int
@@ -16,6 +18,12 @@ cmd_restore (int argc, char **argv)
     { "to", required_argument, NULL, 't' },
     { "disk", required_argument, NULL, 'd' },
     { "format", required_argument, NULL, 'f' },
+    { "replace", no_argument, NULL, 'R' },
+    { "as", required_argument, NULL, 'a' },
+    { "storage", required_argument, NULL, 's' },
+    { "config-only", no_argument, NULL, 'C' },
+    { "start", no_argument, NULL, 'S' },
+    { "connect", required_argument, NULL, 'c' },
     { "repo", required_argument, NULL, OPT_REPO },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -29,8 +37,17 @@ cmd_restore (int argc, char **argv)
   char sz[32];
   int c, r = EXIT_FAIL;
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+  struct restore_vm_opts vo = { .uri = global_uri };
+  struct event_log events;
+
+  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
     switch (c) {
+    case 'R': vo.replace = true; break;
+    case 'a': vo.as = optarg; break;
+    case 's': vo.storage = optarg; break;
+    case 'C': vo.config_only = true; break;
+    case 'S': vo.start = true; break;
+    case 'c': vo.uri = optarg; break;
     case 't': to = optarg; break;
     case 'd': diskname = optarg; break;
     case 'f':
@@ -45,14 +62,34 @@ cmd_restore (int argc, char **argv)
   }
   if (optind + 1 != argc)
     return cli_usage_error ("restore", "give exactly one backup ID");
-  if (to == NULL)
-    return cli_usage_error ("restore", "--to PATH is required");
+  if (to && (vo.replace || vo.as || vo.storage || vo.config_only || vo.start))
+    return cli_usage_error ("restore", "--to restores one disk to a file; "
+                            "it does not go with VM options");
+  if (vo.as && !name_is_valid (vo.as))
+    return cli_usage_error ("restore", "bad VM name '%s'", vo.as);
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;
   m = manifest_resolve (repo, argv[optind]);
   if (m == NULL) {
     cli_error ("%s", get_error ());
+    goto out;
+  }
+  if (to == NULL) {
+    if (strcmp (m->kind, "vm") != 0) {
+      cli_usage_error ("restore", "backup %s is a disk image: give --to PATH",
+                       m->id);
+      r = EXIT_USAGE;
+      goto out;
+    }
+    if (cli_open_events (&events) == -1)
+      goto out;
+    vo.events = &events;
+    if (restore_vm (repo, m, &vo) == 0)
+      r = EXIT_OK;
+    else
+      cli_error ("restore %s: %s", m->id, get_error ());
+    event_log_close (&events);
     goto out;
   }
   for (size_t i = 0; i < m->disks.len; i++)

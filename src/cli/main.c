@@ -48,14 +48,24 @@ const struct command commands[] = {
     "[--json] [NAME]\n\n"
     "One line per backup, oldest first: ID, time (UTC), logical size, new\n"
     "bytes it stored, consistency.\n" },
-  { "restore", cmd_restore, "restore a disk image",
-    "ID --to PATH\n"
-    "       [--disk NAME] [--format raw|qcow2]\n\n"
-    "Write a backed-up disk to PATH (which must not exist), sparse and\n"
-    "byte-identical to the source at backup time.  ID is a NAME (its latest\n"
-    "backup) or an ID that 'list' prints.  The format defaults to the\n"
-    "source's.  Every chunk is checked; on any error nothing is left at\n"
-    "PATH.\n" },
+  { "restore", cmd_restore, "restore a VM or a disk",
+    "ID [--replace] [--as NAME] [--storage DIR]\n"
+    "       [--config-only] [--start]\n"
+    "   or: vmbackup restore ID --to PATH [--disk NAME] [--format raw|qcow2]\n\n"
+    "ID is a NAME (its latest backup) or an ID that 'list' prints.\n\n"
+    "A VM backup comes back whole: definition, disks (qcow2 stays thin,\n"
+    "raw stays sparse), NVRAM, TPM state, snapshot metadata, at the\n"
+    "original paths.  Every disk is written and checked before anything\n"
+    "existing is touched.  A VM that exists is refused unless:\n"
+    "  --replace       turn it off, undefine it, delete its disks, and put\n"
+    "                  the restored VM in its place\n"
+    "  --as NAME       restore beside it: new name, UUID, MACs, disk files\n"
+    "  --storage DIR   put disks and NVRAM in DIR\n"
+    "  --config-only   define the VM with blank disks of the same sizes\n"
+    "  --start         start the restored VM\n\n"
+    "--to writes one disk (--disk NAME when there are several, including\n"
+    "TARGET@SNAPSHOT) to an image file that must not exist, sparse and\n"
+    "byte-identical to the source at backup time.\n" },
   { "verify", cmd_verify, "check backups against their digests",
     "[ID...]\n\n"
     "Re-read every chunk the given backups (default: all) reference and\n"

@@ -32,6 +32,11 @@ const struct event_def event_catalogue[] = {
   { EV_DISK_EXCLUDED, SEV_WARNING, "disk excluded from the host backup" },
   { EV_SHUT_OFF, SEV_INFO, "shut-off VM: disks read directly" },
   { EV_CRASH_CONSISTENT, SEV_WARNING, "crash-consistent backup (no freeze)" },
+  { EV_RESTORE_STARTED, SEV_INFO, "restore started" },
+  { EV_RESTORE_FINISHED, SEV_INFO, "restore finished" },
+  { EV_RESTORE_FAILED, SEV_ERROR, "restore failed" },
+  { EV_RESTORE_UNCLEAN, SEV_WARNING, "restored guest may report an unclean shutdown" },
+  { EV_RESTORE_REPLACED, SEV_WARNING, "existing VM turned off and replaced" },
   { 0, 0, NULL },
 };
 

@@ -1,0 +1,26 @@
+/* Rewrite a domain's XML for a restore: another name and identity (new
+ * UUID and MAC addresses, left for libvirt to generate), disks and NVRAM
+ * at other paths.  Pure libxml2, unit tested without libvirt. */
+#ifndef VMB_DOMAIN_EDIT_H
+#define VMB_DOMAIN_EDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct disk_move {
+  const char *target;           /* "vda" */
+  const char *path;             /* its new file */
+};
+
+struct domain_rewrite {
+  const char *name;             /* new name, or NULL to keep */
+  bool new_identity;            /* drop <uuid> and every <mac> */
+  const struct disk_move *disks;
+  size_t ndisks;
+  const char *nvram;            /* new NVRAM path, or NULL */
+};
+
+/* Returns the new XML (malloc'd) or NULL with the error set. */
+char *domain_xml_rewrite (const char *xml, const struct domain_rewrite *rw);
+
+#endif

@@ -17,7 +17,8 @@ expect_fail 2 "usage: vmbackup" vmb
 expect_fail 2 "NAME=PATH" vmb backup --image justaname
 expect_fail 2 "bad backup name" vmb backup --image '../x=/dev/null'
 expect_fail 2 "at least one --keep" vmb prune
-expect_fail 2 "--to PATH is required" vmb restore something
+expect_fail 2 "give exactly one backup ID" vmb restore
+expect_fail 2 "does not go with VM options" vmb restore x --to y --replace
 
 # No repository configured.
 ( unset VMBACKUP_REPO; expect_fail 1 "no repository: use --repo" vmb list )

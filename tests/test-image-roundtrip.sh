@@ -59,6 +59,9 @@ assert all(x["consistency"] == "offline" for x in b.values())
 ' || fail "list --json"
 [ "$(vmb list base | wc -l)" = 2 ] || fail "list NAME filters"
 
+# An image backup restores to a file: without --to it says so.
+expect_fail 2 "backup raw/.* is a disk image: give --to PATH" vmb restore raw
+
 # Restoring over an existing file is refused and leaves it alone.
 echo keep > exists
 expect_fail 1 "exists already|already exists" vmb restore raw --to exists

@@ -418,7 +418,10 @@ run (struct vm_run *r)
                "possible: %s", info->name, r->plan.mode_reason);
     return -1;
   }
-  if (strcmp (r->consistency, "crash") == 0 && !live_vm)
+  /* Crash consistency means a running guest: a shut-off or paused one
+   * is simply offline. */
+  if (strcmp (r->consistency, "crash") == 0
+      && (!live_vm || r->plan.state == VIR_DOMAIN_PAUSED))
     r->consistency = "offline";
   emit (r, EV_BACKUP_STARTED, "%s backup of a %s VM", r->consistency,
         r->plan.state_name);

@@ -58,7 +58,9 @@ struct vm_restore {
   struct planned_disk *disks;
   size_t ndisks;
   char *nvram;                  /* where NVRAM goes, or NULL */
+  bool nvram_written;
   virDomainPtr existing;        /* the VM we would replace */
+  struct domain_info existing_info;
   virDomainPtr dom;             /* the VM we defined */
 };
 
@@ -125,6 +127,15 @@ disk_path (struct vm_restore *r, const struct vm_disk *d,
   return p;
 }
 
+static bool
+owned_by_existing (const struct vm_restore *r, const char *path)
+{
+  for (size_t i = 0; r->existing && i < r->existing_info.disks.len; i++)
+    if (strcmp (r->existing_info.disks.ptr[i].source, path) == 0)
+      return true;
+  return false;
+}
+
 static int
 plan_disks (struct vm_restore *r)
 {
@@ -158,11 +169,12 @@ plan_disks (struct vm_restore *r)
       set_error (ENOMEM, "restore plan");
       return -1;
     }
-    /* Without --replace nothing may be overwritten; with it, only the
-     * files of the VM being replaced (checked when it is deleted). */
-    if (!r->o->replace && access (pd->path, F_OK) == 0) {
-      set_error (0, "disk %s: %s already exists (use --replace, --as NAME "
-                 "or --storage DIR)", d->target, pd->path);
+    /* Nothing may be overwritten but the disks of the VM being
+     * replaced. */
+    if (access (pd->path, F_OK) == 0 && !owned_by_existing (r, pd->path)) {
+      set_error (0, "disk %s: %s already exists and is not a disk of the VM "
+                 "being replaced (use --as NAME or --storage DIR)",
+                 d->target, pd->path);
       return -1;
     }
   }
@@ -176,6 +188,13 @@ plan_disks (struct vm_restore *r)
       r->nvram = NULL;
     if (r->nvram == NULL) {
       set_error (ENOMEM, "restore plan");
+      return -1;
+    }
+    if (access (r->nvram, F_OK) == 0
+        && !(r->existing && r->existing_info.nvram
+             && strcmp (r->existing_info.nvram, r->nvram) == 0)) {
+      set_error (0, "NVRAM %s already exists and is not the NVRAM of the VM "
+                 "being replaced (use --as NAME or --storage DIR)", r->nvram);
       return -1;
     }
   }
@@ -197,13 +216,86 @@ run_quiet (char *const argv[])
   return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
 }
 
+static const struct manifest_disk *
+find_state (const struct manifest *m, const char *target, const char *snap)
+{
+  char name[512];
+
+  snprintf (name, sizeof name, "%s@%s", target, snap);
+  for (size_t i = 0; i < m->disks.len; i++)
+    if (strcmp (m->disks.ptr[i].name, name) == 0)
+      return &m->disks.ptr[i];
+  return NULL;
+}
+
+static int
+restore_layer (struct vm_restore *r, const struct manifest_disk *md,
+               const char *path, bool overwrite)
+{
+  struct progress prog;
+  int ret;
+
+  progress_init (&prog, md->name);
+  struct restore_disk_params p = {
+    .repo = r->repo, .disk = md, .path = path, .format = md->format,
+    .overwrite = overwrite,
+    .progress = progress_update, .progress_opaque = &prog,
+  };
+  ret = restore_disk (&p);
+  progress_finish (&prog);
+  return ret;
+}
+
+/* A qcow2 disk whose backup holds internal snapshots: write each
+ * snapshot's state in order (parents first) and snapshot it, then the
+ * current state on top, so reverting works on the restored VM. */
+static int
+write_with_snapshots (struct vm_restore *r, struct planned_disk *pd,
+                      bool *done)
+{
+  char size[32];
+  bool created = false;
+
+  *done = false;
+  for (size_t i = 0; i < r->m->files.len; i++) {
+    const struct manifest_file *f = &r->m->files.ptr[i];
+    const struct manifest_disk *state;
+
+    if (strncmp (f->role, "snapshot", 8) != 0
+        || (state = find_state (r->m, pd->md->name, f->path)) == NULL)
+      continue;
+    if (!created) {
+      snprintf (size, sizeof size, "%llu", (unsigned long long) pd->md->size);
+      char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", pd->staged,
+                       size, NULL };
+      if (run_quiet (argv) == -1) {
+        set_error (0, "qemu-img create %s failed", pd->staged);
+        return -1;
+      }
+      created = pd->written = true;
+    }
+    if (restore_layer (r, state, pd->staged, true) == -1)
+      return -1;
+    char *argv[] = { "qemu-img", "snapshot", "-q", "-c", f->path, pd->staged,
+                     NULL };
+    if (run_quiet (argv) == -1) {
+      set_error (0, "disk %s: qemu-img snapshot -c %s failed", pd->md->name,
+                 f->path);
+      return -1;
+    }
+  }
+  if (!created)
+    return 0;
+  *done = true;
+  return restore_layer (r, pd->md, pd->staged, true);
+}
+
 /* Stage 1: every disk, written and checked, beside its final path. */
 static int
 write_disks (struct vm_restore *r)
 {
   for (size_t i = 0; i < r->ndisks; i++) {
     struct planned_disk *pd = &r->disks[i];
-    struct progress prog;
 
     unlink (pd->staged);        /* from an earlier killed restore */
     if (r->o->config_only) {
@@ -218,15 +310,11 @@ write_disks (struct vm_restore *r)
       }
     }
     else {
-      progress_init (&prog, pd->md->name);
-      struct restore_disk_params p = {
-        .repo = r->repo, .disk = pd->md, .path = pd->staged,
-        .format = pd->md->format,
-        .progress = progress_update, .progress_opaque = &prog,
-      };
-      int ret = restore_disk (&p);
-      progress_finish (&prog);
-      if (ret == -1)
+      bool done = false;
+      if (strcmp (pd->md->format, "qcow2") == 0
+          && write_with_snapshots (r, pd, &done) == -1)
+        return -1;
+      if (!done && restore_layer (r, pd->md, pd->staged, false) == -1)
         return -1;
     }
     pd->written = true;
@@ -246,6 +334,8 @@ undo (struct vm_restore *r)
     if (r->disks[i].placed && !r->existing)
       unlink (r->disks[i].path);
   }
+  if (r->nvram_written && !r->existing)
+    unlink (r->nvram);
   if (r->dom && !r->existing) {
     virDomainUndefineFlags (r->dom, VIR_DOMAIN_UNDEFINE_NVRAM
                             | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
@@ -319,9 +409,12 @@ put_in_place (struct vm_restore *r)
     r->disks[i].written = false;
     r->disks[i].placed = true;
   }
-  if (nv && r->nvram && restore_file_path (r->repo, nv, r->nvram, 0600) == -1) {
-    free (moves);
-    return -1;
+  if (nv && r->nvram) {
+    if (restore_file_path (r->repo, nv, r->nvram, 0600) == -1) {
+      free (moves);
+      return -1;
+    }
+    r->nvram_written = true;
   }
   xml = domain_xml_rewrite (r->xml, &rw);
   free (moves);
@@ -387,6 +480,15 @@ redefine_snapshots (struct vm_restore *r)
     }
     if (restore_file_buffer (r->repo, f, XML_MAX, &xml, &len) == -1)
       return -1;
+    /* Memory state is not in the backup: the snapshot comes back as the
+     * disk state it holds, which reverting then restores. */
+    {
+      char *disk_only = snapshot_xml_disk_only (xml);
+      if (disk_only == NULL)
+        return -1;
+      free (xml);
+      xml = disk_only;
+    }
     snap = virDomainSnapshotCreateXML
       (r->dom, xml, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
        | (current ? VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT : 0));
@@ -418,6 +520,16 @@ check_existing (struct vm_restore *r)
     set_error (0, "VM %s exists: restore with --replace to turn it off and "
                "overwrite it, or with --as NAME beside it", r->name);
     return -1;
+  }
+  if (r->existing) {
+    char *xml = virDomainGetXMLDesc (r->existing, VIR_DOMAIN_XML_INACTIVE);
+    int ret = xml ? domain_xml_parse (xml, strlen (xml), &r->existing_info)
+      : -1;
+    free (xml);
+    if (ret == -1) {
+      set_error (0, "read VM %s's definition: %s", r->name, virt_error ());
+      return -1;
+    }
   }
   return 0;
 }
@@ -497,6 +609,7 @@ restore_vm (struct repo *repo, const struct manifest *m,
   free (r.nvram);
   free (r.xml);
   domain_info_release (&r.info);
+  domain_info_release (&r.existing_info);
   if (r.existing)
     virDomainFree (r.existing);
   if (r.dom)

@@ -67,11 +67,27 @@ write_run (struct restore_worker *w, const unsigned char *buf, size_t len,
   return 0;
 }
 
+/* Overwrite mode: a range that must read as zeros (it may hold data
+ * from the layer written before). */
+static int
+zero_run (struct restore_worker *w, size_t len, uint64_t offset)
+{
+  if (!w->rs->p->overwrite || len == 0)
+    return 0;
+  if (nbd_zero (w->nbd, len, offset, 0) == -1) {
+    set_error (0, "zero %s at offset %llu: %s", w->rs->p->path,
+               (unsigned long long) offset, nbd_get_error ());
+    return -1;
+  }
+  return 0;
+}
+
 /* Write buf skipping zero blocks, coalescing the non-zero runs. */
 static int
 write_sparse (struct restore_worker *w, const unsigned char *buf, size_t len,
               uint64_t offset)
 {
+  size_t zero_start = 0;
   size_t run_start = 0;
   bool in_run = false;
 
@@ -79,6 +95,8 @@ write_sparse (struct restore_worker *w, const unsigned char *buf, size_t len,
     size_t n = len - pos < ZERO_BLOCK ? len - pos : ZERO_BLOCK;
     bool zero = buffer_is_zero (buf + pos, n);
     if (!zero && !in_run) {
+      if (zero_run (w, pos - zero_start, offset + zero_start) == -1)
+        return -1;
       run_start = pos;
       in_run = true;
     }
@@ -87,11 +105,12 @@ write_sparse (struct restore_worker *w, const unsigned char *buf, size_t len,
                      offset + run_start) == -1)
         return -1;
       in_run = false;
+      zero_start = pos;
     }
   }
   if (in_run)
     return write_run (w, buf + run_start, len - run_start, offset + run_start);
-  return 0;
+  return zero_run (w, len - zero_start, offset + zero_start);
 }
 
 static void
@@ -129,7 +148,11 @@ restore_worker_main (void *opaque)
     size_t len = size - off < chunk ? size - off : chunk;
     if (index_reader_get (&rs->index, i, &d) == -1)
       goto fail;
-    if (!digest_is_zero (&d)) {
+    if (digest_is_zero (&d)) {
+      if (zero_run (w, len, off) == -1)
+        goto fail;
+    }
+    else {
       if (chunk_load (rs->p->repo, w->ctx, &d, w->buf, &rawlen) == -1) {
         error_prefix ("disk %s offset %llu", rs->p->disk->name,
                       (unsigned long long) off);
@@ -181,6 +204,8 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
 {
   uint64_t size = rs->index.hdr.disk_size;
 
+  if (rs->p->overwrite)
+    goto serve;
   if (strcmp (rs->p->format, "raw") == 0) {
     rs->fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (rs->fd == -1) {
@@ -202,6 +227,7 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
     set_error (0, "qemu-img create %s failed", tmp);
     return -1;
   }
+ serve:
   if (nbd_server_start (&rs->srv, tmp, "qcow2", false, nworkers) == -1)
     return -1;
   for (size_t i = 0; i < nworkers; i++) {
@@ -262,7 +288,11 @@ restore_disk (const struct restore_disk_params *p)
     set_error (0, "unknown format %s (use raw or qcow2)", p->format);
     return -1;
   }
-  if (access (p->path, F_OK) == 0) {
+  if (p->overwrite && strcmp (p->format, "qcow2") != 0) {
+    set_error (0, "%s: overwriting needs a qcow2 image", p->path);
+    return -1;
+  }
+  if (!p->overwrite && access (p->path, F_OK) == 0) {
     set_error (0, "%s already exists; remove it or choose another path",
                p->path);
     return -1;
@@ -278,14 +308,19 @@ restore_disk (const struct restore_disk_params *p)
     index_reader_close (&rs.index);
     return -1;
   }
-  if (dircopy == NULL || basecopy == NULL
-      || asprintf (&tmp, "%s/.%s.vmbackup-partial", dirname (dircopy),
-                   basename (basecopy)) == -1) {
+  if (p->overwrite)
+    tmp = strdup (p->path);     /* written in place */
+  else if (dircopy && basecopy
+           && asprintf (&tmp, "%s/.%s.vmbackup-partial", dirname (dircopy),
+                        basename (basecopy)) == -1)
+    tmp = NULL;
+  if (tmp == NULL) {
     set_error (ENOMEM, "path");
     index_reader_close (&rs.index);
     return -1;
   }
-  unlink (tmp);                 /* left by an earlier killed restore */
+  if (!p->overwrite)
+    unlink (tmp);               /* left by an earlier killed restore */
   pthread_mutex_init (&rs.lock, NULL);
 
   if (open_target (&rs, tmp, nworkers, workers) == -1)
@@ -328,11 +363,13 @@ restore_disk (const struct restore_disk_params *p)
     goto out;
   /* link() refuses to replace: a file that appeared at the target while
    * we worked is never overwritten. */
-  if (link (tmp, p->path) == -1) {
-    set_error (errno, "create %s", p->path);
-    goto out;
+  if (!p->overwrite) {
+    if (link (tmp, p->path) == -1) {
+      set_error (errno, "create %s", p->path);
+      goto out;
+    }
+    unlink (tmp);
   }
-  unlink (tmp);
   if (p->progress)
     p->progress (p->progress_opaque, rs.index.hdr.disk_size,
                  rs.index.hdr.disk_size);
@@ -343,7 +380,8 @@ restore_disk (const struct restore_disk_params *p)
     char saved[1024];
     snprintf (saved, sizeof saved, "%s", get_error ());
     close_target (&rs, nworkers, workers, tmp);
-    unlink (tmp);
+    if (!p->overwrite)
+      unlink (tmp);
     set_error (0, "%s", saved);
   }
   index_reader_close (&rs.index);

@@ -6,13 +6,19 @@
 #ifndef VMB_RESTORE_DISK_H
 #define VMB_RESTORE_DISK_H
 
+#include <stdbool.h>
+
 #include "backup_disk.h"
 #include "repo/manifest.h"
 
 struct restore_disk_params {
   struct repo *repo;
   const struct manifest_disk *disk;
-  const char *path;             /* must not exist */
+  const char *path;             /* must not exist, unless overwrite */
+  bool overwrite;               /* write every byte, zeros included, into
+                                 * the existing qcow2 image at path (to
+                                 * build internal snapshots layer by
+                                 * layer) */
   const char *format;           /* "raw" or "qcow2" */
   progress_fn progress;
   void *progress_opaque;

@@ -120,7 +120,15 @@ nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
       opts[o++] = *c;
     }
     opts[o] = '\0';
-    snprintf (snaparg, sizeof snaparg, "snapshot.name=%s", snapshot);
+    {
+      size_t k = snprintf (snaparg, sizeof snaparg, "snapshot.name=");
+      for (const char *c = snapshot; *c && k + 3 < sizeof snaparg; c++) {
+        if (*c == ',')
+          snaparg[k++] = ',';   /* QemuOpts: a comma is doubled */
+        snaparg[k++] = *c;
+      }
+      snaparg[k] = '\0';
+    }
     argv[argc++] = "-l";
     argv[argc++] = snaparg;
     argv[argc++] = "--image-opts";

@@ -72,6 +72,12 @@ backup_xml (const struct backup_job *job, const struct domain_info *info)
       strbuf_addstr (&sb, "' backup='no'/>");
       continue;
     }
+    if (strcmp (d->type, "file") != 0) {
+      /* No directory beside a block device or pool volume: libvirt
+       * keeps the scratch overlay in its own state directory. */
+      strbuf_addstr (&sb, "' backup='yes'/>");
+      continue;
+    }
     strbuf_addstr (&sb, "' backup='yes' type='file'><scratch file='");
     /* Beside the disk, on its storage (DESIGN's live condition); the
      * PID keeps two backups of one VM from colliding. */

@@ -128,3 +128,36 @@ domain_xml_rewrite (const char *xml, const struct domain_rewrite *rw)
   xmlFreeDoc (doc);
   return r;
 }
+
+char *
+snapshot_xml_disk_only (const char *xml)
+{
+  xmlDoc *doc = xmlReadMemory (xml, strlen (xml), "snapshot.xml", NULL,
+                               XML_PARSE_NONET | XML_PARSE_NOERROR
+                               | XML_PARSE_NOWARNING);
+  xmlNode *root = doc ? xmlDocGetRootElement (doc) : NULL, *state, *mem;
+  xmlChar *out = NULL;
+  char *r = NULL;
+  int len;
+
+  if (root == NULL) {
+    set_error (0, "snapshot XML does not parse");
+    xmlFreeDoc (doc);
+    return NULL;
+  }
+  state = child (root, "state");
+  if (state)
+    xmlNodeSetContent (state, BAD_CAST "shutoff");
+  mem = child (root, "memory");
+  if (mem) {
+    xmlSetProp (mem, BAD_CAST "snapshot", BAD_CAST "no");
+    xmlUnsetProp (mem, BAD_CAST "file");
+  }
+  xmlDocDumpMemory (doc, &out, &len);
+  r = out ? strdup ((const char *) out) : NULL;
+  if (r == NULL)
+    set_error (0, "out of memory");
+  xmlFree (out);
+  xmlFreeDoc (doc);
+  return r;
+}

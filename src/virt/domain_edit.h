@@ -23,4 +23,8 @@ struct domain_rewrite {
 /* Returns the new XML (malloc'd) or NULL with the error set. */
 char *domain_xml_rewrite (const char *xml, const struct domain_rewrite *rw);
 
+/* A snapshot XML as a disk-only one: state shut off, no memory, for
+ * snapshots whose memory state a backup does not keep. */
+char *snapshot_xml_disk_only (const char *xml);
+
 #endif

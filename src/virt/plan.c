@@ -168,8 +168,10 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
       snprintf (p->mode_reason, sizeof p->mode_reason,
                 p->state == VIR_DOMAIN_SHUTOFF
                 ? "the VM is shut off: its disks are read directly"
-                : "the VM is %s: suspended briefly for the copy, then put "
-                "back as it was", p->state_name);
+                : p->state == VIR_DOMAIN_PAUSED
+                ? "the VM is paused: backed up as it is, and it stays paused"
+                : "the VM is %s: its disks are copied as they are",
+                p->state_name);
     else
       for (int i = 0; i < CHECK_COUNT; i++)
         if (!p->checks[i].ok) {

@@ -43,4 +43,24 @@ fsck.ext4 -n -f s1.raw >/dev/null 2>&1 || fail "s1 state not clean"
 
 # The snapshot XML kept is what libvirt holds (verify covers it too).
 vmb verify | tail -1 | grep -q ": 0 problems" || fail "verify"
+
+# Restore over the VM: the same snapshots are listed, the current one
+# marked, and reverting to each gives its disk contents.
+vmb restore "$id" --replace > restore.out || fail "restore: $(cat restore.out)"
+[ "$(vsh snapshot-list sn --name | sort | tr '\n' ' ')" = "s1 s2 " ] \
+  || fail "snapshots after restore: $(vsh snapshot-list sn)"
+[ "$(vsh snapshot-current sn --name)" = s2 ] || fail "current snapshot not s2"
+disk=$(vsh domblklist sn | awk '$1 == "vda" {print $2}')
+qemu-img snapshot -l "$disk" | grep -qw s1 || fail "s1 is not inside the restored qcow2"
+state_has () {                          # state_has FILE TEXT: in the image now
+  qemu-img convert -O raw "$disk" "$scratch/cur.raw"
+  debugfs -R "cat /$1" "$scratch/cur.raw" 2>/dev/null | grep -qx "$2"
+}
+state_has c third || fail "restored current state lacks c"
+vsh snapshot-revert sn s1 || fail "revert to s1 failed"
+state_has a first || fail "after revert to s1: a missing"
+state_has b second && fail "after revert to s1: b is there"
+vsh snapshot-revert sn s2 || fail "revert to s2 failed"
+state_has b second || fail "after revert to s2: b missing"
+state_has c third && fail "after revert to s2: c is there"
 echo OK

@@ -58,7 +58,7 @@ const struct command commands[] = {
     "original paths.  Every disk is written and checked before anything\n"
     "existing is touched.  A VM that exists is refused unless:\n"
     "  --replace       turn it off, undefine it, delete its disks, and put\n"
-    "                  the restored VM in its place\n"
+    "                  the restored VM in its place (running if it ran)\n"
     "  --as NAME       restore beside it: new name, UUID, MACs, disk files\n"
     "  --storage DIR   put disks and NVRAM in DIR\n"
     "  --config-only   define the VM with blank disks of the same sizes\n"

@@ -61,6 +61,7 @@ struct vm_restore {
   bool nvram_written;
   virDomainPtr existing;        /* the VM we would replace */
   struct domain_info existing_info;
+  bool was_running;             /* it ran: the restored VM runs too */
   virDomainPtr dom;             /* the VM we defined */
 };
 
@@ -357,6 +358,7 @@ remove_existing (struct vm_restore *r)
     return -1;
   }
   free (xml);
+  r->was_running = active == 1;
   if (active == 1 && virDomainDestroy (r->existing) == -1) {
     set_error (0, "turn off the existing VM: %s", virt_error ());
     domain_info_release (&old);
@@ -565,7 +567,7 @@ run (struct vm_restore *r)
   if (put_in_place (r) == -1 || restore_tpm (r) == -1
       || redefine_snapshots (r) == -1)
     return -1;
-  if (r->o->start && virDomainCreate (r->dom) == -1) {
+  if ((r->o->start || r->was_running) && virDomainCreate (r->dom) == -1) {
     set_error (0, "start VM %s: %s", r->name, virt_error ());
     return -1;
   }

@@ -62,7 +62,8 @@ ls "$(guest_dir rs)" | grep -q vmbackup-new && fail "staged disk left behind"
 cp chunk.saved "$chunk"
 
 # --- --replace: the running original is replaced and runs the backup
-vmb restore "$id" --replace --start > replace.out || fail "restore --replace: $(cat replace.out)"
+vmb restore "$id" --replace > replace.out || fail "restore --replace: $(cat replace.out)"
+[ "$(vsh domstate rs)" = running ] || fail "--replace of a running VM left it $(vsh domstate rs)"
 wait_agent rs
 [ "$(sum rs f1)" = "$at_backup" ] || fail "--replace: f1 is not as at backup time"
 [ -z "$(sum rs f2)" ] || fail "--replace: f2 survived"
@@ -77,6 +78,14 @@ expect_fail 1 "^vmbackup: restore $id: .*No space left on device" \
 [ -z "$(ls -A small)" ] || fail "files left on the full file system: $(ls -A small)"
 vsh dominfo rs-small >/dev/null 2>&1 && fail "rs-small defined after a failed restore"
 [ "$(vsh domstate rs)" = running ] || fail "original disturbed"
+
+# --- an offline backup of a running VM warns of an unclean shutdown
+vmb backup --consistency offline rs >/dev/null
+vmb restore rs --as rs-off 2> off.err >/dev/null || fail "restore offline backup: $(cat off.err)"
+cleanup_fn "destroy_guest rs-off"
+grep -q "warning: backup rs/.* is offline-consistent: the guest may report an unclean shutdown" off.err \
+  || fail "no unclean-shutdown warning: $(cat off.err)"
+vmb events rs-off | grep -qE "warning +2010 rs-off " || fail "no event 2010"
 
 # --- unknown ID
 expect_fail 1 "^vmbackup: no backup named nosuch$" vmb restore nosuch

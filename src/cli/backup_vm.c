@@ -83,21 +83,8 @@ test_hold (const char *what)
   }
 }
 
-static void
-emit (struct vm_run *r, int id, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
-
-static void
-emit (struct vm_run *r, int id, const char *fmt, ...)
-{
-  char msg[1024];
-  va_list ap;
-
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  event_emit (r->o->events, id, "%s", msg);
-}
+/* Events of this operation go to the log the caller opened. */
+#define emit(r, ...) event_emit ((r)->o->events, __VA_ARGS__)
 
 /* Why auto chose offline for a running VM, as the event that names it. */
 static void

@@ -7,16 +7,9 @@
 #include <libxml/tree.h>
 
 #include "common/error.h"
+#include "xml_util.h"
 #include "domain_edit.h"
 
-static xmlNode *
-child (xmlNode *n, const char *name)
-{
-  for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
-      return c;
-  return NULL;
-}
 
 static void
 remove_node (xmlNode *n)
@@ -30,7 +23,7 @@ remove_node (xmlNode *n)
 static int
 move_disk (xmlNode *disk, const struct domain_rewrite *rw)
 {
-  xmlNode *target = child (disk, "target"), *source = child (disk, "source");
+  xmlNode *target = xml_child (disk, "target"), *source = xml_child (disk, "source");
   xmlChar *dev = target ? xmlGetProp (target, BAD_CAST "dev") : NULL;
   int r = 0;
 
@@ -44,7 +37,7 @@ move_disk (xmlNode *disk, const struct domain_rewrite *rw)
     xmlUnsetProp (source, BAD_CAST "dev");
     xmlSetProp (source, BAD_CAST "file", BAD_CAST rw->disks[i].path);
     /* The backing chain was read merged: the restored image has none. */
-    remove_node (child (disk, "backingStore"));
+    remove_node (xml_child (disk, "backingStore"));
     break;
   }
   xmlFree (dev);
@@ -77,9 +70,9 @@ move_char_device (xmlNode *dev, const char *name)
 {
   xmlChar *type = xmlGetProp (dev, BAD_CAST "type");
 
-  rename_file_prop (child (dev, "log"), "file", name);
+  rename_file_prop (xml_child (dev, "log"), "file", name);
   if (type && strcmp ((const char *) type, "file") == 0)
-    rename_file_prop (child (dev, "source"), "path", name);
+    rename_file_prop (xml_child (dev, "source"), "path", name);
   xmlFree (type);
 }
 
@@ -101,20 +94,20 @@ domain_xml_rewrite (const char *xml, const struct domain_rewrite *rw)
     return NULL;
   }
   if (rw->name)
-    xmlNodeSetContent (child (root, "name"), BAD_CAST rw->name);
+    xmlNodeSetContent (xml_child (root, "name"), BAD_CAST rw->name);
   if (rw->new_identity)
-    remove_node (child (root, "uuid"));
-  os = child (root, "os");
-  if (rw->nvram && child (os, "nvram"))
-    xmlNodeSetContent (child (os, "nvram"), BAD_CAST rw->nvram);
-  devices = child (root, "devices");
+    remove_node (xml_child (root, "uuid"));
+  os = xml_child (root, "os");
+  if (rw->nvram && xml_child (os, "nvram"))
+    xmlNodeSetContent (xml_child (os, "nvram"), BAD_CAST rw->nvram);
+  devices = xml_child (root, "devices");
   for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE)
       continue;
     if (strcmp ((const char *) c->name, "disk") == 0)
       move_disk (c, rw);
     else if (rw->new_identity && strcmp ((const char *) c->name, "interface") == 0)
-      remove_node (child (c, "mac"));
+      remove_node (xml_child (c, "mac"));
     else if (rw->name && (strcmp ((const char *) c->name, "serial") == 0
                           || strcmp ((const char *) c->name, "console") == 0))
       move_char_device (c, rw->name);
@@ -145,10 +138,10 @@ snapshot_xml_disk_only (const char *xml)
     xmlFreeDoc (doc);
     return NULL;
   }
-  state = child (root, "state");
+  state = xml_child (root, "state");
   if (state)
     xmlNodeSetContent (state, BAD_CAST "shutoff");
-  mem = child (root, "memory");
+  mem = xml_child (root, "memory");
   if (mem) {
     xmlSetProp (mem, BAD_CAST "snapshot", BAD_CAST "no");
     xmlUnsetProp (mem, BAD_CAST "file");

@@ -15,6 +15,7 @@
 #include <libxml/xpath.h>
 
 #include "common/error.h"
+#include "xml_util.h"
 #include "domain_xml.h"
 
 #define XML_MAX (16 << 20)
@@ -29,14 +30,6 @@ prop (xmlNode *n, const char *name)
   return r;
 }
 
-static xmlNode *
-child (xmlNode *n, const char *name)
-{
-  for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
-      return c;
-  return NULL;
-}
 
 static char *
 text_of (xmlNode *n)
@@ -116,7 +109,7 @@ add_disk (struct domain_info *info, xmlNode *n)
 {
   struct vm_disk d = { 0 };
   char *type = prop (n, "type"), *device = prop (n, "device");
-  xmlNode *driver = child (n, "driver"), *target = child (n, "target");
+  xmlNode *driver = xml_child (n, "driver"), *target = xml_child (n, "target");
 
   d.type = xstrdup (type);
   d.device = xstrdup (device ? device : "disk");
@@ -128,9 +121,9 @@ add_disk (struct domain_info *info, xmlNode *n)
   d.format = driver ? prop (driver, "type") : NULL;
   if (d.format == NULL)
     d.format = xstrdup ("");
-  d.source = disk_source (child (n, "source"), d.type);
-  d.shareable = child (n, "shareable") != NULL;
-  d.readonly = child (n, "readonly") != NULL;
+  d.source = disk_source (xml_child (n, "source"), d.type);
+  d.shareable = xml_child (n, "shareable") != NULL;
+  d.readonly = xml_child (n, "readonly") != NULL;
   if (!d.type || !d.device || !d.target || !d.format || !d.source) {
     set_error (ENOMEM, "domain XML");
     goto fail;
@@ -197,19 +190,19 @@ domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
     set_error (0, "not a libvirt domain XML document");
     goto out;
   }
-  info->name = text_of (child (root, "name"));
-  info->uuid = text_of (child (root, "uuid"));
+  info->name = text_of (xml_child (root, "name"));
+  info->uuid = text_of (xml_child (root, "uuid"));
   if (info->name == NULL || info->name[0] == '\0') {
     set_error (0, "domain XML has no name");
     goto out;
   }
-  os = child (root, "os");
-  info->nvram = text_of (child (os, "nvram"));
+  os = xml_child (root, "os");
+  info->nvram = text_of (xml_child (os, "nvram"));
   if (info->nvram && info->nvram[0] == '\0') {
     free (info->nvram);
     info->nvram = NULL;
   }
-  devices = child (root, "devices");
+  devices = xml_child (root, "devices");
   for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE)
       continue;
@@ -222,7 +215,7 @@ domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
         goto out;
     }
     else if (strcmp ((const char *) c->name, "tpm") == 0) {
-      xmlNode *be = child (c, "backend");
+      xmlNode *be = xml_child (c, "backend");
       char *t = prop (be, "type");
       info->has_tpm |= t && strcmp (t, "emulator") == 0;
       free (t);

@@ -1,6 +1,8 @@
-/* Table-driven CRC-32C, slicing-by-8 (fast enough that it never shows in
- * a profile next to zstd and SHA-256). */
+/* CRC-32C: the SSE4.2 crc32 instruction where the CPU has it (8 bytes a
+ * cycle; the table version was 10% of a backup's CPU time), else
+ * table-driven slicing-by-8. */
 #include <pthread.h>
+#include <string.h>
 
 #include "crc32c.h"
 
@@ -21,11 +23,41 @@ make_table (void)
       table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
+#if defined(__x86_64__)
+__attribute__ ((target ("sse4.2")))
+static uint32_t
+crc32c_hw (uint32_t crc, const unsigned char *p, size_t len)
+{
+  uint64_t c = ~crc;
+
+  while (len >= 8) {
+    uint64_t v;
+    memcpy (&v, p, 8);
+    c = __builtin_ia32_crc32di (c, v);
+    p += 8;
+    len -= 8;
+  }
+  while (len--)
+    c = __builtin_ia32_crc32qi ((uint32_t) c, *p++);
+  return ~(uint32_t) c;
+}
+#endif
+
+static uint32_t crc32c_sw (uint32_t crc, const unsigned char *p, size_t len);
+
 uint32_t
 crc32c (uint32_t crc, const void *buf, size_t len)
 {
-  const unsigned char *p = buf;
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports ("sse4.2"))
+    return crc32c_hw (crc, buf, len);
+#endif
+  return crc32c_sw (crc, buf, len);
+}
 
+static uint32_t
+crc32c_sw (uint32_t crc, const unsigned char *p, size_t len)
+{
   pthread_once (&table_once, make_table);
   crc = ~crc;
   while (len >= 8) {

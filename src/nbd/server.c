@@ -71,10 +71,26 @@ nbd_server_start (struct nbd_server *srv, const char *image,
                                     connections, NULL);
 }
 
+static int start (struct nbd_server *srv, const char *image,
+                  const char *format, bool readonly, bool direct,
+                  int connections, const char *snapshot);
+
 int
 nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
                            const char *format, bool readonly,
                            int connections, const char *snapshot)
+{
+  /* Reads go around the page cache where the file system allows it
+   * (tmpfs and some FUSE file systems do not). */
+  if (readonly && start (srv, image, format, true, true, connections,
+                         snapshot) == 0)
+    return 0;
+  return start (srv, image, format, readonly, false, connections, snapshot);
+}
+
+static int
+start (struct nbd_server *srv, const char *image, const char *format,
+       bool readonly, bool direct, int connections, const char *snapshot)
 {
   const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
   char shared[32], logpath[4096], snaparg[1024], opts[8192];
@@ -100,8 +116,14 @@ nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
   snprintf (logpath, sizeof logpath, "%s/log", srv->dir);
   argv[argc++] = "qemu-nbd";
   argv[argc++] = "--persistent";
-  if (readonly)
+  if (readonly) {
     argv[argc++] = "--read-only";
+    /* O_DIRECT: a backup reads each block once, so the host page cache
+     * gains nothing but costs a copy, and would evict what the host's
+     * VMs need. */
+    if (direct)
+      argv[argc++] = "--cache=none";
+  }
   else
     argv[argc++] = "--cache=writeback";
   argv[argc++] = "--socket";

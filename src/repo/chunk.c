@@ -1,5 +1,6 @@
 /* Chunk file encoding, decoding and loading (see chunk.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +108,12 @@ chunk_ctx_new (uint32_t chunk_size, int level)
   ctx->chunk_size = chunk_size;
   ctx->cctx = ZSTD_createCCtx ();
   ctx->dctx = ZSTD_createDCtx ();
-  ctx->bufcap = CHUNK_HEADER_LEN + ZSTD_compressBound (chunk_size);
-  ctx->buf = malloc (ctx->bufcap);
+  /* Page-aligned and padded to whole pages: store_put writes it with
+   * O_DIRECT. */
+  ctx->bufcap = (CHUNK_HEADER_LEN + ZSTD_compressBound (chunk_size)
+                 + CHUNK_ALIGN - 1) & ~(size_t) (CHUNK_ALIGN - 1);
+  if (posix_memalign ((void **) &ctx->buf, CHUNK_ALIGN, ctx->bufcap) != 0)
+    ctx->buf = NULL;
   if (ctx->cctx == NULL || ctx->dctx == NULL || ctx->buf == NULL)
     goto oom;
   return ctx;
@@ -130,6 +135,32 @@ chunk_ctx_free (struct chunk_ctx *ctx)
   free (ctx);
 }
 
+/* Random or already compressed data (encrypted disks, media, archives)
+ * is a large part of real disks, and zstd still spends real time on it.
+ * Try a few samples at the fastest level first: when none of them
+ * shrinks, the whole chunk will not either. */
+#define SAMPLE 16384
+#define SAMPLES 4
+
+static bool
+looks_incompressible (struct chunk_ctx *ctx, const unsigned char *data,
+                      size_t len)
+{
+  unsigned char *out = ctx->buf + CHUNK_HEADER_LEN;
+
+  if (len < SAMPLE * SAMPLES * 4)
+    return false;
+  for (int i = 0; i < SAMPLES; i++) {
+    size_t n = ZSTD_compressCCtx (ctx->cctx, out, ctx->bufcap - CHUNK_HEADER_LEN,
+                                  data + (len / SAMPLES) * i, SAMPLE, 1);
+    /* 3% is what zstd's own block overhead and a few matches give on
+     * truly random data. */
+    if (!ZSTD_isError (n) && n < SAMPLE * 97 / 100)
+      return false;
+  }
+  return true;
+}
+
 int
 chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
               const unsigned char **out, size_t *outlen)
@@ -142,7 +173,8 @@ chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
     set_error (EINVAL, "chunk of %zu bytes", len);
     return -1;
   }
-  n = ZSTD_compressCCtx (ctx->cctx, payload, ctx->bufcap - CHUNK_HEADER_LEN,
+  n = looks_incompressible (ctx, data, len) ? len
+    : ZSTD_compressCCtx (ctx->cctx, payload, ctx->bufcap - CHUNK_HEADER_LEN,
                          data, len, ctx->level);
   if (ZSTD_isError (n) || n >= len) {
     /* Incompressible (random, encrypted): store as is, so restore

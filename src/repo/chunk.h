@@ -20,6 +20,9 @@
 #define CHUNK_HEADER_LEN 32
 #define CHUNK_COMP_NONE 0
 #define CHUNK_COMP_ZSTD 1
+/* chunk_encode's output is aligned to, and may be written padded to,
+ * this (for O_DIRECT). */
+#define CHUNK_ALIGN 4096
 
 struct chunk_header {
   uint32_t compression;

@@ -24,6 +24,8 @@ struct pending_chunk {
   char final[128];
 };
 
+static void *publisher_main (void *opaque);
+
 int
 store_begin (struct store *s, struct repo *repo)
 {
@@ -31,6 +33,7 @@ store_begin (struct store *s, struct repo *repo)
   s->repo = repo;
   s->writer.fd = -1;
   pthread_mutex_init (&s->lock, NULL);
+  pthread_cond_init (&s->cond, NULL);
   s->lock_fd = chunk_lock_open (repo);
   if (s->lock_fd == -1)
     return -1;
@@ -39,12 +42,19 @@ store_begin (struct store *s, struct repo *repo)
     set_error (errno, "calloc");
     return -1;
   }
-  return writer_register (repo, &s->writer);
+  if (writer_register (repo, &s->writer) == -1)
+    return -1;
+  if (pthread_create (&s->publisher, NULL, publisher_main, s) != 0) {
+    set_error (0, "cannot start the publisher thread");
+    return -1;
+  }
+  s->publisher_started = true;
+  return 0;
 }
 
-/* Sync and rename a batch taken off the pending list.  Runs without
- * s->lock so that the other workers keep hashing and compressing during
- * the sync; lock_fd must be the caller's own. */
+/* Sync and rename a batch taken off the pending list.  Runs on the
+ * publisher thread, without s->lock, so that the workers keep hashing
+ * and compressing during the sync. */
 static int
 publish (struct store *s, struct pending_chunk *batch, size_t n, int lock_fd)
 {
@@ -79,6 +89,58 @@ publish (struct store *s, struct pending_chunk *batch, size_t n, int lock_fd)
   }
   free (batch);
   return r;
+}
+
+static void *
+publisher_main (void *opaque)
+{
+  struct store *s = opaque;
+
+  pthread_mutex_lock (&s->lock);
+  for (;;) {
+    struct pending_batch b;
+
+    while (s->queued == 0 && !s->stopping)
+      pthread_cond_wait (&s->cond, &s->lock);
+    if (s->queued == 0)
+      break;
+    b = s->queue[0];
+    memmove (&s->queue[0], &s->queue[1], (s->queued - 1) * sizeof b);
+    s->queued--;
+    s->publishing = true;
+    pthread_mutex_unlock (&s->lock);
+    int r = publish (s, b.items, b.n, s->lock_fd);
+    pthread_mutex_lock (&s->lock);
+    s->publishing = false;
+    if (r == -1 && !s->failed) {
+      s->failed = true;
+      snprintf (s->error, sizeof s->error, "%s", get_error ());
+    }
+    pthread_cond_broadcast (&s->cond);
+  }
+  pthread_mutex_unlock (&s->lock);
+  return NULL;
+}
+
+/* Under s->lock: hand a batch to the publisher, waiting while it is
+ * behind (the queue bounds how much unpublished data piles up). */
+static int
+enqueue (struct store *s, struct pending_chunk *items, size_t n)
+{
+  while (s->queued == STORE_QUEUE && !s->failed)
+    pthread_cond_wait (&s->cond, &s->lock);
+  if (s->failed) {
+    for (size_t i = 0; i < n; i++)
+      unlinkat (s->repo->dirfd, items[i].tmp, 0);
+    free (items);
+    set_error (0, "%s", s->error);
+    return -1;
+  }
+  s->queue[s->queued].items = items;
+  s->queue[s->queued].n = n;
+  s->queued++;
+  pthread_cond_broadcast (&s->cond);
+  return 0;
 }
 
 /* Under s->lock: take the pending list, leaving a fresh one. */
@@ -129,6 +191,29 @@ exists_and_refresh (struct store *s, int lock_fd, const char *rel,
   return r == 0;
 }
 
+/* Write a chunk file around the page cache where the file system allows
+ * it: the data is read again only by restore and verify, and the copy
+ * into the page cache was an eighth of a backup's CPU time.  O_DIRECT
+ * wants whole blocks, so the padded buffer goes out and the file is cut
+ * back to its length. */
+static int
+write_chunk_file (int fd, const unsigned char *enc, size_t len)
+{
+  size_t padded = (len + CHUNK_ALIGN - 1) & ~(size_t) (CHUNK_ALIGN - 1);
+  int flags = fcntl (fd, F_GETFL);
+
+  if (flags != -1 && fcntl (fd, F_SETFL, flags | O_DIRECT) == 0) {
+    if (write_full (fd, enc, padded, 0) == 0 && ftruncate (fd, len) == 0)
+      return 0;
+    if (errno != EINVAL)
+      return -1;
+    /* Refused after all (some file systems accept the flag but not the
+     * I/O): fall back to the page cache. */
+    fcntl (fd, F_SETFL, flags);
+  }
+  return write_full (fd, enc, len, 0);
+}
+
 int
 store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
            const struct digest *d, const void *data, size_t len)
@@ -163,7 +248,7 @@ store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
     }
     strcpy (tmprel, full + strlen (s->repo->path) + 1);
   }
-  if (write_full (fd, enc, enclen, 0) == -1) {
+  if (write_chunk_file (fd, enc, enclen) == -1) {
     set_error (errno, "write chunk to %s", s->repo->path);
     close (fd);
     unlinkat (s->repo->dirfd, tmprel, 0);
@@ -188,16 +273,15 @@ store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
   s->pending_bytes += enclen;
   s->stats.new_chunks++;
   s->stats.new_bytes += enclen;
-  if (s->npending == PUBLISH_CHUNKS || s->pending_bytes >= PUBLISH_BYTES) {
+  r = s->failed ? (set_error (0, "%s", s->error), -1) : 0;
+  if (r == 0
+      && (s->npending == PUBLISH_CHUNKS || s->pending_bytes >= PUBLISH_BYTES)) {
     batch = take_pending (s, &nbatch);
-    if (batch == NULL) {
-      pthread_mutex_unlock (&s->lock);
-      set_error (ENOMEM, "store");
-      return -1;
-    }
+    r = batch ? enqueue (s, batch, nbatch)
+      : (set_error (ENOMEM, "store"), -1);
   }
   pthread_mutex_unlock (&s->lock);
-  return batch ? publish (s, batch, nbatch, lock_fd) : 0;
+  return r;
 }
 
 int
@@ -206,14 +290,19 @@ store_finish (struct store *s)
   struct pending_chunk *batch;
   size_t n;
 
+  int r;
+
   pthread_mutex_lock (&s->lock);
   batch = take_pending (s, &n);
-  pthread_mutex_unlock (&s->lock);
-  if (batch == NULL) {
-    set_error (ENOMEM, "store");
-    return -1;
+  r = batch ? enqueue (s, batch, n) : (set_error (ENOMEM, "store"), -1);
+  while (r == 0 && (s->queued > 0 || s->publishing))
+    pthread_cond_wait (&s->cond, &s->lock);
+  if (r == 0 && s->failed) {
+    set_error (0, "%s", s->error);
+    r = -1;
   }
-  if (publish (s, batch, n, s->lock_fd) == -1)
+  pthread_mutex_unlock (&s->lock);
+  if (r == -1)
     return -1;
   /* The renames themselves must be durable before a manifest refers to
    * the chunks. */
@@ -227,6 +316,14 @@ store_finish (struct store *s)
 void
 store_end (struct store *s)
 {
+  if (s->publisher_started) {
+    pthread_mutex_lock (&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast (&s->cond);
+    pthread_mutex_unlock (&s->lock);
+    pthread_join (s->publisher, NULL);
+    s->publisher_started = false;
+  }
   for (size_t i = 0; i < s->npending; i++)
     unlinkat (s->repo->dirfd, s->pending[i].tmp, 0);
   s->npending = 0;
@@ -237,4 +334,5 @@ store_end (struct store *s)
     close (s->lock_fd);
   s->lock_fd = -1;
   pthread_mutex_destroy (&s->lock);
+  pthread_cond_destroy (&s->cond);
 }

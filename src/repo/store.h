@@ -9,6 +9,7 @@
 #define VMB_STORE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "chunk.h"
@@ -24,15 +25,32 @@ struct store_stats {
 
 struct pending_chunk;
 
+struct pending_batch {
+  struct pending_chunk *items;
+  size_t n;
+};
+
+#define STORE_QUEUE 2
+
 struct store {
   struct repo *repo;
   struct writer_reg writer;
-  int lock_fd;                  /* for store_finish (workers use their own) */
+  int lock_fd;                  /* the publisher's (workers use their own) */
   pthread_mutex_t lock;
+  pthread_cond_t cond;
   struct pending_chunk *pending;
   size_t npending;
   uint64_t pending_bytes;
   struct store_stats stats;
+  /* Full batches wait here for the publisher thread, which syncs and
+   * renames them while the workers go on compressing. */
+  pthread_t publisher;
+  bool publisher_started;
+  struct pending_batch queue[STORE_QUEUE];
+  size_t queued;
+  bool publishing, stopping;
+  bool failed;
+  char error[1024];
 };
 
 int store_begin (struct store *s, struct repo *repo);

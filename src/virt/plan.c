@@ -150,8 +150,8 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
   check_freezable (p);
   if (p->checks[CHECK_AGENT].ok && p->checks[CHECK_FREEZABLE].ok)
     check (p, CHECK_FREEZE, "freeze", true, "checked when the backup "
-           "freezes: all %zu filesystems must report frozen",
-           p->agent.fs.len);
+           "freezes: %zu filesystem%s must report frozen",
+           p->agent.fs.len, p->agent.fs.len == 1 ? "" : "s");
   else
     check (p, CHECK_FREEZE, "freeze", false,
            "not possible without an agent that can freeze every filesystem");

@@ -50,6 +50,9 @@ vmb restore "$id" --replace > restore.out || fail "restore: $(cat restore.out)"
 [ "$(vsh snapshot-list sn --name | sort | tr '\n' ' ')" = "s1 s2 " ] \
   || fail "snapshots after restore: $(vsh snapshot-list sn)"
 [ "$(vsh snapshot-current sn --name)" = s2 ] || fail "current snapshot not s2"
+# It ran before, so it runs again; stop it to look inside its image.
+[ "$(vsh domstate sn)" = running ] || fail "restored VM not running"
+vsh destroy sn >/dev/null
 disk=$(vsh domblklist sn | awk '$1 == "vda" {print $2}')
 qemu-img snapshot -l "$disk" | grep -qw s1 || fail "s1 is not inside the restored qcow2"
 state_has () {                          # state_has FILE TEXT: in the image now

@@ -21,146 +21,18 @@
 # not restore to a clean filesystem), 77 a required tool is missing.
 set -euo pipefail
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$script_dir/.." && pwd)
-VMBACKUP=${VMBACKUP:-$top/build/vmbackup}
-BENCH_DIR=${BENCH_DIR:-/var/tmp}
-
+BENCH_TAG=bench-vm
 NAME=vmb-bench
-MiB=$((1 << 20))
 TOOLS=(vmbackup virtnbdbackup)
 mapfile -t RUNS < <(seq "${BENCH_RUNS:-2}")
+BENCH_NEEDS=(virtnbdbackup virsh qemu-system-x86_64 qemu-img openssl base64 awk
+             fsck.ext4 debugfs sha256sum du find)
 
-skip () { echo "bench-vm: $*, skipping" >&2; exit 77; }
-
-[[ -x $VMBACKUP ]] || skip "vmbackup binary not found at $VMBACKUP (set \$VMBACKUP)"
-VMBACKUP=$(cd "$(dirname "$VMBACKUP")" && pwd)/$(basename "$VMBACKUP")
-export VMBACKUP
-for t in virtnbdbackup virsh qemu-system-x86_64 qemu-img openssl base64 awk \
-         fsck.ext4 debugfs sha256sum du find; do
-  command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
-done
-if [[ -x /usr/bin/time ]]; then have_gnu_time=1; else have_gnu_time=0; fi
-
-# The test helpers: tests/functions.sh makes $scratch (under $TMPDIR),
-# exports VMBACKUP_EVENT_LOG into it and runs the cleanup functions at
-# exit (destroy the guest, stop the libvirt daemons we started, remove
-# $scratch); functions-vm.sh boots and talks to the guest.
-mkdir -p "$BENCH_DIR"
-export TMPDIR=$BENCH_DIR
-# shellcheck source=../tests/functions.sh
-source "$top/tests/functions.sh"
-# shellcheck source=../tests/vm/functions-vm.sh
-source "$top/tests/vm/functions-vm.sh"
-# shellcheck disable=SC2154  # $scratch comes from tests/functions.sh
-work=$scratch
-export VMBACKUP_EVENT_LOG=$work/events.log   # never /var/log
-
-die () { echo "bench-vm: $*" >&2; exit 1; }
-say () { echo "bench-vm: $*"; }
-
-# CPU seconds (user+sys, all threads) the guest's qemu has used so far:
-# qemu's NBD server does the reading for both tools.
-CLK_TCK=$(getconf CLK_TCK)
-qemu_cpu () {
-  awk -v hz="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$qemu_pid/stat"
-}
-
-# Percent of the host's CPU time busy over the next second: what else
-# (another job, an idle TCG guest) is running just before a timed run.
-busy_pct () {
-  local a b
-  a=$(head -n 1 /proc/stat)
-  sleep 1
-  b=$(head -n 1 /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN {
-    n = split(a, x); split(b, y); t = 0
-    for (i = 2; i <= n; i++) t += y[i] - x[i]
-    idle = (y[5] - x[5]) + (y[6] - x[6])
-    printf "%.0f", (t > 0 ? 100 * (t - idle) / t : 0) }'
-}
-
-requires_vm            # root, libvirt, qemu, guest agent, a kernel: else 77
-
-# ---- test data ------------------------------------------------------------
-
-# Endless pseudo-random bytes, reproducible from a key number.
-# AES-CTR of zeros runs at GB/s where /dev/urandom does not.
-random_stream () {
-  openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" -iv 0 \
-          -in /dev/zero 2>/dev/null
-}
-
-# Endless log-like text that zstd -3 shrinks about 4x (as in
-# bench-image.sh): recurring templates, Zipf-ish words, and a short
-# random token per line so nothing deduplicates.
-WORDS=$work/words
-text_stream () {
-  random_stream "$1" | base64 -w 4 | awk -v seed="$1" '
-    BEGIN { srand(seed); n = 0; t = 0 }
-    NR == FNR { w[n++] = $0; next }
-    FNR == 1 {
-      for (m = 0; m < 64; m++) {
-        s = w[int(rand() * n)]
-        for (i = 0; i < 5; i++) s = s " " w[int(rand() * n)]
-        tpl[m] = s
-      }
-    }
-    {
-      t += int(rand() * 3)
-      line = sprintf("2024-03-01 %02d:%02d:%02d host%02d app[%d]: %s",
-                     int(t / 3600) % 24, int(t / 60) % 60, t % 60,
-                     int(rand() * 4), 1000 + int(rand() * 8),
-                     tpl[int(rand() * rand() * 64)])
-      k = 1 + int(rand() * 4)
-      for (i = 0; i < k; i++) { r = rand(); line = line " " w[int(r * r * r * n)] }
-      print line " id=" $0
-    }' "$WORDS" -
-}
-
-# put_file PATH LEN GENERATOR KEY: exactly LEN bytes of the stream.  head
-# stops the producer with SIGPIPE, so pipefail is off in this subshell;
-# the size check catches a producer that stopped early.
-put_file () {
-  (
-    set +o pipefail
-    "$3" "$4" | head -c "$2" > "$1"
-  )
-  [[ $(stat -c %s "$1") -eq $2 ]] || die "short file $1"
-}
-
-# The guest's /data: 16 x 64 MiB random files, 8 x 64 MiB text files.
-make_tree () {
-  local src=$1 i
-  mkdir -p "$src/random" "$src/text"
-  echo "vmbackup test guest $NAME" > "$src/seed.txt"
-  (
-    set +o pipefail
-    # shellcheck disable=SC2018  # ASCII letters on purpose
-    random_stream 99 | head -c 200000 | base64 -w 0 | tr -c 'a-z' '\n' |
-      awk 'length >= 3 && length <= 9' | head -n 4000 > "$WORDS"
-  )
-  [[ $(wc -l < "$WORDS") -ge 1000 ]] || die "word list too short"
-  for i in $(seq 0 15); do
-    put_file "$src/random/r$i.bin" $((64 * MiB)) random_stream $((i + 1)) &
-  done
-  wait
-  # text_stream is CPU-bound (awk): two at a time.
-  for i in $(seq 0 7); do
-    put_file "$src/text/t$i.log" $((64 * MiB)) text_stream $((i + 11)) &
-    if (( i % 2 == 1 )); then wait; fi
-  done
-  wait
-}
+# Tool checks, scratch directory, test data and guest: see the file.
+# shellcheck source=vm-bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/vm-bench-lib.sh"
 
 # ---- measuring ------------------------------------------------------------
-
-drop_caches () {
-  sync
-  { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null || true
-}
-
-now () { date +%s.%N; }
 
 declare -A WALL TOOLWALL FLUSH CPU QCPU STORED BUSY
 
@@ -244,35 +116,7 @@ run_tool () {    # TOOL RUN
 
 # ---- run ------------------------------------------------------------------
 
-say "scratch directory $work"
-say "load at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
-start_libvirt
-build_guest
-
-say "making ~1.5 GiB of files on the host"
-src=$work/src
-make_tree "$src"
-sha_r=$(sha256sum < "$src/random/r7.bin" | cut -d' ' -f1)
-sha_t=$(sha256sum < "$src/text/t3.log" | cut -d' ' -f1)
-
-say "defining $NAME with a 4 GiB qcow2 data disk holding them"
-define_guest "$NAME" --size 4G
-dir=$(guest_dir "$NAME")
-# define_guest made vda.qcow2 with only seed.txt; replace it before the
-# first start with the same kind of disk holding our files.
-"$_vm_here/make-disk.sh" "$dir/vda.qcow2" 4G qcow2 ext4 "$src"
-rm -rf "$src"
-check_qemu_access "$dir/vda.qcow2"
-qemu-img info "$dir/vda.qcow2" | grep -E 'virtual size|disk size' | sed 's/^/bench-vm:   /'
-
-say "starting $NAME"
-start_guest "$NAME"
-wait_agent "$NAME" 300
-qemu_pid=$(cat "/run/libvirt/qemu/$NAME.pid")
-say "guest agent answers after ${vm_ping_seconds} s"
-used=$(guest_exec "$NAME" "df -k /data | awk 'NR == 2 { print \$3 }'")
-say "guest /data: $((used / 1024)) MiB used"
-(( used > 1400 * 1024 )) || die "guest /data holds only $used KiB"
+vm_bench_guest
 
 # One untimed round first: the first backup after the guest boots (and
 # after the test data was made and deleted) is slower for reasons that

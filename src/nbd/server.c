@@ -80,10 +80,11 @@ nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
                            const char *format, bool readonly,
                            int connections, const char *snapshot)
 {
-  /* Reads go around the page cache where the file system allows it
-   * (tmpfs and some FUSE file systems do not). */
-  if (readonly && start (srv, image, format, true, true, connections,
-                         snapshot) == 0)
+  /* I/O goes around the page cache where the file system allows it
+   * (tmpfs and some FUSE file systems do not): a backup or restore
+   * touches each block once, and the page cache would only cost a copy
+   * and evict what the host's VMs need. */
+  if (start (srv, image, format, readonly, true, connections, snapshot) == 0)
     return 0;
   return start (srv, image, format, readonly, false, connections, snapshot);
 }
@@ -116,16 +117,9 @@ start (struct nbd_server *srv, const char *image, const char *format,
   snprintf (logpath, sizeof logpath, "%s/log", srv->dir);
   argv[argc++] = "qemu-nbd";
   argv[argc++] = "--persistent";
-  if (readonly) {
+  if (readonly)
     argv[argc++] = "--read-only";
-    /* O_DIRECT: a backup reads each block once, so the host page cache
-     * gains nothing but costs a copy, and would evict what the host's
-     * VMs need. */
-    if (direct)
-      argv[argc++] = "--cache=none";
-  }
-  else
-    argv[argc++] = "--cache=writeback";
+  argv[argc++] = direct ? "--cache=none" : "--cache=writeback";
   argv[argc++] = "--socket";
   argv[argc++] = srv->sock;
   argv[argc++] = shared;

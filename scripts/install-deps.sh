@@ -18,7 +18,7 @@ packages=(
   busybox-static qemu-guest-agent ovmf e2fsprogs dosfstools mtools cpio
   xz-utils
   # benchmarks: the peers we measure against
-  restic borgbackup virtnbdbackup
+  restic borgbackup openssl virtnbdbackup
 )
 
 SUDO=

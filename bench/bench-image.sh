@@ -36,12 +36,13 @@ VMBACKUP=$(cd "$(dirname "$VMBACKUP")" && pwd)/$(basename "$VMBACKUP")
 for t in restic borg qemu-nbd openssl base64 awk dd truncate cmp du; do
   command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
 done
-if [[ -x /usr/bin/time ]]; then have_gnu_time=1; else have_gnu_time=0; fi
 
 # ---- scratch directory ----------------------------------------------------
 
 mkdir -p "$BENCH_DIR"
 work=$(mktemp -d "$BENCH_DIR/bench-image.XXXXXX")
+# shellcheck source=bench-common.sh
+source "$script_dir/bench-common.sh"
 cleanup () {
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then
     echo "bench-image: keeping $work" >&2
@@ -60,40 +61,6 @@ export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 
 # ---- test data ------------------------------------------------------------
 
-# Endless pseudo-random bytes, reproducible from a key number.
-# AES-CTR of zeros runs at GB/s where /dev/urandom does not.
-random_stream () {
-  openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" -iv 0 \
-          -in /dev/zero 2>/dev/null
-}
-
-# Endless log-like text that zstd -3 shrinks about 4x: recurring message
-# templates and a Zipf-ish word choice, each line made unique by a short
-# random token so nothing deduplicates.
-WORDS=$work/words
-text_stream () {
-  random_stream "$1" | base64 -w 4 | awk -v seed="$1" '
-    BEGIN { srand(seed); n = 0; t = 0 }
-    NR == FNR { w[n++] = $0; next }
-    FNR == 1 {
-      for (m = 0; m < 64; m++) {
-        s = w[int(rand() * n)]
-        for (i = 0; i < 5; i++) s = s " " w[int(rand() * n)]
-        tpl[m] = s
-      }
-    }
-    {
-      t += int(rand() * 3)
-      line = sprintf("2024-03-01 %02d:%02d:%02d host%02d app[%d]: %s",
-                     int(t / 3600) % 24, int(t / 60) % 60, t % 60,
-                     int(rand() * 4), 1000 + int(rand() * 8),
-                     tpl[int(rand() * rand() * 64)])
-      k = 1 + int(rand() * 4)
-      for (i = 0; i < k; i++) { r = rand(); line = line " " w[int(r * r * r * n)] }
-      print line " id=" $0
-    }' "$WORDS" -
-}
-
 # Copy exactly LEN bytes of stdin into the image at byte OFFSET.  dd
 # stops the producer with SIGPIPE once it has its bytes, so the pipeline
 # status is dd's alone (pipefail off in this subshell); the size check
@@ -110,13 +77,7 @@ write_at () {
 }
 
 make_image () {
-  (
-    set +o pipefail
-    # shellcheck disable=SC2018  # ASCII letters on purpose
-    random_stream 99 | head -c 200000 | base64 -w 0 | tr -c 'a-z' '\n' |
-      awk 'length >= 3 && length <= 9' | head -n 4000 > "$WORDS"
-  )
-  [[ $(wc -l < "$WORDS") -ge 1000 ]] || die "word list too short"
+  make_words
 
   truncate -s "$IMAGE_SIZE" "$img"
   # Random (1 GiB): three regions, 4 MiB-aligned.
@@ -140,13 +101,6 @@ change_image () {
 
 # ---- measuring ------------------------------------------------------------
 
-drop_caches () {
-  sync
-  if [[ $(id -u) == 0 ]]; then
-    { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null || true
-  fi
-}
-
 declare -A WALL CPU STORED REPO_TOTAL
 
 # timed STEP TOOL COMMAND...: run COMMAND from a cold cache, record wall
@@ -156,12 +110,7 @@ timed () {
   local log=$work/log-$step-$tool tf=$work/time-$step-$tool
   local rc=0 wall user sys
   drop_caches
-  if (( have_gnu_time )); then
-    /usr/bin/time -f '%e %U %S' -o "$tf" "$@" > "$log" 2>&1 || rc=$?
-  else
-    local TIMEFORMAT='%R %U %S'
-    { time "$@" > "$log" 2>&1 || rc=$?; } 2> "$tf"
-  fi
+  time_into "$tf" "$log" "$@" || rc=$?
   if (( rc != 0 )); then
     echo "bench-image: $step $tool failed (exit $rc): $*" >&2
     tail -n 20 "$log" >&2

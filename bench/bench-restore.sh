@@ -58,12 +58,7 @@ timed () {
   drop_caches
   BUSY[$tool,$run]=$(busy_pct)
   h0=$(host_jiffies)
-  if (( have_gnu_time )); then
-    /usr/bin/time -f '%e %U %S' -o "$tf" "$@" > "$log" 2>&1 || rc=$?
-  else
-    local TIMEFORMAT='%R %U %S'
-    { time "$@" > "$log" 2>&1 || rc=$?; } 2> "$tf"
-  fi
+  time_into "$tf" "$log" "$@" || rc=$?
   if (( rc != 0 )); then
     echo "$BENCH_TAG: $tool run $run failed (exit $rc): $*" >&2
     tail -n 30 "$log" >&2

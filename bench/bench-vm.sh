@@ -49,12 +49,7 @@ timed () {
   drop_caches
   BUSY[$tool,$run]=$(busy_pct)
   q0=$(qemu_cpu)
-  if (( have_gnu_time )); then
-    /usr/bin/time -f '%e %U %S' -o "$tf" "$@" > "$log" 2>&1 || rc=$?
-  else
-    local TIMEFORMAT='%R %U %S'
-    { time "$@" > "$log" 2>&1 || rc=$?; } 2> "$tf"
-  fi
+  time_into "$tf" "$log" "$@" || rc=$?
   if (( rc != 0 )); then
     echo "bench-vm: $tool run $run failed (exit $rc): $*" >&2
     tail -n 30 "$log" >&2

@@ -29,7 +29,6 @@ export VMBACKUP
 for t in "${BENCH_NEEDS[@]}"; do
   command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
 done
-if [[ -x /usr/bin/time ]]; then have_gnu_time=1; else have_gnu_time=0; fi
 
 # The test helpers: tests/functions.sh makes $scratch (under $TMPDIR),
 # exports VMBACKUP_EVENT_LOG into it and runs the cleanup functions at
@@ -46,6 +45,8 @@ work=$scratch
 export VMBACKUP_EVENT_LOG=$work/events.log   # never /var/log
 
 die () { echo "$BENCH_TAG: $*" >&2; exit 1; }
+# shellcheck source=bench-common.sh
+source "$script_dir/bench-common.sh"
 say () { echo "$BENCH_TAG: $*"; }
 
 # CPU seconds (user+sys, all threads) the guest's qemu has used so far:
@@ -73,40 +74,6 @@ requires_vm            # root, libvirt, qemu, guest agent, a kernel: else 77
 
 # ---- test data ------------------------------------------------------------
 
-# Endless pseudo-random bytes, reproducible from a key number.
-# AES-CTR of zeros runs at GB/s where /dev/urandom does not.
-random_stream () {
-  openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" -iv 0 \
-          -in /dev/zero 2>/dev/null
-}
-
-# Endless log-like text that zstd -3 shrinks about 4x (as in
-# bench-image.sh): recurring templates, Zipf-ish words, and a short
-# random token per line so nothing deduplicates.
-WORDS=$work/words
-text_stream () {
-  random_stream "$1" | base64 -w 4 | awk -v seed="$1" '
-    BEGIN { srand(seed); n = 0; t = 0 }
-    NR == FNR { w[n++] = $0; next }
-    FNR == 1 {
-      for (m = 0; m < 64; m++) {
-        s = w[int(rand() * n)]
-        for (i = 0; i < 5; i++) s = s " " w[int(rand() * n)]
-        tpl[m] = s
-      }
-    }
-    {
-      t += int(rand() * 3)
-      line = sprintf("2024-03-01 %02d:%02d:%02d host%02d app[%d]: %s",
-                     int(t / 3600) % 24, int(t / 60) % 60, t % 60,
-                     int(rand() * 4), 1000 + int(rand() * 8),
-                     tpl[int(rand() * rand() * 64)])
-      k = 1 + int(rand() * 4)
-      for (i = 0; i < k; i++) { r = rand(); line = line " " w[int(r * r * r * n)] }
-      print line " id=" $0
-    }' "$WORDS" -
-}
-
 # put_file PATH LEN GENERATOR KEY: exactly LEN bytes of the stream.  head
 # stops the producer with SIGPIPE, so pipefail is off in this subshell;
 # the size check catches a producer that stopped early.
@@ -123,13 +90,7 @@ make_tree () {
   local src=$1 i
   mkdir -p "$src/random" "$src/text"
   echo "vmbackup test guest $NAME" > "$src/seed.txt"
-  (
-    set +o pipefail
-    # shellcheck disable=SC2018  # ASCII letters on purpose
-    random_stream 99 | head -c 200000 | base64 -w 0 | tr -c 'a-z' '\n' |
-      awk 'length >= 3 && length <= 9' | head -n 4000 > "$WORDS"
-  )
-  [[ $(wc -l < "$WORDS") -ge 1000 ]] || die "word list too short"
+  make_words
   for i in $(seq 0 15); do
     put_file "$src/random/r$i.bin" $((64 * MiB)) random_stream $((i + 1)) &
   done
@@ -143,11 +104,6 @@ make_tree () {
 }
 
 # ---- measuring ------------------------------------------------------------
-
-drop_caches () {
-  sync
-  { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null || true
-}
 
 now () { date +%s.%N; }
 

@@ -18,16 +18,19 @@
 #include "common/units.h"
 #include "engine/backup_disk.h"
 #include "engine/backup_file.h"
+#include "nbd/extents.h"
 #include "nbd/server.h"
 #include "repo/manifest.h"
 #include "repo/store.h"
 #include "virt/backup_job.h"
+#include "virt/checkpoint.h"
 #include "virt/conn.h"
 #include "virt/guard.h"
 #include "virt/plan.h"
 #include "virt/snapshots.h"
 #include "backup_vm.h"
 #include "cli.h"
+#include "incremental.h"
 
 #define AGENT_TIMEOUT_S 10
 
@@ -40,6 +43,7 @@ struct vm_run {
   struct store store;
   struct guard guard;
   struct backup_job job;
+  struct incremental inc;
   struct manifest m;
   const char *consistency;
   bool frozen, paused_by_us;
@@ -164,6 +168,37 @@ resume (struct vm_run *r)
   guard_stage (&r->guard, GUARD_RESUMED);
 }
 
+static bool
+any_incremental (const struct vm_run *r)
+{
+  for (size_t i = 0; i < r->plan.dom.disks.len; i++)
+    if (r->inc.since[i])
+      return true;
+  return false;
+}
+
+/* Start the pull job, creating this backup's checkpoint with it.  When
+ * libvirt cannot use the previous checkpoint's bitmaps (inconsistent
+ * after a crash, gone from an image), it refuses the whole job: start
+ * it again reading every disk whole, still inside the freeze. */
+static int
+begin_job (struct vm_run *r)
+{
+  if (backup_job_begin (&r->job, r->dom, &r->plan.dom, r->inc.since,
+                        r->inc.new_xml) == -1) {
+    char why[1024];
+    if (!any_incremental (r))
+      return -1;
+    snprintf (why, sizeof why, "%s", get_error ());
+    incremental_fall_back (&r->inc, why);
+    if (backup_job_begin (&r->job, r->dom, &r->plan.dom, r->inc.since,
+                          r->inc.new_xml) == -1)
+      return -1;
+  }
+  r->inc.created = r->inc.new_xml != NULL;
+  return 0;
+}
+
 /* The point-in-time copy of a running or paused VM. */
 static int
 start_job (struct vm_run *r)
@@ -187,7 +222,7 @@ start_job (struct vm_run *r)
   if (r->frozen)
     test_hold ("guest frozen");
   guard_stage (&r->guard, GUARD_JOB);
-  if (backup_job_begin (&r->job, r->dom, &r->plan.dom) == -1) {
+  if (begin_job (r) == -1) {
     guard_stage (&r->guard, GUARD_JOB_DONE);
     goto out;
   }
@@ -222,50 +257,89 @@ label_name (struct vm_run *r, const char *target, const char *snapshot)
   return s;
 }
 
-static int
-backup_one_disk (struct vm_run *r, const struct vm_disk *d,
-                 const char *snapshot, struct manifest_disk *md)
+/* Open the NBD export disk i is read from: the backup job's, or the
+ * image itself through qemu-nbd (a shut-off VM, a snapshot's state),
+ * with the dirty bitmap when the disk is read incrementally. */
+static struct nbd_handle *
+open_disk (struct vm_run *r, size_t i, const char *snapshot,
+           struct nbd_server *srv, char **dirty_context)
 {
+  const struct vm_disk *d = &r->plan.dom.disks.ptr[i];
+  const char *fmt = d->format[0] ? d->format : "raw";
+  const char *since = snapshot ? NULL : r->inc.disks[i].since;
+  struct nbd_handle *nbd;
+
+  *dirty_context = NULL;
+  if (r->job.active && snapshot == NULL) {
+    if (since && (*dirty_context = backup_job_dirty_context (d->target)) == NULL)
+      return NULL;
+    return backup_job_connect (&r->job, d->target, since != NULL);
+  }
+  if (access (d->source, R_OK) == -1) {
+    set_error (errno, "disk %s: %s", d->target, d->source);
+    return NULL;
+  }
+  if (since) {
+    if (asprintf (dirty_context, DIRTY_BITMAP_PREFIX "%s", since) == -1) {
+      *dirty_context = NULL;
+      return NULL;
+    }
+    if (nbd_server_start_dirty (srv, d->source, fmt, since) == -1) {
+      error_prefix ("disk %s", d->target);
+      return NULL;
+    }
+  }
+  else if (nbd_server_start_snapshot (srv, d->source, fmt, true, 1,
+                                      snapshot) == -1) {
+    error_prefix ("disk %s%s%s", d->target, snapshot ? " snapshot " : "",
+                  snapshot ? snapshot : "");
+    return NULL;
+  }
+  nbd = nbd_open_unix_export (srv->sock, NULL, true, *dirty_context);
+  if (nbd == NULL)
+    error_prefix ("disk %s", d->target);
+  return nbd;
+}
+
+static int
+backup_one_disk (struct vm_run *r, size_t i, const char *snapshot,
+                 struct manifest_disk *md)
+{
+  const struct vm_disk *d = &r->plan.dom.disks.ptr[i];
+  struct incr_disk *inc = snapshot ? NULL : &r->inc.disks[i];
   struct nbd_server srv = { .pid = -1 };
   struct nbd_handle *nbd;
   struct backup_disk_result res;
   struct progress prog;
   const char *fmt = d->format[0] ? d->format : "raw";
+  char *dirty_context = NULL;
   char label[128];
-  int ret;
+  int64_t size;
+  int ret = -1;
 
-  if (r->job.active && snapshot == NULL)
-    nbd = backup_job_connect (&r->job, d->target);
-  else {
-    /* Shut off: read the image itself, read-only. */
-    if (access (d->source, R_OK) == -1) {
-      set_error (errno, "disk %s: %s", d->target, d->source);
-      return -1;
-    }
-    if (nbd_server_start_snapshot (&srv, d->source, fmt, true, 1,
-                                   snapshot) == -1) {
-      error_prefix ("disk %s%s%s", d->target, snapshot ? " snapshot " : "",
-                    snapshot ? snapshot : "");
-      return -1;
-    }
-    nbd = nbd_open_unix (srv.sock, true);
-  }
-  if (nbd == NULL) {
-    nbd_server_stop (&srv);
-    return -1;
+  nbd = open_disk (r, i, snapshot, &srv, &dirty_context);
+  if (nbd == NULL)
+    goto out;
+  size = nbd_get_size (nbd);
+  if (inc && inc->since && size >= 0
+      && (uint64_t) size != inc->prev.hdr.disk_size) {
+    incremental_disk_resized (&r->inc, i, inc->prev.hdr.disk_size, size);
+    free (dirty_context);
+    dirty_context = NULL;
   }
   snprintf (label, sizeof label, "%s %s", r->plan.dom.name, d->target);
   progress_init (&prog, label);
   struct backup_disk_params p = {
     .repo = r->store.repo, .store = &r->store, .nbd = nbd, .name = d->target,
     .compression_level = r->o->level,
+    .prev = inc && inc->since ? &inc->prev : NULL,
+    .dirty_context = inc && inc->since ? dirty_context : NULL,
     .progress = progress_update, .progress_opaque = &prog,
   };
   ret = backup_disk (&p, &res);
   progress_finish (&prog);
   nbd_shutdown (nbd, 0);
   nbd_close (nbd);
-  nbd_server_stop (&srv);
   if (ret == 0) {
     md->name = (char *) label_name (r, d->target, snapshot);
     md->format = (char *) fmt;
@@ -273,7 +347,18 @@ backup_one_disk (struct vm_run *r, const struct vm_disk *d,
     md->size = res.size;
     md->index = res.index;
     md->stored_new = res.stored_new;
+    md->bytes_read = res.bytes_read;
+    md->incremental = p.prev != NULL;
+    md->image = inc ? inc->image : NULL;
+    if (md->incremental)
+      emit (r, EV_INCREMENTAL, "disk %s: read %llu bytes changed since "
+            "checkpoint %s; %llu bytes unchanged kept from backup %s",
+            d->target, (unsigned long long) res.bytes_read, inc->since,
+            (unsigned long long) res.bytes_unchanged, r->inc.base->id);
   }
+ out:
+  nbd_server_stop (&srv);
+  free (dirty_context);
   return ret;
 }
 
@@ -311,7 +396,7 @@ backup_snapshot_disks (struct vm_run *r)
       if (!d->included || strcmp (d->format, "qcow2") != 0
           || strstr (snap->internal_disks, key) == NULL)
         continue;
-      if (backup_one_disk (r, d, snap->name, &md) == -1
+      if (backup_one_disk (r, i, snap->name, &md) == -1
           || manifest_disk_vector_append (&r->m.disks, md) == -1)
         return -1;
     }
@@ -380,8 +465,12 @@ keep_config (struct vm_run *r)
   for (size_t i = 0; ret == 0 && i < r->snaps.len; i++)
     ret = add_file (r, r->snaps.ptr[i].current ? "snapshot-current"
                     : "snapshot", r->snaps.ptr[i].name, r->snaps.ptr[i].xml);
+  /* vmbackup's own checkpoints are bookkeeping for the next backup:
+   * their bitmaps live in the images, which a restore replaces. */
   for (size_t i = 0; ret == 0 && i < r->checkpoints.len; i++)
-    ret = add_file (r, "checkpoint", r->checkpoints.ptr[i].name,
+    if (strncmp (r->checkpoints.ptr[i].name, CHECKPOINT_PREFIX,
+                 strlen (CHECKPOINT_PREFIX)) != 0)
+      ret = add_file (r, "checkpoint", r->checkpoints.ptr[i].name,
                     r->checkpoints.ptr[i].xml);
   return ret;
 }
@@ -422,8 +511,12 @@ run (struct vm_run *r)
   else if (strcmp (r->consistency, "crash") == 0)
     emit (r, EV_CRASH_CONSISTENT, "live backup without freezing, as asked: "
           "the guest may report an unclean shutdown after a restore");
-  if (store_begin (&r->store, r->store.repo) == -1)
+  if (store_begin (&r->store, r->store.repo) == -1
+      || incremental_prepare (&r->inc, r->store.repo, r->dom, &r->plan,
+                              r->m.id, r->o->events) == -1)
     return -1;
+  r->m.checkpoint = r->inc.keep;
+  r->m.run = r->inc.run;
   if (live_vm) {
     if (guard_start (&r->guard, r->o->uri, info->name) == -1
         || start_job (r) == -1)
@@ -442,7 +535,7 @@ run (struct vm_run *r)
         return -1;
       continue;
     }
-    if (backup_one_disk (r, d, NULL, &md) == -1
+    if (backup_one_disk (r, i, NULL, &md) == -1
         || manifest_disk_vector_append (&r->m.disks, md) == -1)
       return -1;
   }
@@ -461,7 +554,7 @@ backup_vm (struct repo *repo, virConnectPtr conn,
            const struct backup_vm_opts *o, const char *name)
 {
   struct vm_run r = { .o = o };
-  char sz[32], nw[32];
+  char sz[32], nw[32], rd[32];
   double t0 = now_monotonic ();
   int ret = -1;
 
@@ -501,6 +594,17 @@ backup_vm (struct repo *repo, virConnectPtr conn,
               r.m.disks.len, r.m.disks.len == 1 ? "" : "s");
       if (r.m.downtime_ms)
         printf (", downtime %lld ms", (long long) r.m.downtime_ms);
+      {
+        uint64_t read = 0;
+        size_t incr = 0;
+        for (size_t i = 0; i < r.m.disks.len; i++) {
+          read += r.m.disks.ptr[i].bytes_read;
+          incr += r.m.disks.ptr[i].incremental;
+        }
+        printf (", %s read", format_size (read, rd, sizeof rd));
+        if (incr)
+          printf (" (%zu incremental)", incr);
+      }
       printf (", %.1f s\n", now_monotonic () - t0);
       for (size_t i = 0; i < r.m.excluded.len; i++)
         printf ("  disk %s excluded: %s; protect it with an in-guest "
@@ -516,12 +620,13 @@ backup_vm (struct repo *repo, virConnectPtr conn,
     manifest_unreserve (repo, &r.m);
     set_error (0, "%s", saved);
   }
-  free (r.m.id);
  out:
   {
     char saved[1024];
     snprintf (saved, sizeof saved, "%s", get_error ());
     backup_job_end (&r.job);
+    if (r.inc.disks)
+      incremental_finish (&r.inc, ret == 0);
     guard_stop (&r.guard);
     if (r.store.writer.fd >= 0 || r.store.lock_fd >= 0)
       store_end (&r.store);
@@ -535,6 +640,9 @@ backup_vm (struct repo *repo, virConnectPtr conn,
   for (size_t i = 0; i < r.names.len; i++)
     free (r.names.ptr[i]);
   string_vector_reset (&r.names);
+  if (r.inc.disks)
+    incremental_release (&r.inc);
+  free (r.m.id);
   vm_plan_release (&r.plan);
  out_dom:
   virDomainFree (r.dom);

@@ -39,14 +39,22 @@ print_json (const manifest_vector *v)
                  PRIu64 ", \"consistency\": ", manifest_logical_size (m),
                  manifest_stored_new (m));
     strbuf_add_json_string (&sb, m->consistency);
-    strbuf_addf (&sb, ", \"downtime_ms\": %" PRId64 ", \"disks\": [",
-                 m->downtime_ms);
+    strbuf_addf (&sb, ", \"downtime_ms\": %" PRId64, m->downtime_ms);
+    if (m->checkpoint) {
+      strbuf_addstr (&sb, ", \"checkpoint\": ");
+      strbuf_add_json_string (&sb, m->checkpoint);
+    }
+    strbuf_addstr (&sb, ", \"disks\": [");
     for (size_t k = 0; k < m->disks.len; k++) {
       strbuf_addstr (&sb, k ? ", {\"name\": " : "{\"name\": ");
       strbuf_add_json_string (&sb, m->disks.ptr[k].name);
       strbuf_addstr (&sb, ", \"format\": ");
       strbuf_add_json_string (&sb, m->disks.ptr[k].format);
-      strbuf_addf (&sb, ", \"size\": %" PRIu64 "}", m->disks.ptr[k].size);
+      strbuf_addf (&sb, ", \"size\": %" PRIu64 ", \"read\": \"%s\", "
+                   "\"bytes_read\": %" PRIu64 ", \"stored_new\": %" PRIu64
+                   "}", m->disks.ptr[k].size,
+                   m->disks.ptr[k].incremental ? "incremental" : "full",
+                   m->disks.ptr[k].bytes_read, m->disks.ptr[k].stored_new);
     }
     strbuf_addstr (&sb, "]}");
   }

@@ -185,6 +185,39 @@ get_slot (struct pipeline *pl)
   }
 }
 
+/* Incremental: does chunk i keep its digest from the previous backup?
+ * Yes when no byte of it is dirty and its chunk file is still there (a
+ * chunk that verify quarantined is read again, which repairs it).
+ * Returns 1 (done, not read), 0 (read it) or -1. */
+static int
+reuse_chunk (struct pipeline *pl, struct extent_cursor *dirty, int lock_fd,
+             extent_vector *scratch, uint64_t i, uint64_t off, size_t len)
+{
+  const struct backup_disk_params *p = pl->p;
+  struct digest d;
+  bool changed;
+  int r;
+
+  if (extent_cursor_any_dirty (dirty, off, len, scratch, &changed) == -1) {
+    error_prefix ("disk %s: dirty bitmap", p->name);
+    return -1;
+  }
+  if (changed)
+    return 0;
+  if (index_reader_get (p->prev, i, &d) == -1) {
+    error_prefix ("disk %s: previous index", p->name);
+    return -1;
+  }
+  if (!digest_is_zero (&d)) {
+    r = store_reuse (p->store, lock_fd, &d);
+    if (r != 1)
+      return r;
+    if (index_writer_set (&pl->index, i, &d) == -1)
+      return -1;
+  }
+  return 1;
+}
+
 /* Issue the reads for one chunk; holes are zero-filled locally. */
 static int
 start_chunk (struct pipeline *pl, struct slot *s, const extent_vector *ext,
@@ -223,13 +256,14 @@ start_chunk (struct pipeline *pl, struct slot *s, const extent_vector *ext,
 }
 
 static int
-read_disk (struct pipeline *pl, uint64_t size, uint64_t *bytes_read)
+read_disk (struct pipeline *pl, uint64_t size, struct backup_disk_result *res)
 {
   const struct backup_disk_params *p = pl->p;
   uint32_t chunk = p->repo->chunk_size;
   uint64_t nchunks = pl->index.hdr.chunk_count;
-  struct extent_cursor cur;
+  struct extent_cursor cur, dirty;
   extent_vector ext = empty_vector;
+  int lock_fd = -1;
   int64_t max_req = nbd_get_block_size (p->nbd, LIBNBD_SIZE_MAXIMUM);
   const char *ctx = nbd_can_meta_context (p->nbd, "base:allocation") == 1
     ? "base:allocation" : NULL;
@@ -238,12 +272,26 @@ read_disk (struct pipeline *pl, uint64_t size, uint64_t *bytes_read)
   if (max_req <= 0 || max_req > (32 << 20))
     max_req = 32 << 20;
   extent_cursor_init (&cur, p->nbd, size, ctx);
+  extent_cursor_init (&dirty, p->nbd, size, p->dirty_context);
+  if (p->prev && (lock_fd = chunk_lock_open (p->repo)) == -1)
+    goto out;
   for (uint64_t i = 0; i < nchunks; i++) {
     uint64_t off = i * chunk;
     size_t len = size - off < chunk ? size - off : chunk;
     bool all_zero = true;
     struct slot *s;
 
+    if (p->prev) {
+      int kept = reuse_chunk (pl, &dirty, lock_fd, &ext, i, off, len);
+      if (kept == -1)
+        goto out;
+      if (kept == 1) {
+        SCOPED_LOCK (&pl->lock);
+        pl->bytes_done += len;
+        res->bytes_unchanged += len;
+        continue;
+      }
+    }
     if (extent_cursor_get (&cur, off, len, &ext) == -1) {
       error_prefix ("disk %s", p->name);
       goto out;
@@ -263,7 +311,7 @@ read_disk (struct pipeline *pl, uint64_t size, uint64_t *bytes_read)
     s->len = len;
     for (size_t k = 0; k < ext.len; k++)
       if (!ext.ptr[k].zero)
-        *bytes_read += ext.ptr[k].length;
+        res->bytes_read += ext.ptr[k].length;
     if (start_chunk (pl, s, &ext, off, max_req) == -1) {
       pipeline_fail (pl, get_error ());
       goto out;
@@ -285,6 +333,9 @@ read_disk (struct pipeline *pl, uint64_t size, uint64_t *bytes_read)
       break;
   extent_vector_reset (&ext);
   extent_cursor_free (&cur);
+  extent_cursor_free (&dirty);
+  if (lock_fd >= 0)
+    close (lock_fd);
   return r;
 }
 
@@ -308,6 +359,11 @@ backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
   if (p->size && (uint64_t) size > p->size)
     size = p->size;
   res->size = size;
+  if (p->prev && (p->dirty_context == NULL || p->prev->hdr.disk_size != (uint64_t) size
+                  || p->prev->hdr.chunk_size != p->repo->chunk_size)) {
+    set_error (0, "disk %s: previous index does not match the disk", p->name);
+    return -1;
+  }
   if (index_writer_open (&pl.index, p->repo, size) == -1)
     return -1;
   pthread_mutex_init (&pl.lock, NULL);
@@ -341,7 +397,7 @@ backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
     }
   }
 
-  if (started == nworkers && read_disk (&pl, size, &res->bytes_read) == -1)
+  if (started == nworkers && read_disk (&pl, size, res) == -1)
     pipeline_fail (&pl, get_error ());
   pthread_mutex_lock (&pl.lock);
   pl.done_reading = true;

@@ -10,6 +10,7 @@
 #include <libnbd.h>
 
 #include "repo/digest.h"
+#include "repo/index.h"
 #include "repo/repo.h"
 #include "repo/store.h"
 
@@ -25,6 +26,12 @@ struct backup_disk_params {
                                  * rounds it up (raw files whose length
                                  * is not a multiple of 512) */
   int compression_level;
+  /* Incremental: the previous backup's index of this disk (same disk and
+   * chunk size) and the export's dirty-bitmap context.  A chunk without
+   * a dirty byte keeps its previous digest and is not read, as long as
+   * that chunk is still in the repository.  Both NULL: read everything. */
+  struct index_reader *prev;
+  const char *dirty_context;
   progress_fn progress;
   void *progress_opaque;
 };
@@ -34,6 +41,8 @@ struct backup_disk_result {
   struct digest index;
   uint64_t stored_new;          /* bytes of new chunk files */
   uint64_t bytes_read;          /* data actually read from the source */
+  uint64_t bytes_unchanged;     /* incremental: kept from the previous
+                                 * backup without reading */
 };
 
 int backup_disk (const struct backup_disk_params *p,

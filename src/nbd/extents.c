@@ -11,6 +11,7 @@
 
 #define STATE_HOLE 1
 #define STATE_ZERO 2
+#define STATE_DIRTY 1           /* the one flag of a dirty-bitmap context */
 
 void
 extent_cursor_init (struct extent_cursor *c, struct nbd_handle *nbd,
@@ -39,12 +40,16 @@ on_extents (void *opaque, const char *metacontext, uint64_t offset,
 {
   struct fetch *f = opaque;
   struct extent_cursor *c = f->c;
+  bool bitmap = strncmp (c->context, DIRTY_BITMAP_PREFIX,
+                         strlen (DIRTY_BITMAP_PREFIX)) == 0;
 
   if (strcmp (metacontext, c->context) != 0)
     return 0;
   for (size_t i = 0; i + 1 < nr; i += 2) {
+    uint32_t flags = entries[i + 1];
     struct extent e = { .offset = offset, .length = entries[i],
-                        .zero = (entries[i + 1] & STATE_ZERO) != 0 };
+                        .zero = !bitmap && (flags & STATE_ZERO) != 0,
+                        .dirty = bitmap && (flags & STATE_DIRTY) != 0 };
     if (e.length == 0)
       break;
     if (extent_vector_append (&c->window, e) == -1) {
@@ -128,7 +133,8 @@ extent_cursor_get (struct extent_cursor *c, uint64_t offset, uint64_t len,
       e.offset = pos;
       e.length = (e_end < end ? e_end : end) - pos;
       /* Merge with the previous piece when of the same kind. */
-      if (out->len && out->ptr[out->len - 1].zero == e.zero)
+      if (out->len && out->ptr[out->len - 1].zero == e.zero
+          && out->ptr[out->len - 1].dirty == e.dirty)
         out->ptr[out->len - 1].length += e.length;
       else if (extent_vector_append (out, e) == -1) {
         set_error (ENOMEM, "extents");
@@ -137,5 +143,17 @@ extent_cursor_get (struct extent_cursor *c, uint64_t offset, uint64_t len,
       pos += e.length;
     }
   }
+  return 0;
+}
+
+int
+extent_cursor_any_dirty (struct extent_cursor *c, uint64_t offset,
+                         uint64_t len, extent_vector *scratch, bool *dirty)
+{
+  if (extent_cursor_get (c, offset, len, scratch) == -1)
+    return -1;
+  *dirty = false;
+  for (size_t i = 0; i < scratch->len; i++)
+    *dirty |= scratch->ptr[i].dirty;
   return 0;
 }

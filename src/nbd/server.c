@@ -73,7 +73,7 @@ nbd_server_start (struct nbd_server *srv, const char *image,
 
 static int start (struct nbd_server *srv, const char *image,
                   const char *format, bool readonly, bool direct,
-                  int connections, const char *snapshot);
+                  int connections, const char *snapshot, const char *bitmap);
 
 int
 nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
@@ -84,14 +84,26 @@ nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
    * (tmpfs and some FUSE file systems do not): a backup or restore
    * touches each block once, and the page cache would only cost a copy
    * and evict what the host's VMs need. */
-  if (start (srv, image, format, readonly, true, connections, snapshot) == 0)
+  if (start (srv, image, format, readonly, true, connections, snapshot,
+             NULL) == 0)
     return 0;
-  return start (srv, image, format, readonly, false, connections, snapshot);
+  return start (srv, image, format, readonly, false, connections, snapshot,
+                NULL);
+}
+
+int
+nbd_server_start_dirty (struct nbd_server *srv, const char *image,
+                        const char *format, const char *bitmap)
+{
+  if (start (srv, image, format, true, true, 1, NULL, bitmap) == 0)
+    return 0;
+  return start (srv, image, format, true, false, 1, NULL, bitmap);
 }
 
 static int
 start (struct nbd_server *srv, const char *image, const char *format,
-       bool readonly, bool direct, int connections, const char *snapshot)
+       bool readonly, bool direct, int connections, const char *snapshot,
+       const char *bitmap)
 {
   const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
   char shared[32], logpath[4096], snaparg[1024], opts[8192];
@@ -123,6 +135,10 @@ start (struct nbd_server *srv, const char *image, const char *format,
   argv[argc++] = "--socket";
   argv[argc++] = srv->sock;
   argv[argc++] = shared;
+  if (bitmap) {
+    argv[argc++] = "-B";
+    argv[argc++] = bitmap;
+  }
   if (snapshot) {
     /* An internal snapshot's clusters never change while it exists, so
      * reading them beside a running guest, without the image lock it
@@ -220,15 +236,29 @@ nbd_server_stop (struct nbd_server *srv)
 struct nbd_handle *
 nbd_open_unix (const char *sock, bool want_allocation)
 {
+  return nbd_open_unix_export (sock, NULL, want_allocation, NULL);
+}
+
+struct nbd_handle *
+nbd_open_unix_export (const char *sock, const char *export,
+                      bool want_allocation, const char *dirty_context)
+{
   struct nbd_handle *h = nbd_create ();
 
   if (h == NULL) {
     set_error (0, "libnbd: %s", nbd_get_error ());
     return NULL;
   }
-  if ((want_allocation && nbd_add_meta_context (h, "base:allocation") == -1)
+  if ((export && nbd_set_export_name (h, export) == -1)
+      || (want_allocation && nbd_add_meta_context (h, "base:allocation") == -1)
+      || (dirty_context && nbd_add_meta_context (h, dirty_context) == -1)
       || nbd_connect_unix (h, sock) == -1) {
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
+    nbd_close (h);
+    return NULL;
+  }
+  if (dirty_context && nbd_can_meta_context (h, dirty_context) != 1) {
+    set_error (0, "NBD server does not offer %s", dirty_context);
     nbd_close (h);
     return NULL;
   }

@@ -25,10 +25,21 @@ int nbd_server_start (struct nbd_server *srv, const char *image,
 int nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
                                const char *format, bool readonly,
                                int connections, const char *snapshot);
+/* Serve an image read-only with its persistent dirty bitmap named
+ * bitmap, as the meta context "qemu:dirty-bitmap:BITMAP" (qemu-nbd -B). */
+int nbd_server_start_dirty (struct nbd_server *srv, const char *image,
+                            const char *format, const char *bitmap);
 void nbd_server_stop (struct nbd_server *srv);
 
 /* Connect to an NBD server on a UNIX socket, asking for the allocation
  * map when want_allocation.  Sets a one-line error on failure. */
 struct nbd_handle *nbd_open_unix (const char *sock, bool want_allocation);
+/* The same for a named export (NULL: the default one), also asking for
+ * a dirty-bitmap meta context when dirty_context is not NULL.  A server
+ * without that context is an error: an incremental read must never
+ * silently become "nothing changed". */
+struct nbd_handle *nbd_open_unix_export (const char *sock, const char *export,
+                                         bool want_allocation,
+                                         const char *dirty_context);
 
 #endif

@@ -28,6 +28,7 @@ manifest_free (struct manifest *m)
     free (m->disks.ptr[i].name);
     free (m->disks.ptr[i].format);
     free (m->disks.ptr[i].source);
+    free (m->disks.ptr[i].image);
   }
   manifest_disk_vector_reset (&m->disks);
   for (size_t i = 0; i < m->files.len; i++) {
@@ -44,6 +45,8 @@ manifest_free (struct manifest *m)
   free (m->name);
   free (m->kind);
   free (m->consistency);
+  free (m->checkpoint);
+  free (m->run);
   free (m);
 }
 
@@ -142,6 +145,16 @@ manifest_serialize (const struct manifest *m)
   strbuf_addf (&sb, "\ntime %" PRId64 "\nfinished %" PRId64
                "\ndowntime-ms %" PRId64 "\nchunk-size %u\n",
                m->time, m->finished, m->downtime_ms, m->chunk_size);
+  if (m->checkpoint) {
+    strbuf_addstr (&sb, "checkpoint ");
+    add_escaped (&sb, m->checkpoint);
+    strbuf_addstr (&sb, "\n");
+  }
+  if (m->run) {
+    strbuf_addstr (&sb, "run ");
+    add_escaped (&sb, m->run);
+    strbuf_addstr (&sb, "\n");
+  }
   for (size_t i = 0; i < m->disks.len; i++) {
     const struct manifest_disk *d = &m->disks.ptr[i];
     digest_to_hex (&d->index, hex);
@@ -150,7 +163,13 @@ manifest_serialize (const struct manifest *m)
     strbuf_addstr (&sb, " format=");
     add_escaped (&sb, d->format);
     strbuf_addf (&sb, " size=%" PRIu64 " index=%s stored-new=%" PRIu64
-                 " source=", d->size, hex, d->stored_new);
+                 " read=%s bytes-read=%" PRIu64, d->size, hex, d->stored_new,
+                 d->incremental ? "incremental" : "full", d->bytes_read);
+    if (d->image) {
+      strbuf_addstr (&sb, " image=");
+      add_escaped (&sb, d->image);
+    }
+    strbuf_addstr (&sb, " source=");
     add_escaped (&sb, d->source ? d->source : "");
     strbuf_addstr (&sb, "\n");
   }
@@ -248,7 +267,24 @@ parse_disk (const char *p, size_t len, struct manifest_disk *d)
       if ((d->source = unescape (eq + 1, vlen)) == NULL)
         return -1;
     }
-    else if (KEY ("name") || KEY ("format") || KEY ("source"))
+    else if (KEY ("image") && !d->image) {
+      if ((d->image = unescape (eq + 1, vlen)) == NULL)
+        return -1;
+    }
+    else if (KEY ("read")) {
+      if (vlen == 11 && memcmp (eq + 1, "incremental", 11) == 0)
+        d->incremental = true;
+      else if (vlen == 4 && memcmp (eq + 1, "full", 4) == 0)
+        d->incremental = false;
+      else
+        return -1;
+    }
+    else if (KEY ("bytes-read")) {
+      if (parse_u64 (eq + 1, vlen, &d->bytes_read) == -1)
+        return -1;
+    }
+    else if (KEY ("name") || KEY ("format") || KEY ("source")
+             || KEY ("image"))
       return -1;                /* given twice */
     /* Unknown keys are skipped: a newer writer may add fields that an
      * older reader can safely ignore. */
@@ -407,6 +443,10 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
       STR (kind);
     else if (KEY ("consistency"))
       STR (consistency);
+    else if (KEY ("checkpoint"))
+      STR (checkpoint);
+    else if (KEY ("run"))
+      STR (run);
     else if (KEY ("time") || KEY ("finished") || KEY ("downtime-ms")
              || KEY ("chunk-size")) {
       if (parse_u64 (val, vlen, &v) == -1 || v > INT64_MAX)
@@ -424,6 +464,7 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
         free (d.name);
         free (d.format);
         free (d.source);
+        free (d.image);
         goto bad;
       }
     }

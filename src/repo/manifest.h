@@ -7,6 +7,7 @@
 #ifndef VMB_MANIFEST_H
 #define VMB_MANIFEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -24,6 +25,12 @@ struct manifest_disk {
   uint64_t size;                /* virtual size in bytes */
   struct digest index;          /* indexes/<hex>.idx */
   uint64_t stored_new;          /* bytes of new chunks this disk added */
+  bool incremental;             /* only what changed since the previous
+                                 * backup's checkpoint was read */
+  uint64_t bytes_read;          /* bytes read from the source */
+  char *image;                  /* identity of the image read ("DEV:INO"),
+                                 * so a dirty bitmap is never trusted for
+                                 * another image; may be NULL */
 };
 DEFINE_VECTOR_TYPE (manifest_disk_vector, struct manifest_disk);
 
@@ -53,6 +60,10 @@ struct manifest {
   int64_t finished;
   int64_t downtime_ms;
   uint32_t chunk_size;
+  char *checkpoint;             /* VM: the libvirt checkpoint marking this
+                                 * backup's point in time, or NULL */
+  char *run;                    /* VM: identity of the qemu process that
+                                 * ran it, or NULL when shut off */
   manifest_disk_vector disks;
   manifest_file_vector files;
   manifest_excluded_vector excluded;

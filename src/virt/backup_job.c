@@ -12,6 +12,9 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "conn.h"
+#include "nbd/extents.h"
+#include "nbd/server.h"
+#include "xml_util.h"
 #include "backup_job.h"
 
 /* The socket directory must be writable by the user qemu runs as
@@ -39,39 +42,32 @@ make_socket_dir (struct backup_job *job)
   return 0;
 }
 
-static void
-xml_attr (struct strbuf *sb, const char *s)
-{
-  for (; *s; s++) {
-    switch (*s) {
-    case '&': strbuf_addstr (sb, "&amp;"); break;
-    case '<': strbuf_addstr (sb, "&lt;"); break;
-    case '\'': strbuf_addstr (sb, "&apos;"); break;
-    case '"': strbuf_addstr (sb, "&quot;"); break;
-    default: strbuf_add (sb, s, 1);
-    }
-  }
-}
-
 static char *
-backup_xml (const struct backup_job *job, const struct domain_info *info)
+backup_xml (const struct backup_job *job, const struct domain_info *info,
+            char *const *since)
 {
   struct strbuf sb = STRBUF_INIT;
 
   strbuf_addstr (&sb, "<domainbackup mode='pull'><server transport='unix' "
                  "socket='");
-  xml_attr (&sb, job->sock);
+  xml_add_escaped (&sb, job->sock);
   strbuf_addstr (&sb, "'/><disks>");
   for (size_t i = 0; i < info->disks.len; i++) {
     const struct vm_disk *d = &info->disks.ptr[i];
     if (strcmp (d->device, "hostdev") == 0)
       continue;
     strbuf_addstr (&sb, "<disk name='");
-    xml_attr (&sb, d->target);
+    xml_add_escaped (&sb, d->target);
     if (!d->included) {
       strbuf_addstr (&sb, "' backup='no'/>");
       continue;
     }
+    if (since && since[i]) {
+      strbuf_addstr (&sb, "' backupmode='incremental' incremental='");
+      xml_add_escaped (&sb, since[i]);
+    }
+    else
+      strbuf_addstr (&sb, "' backupmode='full");
     if (strcmp (d->type, "file") != 0) {
       /* No directory beside a block device or pool volume: libvirt
        * keeps the scratch overlay in its own state directory. */
@@ -94,7 +90,8 @@ backup_xml (const struct backup_job *job, const struct domain_info *info)
 
 int
 backup_job_begin (struct backup_job *job, virDomainPtr dom,
-                  const struct domain_info *info)
+                  const struct domain_info *info, char *const *since,
+                  const char *checkpoint_xml)
 {
   CLEANUP_FREE char *xml = NULL;
 
@@ -102,8 +99,8 @@ backup_job_begin (struct backup_job *job, virDomainPtr dom,
   job->dom = dom;
   if (make_socket_dir (job) == -1)
     return -1;
-  xml = backup_xml (job, info);
-  if (virDomainBackupBegin (dom, xml, NULL, 0) == -1) {
+  xml = backup_xml (job, info, since);
+  if (virDomainBackupBegin (dom, xml, checkpoint_xml, 0) == -1) {
     set_error (0, "VM %s: start backup job: %s", info->name, virt_error ());
     return -1;
   }
@@ -111,23 +108,29 @@ backup_job_begin (struct backup_job *job, virDomainPtr dom,
   return 0;
 }
 
-struct nbd_handle *
-backup_job_connect (struct backup_job *job, const char *target)
+char *
+backup_job_dirty_context (const char *target)
 {
-  struct nbd_handle *h = nbd_create ();
+  char *s;
 
-  if (h == NULL) {
-    set_error (0, "libnbd: %s", nbd_get_error ());
+  if (asprintf (&s, DIRTY_BITMAP_PREFIX "backup-%s", target) == -1)
+    return NULL;
+  return s;
+}
+
+struct nbd_handle *
+backup_job_connect (struct backup_job *job, const char *target, bool dirty)
+{
+  CLEANUP_FREE char *ctx = dirty ? backup_job_dirty_context (target) : NULL;
+  struct nbd_handle *h;
+
+  if (dirty && ctx == NULL) {
+    set_error (ENOMEM, "dirty bitmap context");
     return NULL;
   }
-  if (nbd_set_export_name (h, target) == -1
-      || nbd_add_meta_context (h, "base:allocation") == -1
-      || nbd_connect_unix (h, job->sock) == -1) {
-    set_error (0, "disk %s: connect to backup export: %s", target,
-               nbd_get_error ());
-    nbd_close (h);
-    return NULL;
-  }
+  h = nbd_open_unix_export (job->sock, target, true, ctx);
+  if (h == NULL)
+    error_prefix ("disk %s: backup export", target);
   return h;
 }
 

@@ -19,11 +19,20 @@ struct backup_job {
   bool active;
 };
 
+/* since (aligned with info->disks, or NULL) names, per disk, the
+ * checkpoint whose changes the export's dirty bitmap shows (NULL: a
+ * full export); checkpoint_xml, when not NULL, creates a checkpoint at
+ * the job's point in time. */
 int backup_job_begin (struct backup_job *job, virDomainPtr dom,
-                      const struct domain_info *info);
-/* Connect to one disk's export, with its allocation map. */
+                      const struct domain_info *info,
+                      char *const *since, const char *checkpoint_xml);
+/* Connect to one disk's export, with its allocation map, and its dirty
+ * bitmap when the disk's export is incremental. */
 struct nbd_handle *backup_job_connect (struct backup_job *job,
-                                       const char *target);
+                                       const char *target, bool dirty);
+/* The meta context of a disk's dirty bitmap in an incremental job
+ * (libvirt names the exported bitmap "backup-TARGET"). */
+char *backup_job_dirty_context (const char *target);
 /* End the job (libvirt removes the scratch overlays). */
 void backup_job_end (struct backup_job *job);
 

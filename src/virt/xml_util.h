@@ -6,6 +6,8 @@
 
 #include <libxml/tree.h>
 
+#include "common/strbuf.h"
+
 /* The first child element called name, or NULL. */
 static inline xmlNode *
 xml_child (xmlNode *n, const char *name)
@@ -14,6 +16,22 @@ xml_child (xmlNode *n, const char *name)
     if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
       return c;
   return NULL;
+}
+
+/* Append s escaped for an XML attribute or text. */
+static inline void
+xml_add_escaped (struct strbuf *sb, const char *s)
+{
+  for (; *s; s++) {
+    switch (*s) {
+    case '&': strbuf_addstr (sb, "&amp;"); break;
+    case '<': strbuf_addstr (sb, "&lt;"); break;
+    case '>': strbuf_addstr (sb, "&gt;"); break;
+    case '\'': strbuf_addstr (sb, "&apos;"); break;
+    case '"': strbuf_addstr (sb, "&quot;"); break;
+    default: strbuf_add (sb, s, 1);
+    }
+  }
 }
 
 #endif

@@ -209,6 +209,17 @@ disk_can_be_incremental (struct incremental *inc, size_t i, const char *since,
             get_error ());
       return false;
     }
+    if (st != BITMAP_OK)
+      inc->bitmaps_broken = true;
+    /* qemu writes a bitmap into the image when it stops cleanly; one
+     * made while the VM ran and then lost with qemu is missing, one
+     * loaded from the image is left flagged in-use. */
+    if (st == BITMAP_MISSING && inc->base->run) {
+      emit (inc, EV_BITMAP_BROKEN, "disk %s: bitmap %s was never saved in "
+            "the image (the VM crashed or was killed): read whole",
+            d->target, since);
+      return false;
+    }
     if (st == BITMAP_MISSING) {
       emit (inc, EV_CHECKPOINT_GONE, "disk %s: the image has no bitmap %s "
             "any more: read whole", d->target, since);
@@ -312,10 +323,11 @@ incremental_prepare (struct incremental *inc, struct repo *repo,
     }
     inc->keep = strdup (inc->new_name);
   }
-  else if (!running && since)
+  else if (!running && since && !inc->bitmaps_broken)
     /* A shut-off VM gets no new checkpoint (libvirt makes them only for
      * running VMs), and needs none: nothing writes to its disks, so the
-     * changes since `since` still cover everything since this backup. */
+     * changes since `since` still cover everything since this backup.
+     * A checkpoint with a broken bitmap is dropped instead. */
     inc->keep = strdup (since);
   ret = 0;
  out:

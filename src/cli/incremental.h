@@ -35,6 +35,7 @@ struct incremental {
   char *new_name;               /* checkpoint this backup creates, or NULL */
   char *new_xml;
   bool created;                 /* the job created new_name */
+  bool bitmaps_broken;          /* shut off: a disk's bitmap is unusable */
   char *keep;                   /* checkpoint later backups build on */
   struct incr_disk *disks;      /* aligned with plan->dom.disks */
   char **since;                 /* the disks' since, for the backup job */

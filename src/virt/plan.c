@@ -130,8 +130,12 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
     return -1;
   }
   p->state_name = state_name (p->state);
-  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE
-                             | VIR_DOMAIN_XML_SECURE);
+  /* A running VM's disks are those of its live definition: a disk
+   * hot-plugged for now only is backed up, one added to the next boot's
+   * configuration only is not there yet. */
+  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_SECURE
+                             | (virDomainIsActive (dom) == 1
+                                ? 0 : VIR_DOMAIN_XML_INACTIVE));
   if (xml == NULL) {
     set_error (0, "VM %s: %s", virDomainGetName (dom), virt_error ());
     return -1;

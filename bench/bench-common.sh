@@ -69,3 +69,6 @@ time_into () {
   fi
   return $rc
 }
+
+# ratio A B: A/B with two decimals ("-" when B is 0).
+ratio () { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }

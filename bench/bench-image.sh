@@ -215,7 +215,6 @@ echo "bench-image: vmbackup list --json:"
 
 # ---- report ---------------------------------------------------------------
 
-ratio () { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 echo
 echo "stored = repository growth (du -sb) for backups; allocated bytes of the"

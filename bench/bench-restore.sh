@@ -204,7 +204,6 @@ done
 
 # ---- report ---------------------------------------------------------------
 
-ratio () { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 declare -A BEST
 for tool in "${TOOLS[@]}"; do

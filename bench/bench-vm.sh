@@ -34,48 +34,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/vm-bench-lib.sh"
 
 # ---- measuring ------------------------------------------------------------
 
-declare -A WALL TOOLWALL FLUSH CPU QCPU STORED BUSY
-
-# timed TOOL RUN OUT COMMAND...: run COMMAND from a cold cache and record
-# its wall and CPU seconds (user+sys, waited-for children included), then
-# fsync every file under OUT (the backup) and add that time to the wall
-# time: vmbackup syncs its repository before it exits, virtnbdbackup
-# leaves its writes in the page cache, so only "wall" compares the same
-# thing (a backup that is on disk).
-timed () {
-  local tool=$1 run=$2 out=$3; shift 3
-  local log=$work/log-$tool-$run tf=$work/time-$tool-$run
-  local rc=0 wall user sys t0 t1 q0
-  drop_caches
-  BUSY[$tool,$run]=$(busy_pct)
-  q0=$(qemu_cpu)
-  time_into "$tf" "$log" "$@" || rc=$?
-  if (( rc != 0 )); then
-    echo "bench-vm: $tool run $run failed (exit $rc): $*" >&2
-    tail -n 30 "$log" >&2
-    return 1
-  fi
-  QCPU[$tool,$run]=$(awk -v a="$q0" -v b="$(qemu_cpu)" 'BEGIN { printf "%.2f", b - a }')
-  t0=$(now)
-  find "$out" -type f -exec sync -- {} +
-  t1=$(now)
-  read -r wall user sys < <(tail -n 1 "$tf")
-  TOOLWALL[$tool,$run]=$wall
-  FLUSH[$tool,$run]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-  WALL[$tool,$run]=$(awk -v w="$wall" -v f="${FLUSH[$tool,$run]}" 'BEGIN { printf "%.2f", w + f }')
-  CPU[$tool,$run]=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-  STORED[$tool,$run]=$(du -sb "$out" | cut -f1)
-}
-
-# virtnbdbackup -l full leaves a libvirt checkpoint (a dirty bitmap in the
-# qcow2); remove it so every run, of either tool, starts from the same VM.
-delete_checkpoints () {
-  local c
-  for c in $(vsh checkpoint-list "$NAME" --name 2>/dev/null); do
-    vsh checkpoint-delete "$NAME" "$c" >/dev/null || die "cannot delete checkpoint $c"
-  done
-}
-
 VNB_LEVEL=full
 run_tool () {    # TOOL RUN
   local tool=$1 run=$2 out
@@ -83,14 +41,14 @@ run_tool () {    # TOOL RUN
     vmbackup)
       out=$work/repo-$run
       "$VMBACKUP" --repo "$out" init > /dev/null
-      timed "$tool" "$run" "$out" "$VMBACKUP" --repo "$out" backup "$NAME" ||
+      timed_backup "$tool" "$run" "$out" "$VMBACKUP" --repo "$out" backup "$NAME" ||
         die "vmbackup failed"
       grep -q "^backup $NAME/.*: application," "$work/log-$tool-$run" ||
         die "vmbackup run $run was not live and application-consistent: $(cat "$work/log-$tool-$run")"
       ;;
     virtnbdbackup)
       out=$work/vnb-$run
-      if ! timed "$tool" "$run" "$out" \
+      if ! timed_backup "$tool" "$run" "$out" \
              virtnbdbackup -d "$NAME" -l "$VNB_LEVEL" -o "$out" -n; then
         # -l full needs libvirt checkpoints (qcow2 disks, incremental
         # backup support); -l copy is the same full read without one.
@@ -99,7 +57,7 @@ run_tool () {    # TOOL RUN
         VNB_LEVEL=copy
         delete_checkpoints
         rm -rf "$out"
-        timed "$tool" "$run" "$out" \
+        timed_backup "$tool" "$run" "$out" \
           virtnbdbackup -d "$NAME" -l "$VNB_LEVEL" -o "$out" -n ||
           die "virtnbdbackup failed"
       fi
@@ -152,8 +110,6 @@ say "restore (warm cache) took $restore_s s; fsck.ext4 -n -f clean, files identi
 rm -f "$work/restored.raw"
 
 # ---- report ---------------------------------------------------------------
-
-ratio () { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 declare -A BEST
 for tool in "${TOOLS[@]}"; do

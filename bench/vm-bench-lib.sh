@@ -107,6 +107,48 @@ make_tree () {
 
 now () { date +%s.%N; }
 
+declare -A WALL TOOLWALL FLUSH CPU QCPU STORED BUSY
+
+# timed_backup TOOL RUN OUT COMMAND...: run COMMAND from a cold cache and record
+# its wall and CPU seconds (user+sys, waited-for children included), then
+# fsync every file under OUT (the backup) and add that time to the wall
+# time: vmbackup syncs its repository before it exits, virtnbdbackup
+# leaves its writes in the page cache, so only "wall" compares the same
+# thing (a backup that is on disk).
+timed_backup () {
+  local tool=$1 run=$2 out=$3; shift 3
+  local log=$work/log-$tool-$run tf=$work/time-$tool-$run
+  local rc=0 wall user sys t0 t1 q0
+  drop_caches
+  BUSY[$tool,$run]=$(busy_pct)
+  q0=$(qemu_cpu)
+  time_into "$tf" "$log" "$@" || rc=$?
+  if (( rc != 0 )); then
+    echo "$BENCH_TAG: $tool run $run failed (exit $rc): $*" >&2
+    tail -n 30 "$log" >&2
+    return 1
+  fi
+  QCPU[$tool,$run]=$(awk -v a="$q0" -v b="$(qemu_cpu)" 'BEGIN { printf "%.2f", b - a }')
+  t0=$(now)
+  find "$out" -type f -exec sync -- {} +
+  t1=$(now)
+  read -r wall user sys < <(tail -n 1 "$tf")
+  TOOLWALL[$tool,$run]=$wall
+  FLUSH[$tool,$run]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  WALL[$tool,$run]=$(awk -v w="$wall" -v f="${FLUSH[$tool,$run]}" 'BEGIN { printf "%.2f", w + f }')
+  CPU[$tool,$run]=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+  STORED[$tool,$run]=$(du -sb "$out" | cut -f1)
+}
+
+# virtnbdbackup -l full leaves a libvirt checkpoint (a dirty bitmap in the
+# qcow2); remove it so every run, of either tool, starts from the same VM.
+delete_checkpoints () {
+  local c
+  for c in $(vsh checkpoint-list "$NAME" --name 2>/dev/null); do
+    vsh checkpoint-delete "$NAME" "$c" >/dev/null || die "cannot delete checkpoint $c"
+  done
+}
+
 # ---- the guest ------------------------------------------------------------
 
 # Start libvirt, make the test data, define $NAME with a 4 GiB qcow2 data

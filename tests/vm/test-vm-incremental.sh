@@ -134,5 +134,18 @@ vmb restore inc --disk vdb --to b4-vdb.raw --format raw >/dev/null
   || fail "write after restart missing from the incremental"
 cmp <(dd if=b4-vdb.raw bs=1M skip=10 count=1 2>/dev/null | head -c 131072) \
     <(head -c 131072 /dev/zero | tr '\0' '\253') || fail "shut-off write lost"
+# --- raw disks keep no bitmap: read whole, deduplicated, with event 1071
+define_guest incraw --raw
+vmb backup incraw >/dev/null || fail "raw VM backup"
+: > "$VMBACKUP_EVENT_LOG"
+vmb backup incraw > raw2.out || fail "second raw VM backup: $(cat raw2.out)"
+grep -q "(.*incremental)" raw2.out && fail "raw disk read incrementally: $(cat raw2.out)"
+grep -qE '"id": ?1071.*disk vda is raw' "$VMBACKUP_EVENT_LOG" || fail "no event for the raw disk"
+vmb list --json | python3 -c '
+import json, sys
+b = [x for x in json.load(sys.stdin) if x["name"] == "incraw"][-1]
+assert b["disks"][0]["read"] == "full" and b["disks"][0]["stored_new"] == 0, b' \
+  || fail "unchanged raw disk not read whole and deduplicated"
+
 vmb verify >/dev/null || fail "repository does not verify"
 echo "incremental: vdb full read $read1 bytes, incremental $read2 bytes"

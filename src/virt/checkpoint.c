@@ -49,16 +49,6 @@ description_value (const char *desc, const char *key)
   return NULL;
 }
 
-static char *
-node_text (xmlNode *n)
-{
-  xmlChar *t = n ? xmlNodeGetContent (n) : NULL;
-  char *s = t ? strdup ((const char *) t) : NULL;
-
-  xmlFree (t);
-  return s;
-}
-
 static int
 parse_checkpoint_xml (const char *xml, struct vm_checkpoint *c)
 {
@@ -74,8 +64,8 @@ parse_checkpoint_xml (const char *xml, struct vm_checkpoint *c)
     set_error (0, "checkpoint XML cannot be parsed");
     return -1;
   }
-  desc = node_text (xml_child (root, "description"));
-  created = node_text (xml_child (root, "creationTime"));
+  desc = xml_text (xml_child (root, "description"));
+  created = xml_text (xml_child (root, "creationTime"));
   if (desc) {
     c->repository = description_value (desc, "repository");
     c->backup = description_value (desc, "backup");
@@ -121,20 +111,30 @@ describe (virDomainCheckpointPtr cp, struct vm_checkpoint *out)
   return 0;
 }
 
-int
-vm_checkpoint_get (virDomainPtr dom, const char *name,
-                   struct vm_checkpoint *out)
+/* 1 with *cp set, 0 when there is no such checkpoint, -1 on error. */
+static int
+lookup (virDomainPtr dom, const char *name, virDomainCheckpointPtr *cp)
 {
-  virDomainCheckpointPtr cp = virDomainCheckpointLookupByName (dom, name, 0);
-  int r;
-
-  if (cp == NULL) {
+  *cp = virDomainCheckpointLookupByName (dom, name, 0);
+  if (*cp == NULL) {
     virErrorPtr e = virGetLastError ();
     if (e && e->code == VIR_ERR_NO_DOMAIN_CHECKPOINT)
       return 0;
     set_error (0, "checkpoint %s: %s", name, virt_error ());
     return -1;
   }
+  return 1;
+}
+
+int
+vm_checkpoint_get (virDomainPtr dom, const char *name,
+                   struct vm_checkpoint *out)
+{
+  virDomainCheckpointPtr cp;
+  int r = lookup (dom, name, &cp);
+
+  if (r != 1)
+    return r;
   r = describe (cp, out);
   virDomainCheckpointFree (cp);
   return r == 0 ? 1 : -1;
@@ -227,16 +227,11 @@ vm_checkpoint_xml (const char *name, const char *repository,
 int
 vm_checkpoint_delete (virDomainPtr dom, const char *name)
 {
-  virDomainCheckpointPtr cp = virDomainCheckpointLookupByName (dom, name, 0);
-  int r;
+  virDomainCheckpointPtr cp;
+  int r = lookup (dom, name, &cp);
 
-  if (cp == NULL) {
-    virErrorPtr e = virGetLastError ();
-    if (e && e->code == VIR_ERR_NO_DOMAIN_CHECKPOINT)
-      return 0;
-    set_error (0, "checkpoint %s: %s", name, virt_error ());
-    return -1;
-  }
+  if (r != 1)
+    return r;
   r = virDomainCheckpointDelete (cp, 0);
   if (r == -1)
     /* The bitmaps are gone or unreadable (an image replaced, a VM that

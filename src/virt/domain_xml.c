@@ -32,16 +32,6 @@ prop (xmlNode *n, const char *name)
 
 
 static char *
-text_of (xmlNode *n)
-{
-  xmlChar *v = n ? xmlNodeGetContent (n) : NULL;
-  char *r = v ? strdup ((const char *) v) : NULL;
-
-  xmlFree (v);
-  return r;
-}
-
-static char *
 xstrdup (const char *s)
 {
   return strdup (s ? s : "");
@@ -190,14 +180,14 @@ domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
     set_error (0, "not a libvirt domain XML document");
     goto out;
   }
-  info->name = text_of (xml_child (root, "name"));
-  info->uuid = text_of (xml_child (root, "uuid"));
+  info->name = xml_text (xml_child (root, "name"));
+  info->uuid = xml_text (xml_child (root, "uuid"));
   if (info->name == NULL || info->name[0] == '\0') {
     set_error (0, "domain XML has no name");
     goto out;
   }
   os = xml_child (root, "os");
-  info->nvram = text_of (xml_child (os, "nvram"));
+  info->nvram = xml_text (xml_child (os, "nvram"));
   if (info->nvram && info->nvram[0] == '\0') {
     free (info->nvram);
     info->nvram = NULL;

@@ -2,6 +2,7 @@
 #ifndef VMB_XML_UTIL_H
 #define VMB_XML_UTIL_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/tree.h>
@@ -16,6 +17,17 @@ xml_child (xmlNode *n, const char *name)
     if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
       return c;
   return NULL;
+}
+
+/* The text content of n (malloc'd), or NULL. */
+static inline char *
+xml_text (xmlNode *n)
+{
+  xmlChar *v = n ? xmlNodeGetContent (n) : NULL;
+  char *r = v ? strdup ((const char *) v) : NULL;
+
+  xmlFree (v);
+  return r;
 }
 
 /* Append s escaped for an XML attribute or text. */

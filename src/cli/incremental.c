@@ -257,6 +257,32 @@ report_removed_disks (struct incremental *inc)
   }
 }
 
+/* vmbackup.<repo>.<stamp>, or with a ".N" suffix while that name is
+ * taken: by the checkpoint of a deleted backup that had the same ID (a
+ * backup in the same second after it), which housekeeping removes
+ * afterwards. */
+static char *
+free_checkpoint_name (struct incremental *inc, const char *backup_id)
+{
+  char *base = vm_checkpoint_name (inc->repo->id, backup_id), *name = base;
+
+  for (int n = 1; name && n < 100; n++) {
+    struct vm_checkpoint c;
+    int r = vm_checkpoint_get (inc->dom, name, &c);
+    if (r == 0)
+      break;
+    if (r == 1)
+      vm_checkpoint_release (&c);
+    if (name != base)
+      free (name);
+    if (asprintf (&name, "%s.%d", base, n) == -1)
+      name = NULL;
+  }
+  if (name != base)
+    free (base);
+  return name;
+}
+
 int
 incremental_prepare (struct incremental *inc, struct repo *repo,
                      virDomainPtr dom, const struct vm_plan *plan,
@@ -312,7 +338,7 @@ incremental_prepare (struct incremental *inc, struct repo *repo,
     }
   }
   if (any_bitmap) {
-    inc->new_name = vm_checkpoint_name (repo->id, backup_id);
+    inc->new_name = free_checkpoint_name (inc, backup_id);
     inc->new_xml = inc->new_name
       ? vm_checkpoint_xml (inc->new_name, repo->id, backup_id, info,
                            with_bitmap)

@@ -179,20 +179,25 @@ any_incremental (const struct vm_run *r)
 
 /* Start the pull job, creating this backup's checkpoint with it.  When
  * libvirt cannot use the previous checkpoint's bitmaps (inconsistent
- * after a crash, gone from an image), it refuses the whole job: start
- * it again reading every disk whole, still inside the freeze. */
+ * after a crash, gone from an image) it refuses the whole job: start it
+ * again reading every disk whole.  When it cannot make a checkpoint
+ * either (a qcow2 v2 image keeps no bitmaps), start it without one.
+ * Each attempt fails fast, inside the same freeze. */
 static int
 begin_job (struct vm_run *r)
 {
-  if (backup_job_begin (&r->job, r->dom, &r->plan.dom, r->inc.since,
-                        r->inc.new_xml) == -1) {
-    char why[1024];
-    if (!any_incremental (r))
-      return -1;
-    snprintf (why, sizeof why, "%s", get_error ());
-    incremental_fall_back (&r->inc, why);
+  char why[1024];
+
+  for (int attempt = 0;; attempt++) {
     if (backup_job_begin (&r->job, r->dom, &r->plan.dom, r->inc.since,
-                          r->inc.new_xml) == -1)
+                          r->inc.new_xml) == 0)
+      break;
+    snprintf (why, sizeof why, "%s", get_error ());
+    if (any_incremental (r))
+      incremental_fall_back (&r->inc, why);
+    else if (r->inc.new_xml)
+      incremental_no_checkpoint (&r->inc, why);
+    else
       return -1;
   }
   r->inc.created = r->inc.new_xml != NULL;
@@ -515,7 +520,6 @@ run (struct vm_run *r)
       || incremental_prepare (&r->inc, r->store.repo, r->dom, &r->plan,
                               r->m.id, r->o->events) == -1)
     return -1;
-  r->m.checkpoint = r->inc.keep;
   r->m.run = r->inc.run;
   if (live_vm) {
     if (guard_start (&r->guard, r->o->uri, info->name) == -1
@@ -581,6 +585,7 @@ backup_vm (struct repo *repo, virConnectPtr conn,
   event_log_reset (o->events, r.m.name, r.m.id);
   if (run (&r) == 0) {
     r.m.consistency = (char *) r.consistency;
+    r.m.checkpoint = r.inc.keep;
     r.m.finished = time (NULL);
     if (manifest_commit (repo, &r.m) == 0) {
       emit (&r, EV_BACKUP_FINISHED, "%s backup finished: %zu disk%s, %zu "

@@ -385,6 +385,17 @@ incremental_fall_back (struct incremental *inc, const char *why)
 }
 
 void
+incremental_no_checkpoint (struct incremental *inc, const char *why)
+{
+  emit (inc, EV_FULL_READ, "no checkpoint can be made (%s): this backup "
+        "goes on without one, and the next reads every disk whole", why);
+  free (inc->new_xml);
+  free (inc->new_name);
+  free (inc->keep);
+  inc->new_xml = inc->new_name = inc->keep = NULL;
+}
+
+void
 incremental_disk_resized (struct incremental *inc, size_t i,
                           uint64_t old_size, uint64_t new_size)
 {

@@ -49,6 +49,9 @@ int incremental_prepare (struct incremental *inc, struct repo *repo,
 /* libvirt refused the incremental job (a bitmap it cannot use): read
  * every disk whole; the message is libvirt's. */
 void incremental_fall_back (struct incremental *inc, const char *why);
+/* libvirt cannot create the checkpoint (no bitmap support in an image):
+ * go on without one. */
+void incremental_no_checkpoint (struct incremental *inc, const char *why);
 /* A disk whose size changed since the previous backup is read whole. */
 void incremental_disk_resized (struct incremental *inc, size_t i,
                                uint64_t old_size, uint64_t new_size);

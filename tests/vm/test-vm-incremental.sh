@@ -147,5 +147,18 @@ b = [x for x in json.load(sys.stdin) if x["name"] == "incraw"][-1]
 assert b["disks"][0]["read"] == "full" and b["disks"][0]["stored_new"] == 0, b' \
   || fail "unchanged raw disk not read whole and deduplicated"
 
+# --- a qcow2 v2 image keeps no bitmaps: libvirt cannot make a checkpoint;
+# the backup goes on without one, and the next is a full read again
+define_guest incv2
+qemu-img amend -f qcow2 -o compat=0.10 "$(guest_dir incv2)/vda.qcow2"
+start_guest incv2
+wait_agent incv2
+: > "$VMBACKUP_EVENT_LOG"
+vmb backup incv2 > v2.out 2>&1 || fail "backup of a qcow2 v2 VM: $(cat v2.out)"
+grep -qE '"id": ?1071.*no checkpoint can be made' "$VMBACKUP_EVENT_LOG" \
+  || fail "no event for the missing checkpoint: $(cat "$VMBACKUP_EVENT_LOG")"
+vmb backup incv2 > v2b.out 2>&1 || fail "second backup of a qcow2 v2 VM: $(cat v2b.out)"
+agent_cmd incv2 '{"execute":"guest-fsfreeze-status"}' | grep -q thawed || fail "qcow2 v2 guest left frozen"
+
 vmb verify >/dev/null || fail "repository does not verify"
 echo "incremental: vdb full read $read1 bytes, incremental $read2 bytes"

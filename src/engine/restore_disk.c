@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libnbd.h>
@@ -20,6 +19,7 @@
 #include "nbd/server.h"
 #include "repo/chunk.h"
 #include "repo/index.h"
+#include "qcow2_layout.h"
 #include "restore_disk.h"
 
 /* Holes are found at this granularity inside a chunk: the common file
@@ -30,9 +30,11 @@
 struct restore {
   const struct restore_disk_params *p;
   struct index_reader index;
-  int fd;                       /* raw target, or -1 */
+  int fd;                       /* raw or new qcow2 target, or -1 */
   int dfd;                      /* the same with O_DIRECT, or -1 */
-  struct nbd_server srv;        /* qcow2 target */
+  bool qcow2_direct;            /* a new qcow2 image written by layout */
+  struct qcow2_layout layout;
+  struct nbd_server srv;        /* overwritten qcow2 target */
   pthread_mutex_t lock;
   uint64_t next_chunk;
   uint64_t bytes_done;
@@ -175,7 +177,9 @@ restore_worker_main (void *opaque)
                    rs->p->disk->name, (unsigned long long) off, rawlen, len);
         goto fail;
       }
-      if (write_sparse (w, w->buf, len, off) == -1)
+      if (write_sparse (w, w->buf, len, rs->qcow2_direct
+                        ? qcow2_layout_chunk_offset (&rs->layout, i) : off)
+          == -1)
         goto fail;
     }
     pthread_mutex_lock (&rs->lock);
@@ -189,24 +193,24 @@ restore_worker_main (void *opaque)
   return NULL;
 }
 
+/* A new qcow2 image: every chunk with data gets its place now (see
+ * qcow2_layout.h), so workers write it like a raw file. */
 static int
-run_command (char *const argv[])
+plan_qcow2 (struct restore *rs)
 {
-  pid_t pid = fork ();
-  int status;
+  struct digest d;
 
-  if (pid == -1)
+  if (qcow2_layout_init (&rs->layout, rs->index.hdr.disk_size,
+                         rs->index.hdr.chunk_size) == -1)
     return -1;
-  if (pid == 0) {
-    int null = open ("/dev/null", O_RDWR);
-    dup2 (null, 0);
-    dup2 (null, 1);
-    execvp (argv[0], argv);
-    _exit (127);
+  for (uint64_t i = 0; i < rs->index.hdr.chunk_count; i++) {
+    if (index_reader_get (&rs->index, i, &d) == -1)
+      return -1;
+    if (!digest_is_zero (&d))
+      qcow2_layout_mark (&rs->layout, i);
   }
-  if (waitpid (pid, &status, 0) == -1)
-    return -1;
-  return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
+  rs->qcow2_direct = true;
+  return qcow2_layout_plan (&rs->layout);
 }
 
 /* Create the temporary target and open the way to write it. */
@@ -215,31 +219,25 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
              struct restore_worker *workers)
 {
   uint64_t size = rs->index.hdr.disk_size;
+  bool qcow2 = strcmp (rs->p->format, "qcow2") == 0;
 
   if (rs->p->overwrite)
     goto serve;
-  if (strcmp (rs->p->format, "raw") == 0) {
-    rs->fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (rs->fd == -1) {
-      set_error (errno, "create %s", tmp);
-      return -1;
-    }
-    if (ftruncate (rs->fd, size) == -1) {
-      set_error (errno, "size %s", tmp);
-      return -1;
-    }
-    rs->dfd = open (tmp, O_WRONLY | O_DIRECT | O_CLOEXEC);  /* may fail: fine */
-    return 0;
-  }
-
-  char sizearg[32];
-  snprintf (sizearg, sizeof sizearg, "%llu", (unsigned long long) size);
-  char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", (char *) tmp,
-                   sizearg, NULL };
-  if (run_command (argv) == -1) {
-    set_error (0, "qemu-img create %s failed", tmp);
+  if (qcow2 && plan_qcow2 (rs) == -1)
+    return -1;
+  rs->fd = open (tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (rs->fd == -1) {
+    set_error (errno, "create %s", tmp);
     return -1;
   }
+  if (ftruncate (rs->fd, qcow2 ? rs->layout.total_clusters * QCOW2_CLUSTER
+                 : size) == -1) {
+    set_error (errno, "size %s", tmp);
+    return -1;
+  }
+  rs->dfd = open (tmp, O_WRONLY | O_DIRECT | O_CLOEXEC);  /* may fail: fine */
+  return 0;
+
  serve:
   if (nbd_server_start (&rs->srv, tmp, "qcow2", false, nworkers) == -1)
     return -1;
@@ -251,18 +249,23 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
   return 0;
 }
 
+/* Finish the target: when ok, write its metadata (new qcow2) and make
+ * it durable; otherwise only release it. */
 static int
 close_target (struct restore *rs, size_t nworkers,
-              struct restore_worker *workers, const char *tmp)
+              struct restore_worker *workers, const char *tmp, bool ok)
 {
-  int r = 0;
+  int r = ok ? 0 : -1;
 
   if (rs->dfd >= 0) {
     close (rs->dfd);
     rs->dfd = -1;
   }
   if (rs->fd >= 0) {
-    if (fsync (rs->fd) == -1) {
+    if (rs->qcow2_direct && r == 0
+        && qcow2_layout_write_metadata (&rs->layout, rs->fd) == -1)
+      r = -1;
+    if (r == 0 && fsync (rs->fd) == -1) {
       set_error (errno, "fsync %s", tmp);
       r = -1;
     }
@@ -377,7 +380,7 @@ restore_disk (const struct restore_disk_params *p)
     set_error (0, "%s", rs.error);
     goto out;
   }
-  if (close_target (&rs, nworkers, workers, tmp) == -1)
+  if (close_target (&rs, nworkers, workers, tmp, true) == -1)
     goto out;
   /* link() refuses to replace: a file that appeared at the target while
    * we worked is never overwritten. */
@@ -397,12 +400,13 @@ restore_disk (const struct restore_disk_params *p)
   if (r == -1) {
     char saved[1024];
     snprintf (saved, sizeof saved, "%s", get_error ());
-    close_target (&rs, nworkers, workers, tmp);
+    close_target (&rs, nworkers, workers, tmp, false);
     if (!p->overwrite)
       unlink (tmp);
     set_error (0, "%s", saved);
   }
   index_reader_close (&rs.index);
+  qcow2_layout_free (&rs.layout);
   pthread_mutex_destroy (&rs.lock);
   return r;
 }

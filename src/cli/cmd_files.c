@@ -245,7 +245,7 @@ json_entry (struct strbuf *sb, const struct file_entry *e, bool first)
                ", \"mtime_nsec\": %u, \"changed_while_read\": %s",
                e->size, e->mtime_sec, e->mtime_nsec,
                e->flags & ENTRY_CHANGED ? "true" : "false");
-  if (e->target) {
+  if (e->type == ENTRY_SYMLINK || (e->flags & ENTRY_HARDLINK)) {
     strbuf_addstr (sb, e->flags & ENTRY_HARDLINK ? ", \"hard_link_to\": "
                    : ", \"target\": ");
     strbuf_add_json_string (sb, e->target);

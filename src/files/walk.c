@@ -85,6 +85,15 @@ read_xattrs (struct walker *w, const char *path, struct file_entry *e)
   ssize_t n;
 
   for (;;) {
+    if (w->xcap == 0) {
+      /* Most entries have none: one call with a buffer ready is the
+       * common case. */
+      w->xcap = 4096;
+      if ((w->xbuf = malloc (w->xcap)) == NULL) {
+        w->xcap = 0;
+        return -1;
+      }
+    }
     n = llistxattr (path, w->xbuf, w->xcap);
     if (n >= 0)
       break;

@@ -106,10 +106,14 @@ catalogue_encode (const struct file_entry *e, struct strbuf *out)
   put_le16 (f + 72, glen);
   put_le16 (f + 74, tlen);
   strbuf_add (out, fixed, sizeof fixed);
+  /* Absent strings are NULL: never hand strbuf_add a NULL. */
   strbuf_add (out, e->path, plen);
-  strbuf_add (out, e->user, ulen);
-  strbuf_add (out, e->group, glen);
-  strbuf_add (out, e->target, tlen);
+  if (ulen)
+    strbuf_add (out, e->user, ulen);
+  if (glen)
+    strbuf_add (out, e->group, glen);
+  if (tlen)
+    strbuf_add (out, e->target, tlen);
   for (size_t i = 0; i < e->extents.len; i++) {
     unsigned char x[16];
     put_le64 (x, e->extents.ptr[i].offset);
@@ -124,7 +128,8 @@ catalogue_encode (const struct file_entry *e, struct strbuf *out)
     put_le32 (h + 2, x->len);
     strbuf_add (out, h, sizeof h);
     strbuf_add (out, x->name, nlen);
-    strbuf_add (out, x->value, x->len);
+    if (x->len)
+      strbuf_add (out, x->value, x->len);
   }
   return 0;
 }

@@ -33,11 +33,14 @@ vmb files backup --name d src > b1.out || fail "backup 1: $(cat b1.out)"
 first=$(new_bytes b1.out)
 [ "$first" -gt $((40 << 20)) ] || fail "first backup stored only $first bytes"
 
-# Unchanged: only metadata (the catalogue chunk holding atimes, maps,
-# events).
+# Unchanged: nothing is read again (size, mtime, ctime and inode as the
+# last backup has them), and only metadata is stored (maps, events).
 vmb files backup --name d src > b2.out || fail "backup 2"
+grep -q " 0 B read, " b2.out || fail "unchanged files were read: $(cat b2.out)"
 [ "$(new_bytes b2.out)" -lt $((512 << 10)) ] \
   || fail "unchanged tree stored $(cat b2.out)"
+vmb files backup --name d --reread src > b2r.out || fail "backup --reread"
+grep -qE " [4-9][0-9]\.[0-9] MiB read, " b2r.out || fail "--reread: $(cat b2r.out)"
 
 # Small changes: append to three files, change one byte in the middle of
 # the big one, add two files, touch one.
@@ -46,6 +49,10 @@ printf 'Z' | dd of=src/big bs=1 seek=$((5 << 20)) conv=notrunc status=none
 head -c 50000 /dev/urandom > src/d2/new1
 head -c 700 /dev/urandom > src/d7/new2
 touch src/d0/f0
+# Same size, same mtime, new contents: ctime gives it away.
+cp -p src/d3/f5 ref
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(10); f.write(b"CHANGED"); f.close()' src/d3/f5
+touch -r ref src/d3/f5
 vmb files backup --name d src > b3.out || fail "backup 3"
 changed=$(new_bytes b3.out)
 # Each change costs about one average chunk (1 MiB) of data, at worst

@@ -46,6 +46,7 @@ files_backup_cmd (int argc, char **argv)
     { "name", required_argument, NULL, 'n' },
     { "exclude", required_argument, NULL, 'x' },
     { "one-file-system", no_argument, NULL, 'o' },
+    { "reread", no_argument, NULL, 'r' },
     { "compression", required_argument, NULL, 'z' },
     { "repo", required_argument, NULL, OPT_REPO },
     { "help", no_argument, NULL, OPT_HELP },
@@ -61,6 +62,8 @@ files_backup_cmd (int argc, char **argv)
   struct event_log events;
   struct store store;
   struct repo *repo;
+  struct manifest *parent = NULL;
+  bool reread = false;
   double t0 = now_monotonic ();
   char rd[32], nw[32], sz[32];
   int c, r = EXIT_FAIL;
@@ -68,6 +71,7 @@ files_backup_cmd (int argc, char **argv)
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case 'n': name = optarg; break;
+    case 'r': reread = true; break;
     case 'x':
       if (p.nexcludes == MAX_ARGS)
         return cli_usage_error ("files", "too many --exclude patterns");
@@ -109,6 +113,17 @@ files_backup_cmd (int argc, char **argv)
     event_log_close (&events);
     return EXIT_FAIL;
   }
+  /* The latest backup of this name lets unchanged files go unread. */
+  if (!reread) {
+    manifest_vector all = empty_vector;
+    if (manifest_list (repo, name, &all, NULL, NULL) == 0 && all.len
+        && all.ptr[all.len - 1]->archive.present) {
+      parent = all.ptr[all.len - 1];
+      all.len--;
+    }
+    manifest_vector_free (&all);
+  }
+  p.parent = parent;
   m.name = (char *) name;
   m.time = time (NULL);
   m.chunk_size = repo->chunk_size;
@@ -149,6 +164,9 @@ files_backup_cmd (int argc, char **argv)
           format_size (res.bytes_read, rd, sizeof rd),
           format_size (m.archive.stored_new, nw, sizeof nw),
           now_monotonic () - t0);
+  if (res.parent_failed)
+    cli_warning ("the previous backup %s could not be used: files were read "
+                 "again (run 'vmbackup verify')", parent->id);
   if (res.changed)
     cli_warning ("%" PRIu64 " file%s changed while read and may be "
                  "inconsistent (event 3000)", res.changed,
@@ -172,6 +190,7 @@ files_backup_cmd (int argc, char **argv)
   }
  out:
   free (m.id);
+  manifest_free (parent);
   repo_close (repo);
   event_log_close (&events);
   return r;

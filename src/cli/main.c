@@ -87,7 +87,7 @@ const struct command commands[] = {
     "qemu:///system).\n" },
   { "files", cmd_files, "back up and restore files and directories",
     "backup --name NAME [--exclude PATTERN]... [--one-file-system]\n"
-    "                      [--compression N] PATH...\n"
+    "                      [--reread] [--compression N] PATH...\n"
     "   or: vmbackup files ls ID [PATH] [--json]\n"
     "   or: vmbackup files restore ID --to DIR [PATH...]\n\n"
     "backup stores the trees under each PATH (inside a guest, or on any\n"
@@ -98,7 +98,9 @@ const struct command commands[] = {
     "stored as last read and reported (event 3000).  Sockets are skipped.\n"
     "  --exclude PATTERN   leave out what matches (a glob; with a '/' it\n"
     "                      is matched against the whole path, else the name)\n"
-    "  --one-file-system   do not enter other mounted file systems\n\n"
+    "  --one-file-system   do not enter other mounted file systems\n"
+    "  --reread            read every file, even those the last backup of\n"
+    "                      NAME has with the same size, mtime, ctime, inode\n\n"
     "ls lists the entries (all, or PATH and what is under it).\n\n"
     "restore recreates the backup, or only the PATHs and what is under\n"
     "them, inside DIR (created if missing; existing files are replaced,\n"

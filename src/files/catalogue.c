@@ -8,7 +8,8 @@
  *   48 u32 rdev major     52 u32 rdev minor     56 u64 data offset
  *   64 u32 extent count E 68 u16 path length P  70 u16 user length U
  *   72 u16 group length G 74 u16 target length T
- *   76 path, user, group, target (no NULs)
+ *   76 i64 ctime seconds  84 u32 ctime nanoseconds 88 u64 inode
+ *   96 path, user, group, target (no NULs)
  *      E x (u64 offset, u64 length)
  *      X x (u16 name length N, u32 value length V, name, value)
  * and nothing after. */
@@ -65,8 +66,24 @@ get_le16 (const unsigned char *p)
   return p[0] | (uint16_t) p[1] << 8;
 }
 
+/* The stored data offset of a regular file, and the state after it. */
+static uint64_t
+stored_offset (const struct file_entry *e, struct catalogue_state *st)
+{
+  uint64_t v;
+
+  if (e->type != ENTRY_REG)
+    return 0;
+  if (e->flags & ENTRY_HARDLINK)
+    return e->data_offset;
+  v = e->data_offset - st->data_end;
+  st->data_end = e->data_offset + file_entry_data_length (e);
+  return v;
+}
+
 int
-catalogue_encode (const struct file_entry *e, struct strbuf *out)
+catalogue_encode (const struct file_entry *e, struct catalogue_state *st,
+                  struct strbuf *out)
 {
   size_t plen = len_or_zero (e->path), ulen = len_or_zero (e->user);
   size_t glen = len_or_zero (e->group), tlen = len_or_zero (e->target);
@@ -80,7 +97,9 @@ catalogue_encode (const struct file_entry *e, struct strbuf *out)
   if (!catalogue_path_is_safe (e->path, plen) || ulen > CATALOGUE_MAX_NAME
       || glen > CATALOGUE_MAX_NAME || tlen > CATALOGUE_MAX_PATH
       || e->xattrs.len > UINT16_MAX || e->extents.len > CATALOGUE_MAX_EXTENTS
-      || body > CATALOGUE_MAX_RECORD) {
+      || body > CATALOGUE_MAX_RECORD
+      || (e->type == ENTRY_REG && !(e->flags & ENTRY_HARDLINK)
+          && e->data_offset < st->data_end)) {
     set_error (EINVAL, "%s: metadata too large for a catalogue record",
                e->path ? e->path : "");
     return -1;
@@ -99,12 +118,15 @@ catalogue_encode (const struct file_entry *e, struct strbuf *out)
   put_le64 (f + 40, e->atime_sec);
   put_le32 (f + 48, e->rdev_major);
   put_le32 (f + 52, e->rdev_minor);
-  put_le64 (f + 56, e->data_offset);
+  put_le64 (f + 56, stored_offset (e, st));
   put_le32 (f + 64, e->extents.len);
   put_le16 (f + 68, plen);
   put_le16 (f + 70, ulen);
   put_le16 (f + 72, glen);
   put_le16 (f + 74, tlen);
+  put_le64 (f + 76, e->ctime_sec);
+  put_le32 (f + 84, e->ctime_nsec);
+  put_le64 (f + 88, e->inode);
   strbuf_add (out, fixed, sizeof fixed);
   /* Absent strings are NULL: never hand strbuf_add a NULL. */
   strbuf_add (out, e->path, plen);
@@ -195,7 +217,8 @@ decode_fail (struct file_entry *e, const char *why)
 }
 
 int
-catalogue_decode (const unsigned char *b, size_t len, struct file_entry *e)
+catalogue_decode (const unsigned char *b, size_t len,
+                  struct catalogue_state *st, struct file_entry *e)
 {
   const unsigned char *p, *end = b + len;
   size_t plen, ulen, glen, tlen, nx, ne;
@@ -222,6 +245,9 @@ catalogue_decode (const unsigned char *b, size_t len, struct file_entry *e)
   ulen = get_le16 (b + 70);
   glen = get_le16 (b + 72);
   tlen = get_le16 (b + 74);
+  e->ctime_sec = (int64_t) get_le64 (b + 76);
+  e->ctime_nsec = get_le32 (b + 84);
+  e->inode = get_le64 (b + 88);
   /* All sizes are bounded (16-bit lengths, ne checked first), so this
    * sum cannot overflow. */
   if (ne > CATALOGUE_MAX_EXTENTS)
@@ -231,14 +257,21 @@ catalogue_decode (const unsigned char *b, size_t len, struct file_entry *e)
     return decode_fail (e, "truncated");
   if (e->type < ENTRY_REG || e->type > ENTRY_FIFO
       || (e->flags & ~ENTRY_FLAGS_KNOWN) || (e->mode & ~07777u)
-      || e->mtime_nsec >= 1000000000 || e->atime_nsec >= 1000000000)
+      || e->mtime_nsec >= 1000000000 || e->atime_nsec >= 1000000000
+      || e->ctime_nsec >= 1000000000)
     return decode_fail (e, "bad type, flags, mode or time");
   if ((e->flags & ENTRY_HARDLINK) && e->type != ENTRY_REG)
     return decode_fail (e, "hard link to a non-file");
   if ((e->type == ENTRY_SYMLINK || (e->flags & ENTRY_HARDLINK)) != (tlen > 0))
     return decode_fail (e, "link target missing or misplaced");
-  if (e->type != ENTRY_REG && (ne || (e->flags & ENTRY_CHANGED)))
+  if (e->type != ENTRY_REG && (ne || e->data_offset
+                               || (e->flags & ENTRY_CHANGED)))
     return decode_fail (e, "data for a non-file");
+  /* Relative to the end of the previous file's data (not for links). */
+  if (e->type == ENTRY_REG && !(e->flags & ENTRY_HARDLINK)
+      && __builtin_add_overflow (e->data_offset, st->data_end,
+                                 &e->data_offset))
+    return decode_fail (e, "data offset overflows");
   if (ulen > CATALOGUE_MAX_NAME || glen > CATALOGUE_MAX_NAME)
     return decode_fail (e, "name too long");
   p = b + CATALOGUE_FIXED_LEN;
@@ -293,5 +326,7 @@ catalogue_decode (const unsigned char *b, size_t len, struct file_entry *e)
   }
   if (p != end)
     return decode_fail (e, "trailing bytes");
+  if (e->type == ENTRY_REG && !(e->flags & ENTRY_HARDLINK))
+    st->data_end = data_end;
   return 0;
 }

@@ -22,7 +22,7 @@
 #define CATALOGUE_MAGIC "VMBCATL1"
 #define CATALOGUE_MAGIC_LEN 8
 #define CATALOGUE_MAX_RECORD (16u << 20)
-#define CATALOGUE_FIXED_LEN 76
+#define CATALOGUE_FIXED_LEN 96
 #define CATALOGUE_MAX_PATH 4096
 #define CATALOGUE_MAX_NAME 255          /* user, group, xattr names */
 #define CATALOGUE_MAX_XATTR_VALUE 65536
@@ -55,12 +55,14 @@ struct file_entry {
   uint32_t mode;                /* permission bits and suid/sgid/sticky */
   uint32_t uid, gid;
   uint64_t size;                /* regular files; symlinks: target length */
-  int64_t mtime_sec, atime_sec;
-  uint32_t mtime_nsec, atime_nsec;
+  int64_t mtime_sec, atime_sec, ctime_sec;
+  uint32_t mtime_nsec, atime_nsec, ctime_nsec;
+  uint64_t inode;               /* with ctime: is it the file we saw? */
   uint32_t rdev_major, rdev_minor;
   /* Regular files: the data extents, stored one after the other in the
    * data stream from data_offset on.  Holes between them are not
-   * stored; a hard link repeats its target's extents. */
+   * stored; a hard link repeats its target's extents.  In memory
+   * data_offset is absolute; on disk it is relative (catalogue_state). */
   uint64_t data_offset;
   extent_vector extents;
   char *path;                   /* relative, "/"-separated */
@@ -72,12 +74,22 @@ struct file_entry {
 void file_entry_release (struct file_entry *e);
 uint64_t file_entry_data_length (const struct file_entry *e);
 
+/* What a record's data offset is relative to.  A file's data usually
+ * starts where the previous file's ended, so records store the gap
+ * (usually 0), not the absolute offset: a change early in a tree then
+ * leaves every later record byte for byte the same, and the catalogue
+ * deduplicates.  Hard links store their (earlier) offset as is. */
+struct catalogue_state {
+  uint64_t data_end;            /* end of the last non-link file's data */
+};
+
 /* Append e as a record (length and body) to out. */
-int catalogue_encode (const struct file_entry *e, struct strbuf *out);
+int catalogue_encode (const struct file_entry *e, struct catalogue_state *st,
+                      struct strbuf *out);
 /* Decode one record body of len bytes into e (zeroed by the caller;
  * released on failure). */
 int catalogue_decode (const unsigned char *body, size_t len,
-                      struct file_entry *e);
+                      struct catalogue_state *st, struct file_entry *e);
 
 /* A path restore may create: relative, no empty, "." or ".."
  * components, at most CATALOGUE_MAX_PATH bytes. */

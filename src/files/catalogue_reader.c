@@ -92,7 +92,7 @@ catalogue_reader_next (struct catalogue_reader *r, struct file_entry *e)
   }
   if (stream_reader_read (&r->stream, r->pos + 4, r->body, len) == -1)
     return -1;
-  if (catalogue_decode (r->body, len, e) == -1)
+  if (catalogue_decode (r->body, len, &r->state, e) == -1)
     return -1;
   if (check_order (&r->last_path, e) == -1) {
     file_entry_release (e);
@@ -117,6 +117,7 @@ int64_t
 catalogue_check_buffer (const unsigned char *buf, size_t len)
 {
   size_t pos = CATALOGUE_MAGIC_LEN;
+  struct catalogue_state state = { 0 };
   char *last = NULL;
   int64_t n = 0;
 
@@ -134,7 +135,7 @@ catalogue_check_buffer (const unsigned char *buf, size_t len)
       n = -1;
       break;
     }
-    if (catalogue_decode (buf + pos + 4, rl, &e) == -1) {
+    if (catalogue_decode (buf + pos + 4, rl, &state, &e) == -1) {
       n = -1;
       break;
     }

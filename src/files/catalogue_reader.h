@@ -14,6 +14,7 @@ struct catalogue_reader {
   uint64_t pos, size;
   uint64_t seen, expected;
   char *last_path;
+  struct catalogue_state state;
   unsigned char *body;
   size_t body_cap;
 };

@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "repo/lock.h"
 #include "common/strbuf.h"
 #include "catalogue.h"
+#include "catalogue_reader.h"
 #include "hardlinks.h"
+#include "repo/stream_map.h"
 #include "stream_writer.h"
 #include "walk.h"
 #include "file_backup.h"
@@ -23,10 +26,28 @@
 #define READ_ATTEMPTS 3
 #define MAX_WORKERS 4
 
+#define NO_CHUNK UINT64_MAX
+
+/* The previous backup, read alongside the walk: both are in catalogue
+ * order, so one pass over its catalogue finds each path's old record. */
+struct parent {
+  bool active;
+  struct catalogue_reader cat;
+  struct stream_map map;        /* its data stream */
+  struct file_entry cur;        /* its record at or after the walk */
+  bool have_cur;
+  int lock_fd;
+  /* The last of its chunks put into our stream, and where it starts in
+   * ours: consecutive unchanged files share chunks. */
+  uint64_t last_old, last_old_newpos;
+};
+
 struct run {
   const struct files_backup_params *p;
   struct files_backup_result *res;
   struct stream_writer data, cat;
+  struct catalogue_state cat_state;
+  struct parent parent;
   struct hardlinks links;
   struct strbuf rec;
   const char *grow_hook;        /* VMBACKUP_TEST_GROW_WHILE_READ */
@@ -195,6 +216,8 @@ read_file_data (struct run *r, struct walk_item *it)
     e->size = before.st_size;
     e->mtime_sec = before.st_mtim.tv_sec;
     e->mtime_nsec = before.st_mtim.tv_nsec;
+    e->ctime_sec = before.st_ctim.tv_sec;
+    e->ctime_nsec = before.st_ctim.tv_nsec;
     e->data_offset = stream_writer_offset (&r->data);
     if (find_extents (fd, &before, &e->extents) == -1) {
       rc = -1;
@@ -228,11 +251,162 @@ read_file_data (struct run *r, struct walk_item *it)
   return rc;
 }
 
+static void
+parent_stop (struct parent *pa)
+{
+  if (!pa->active)
+    return;
+  pa->active = false;
+  file_entry_release (&pa->cur);
+  catalogue_reader_close (&pa->cat);
+  stream_map_close (&pa->map);
+  if (pa->lock_fd >= 0)
+    close (pa->lock_fd);
+}
+
+static void
+parent_start (struct run *r)
+{
+  struct parent *pa = &r->parent;
+  const struct manifest *m = r->p->parent;
+  struct repo *repo = r->p->store->repo;
+
+  pa->lock_fd = -1;
+  pa->last_old = NO_CHUNK;
+  if (m == NULL || !m->archive.present)
+    return;
+  if (catalogue_reader_open (&pa->cat, repo, &m->archive) == -1) {
+    r->res->parent_failed = true;
+    return;
+  }
+  if (stream_map_open (&pa->map, repo, &m->archive.data_map,
+                       m->archive.data_chunks, m->archive.data_size) == -1
+      || (pa->lock_fd = chunk_lock_open (repo)) == -1) {
+    catalogue_reader_close (&pa->cat);
+    r->res->parent_failed = true;
+    return;
+  }
+  pa->active = true;
+}
+
+/* The parent's record of path, if it has one. */
+static const struct file_entry *
+parent_find (struct run *r, const char *path)
+{
+  struct parent *pa = &r->parent;
+
+  while (pa->active) {
+    int c, more;
+
+    if (pa->have_cur) {
+      c = catalogue_path_cmp (pa->cur.path, path);
+      if (c == 0)
+        return &pa->cur;
+      if (c > 0)
+        return NULL;
+      file_entry_release (&pa->cur);
+      pa->have_cur = false;
+    }
+    more = catalogue_reader_next (&pa->cat, &pa->cur);
+    if (more == 1)
+      pa->have_cur = true;
+    else {
+      /* The end, or damage: from here on every file is read. */
+      if (more == -1)
+        r->res->parent_failed = true;
+      parent_stop (pa);
+    }
+  }
+  return NULL;
+}
+
+/* If the parent has this file unchanged, put its chunks into our data
+ * stream without reading it.  1: done, 0: read it, -1: error. */
+static int
+reuse_unchanged (struct run *r, struct walk_item *it)
+{
+  struct parent *pa = &r->parent;
+  struct file_entry *e = it->e;
+  const struct stat *st = it->st;
+  const struct file_entry *old = parent_find (r, e->path);
+  uint64_t len, first, last, newpos_first = 0, start, end;
+  struct digest d;
+
+  if (old == NULL || old->type != ENTRY_REG || (old->flags & ENTRY_CHANGED)
+      || old->size != (uint64_t) st->st_size
+      || old->mtime_sec != st->st_mtim.tv_sec
+      || old->mtime_nsec != (uint64_t) st->st_mtim.tv_nsec
+      || old->ctime_sec != st->st_ctim.tv_sec
+      || old->ctime_nsec != (uint64_t) st->st_ctim.tv_nsec
+      || old->inode != st->st_ino)
+    return 0;
+  len = file_entry_data_length (old);
+  if (extent_vector_reserve (&e->extents, old->extents.len) == -1) {
+    set_error (ENOMEM, "extents");
+    return -1;
+  }
+  if (old->extents.len)
+    memcpy (e->extents.ptr, old->extents.ptr,
+            old->extents.len * sizeof *old->extents.ptr);
+  e->extents.len = old->extents.len;
+  if (len == 0) {
+    /* No bytes: any offset will do, but not one past the next reused
+     * file's start (which may lie in a chunk already in our stream). */
+    e->data_offset = r->cat_state.data_end;
+    r->res->reused++;
+    return 1;
+  }
+  if (stream_map_find (&pa->map, old->data_offset, &first) == -1
+      || stream_map_find (&pa->map, old->data_offset + len - 1, &last) == -1)
+    goto unusable;
+  if (pa->last_old != NO_CHUNK && first < pa->last_old)
+    goto fallback;              /* not in stream order: read it */
+  for (uint64_t k = first; k <= last; k++) {
+    uint64_t pos = stream_writer_offset (&r->data);
+    if (stream_map_get (&pa->map, k, &start, &end, &d) == -1)
+      goto unusable;
+    if (k == first)
+      newpos_first = k == pa->last_old ? pa->last_old_newpos : pos;
+    if (k == pa->last_old)
+      continue;                 /* already in our stream */
+    if (!digest_is_zero (&d)) {
+      int there = store_refresh (r->p->store, pa->lock_fd, &d);
+      if (there == -1)
+        return -1;
+      if (there == 0)
+        goto fallback;          /* gone (gc, verify's quarantine) */
+    }
+    if (k == first || pa->last_old == NO_CHUNK) {
+      if (stream_writer_flush (&r->data) == -1)
+        return -1;
+      pos = stream_writer_offset (&r->data);
+      if (k == first)
+        newpos_first = pos;
+    }
+    if (stream_writer_splice (&r->data, &d, end - start) == -1)
+      return -1;
+    pa->last_old = k;
+    pa->last_old_newpos = pos;
+  }
+  if (stream_map_get (&pa->map, first, &start, &end, &d) == -1)
+    goto unusable;
+  e->data_offset = newpos_first + (old->data_offset - start);
+  r->res->reused++;
+  return 1;
+ unusable:
+  r->res->parent_failed = true;
+  parent_stop (pa);
+ fallback:
+  pa->last_old = NO_CHUNK;
+  e->extents.len = 0;
+  return 0;
+}
+
 static int
 add_record (struct run *r, const struct file_entry *e)
 {
   strbuf_release (&r->rec);
-  if (catalogue_encode (e, &r->rec) == -1
+  if (catalogue_encode (e, &r->cat_state, &r->rec) == -1
       || stream_writer_write (&r->cat, r->rec.buf, r->rec.len) == -1)
     return -1;
   r->res->archive.entries++;
@@ -267,9 +441,15 @@ visit (void *opaque, struct walk_item *it)
       r->res->files++;
       return add_record (r, e);
     }
-    rc = read_file_data (r, it);
-    if (rc != 0)
-      return rc == 1 ? 0 : -1;
+    rc = reuse_unchanged (r, it);
+    if (rc == -1)
+      return -1;
+    if (rc == 0) {
+      r->parent.last_old = NO_CHUNK;    /* our stream moves on */
+      rc = read_file_data (r, it);
+      if (rc != 0)
+        return rc == 1 ? 0 : -1;
+    }
     if (it->st->st_nlink > 1
         && hardlinks_add (&r->links, it->st->st_dev, it->st->st_ino, e) == -1)
       return -1;
@@ -311,6 +491,7 @@ files_backup (const struct files_backup_params *p,
       || stream_writer_write (&r.cat, CATALOGUE_MAGIC,
                               CATALOGUE_MAGIC_LEN) == -1)
     goto out;
+  parent_start (&r);
   if (walk_roots (&wo, p->roots, p->nroots, &ops) == -1)
     goto out;
   if (stream_writer_finish (&r.data, &a->data_map, &a->data_chunks,
@@ -322,6 +503,7 @@ files_backup (const struct files_backup_params *p,
   a->present = true;
   rc = 0;
  out:
+  parent_stop (&r.parent);
   stream_writer_close (&r.data);
   stream_writer_close (&r.cat);
   hardlinks_free (&r.links);

@@ -15,6 +15,10 @@
 
 struct files_backup_params {
   struct store *store;
+  /* The previous backup of the same name, or NULL: a file whose size,
+   * mtime, ctime and inode are as it records is not read again; its
+   * chunks are reused from there. */
+  const struct manifest *parent;
   char **roots;
   size_t nroots;
   char **excludes;
@@ -30,6 +34,8 @@ struct files_backup_result {
   uint64_t bytes_read;          /* data read, retries included */
   uint64_t changed;             /* stored although they changed */
   uint64_t skipped;             /* unreadable entries, not stored */
+  uint64_t reused;              /* files found unchanged in the parent */
+  bool parent_failed;           /* its catalogue could not be used */
 };
 
 int files_backup (const struct files_backup_params *p,

@@ -241,6 +241,28 @@ stream_writer_write (struct stream_writer *w, const void *data, size_t len)
   return 0;
 }
 
+int
+stream_writer_flush (struct stream_writer *w)
+{
+  return cut (w, true);
+}
+
+int
+stream_writer_splice (struct stream_writer *w, const struct digest *d,
+                      size_t len)
+{
+  if (w->end != w->start || len == 0
+      || len > w->store->repo->chunk_size) {
+    set_error (EINVAL, "stream splice");
+    return -1;
+  }
+  if (stream_map_writer_set (&w->map, w->chunks, w->base + len, d) == -1)
+    return -1;
+  w->chunks++;
+  w->base += len;
+  return 0;
+}
+
 uint64_t
 stream_writer_offset (const struct stream_writer *w)
 {

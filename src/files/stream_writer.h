@@ -51,6 +51,14 @@ int stream_writer_space (struct stream_writer *w, unsigned char **p,
 void stream_writer_advance (struct stream_writer *w, size_t n);
 int stream_writer_write (struct stream_writer *w, const void *data,
                          size_t len);
+/* Cut what is buffered now, at content-defined points and then wherever
+ * the buffer ends, so that whole stored chunks can follow. */
+int stream_writer_flush (struct stream_writer *w);
+/* Append a chunk already in the repository (refreshed by the caller
+ * with store_refresh, or all zero) without its bytes.  Only after a
+ * flush, or another splice. */
+int stream_writer_splice (struct stream_writer *w, const struct digest *d,
+                          size_t len);
 /* Bytes appended so far: the offset of the next byte. */
 uint64_t stream_writer_offset (const struct stream_writer *w);
 /* Cut the rest, wait for the workers, store the stream map; *map is its

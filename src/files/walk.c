@@ -186,6 +186,9 @@ fill_entry (struct walker *w, int dirfd, const char *name, const char *path,
   e->mtime_nsec = st->st_mtim.tv_nsec;
   e->atime_sec = st->st_atim.tv_sec;
   e->atime_nsec = st->st_atim.tv_nsec;
+  e->ctime_sec = st->st_ctim.tv_sec;
+  e->ctime_nsec = st->st_ctim.tv_nsec;
+  e->inode = st->st_ino;
   if (e->type == ENTRY_CHR || e->type == ENTRY_BLK) {
     e->rdev_major = major (st->st_rdev);
     e->rdev_minor = minor (st->st_rdev);

@@ -58,6 +58,11 @@ int store_begin (struct store *s, struct repo *repo);
  * chunk_lock_open() fd. */
 int store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
                const struct digest *d, const void *data, size_t len);
+/* Use a stored chunk again without its data (a file backup reusing
+ * its predecessor's chunks): refresh it as store_put does for a chunk it
+ * finds, so that a concurrent gc keeps it.  1: there and refreshed,
+ * 0: missing (store it with store_put), -1: error. */
+int store_refresh (struct store *s, int lock_fd, const struct digest *d);
 /* Make every stored chunk durable and visible. */
 int store_finish (struct store *s);
 /* Drop unpublished chunks and the writer registration. */

@@ -37,17 +37,19 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct file_entry e = { 0 };
+  struct catalogue_state st = { 0 };
 
   catalogue_check_buffer (data, size);
-  if (catalogue_decode (data, size, &e) == 0) {
+  if (catalogue_decode (data, size, &st, &e) == 0) {
     check_entry (&e);
     file_entry_release (&e);
   }
   /* The first record of a stream, as the reader sees it. */
   if (size > CATALOGUE_MAGIC_LEN + 4) {
     memset (&e, 0, sizeof e);
+    memset (&st, 0, sizeof st);
     if (catalogue_decode (data + CATALOGUE_MAGIC_LEN + 4,
-                          size - CATALOGUE_MAGIC_LEN - 4, &e) == 0) {
+                          size - CATALOGUE_MAGIC_LEN - 4, &st, &e) == 0) {
       check_entry (&e);
       file_entry_release (&e);
     }

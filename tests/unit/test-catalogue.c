@@ -42,7 +42,8 @@ decode (const struct strbuf *sb, struct file_entry *e)
   int r;
 
   memset (e, 0, sizeof *e);
-  r = catalogue_decode (copy, sb->len - 4, e);
+  struct catalogue_state st = { 0 };
+  r = catalogue_decode (copy, sb->len - 4, &st, e);
   free (copy);
   return r;
 }
@@ -57,7 +58,8 @@ decode_patched (const char *safe, const char *bad)
   int r;
 
   make_entry (&e, safe);
-  CHECK (catalogue_encode (&e, &sb) == 0, "encode %s", safe);
+  struct catalogue_state st = { 0 };
+  CHECK (catalogue_encode (&e, &st, &sb) == 0, "encode %s", safe);
   at = memmem (sb.buf, sb.len, safe, strlen (safe));
   memcpy (at, bad, strlen (bad));
   r = decode (&sb, &d);
@@ -73,9 +75,10 @@ main (void)
 {
   struct file_entry e, d;
   struct strbuf sb = STRBUF_INIT, stream = STRBUF_INIT;
+  struct catalogue_state st = { 0 };
 
   make_entry (&e, "home/alice/file");
-  CHECK (catalogue_encode (&e, &sb) == 0, "encode: %s", get_error ());
+  CHECK (catalogue_encode (&e, &st, &sb) == 0, "encode: %s", get_error ());
   CHECK (decode (&sb, &d) == 0, "decode: %s", get_error ());
   CHECK (strcmp (d.path, e.path) == 0 && strcmp (d.user, "alice") == 0
          && d.group[0] == '\0' && d.target[0] == '\0', "strings");
@@ -95,7 +98,8 @@ main (void)
   for (size_t cut = 1; cut < sb.len - 4; cut += 7) {
     unsigned char *copy = test_memdup (sb.buf + 4, sb.len - 4 - cut);
     memset (&d, 0, sizeof d);
-    CHECK (catalogue_decode (copy, sb.len - 4 - cut, &d) == -1,
+    memset (&st, 0, sizeof st);
+    CHECK (catalogue_decode (copy, sb.len - 4 - cut, &st, &d) == -1,
            "truncated by %zu accepted", cut);
     free (copy);
   }
@@ -117,7 +121,8 @@ main (void)
   /* The writer refuses them too. */
   file_entry_release (&e);
   make_entry (&e, "../etc/passwd");
-  CHECK (catalogue_encode (&e, &sb) == -1, "encoded an unsafe path");
+  memset (&st, 0, sizeof st);
+  CHECK (catalogue_encode (&e, &st, &sb) == -1, "encoded an unsafe path");
   file_entry_release (&e);
 
   /* Order: a directory comes right before what it holds. */
@@ -129,16 +134,37 @@ main (void)
   /* A stream: magic, then records in order. */
   strbuf_add (&stream, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
   const char *paths[] = { "a", "a/b", "a.txt" };
+  memset (&st, 0, sizeof st);
   for (int i = 0; i < 3; i++) {
     make_entry (&e, paths[i]);
-    CHECK (catalogue_encode (&e, &stream) == 0, "encode");
+    e.data_offset = 100 + i * (8 << 20);
+    CHECK (catalogue_encode (&e, &st, &stream) == 0, "encode %d", i);
     file_entry_release (&e);
+  }
+  /* Stored relative to the previous file's end: the second and third
+   * records say 100 + 8 MiB - (100 + 1 MiB + 4 KiB) each. */
+  {
+    struct catalogue_state rs = { 0 };
+    size_t pos = CATALOGUE_MAGIC_LEN;
+    for (int i = 0; i < 3; i++) {
+      uint32_t rl = (unsigned char) stream.buf[pos]
+        | (unsigned char) stream.buf[pos + 1] << 8
+        | (unsigned char) stream.buf[pos + 2] << 16;
+      memset (&d, 0, sizeof d);
+      CHECK (catalogue_decode ((unsigned char *) stream.buf + pos + 4, rl,
+                               &rs, &d) == 0, "decode %d", i);
+      CHECK (d.data_offset == 100 + (uint64_t) i * (8 << 20),
+             "record %d: offset %llu", i, (unsigned long long) d.data_offset);
+      file_entry_release (&d);
+      pos += 4 + rl;
+    }
   }
   CHECK (catalogue_check_buffer ((unsigned char *) stream.buf, stream.len) == 3,
          "stream: %s", get_error ());
   /* The same record twice is out of order. */
   make_entry (&e, "a.txt");
-  catalogue_encode (&e, &stream);
+  e.data_offset = 1 << 30;
+  catalogue_encode (&e, &st, &stream);
   file_entry_release (&e);
   CHECK (catalogue_check_buffer ((unsigned char *) stream.buf, stream.len) == -1,
          "duplicate accepted");
@@ -149,7 +175,8 @@ main (void)
   make_entry (&e, "b");
   e.flags = ENTRY_HARDLINK;
   e.target = strdup ("c");
-  catalogue_encode (&e, &stream);
+  memset (&st, 0, sizeof st);
+  catalogue_encode (&e, &st, &stream);
   file_entry_release (&e);
   CHECK (catalogue_check_buffer ((unsigned char *) stream.buf, stream.len) == -1,
          "hard link to a later entry accepted");

@@ -32,6 +32,8 @@ ignore (void *opaque, const char *msg)
   fprintf (stderr, "(reported: %s)\n", msg);
 }
 
+static struct catalogue_state state;
+
 static void
 add (struct strbuf *cat, enum entry_type type, const char *path,
      const char *bad_path, const char *target, uint64_t data_len)
@@ -45,7 +47,7 @@ add (struct strbuf *cat, enum entry_type type, const char *path,
   e.target = target ? strdup (target) : NULL;
   if (data_len)
     extent_vector_append (&e.extents, (struct extent) { 0, data_len });
-  CHECK (catalogue_encode (&e, cat) == 0, "encode: %s", get_error ());
+  CHECK (catalogue_encode (&e, &state, cat) == 0, "encode: %s", get_error ());
   if (bad_path) {
     char *at = memmem (cat->buf + start, cat->len - start, path, strlen (path));
     CHECK (strlen (bad_path) == strlen (path), "same length");
@@ -142,6 +144,7 @@ main (void)
   CHECK (mkdir (path, 0700) == 0, "mkdir outside");
 
   /* "../x": two levels up from target/inner would be dir/x. */
+  memset (&state, 0, sizeof state);
   strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
   add (&cat, ENTRY_DIR, "d", NULL, NULL, 0);
   add (&cat, ENTRY_REG, "d/ab/x", "d/../x", NULL, 5);
@@ -153,6 +156,7 @@ main (void)
   strbuf_release (&cat);
 
   /* "/x" as the first entry. */
+  memset (&state, 0, sizeof state);
   strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
   add (&cat, ENTRY_REG, "ax", "/x", NULL, 5);
   m = publish ("absolute", &cat, 1);
@@ -163,6 +167,7 @@ main (void)
 
   /* A symlink to outside, then an entry beneath it. */
   snprintf (path, sizeof path, "%s/outside", dir);
+  memset (&state, 0, sizeof state);
   strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
   add (&cat, ENTRY_SYMLINK, "a", NULL, path, 0);
   add (&cat, ENTRY_REG, "a/x", NULL, NULL, 5);
@@ -174,6 +179,7 @@ main (void)
   strbuf_release (&cat);
 
   /* A sane archive restores (the failures above are the paths). */
+  memset (&state, 0, sizeof state);
   strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
   add (&cat, ENTRY_DIR, "h", NULL, NULL, 0);
   add (&cat, ENTRY_REG, "h/x", NULL, NULL, 5);

@@ -11,6 +11,8 @@ packages=(
   qemu-utils libnbd-bin
   # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive
   clang libclang-rt-14-dev time util-linux python3 perl
+  # file backup tests: setfattr, setfacl, getfacl
+  attr acl
   # VM tests (tests/vm): libvirt running qemu (TCG), and what the tiny test
   # guest is built from: a Debian kernel, busybox, the guest agent, UEFI
   # firmware for the NVRAM variant, and tools to make its data disks

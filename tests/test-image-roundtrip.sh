@@ -46,7 +46,7 @@ qemu-img compare -q base.qcow2 base.out || fail "base restore differs"
 # list shows one line per backup with the promised columns; --json agrees.
 vmb list > list.out
 [ "$(wc -l < list.out)" = 4 ] || fail "list: $(cat list.out)"
-grep -qE '^raw/[0-9]{8}T[0-9]{6}Z +[0-9-]+T[0-9:]+Z +258\.0 MiB +13\.0 MiB +offline$' list.out \
+grep -qE '^raw/[0-9]{8}T[0-9]{6}Z +[0-9-]+T[0-9:]+Z +258\.0 MiB +13\.0 MiB +offline +image$' list.out \
   || fail "list line for raw: $(grep ^raw list.out)"
 vmb list --json | python3 -c '
 import json, sys

@@ -33,6 +33,7 @@ int cmd_prune (int argc, char **argv);
 int cmd_gc (int argc, char **argv);
 int cmd_plan (int argc, char **argv);
 int cmd_events (int argc, char **argv);
+int cmd_files (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

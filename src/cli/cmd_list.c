@@ -103,16 +103,16 @@ cmd_list (int argc, char **argv)
     print_json (&v);
   else {
     if (v.len)
-      printf ("%-40s %-20s %10s %10s %s\n", "ID", "TIME", "SIZE", "NEW",
-              "CONSISTENCY");
+      printf ("%-40s %-20s %10s %10s %-11s %s\n", "ID", "TIME", "SIZE", "NEW",
+              "CONSISTENCY", "KIND");
     for (size_t i = 0; i < v.len; i++) {
       const struct manifest *m = v.ptr[i];
       char t[32], s[32], n[32];
-      printf ("%-40s %-20s %10s %10s %s\n", m->id,
+      printf ("%-40s %-20s %10s %10s %-11s %s\n", m->id,
               format_time (m->time, t, sizeof t),
               format_size (manifest_logical_size (m), s, sizeof s),
               format_size (manifest_stored_new (m), n, sizeof n),
-              m->consistency);
+              m->consistency, m->kind);
     }
   }
   manifest_vector_free (&v);

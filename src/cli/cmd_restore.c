@@ -75,6 +75,12 @@ cmd_restore (int argc, char **argv)
     cli_error ("%s", get_error ());
     goto out;
   }
+  if (m->archive.present) {
+    cli_usage_error ("restore", "backup %s is a files backup: use 'vmbackup "
+                     "files restore %s --to DIR'", m->id, m->id);
+    r = EXIT_USAGE;
+    goto out;
+  }
   if (to == NULL) {
     if (strcmp (m->kind, "vm") != 0) {
       cli_usage_error ("restore", "backup %s is a disk image: give --to PATH",

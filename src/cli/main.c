@@ -85,6 +85,27 @@ const struct command commands[] = {
     "disk as included or excluded with the reason.  -c URI (before or\n"
     "after the command) picks the libvirt connection (default\n"
     "qemu:///system).\n" },
+  { "files", cmd_files, "back up and restore files and directories",
+    "backup --name NAME [--exclude PATTERN]... [--one-file-system]\n"
+    "                      [--reread] [--compression N] PATH...\n"
+    "   or: vmbackup files ls ID [PATH] [--json]\n"
+    "   or: vmbackup files restore ID --to DIR [PATH...]\n\n"
+    "backup stores the trees under each PATH (inside a guest, or on any\n"
+    "Linux machine) as backup NAME: contents cut at content-defined\n"
+    "points (deduplicated against every backup in the repository),\n"
+    "owners, modes, times, xattrs, ACLs, symlinks, hard links, devices,\n"
+    "FIFOs and holes.  A file that keeps changing while it is read is\n"
+    "stored as last read and reported (event 3000).  Sockets are skipped.\n"
+    "  --exclude PATTERN   leave out what matches (a glob; with a '/' it\n"
+    "                      is matched against the whole path, else the name)\n"
+    "  --one-file-system   do not enter other mounted file systems\n"
+    "  --reread            read every file, even those the last backup of\n"
+    "                      NAME has with the same size, mtime, ctime, inode\n\n"
+    "ls lists the entries (all, or PATH and what is under it).\n\n"
+    "restore recreates the backup, or only the PATHs and what is under\n"
+    "them, inside DIR (created if missing; existing files are replaced,\n"
+    "nothing outside DIR is touched).  Without root, ownership, device\n"
+    "nodes and some xattrs are left out with one warning each.\n" },
   { "gc", cmd_gc, "delete chunks no backup references",
     "[--dry-run]\n\n"
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"

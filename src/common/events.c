@@ -47,6 +47,17 @@ const struct event_def event_catalogue[] = {
   { EV_RESTORE_FAILED, SEV_ERROR, "restore failed" },
   { EV_RESTORE_UNCLEAN, SEV_WARNING, "restored guest may report an unclean shutdown" },
   { EV_RESTORE_REPLACED, SEV_WARNING, "existing VM turned off and replaced" },
+  { EV_FILE_CHANGED, SEV_WARNING, "file changed while it was read" },
+  { EV_FILE_UNREADABLE, SEV_WARNING, "file unreadable: left out" },
+  { EV_FILE_VANISHED, SEV_INFO, "file disappeared during the backup" },
+  { EV_FILE_SOCKET, SEV_INFO, "socket not backed up" },
+  { EV_FILE_OTHER_FS, SEV_INFO, "other file system not entered" },
+  { EV_FILE_NO_XATTRS, SEV_WARNING, "extended attributes unreadable" },
+  { EV_FILE_RESTORE_NO_OWNER, SEV_WARNING, "ownership not restored" },
+  { EV_FILE_RESTORE_NO_DEVICES, SEV_WARNING, "device nodes not restored" },
+  { EV_FILE_RESTORE_NO_XATTRS, SEV_WARNING,
+    "extended attributes not restored" },
+  { EV_FILE_RESTORE_ERROR, SEV_ERROR, "file not restored" },
   { 0, 0, NULL },
 };
 

@@ -209,7 +209,7 @@ reuse_chunk (struct pipeline *pl, struct extent_cursor *dirty, int lock_fd,
     return -1;
   }
   if (!digest_is_zero (&d)) {
-    r = store_reuse (p->store, lock_fd, &d);
+    r = store_refresh (p->store, lock_fd, &d);
     if (r != 1)
       return r;
     if (index_writer_set (&pl->index, i, &d) == -1)

@@ -14,6 +14,7 @@
 #include "index.h"
 #include "lock.h"
 #include "manifest.h"
+#include "stream_map.h"
 #include "gc.h"
 
 /* File timestamps come from the kernel's coarse clock, which may trail
@@ -70,6 +71,38 @@ mark_index (struct repo *repo, const struct manifest *m, const char *what,
   return 0;
 }
 
+/* A file backup's stream: its map (an index and its chunks) and every
+ * chunk the map names. */
+static int
+mark_stream (struct repo *repo, const struct manifest *m, const char *what,
+             const struct digest *map_id, uint64_t count, uint64_t size,
+             struct digest_set *chunks, struct digest_set *indexes)
+{
+  struct stream_map map;
+  uint64_t start, end;
+  struct digest d;
+  int r = 0;
+
+  if (mark_index (repo, m, what, map_id, chunks, indexes) == -1)
+    return -1;
+  if (stream_map_open (&map, repo, map_id, count, size) == -1)
+    goto bad;
+  for (uint64_t i = 0; r == 0 && i < count; i++) {
+    if (stream_map_get (&map, i, &start, &end, &d) == -1) {
+      stream_map_close (&map);
+      goto bad;
+    }
+    r = digest_set_add (chunks, &d, 1);
+  }
+  stream_map_close (&map);
+  return r;
+ bad:
+  error_prefix ("backup %s %s", m->id, what);
+  set_error (0, "%s; gc deletes nothing while a backup is unreadable",
+             get_error ());
+  return -1;
+}
+
 /* Every digest any backup references, and every index. */
 static int
 mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
@@ -105,6 +138,15 @@ mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
                       indexes) == -1)
         goto out;
     }
+    if (m->archive.present
+        && (mark_stream (repo, m, "data stream", &m->archive.data_map,
+                         m->archive.data_chunks, m->archive.data_size,
+                         chunks, indexes) == -1
+            || mark_stream (repo, m, "catalogue", &m->archive.catalogue_map,
+                            m->archive.catalogue_chunks,
+                            m->archive.catalogue_size, chunks,
+                            indexes) == -1))
+      goto out;
   }
   r = 0;
  out:

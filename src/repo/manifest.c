@@ -56,7 +56,7 @@ manifest_logical_size (const struct manifest *m)
   uint64_t t = 0;
   for (size_t i = 0; i < m->disks.len; i++)
     t += m->disks.ptr[i].size;
-  return t;
+  return t + m->archive.bytes;
 }
 
 uint64_t
@@ -65,7 +65,7 @@ manifest_stored_new (const struct manifest *m)
   uint64_t t = 0;
   for (size_t i = 0; i < m->disks.len; i++)
     t += m->disks.ptr[i].stored_new;
-  return t;
+  return t + m->archive.stored_new;
 }
 
 int
@@ -188,6 +188,18 @@ manifest_serialize (const struct manifest *m)
     strbuf_addstr (&sb, " reason=");
     add_escaped (&sb, m->excluded.ptr[i].reason);
     strbuf_addstr (&sb, "\n");
+  }
+  if (m->archive.present) {
+    const struct manifest_archive *a = &m->archive;
+    char chex[DIGEST_HEX_LEN + 1];
+    digest_to_hex (&a->data_map, hex);
+    digest_to_hex (&a->catalogue_map, chex);
+    strbuf_addf (&sb, "archive data=%s data-size=%" PRIu64 " data-chunks=%"
+                 PRIu64 " catalogue=%s catalogue-size=%" PRIu64
+                 " catalogue-chunks=%" PRIu64 " entries=%" PRIu64 " bytes=%"
+                 PRIu64 " stored-new=%" PRIu64 "\n", hex, a->data_size,
+                 a->data_chunks, chex, a->catalogue_size,
+                 a->catalogue_chunks, a->entries, a->bytes, a->stored_new);
   }
   digest_compute (sb.buf, sb.len, &sum);
   digest_to_hex (&sum, hex);
@@ -386,6 +398,61 @@ parse_excluded (const char *p, size_t len, struct manifest_excluded *x)
   return r == 0 && x->target && x->reason ? 0 : -1;
 }
 
+static int
+parse_hex_digest (const char *v, size_t vl, struct digest *d)
+{
+  char hex[DIGEST_HEX_LEN + 1];
+
+  if (vl != DIGEST_HEX_LEN)
+    return -1;
+  memcpy (hex, v, vl);
+  hex[vl] = '\0';
+  return digest_from_hex (hex, d);
+}
+
+/* Every attribute is required, once; unknown ones are skipped as on
+ * disk lines. */
+static int
+parse_archive (const char *p, size_t len, struct manifest_archive *a)
+{
+  static const char *const keys[] = {
+    "data", "data-size", "data-chunks", "catalogue", "catalogue-size",
+    "catalogue-chunks", "entries", "bytes", "stored-new",
+  };
+  uint64_t *nums[] = {
+    NULL, &a->data_size, &a->data_chunks, NULL, &a->catalogue_size,
+    &a->catalogue_chunks, &a->entries, &a->bytes, &a->stored_new,
+  };
+  const char *end = p + len, *k, *v;
+  size_t kl, vl;
+  unsigned seen = 0;
+  int r;
+
+  while ((r = next_attr (&p, end, &k, &kl, &v, &vl)) == 1) {
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+      if (kl != strlen (keys[i]) || memcmp (k, keys[i], kl) != 0)
+        continue;
+      if (seen & (1u << i))
+        return -1;
+      seen |= 1u << i;
+      if (i == 0 ? parse_hex_digest (v, vl, &a->data_map)
+          : i == 3 ? parse_hex_digest (v, vl, &a->catalogue_map)
+          : parse_u64 (v, vl, nums[i]))
+        return -1;
+    }
+  }
+  if (r != 0 || seen != (1u << 9) - 1)
+    return -1;
+  /* A stream of n bytes has 1 to n chunks (none when empty). */
+  if ((a->data_chunks == 0) != (a->data_size == 0)
+      || a->data_chunks > a->data_size
+      || (a->catalogue_chunks == 0) != (a->catalogue_size == 0)
+      || a->catalogue_chunks > a->catalogue_size)
+    return -1;
+  a->present = true;
+  return 0;
+}
+
 int
 manifest_parse (const char *text, size_t len, struct manifest *m)
 {
@@ -486,12 +553,17 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
         goto bad;
       }
     }
+    else if (KEY ("archive")) {
+      if (m->archive.present || parse_archive (val, vlen, &m->archive) == -1)
+        goto bad;
+    }
 #undef STR
 #undef KEY
     p = nl + 1;
   }
   if (!m->id || !m->name || !m->kind || !m->consistency || m->chunk_size == 0
-      || !name_is_valid (m->name)) {
+      || !name_is_valid (m->name)
+      || (strcmp (m->kind, "files") == 0) != m->archive.present) {
     set_error (0, "manifest lacks required fields");
     return -1;
   }

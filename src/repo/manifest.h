@@ -51,10 +51,26 @@ struct manifest_excluded {
 };
 DEFINE_VECTOR_TYPE (manifest_excluded_vector, struct manifest_excluded);
 
+/* The archive of a file backup (kind "files"): two streams cut at
+ * content-defined points, each described by a stream map
+ * (stream_map.h) stored under an ordinary index.  The data stream holds
+ * the file contents, the catalogue stream one record per entry
+ * (src/files/catalogue.h). */
+struct manifest_archive {
+  bool present;
+  struct digest data_map;       /* index of the data stream's map */
+  uint64_t data_size, data_chunks;
+  struct digest catalogue_map;
+  uint64_t catalogue_size, catalogue_chunks;
+  uint64_t entries;             /* catalogue records */
+  uint64_t bytes;               /* sum of regular file sizes */
+  uint64_t stored_new;
+};
+
 struct manifest {
   char *id;                     /* "<name>/<stamp>" */
   char *name;
-  char *kind;                   /* "image" or "vm"; "files" later */
+  char *kind;                   /* "image", "vm" or "files" */
   char *consistency;            /* "application", "crash" or "offline" */
   int64_t time;                 /* start, seconds since the epoch */
   int64_t finished;
@@ -67,6 +83,7 @@ struct manifest {
   manifest_disk_vector disks;
   manifest_file_vector files;
   manifest_excluded_vector excluded;
+  struct manifest_archive archive;
 };
 
 void manifest_free (struct manifest *m);

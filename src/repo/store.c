@@ -285,13 +285,17 @@ store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
 }
 
 int
-store_reuse (struct store *s, int lock_fd, const struct digest *d)
+store_refresh (struct store *s, int lock_fd, const struct digest *d)
 {
   char rel[128];
   int r;
 
   chunk_relpath (d, rel, sizeof rel);
   r = exists_and_refresh (s, lock_fd, rel, d->b[0]);
+  if (r == 0) {
+    SCOPED_LOCK (&s->lock);
+    r = is_pending (s, d);
+  }
   if (r == 1)
     __atomic_add_fetch (&s->stats.reused_chunks, 1, __ATOMIC_RELAXED);
   return r;

@@ -58,11 +58,13 @@ int store_begin (struct store *s, struct repo *repo);
  * chunk_lock_open() fd. */
 int store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
                const struct digest *d, const void *data, size_t len);
-/* Keep using a chunk that an earlier backup stored, without its data
- * (an incremental backup's unchanged chunks): 1 if it is there (its
- * mtime refreshed, so a concurrent gc keeps it), 0 if it is gone (the
- * caller must read and store the data again), -1 on error. */
-int store_reuse (struct store *s, int lock_fd, const struct digest *d);
+/* Use a stored chunk again without its data (an incremental backup's
+ * unchanged chunks, a file backup reusing its predecessor's): refresh it
+ * as store_put does for a chunk it finds, so that a concurrent gc keeps
+ * it.  1: there and refreshed, 0: missing (the caller must read and store
+ * the data again: a chunk that verify quarantined is repaired that way),
+ * -1: error. */
+int store_refresh (struct store *s, int lock_fd, const struct digest *d);
 /* Make every stored chunk durable and visible. */
 int store_finish (struct store *s);
 /* Drop unpublished chunks and the writer registration. */

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "chunk.h"
 #include "index.h"
+#include "stream_map.h"
 #include "verify.h"
 
 #define MAX_WORKERS 4
@@ -41,6 +42,7 @@ struct disk_check {
   const struct manifest *m;
   const struct manifest_disk *disk;
   struct index_reader index;
+  struct stream_map *map;       /* a file backup's stream, else NULL */
   pthread_mutex_t lock;
   uint64_t next;
   uint64_t problems;
@@ -48,13 +50,12 @@ struct disk_check {
 };
 
 static void
-report (struct disk_check *dc, uint64_t chunk, const char *msg)
+report (struct disk_check *dc, uint64_t offset, const char *msg)
 {
   char line[2048];
 
-  snprintf (line, sizeof line, "backup %s disk %s offset %" PRIu64 ": %s",
-            dc->m->id, dc->disk->name,
-            chunk * (uint64_t) dc->index.hdr.chunk_size, msg);
+  snprintf (line, sizeof line, "backup %s %s%s offset %" PRIu64 ": %s",
+            dc->m->id, dc->map ? "" : "disk ", dc->disk->name, offset, msg);
   dc->v->report (dc->v->opaque, line);
   dc->problems++;
 }
@@ -96,17 +97,38 @@ check_worker (void *opaque)
     uint64_t i;
     int ok;
     char msg[1024];
+    uint64_t offset;
 
     pthread_mutex_lock (&dc->lock);
     i = dc->next++;
-    pthread_mutex_unlock (&dc->lock);
-    if (i >= dc->index.hdr.chunk_count)
-      break;
-    want = size - i * csize < csize ? size - i * csize : csize;
-    if (index_reader_get (&dc->index, i, &d) == -1) {
-      SCOPED_LOCK (&dc->lock);
-      report (dc, i, get_error ());
-      continue;
+    if (dc->map) {
+      /* The map reader caches one of its chunks: one thread at a time. */
+      uint64_t end;
+      if (i >= dc->map->count) {
+        pthread_mutex_unlock (&dc->lock);
+        break;
+      }
+      ok = stream_map_get (dc->map, i, &offset, &end, &d) == 0;
+      if (!ok) {
+        report (dc, 0, get_error ());
+        dc->next = dc->map->count;      /* the rest cannot be trusted */
+        pthread_mutex_unlock (&dc->lock);
+        break;
+      }
+      want = end - offset;
+      pthread_mutex_unlock (&dc->lock);
+    }
+    else {
+      pthread_mutex_unlock (&dc->lock);
+      if (i >= dc->index.hdr.chunk_count)
+        break;
+      offset = i * csize;
+      want = size - i * csize < csize ? size - i * csize : csize;
+      if (index_reader_get (&dc->index, i, &d) == -1) {
+        SCOPED_LOCK (&dc->lock);
+        report (dc, offset, get_error ());
+        continue;
+      }
     }
     if (digest_is_zero (&d))
       continue;
@@ -131,14 +153,14 @@ check_worker (void *opaque)
       if (digest_set_add (&v->checked, &d, ok ? TAG_GOOD : TAG_BAD) == -1)
         dc->oom = true;
       if (!ok)
-        report (dc, i, msg);
+        report (dc, offset, msg);
     }
     else if (tag == TAG_BAD) {
       char hex[DIGEST_HEX_LEN + 1];
       digest_to_hex (&d, hex);
       snprintf (msg, sizeof msg, "chunk %s: damaged (reported above)", hex);
       SCOPED_LOCK (&dc->lock);
-      report (dc, i, msg);
+      report (dc, offset, msg);
     }
   }
  out:
@@ -147,13 +169,14 @@ check_worker (void *opaque)
   return NULL;
 }
 
+static int run_workers (struct disk_check *dc);
+
 static int
 check_disk (struct verify *v, const struct manifest *m,
             const struct manifest_disk *disk)
 {
   struct disk_check dc = { .v = v, .m = m, .disk = disk };
-  pthread_t threads[MAX_WORKERS];
-  size_t n = 0, want = sysconf (_SC_NPROCESSORS_ONLN) * 2;
+  int r;
 
   if (index_reader_open (&dc.index, v->repo, &disk->index) == -1) {
     char line[2048];
@@ -171,23 +194,62 @@ check_disk (struct verify *v, const struct manifest *m,
     index_reader_close (&dc.index);
     return 1;
   }
-  pthread_mutex_init (&dc.lock, NULL);
+  r = run_workers (&dc);
+  index_reader_close (&dc.index);
+  return r;
+}
+
+static int
+run_workers (struct disk_check *dc)
+{
+  pthread_t threads[MAX_WORKERS];
+  size_t n = 0, want = sysconf (_SC_NPROCESSORS_ONLN) * 2;
+
+  pthread_mutex_init (&dc->lock, NULL);
   if (want > MAX_WORKERS)
     want = MAX_WORKERS;
   for (; n < want; n++)
-    if (pthread_create (&threads[n], NULL, check_worker, &dc))
+    if (pthread_create (&threads[n], NULL, check_worker, dc))
       break;
   if (n == 0)
-    check_worker (&dc);
+    check_worker (dc);
   for (size_t i = 0; i < n; i++)
     pthread_join (threads[i], NULL);
-  pthread_mutex_destroy (&dc.lock);
-  index_reader_close (&dc.index);
-  if (dc.oom) {
+  pthread_mutex_destroy (&dc->lock);
+  if (dc->oom) {
     set_error (ENOMEM, "verify");
     return -1;
   }
-  return dc.problems;
+  return dc->problems;
+}
+
+/* A file backup's stream: its map (checked as a file would be), then
+ * every chunk the map names, reported by stream offset. */
+static int
+check_stream (struct verify *v, const struct manifest *m, const char *what,
+              const struct digest *map_id, uint64_t count, uint64_t size)
+{
+  struct manifest_disk as_file = { .name = (char *) what,
+                                   .size = count * STREAM_MAP_ENTRY,
+                                   .index = *map_id };
+  struct disk_check dc = { .v = v, .m = m, .disk = &as_file };
+  struct stream_map map;
+  int r = check_disk (v, m, &as_file);
+
+  if (r != 0)
+    return r;                   /* the map itself is damaged */
+  if (stream_map_open (&map, v->repo, map_id, count, size) == -1) {
+    char line[2048];
+    snprintf (line, sizeof line, "backup %s %s: %s", m->id, what,
+              get_error ());
+    v->report (v->opaque, line);
+    return 1;
+  }
+  dc.map = &map;
+  dc.index.fd = -1;
+  r = run_workers (&dc);
+  stream_map_close (&map);
+  return r;
 }
 
 int64_t
@@ -208,6 +270,19 @@ verify_backup (struct verify *v, const struct manifest *m)
     struct manifest_disk as_disk = { .name = f->role, .size = f->size,
                                      .index = f->index };
     int r = check_disk (v, m, &as_disk);
+    if (r == -1)
+      return -1;
+    problems += r;
+  }
+  if (m->archive.present) {
+    const struct manifest_archive *a = &m->archive;
+    int r = check_stream (v, m, "data stream", &a->data_map, a->data_chunks,
+                          a->data_size);
+    if (r != -1) {
+      problems += r;
+      r = check_stream (v, m, "catalogue", &a->catalogue_map,
+                        a->catalogue_chunks, a->catalogue_size);
+    }
     if (r == -1)
       return -1;
     problems += r;

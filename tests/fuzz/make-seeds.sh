@@ -72,3 +72,13 @@ cp "$work/two" "$corpus/manifest/two-disks"
 
 chmod 644 "$corpus"/*/*
 ls -l "$corpus"/*
+
+# File backup catalogues, encoded from the documented layout.
+rm -rf "$corpus/catalogue"
+mkdir -p "$corpus/catalogue"
+python3 "$here/make-catalogue-seeds.py" "$corpus/catalogue"
+# A file backup's manifest (archive line, events file).
+mkdir -p "$work/ftree/sub"
+echo hello > "$work/ftree/sub/f"
+"$vmbackup" --repo "$repo" files backup --name docs "$work/ftree" >/dev/null
+cp "$repo"/backups/docs/* "$corpus/manifest/files-backup"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end: install, build, boot a throw-away demo VM
-# under libvirt, back it up live, change it, restore the backup beside it
+# under libvirt, back it up live, change it, back it up again
+# (incremental), restore the first backup beside it
 # as a second VM, boot that, and show that it holds the data as it was at
 # backup time.  Everything it makes is removed at the end.
 set -euo pipefail
@@ -36,8 +37,13 @@ say "change the file after the backup"
 guest_exec vmb-demo 'echo "written AFTER the backup" > /data/note; sync'
 guest_exec vmb-demo 'cat /data/note'
 
-say "restore the backup beside the original as 'vmb-demo-restored' and boot it"
-vmb restore vmb-demo --as vmb-demo-restored --start
+say "back it up again: incremental (only blocks written since the checkpoint)"
+vmb backup vmb-demo
+vmb list
+first=$(vmb list --json | python3 -c 'import json,sys; print([x["id"] for x in json.load(sys.stdin) if x["name"]=="vmb-demo"][0])')
+
+say "restore the FIRST backup beside the original as 'vmb-demo-restored' and boot it"
+vmb restore "$first" --as vmb-demo-restored --start
 cleanup_fn "destroy_guest vmb-demo-restored"
 wait_agent vmb-demo-restored
 got=$(guest_exec vmb-demo-restored 'cat /data/note')

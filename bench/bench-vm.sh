@@ -45,6 +45,9 @@ run_tool () {    # TOOL RUN
         die "vmbackup failed"
       grep -q "^backup $NAME/.*: application," "$work/log-$tool-$run" ||
         die "vmbackup run $run was not live and application-consistent: $(cat "$work/log-$tool-$run")"
+      # Its checkpoint would make virtnbdbackup refuse ("foreign
+      # checkpoint"): every run starts from a VM without any.
+      delete_checkpoints
       ;;
     virtnbdbackup)
       out=$work/vnb-$run

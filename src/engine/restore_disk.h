@@ -1,6 +1,7 @@
 /* Restore one disk from the repository into an image file: raw written
- * sparse with pwrite, qcow2 written through qemu-nbd; all-zero chunks and
- * zero blocks inside chunks become holes.  Chunks are fetched,
+ * sparse with pwrite, a new qcow2 laid out and written directly
+ * (qcow2_layout.h), an existing qcow2 overwritten through qemu-nbd;
+ * all-zero chunks and zero blocks inside chunks become holes.  Chunks are fetched,
  * decompressed and checked on several threads.  The target appears at
  * its path only when every chunk was verified and written. */
 #ifndef VMB_RESTORE_DISK_H

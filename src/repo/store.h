@@ -58,6 +58,13 @@ int store_begin (struct store *s, struct repo *repo);
  * chunk_lock_open() fd. */
 int store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
                const struct digest *d, const void *data, size_t len);
+/* Store a chunk already encoded (chunk_encode's output, checked by the
+ * caller against d).  With stored != NULL the chunk is first looked
+ * for, and refreshed rather than written if present; *stored says
+ * whether it was written.  enc must have room for CHUNK_ALIGN bytes
+ * past enclen (it may be written padded, for O_DIRECT). */
+int store_put_encoded (struct store *s, int lock_fd, const struct digest *d,
+                       const unsigned char *enc, size_t enclen, bool *stored);
 /* Use a stored chunk again without its data (an incremental backup's
  * unchanged chunks, a file backup reusing its predecessor's): refresh it
  * as store_put does for a chunk it finds, so that a concurrent gc keeps

@@ -3,6 +3,7 @@
  * the session ends unfinished); nothing a client sends is stored before
  * it is checked, and nothing stored is ever rewritten. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,33 @@ serve_refresh (struct session *s, const struct proto_request *rq)
   return 0;
 }
 
+/* Test hooks, so that tests/test-remote-kill.sh can stop a backup at a
+ * known point rather than race it:
+ *   VMBACKUP_TEST_SERVE_KILL_AFTER=N   die (SIGKILL) on the Nth chunk
+ *   VMBACKUP_TEST_SERVE_PAUSE_AFTER=N  on the Nth chunk, write our pid
+ *   VMBACKUP_TEST_SERVE_PAUSE_FILE=F   to F and wait until F is removed */
+static void
+test_hooks (void)
+{
+  static unsigned long puts;
+  const char *kill_after = getenv ("VMBACKUP_TEST_SERVE_KILL_AFTER");
+  const char *pause_after = getenv ("VMBACKUP_TEST_SERVE_PAUSE_AFTER");
+  const char *pause_file = getenv ("VMBACKUP_TEST_SERVE_PAUSE_FILE");
+
+  puts++;
+  if (kill_after && strtoul (kill_after, NULL, 10) == puts)
+    raise (SIGKILL);
+  if (pause_after && pause_file && strtoul (pause_after, NULL, 10) == puts) {
+    FILE *f = fopen (pause_file, "w");
+    if (f) {
+      fprintf (f, "%d\n", (int) getpid ());
+      fclose (f);
+      for (int i = 0; i < 1200 && access (pause_file, F_OK) == 0; i++)
+        usleep (50000);
+    }
+  }
+}
+
 int
 serve_put (struct session *s, const struct proto_request *rq)
 {
@@ -73,6 +101,7 @@ serve_put (struct session *s, const struct proto_request *rq)
   size_t rawlen;
   bool stored;
 
+  test_hooks ();
   if (begin_writing (s) == -1)
     return -1;
   /* Decoded and hashed here: a client cannot put garbage, or someone

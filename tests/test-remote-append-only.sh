@@ -84,6 +84,8 @@ expect(p.call(PUT, d + chunk_file(b"not the data" * 100)), ERROR,
 # A damaged chunk file: refused.
 bad = bytearray(chunk_file(b"x" * 1000)); bad[40] ^= 1
 expect(p.call(PUT, digest(b"x" * 1000) + bytes(bad)), ERROR, "checksum mismatch")
+# A chunk file larger than this 64K repository's chunks can make.
+expect(p.call(PUT, d + bytes(32 + 65536 + 1)), ERROR, "larger than a chunk file")
 # The right data again, in a chunk file of our own making: accepted as
 # already there, and the stored file is not rewritten.
 st, raw = p.call(GET, d)

@@ -11,6 +11,7 @@
 #include "common/endian.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "repo/manifest.h"
 #include "repo/remote_ops.h"
 #include "repo/store.h"
 #include "client.h"
@@ -353,6 +354,12 @@ remote_manifest_get (struct repo *repo, const char *id, char **text,
   strbuf_release (&req);
   if (r == -1)
     return -1;
+  if (reply.len > MANIFEST_MAX) {
+    free (reply.buf);
+    set_error (0, "backup %s: manifest of %zu bytes (at most %d)", id,
+               reply.len, MANIFEST_MAX);
+    return -1;
+  }
   *text = (char *) reply.buf;
   *len = reply.len;
   return 0;

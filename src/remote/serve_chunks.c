@@ -102,6 +102,13 @@ serve_put (struct session *s, const struct proto_request *rq)
   bool stored;
 
   test_hooks ();
+  /* chunk_encode never makes a file larger than this (it stores data
+   * as is rather than grow it), and s->aligned holds no more. */
+  if (rq->datalen > CHUNK_HEADER_LEN + s->repo->chunk_size) {
+    set_error (0, "chunk of %zu bytes refused: larger than a chunk file of "
+               "this repository can be", rq->datalen);
+    return -1;
+  }
   if (begin_writing (s) == -1)
     return -1;
   /* Decoded and hashed here: a client cannot put garbage, or someone

@@ -286,6 +286,10 @@ serve_commit (struct session *s, const struct proto_request *rq)
     error_prefix ("backup %s refused", m->id);
     goto out;
   }
+  /* The chunks this session put are durable before anything names
+   * them, even for a client that did not ask (FINISH). */
+  if (serve_finish (s) == -1)
+    goto out;
   /* manifest_commit never replaces an existing manifest. */
   r = manifest_commit (s->repo, m);
   if (r == 0)

@@ -18,10 +18,28 @@
 #include "conn.h"
 #include "protocol.h"
 
+/* Chunks fetched ahead (chunk_prefetch), waiting for their chunk_get.
+ * Bounded: a hint that finds every slot busy is dropped, and a fetched
+ * chunk nobody asked for is the first to make room. */
+#define PREFETCH_SLOTS 8
+
+struct prefetch {
+  bool used, done, failed;
+  uint64_t seq;                 /* age, for eviction */
+  struct digest d;
+  unsigned char *buf;
+  size_t len;
+  struct client *cl;
+};
+
 struct client {
   struct conn *conn;
   uint32_t flags;
+  uint32_t chunk_size;
   pthread_mutex_t lock;
+  pthread_cond_t cond;          /* a prefetch arrived */
+  struct prefetch prefetch[PREFETCH_SLOTS];
+  uint64_t prefetch_seq;
   bool session;                 /* the server holds a writer session */
   bool failed;                  /* an asynchronous upload failed */
   char error[1024];
@@ -113,12 +131,104 @@ remote_chunk_put (struct repo *repo, const struct digest *d,
                     cl);
 }
 
+static void
+prefetch_done (void *opaque, int status, const unsigned char *p, size_t len)
+{
+  struct prefetch *pf = opaque;
+  struct client *cl = pf->cl;
+
+  if (status == ST_MORE)
+    return;
+  SCOPED_LOCK (&cl->lock);
+  pf->failed = status != ST_OK || len > CHUNK_HEADER_LEN + cl->chunk_size;
+  if (!pf->failed) {
+    memcpy (pf->buf, p, len);
+    pf->len = len;
+  }
+  pf->done = true;
+  pthread_cond_broadcast (&cl->cond);
+}
+
+static void
+remote_chunk_prefetch (struct repo *repo, const struct digest *d)
+{
+  struct client *cl = client_of (repo);
+  struct prefetch *pf = NULL;
+
+  pthread_mutex_lock (&cl->lock);
+  for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+    struct prefetch *p = &cl->prefetch[i];
+    if (p->used && digest_cmp (&p->d, d) == 0) {
+      pthread_mutex_unlock (&cl->lock);
+      return;                   /* on its way already */
+    }
+    if (!p->used && pf == NULL)
+      pf = p;
+  }
+  if (pf == NULL)               /* make room: the oldest one in */
+    for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+      struct prefetch *p = &cl->prefetch[i];
+      if (p->done && (pf == NULL || p->seq < pf->seq))
+        pf = p;
+    }
+  if (pf && pf->buf == NULL)
+    pf->buf = malloc (CHUNK_HEADER_LEN + cl->chunk_size);
+  if (pf == NULL || pf->buf == NULL) {
+    pthread_mutex_unlock (&cl->lock);
+    return;
+  }
+  pf->used = true;
+  pf->done = pf->failed = false;
+  pf->seq = ++cl->prefetch_seq;
+  pf->d = *d;
+  pf->cl = cl;
+  pthread_mutex_unlock (&cl->lock);
+  if (conn_send (cl->conn, OP_GET, d->b, DIGEST_LEN, NULL, 0, prefetch_done,
+                 pf) == -1) {
+    /* Not sent (or failed by the reader already): chunk_get asks
+     * again, and reports the error. */
+    SCOPED_LOCK (&cl->lock);
+    pf->done = pf->failed = true;
+    pthread_cond_broadcast (&cl->cond);
+  }
+}
+
+/* A prefetched copy of d, if there is one: 1 copied to buf, 0 none (or
+ * it failed: the caller asks again and gets the error itself). */
+static int
+take_prefetched (struct client *cl, const struct digest *d,
+                 unsigned char *buf, size_t cap, size_t *len)
+{
+  SCOPED_LOCK (&cl->lock);
+
+  for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+    struct prefetch *p = &cl->prefetch[i];
+    int r = 0;
+
+    if (!p->used || digest_cmp (&p->d, d) != 0)
+      continue;
+    while (!p->done)
+      pthread_cond_wait (&cl->cond, &cl->lock);
+    if (!p->failed && p->len <= cap) {
+      memcpy (buf, p->buf, p->len);
+      *len = p->len;
+      r = 1;
+    }
+    p->used = false;
+    return r;
+  }
+  return 0;
+}
+
 static int
 remote_chunk_get (struct repo *repo, const struct digest *d,
                   unsigned char *buf, size_t cap, size_t *len)
 {
   struct client *cl = client_of (repo);
   struct conn_reply reply = { .buf = buf, .cap = cap };
+
+  if (take_prefetched (cl, d, buf, cap, len) == 1)
+    return 0;
 
   if (conn_call (cl->conn, OP_GET, d->b, DIGEST_LEN, NULL, 0, &reply) == -1)
     return -1;
@@ -440,8 +550,12 @@ remote_close (struct repo *repo)
 
   if (cl == NULL)
     return;
+  /* After the reader thread is gone: no prefetch completes any more. */
   conn_close (cl->conn);
+  for (size_t i = 0; i < PREFETCH_SLOTS; i++)
+    free (cl->prefetch[i].buf);
   pthread_mutex_destroy (&cl->lock);
+  pthread_cond_destroy (&cl->cond);
   free (cl);
   repo->remote_conn = NULL;
 }
@@ -450,6 +564,7 @@ static const struct repo_remote_ops ops = {
   .chunk_refresh = remote_chunk_refresh,
   .chunk_put = remote_chunk_put,
   .chunk_get = remote_chunk_get,
+  .chunk_prefetch = remote_chunk_prefetch,
   .finish = remote_finish,
   .session_end = remote_session_end,
   .index_put = remote_index_put,
@@ -524,6 +639,8 @@ remote_repo_open (const char *url)
   memcpy (repo->id, id, 33);
   repo->dirfd = -1;
   pthread_mutex_init (&cl->lock, NULL);
+  pthread_cond_init (&cl->cond, NULL);
+  cl->chunk_size = repo->chunk_size;
   cl->conn = c;
   repo->remote = &ops;
   repo->remote_conn = cl;

@@ -279,3 +279,10 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
   }
   return 0;
 }
+
+void
+chunk_prefetch (struct repo *repo, const struct digest *d)
+{
+  if (repo->remote)
+    repo->remote->chunk_prefetch (repo, d);
+}

@@ -29,6 +29,9 @@ struct repo_remote_ops {
   /* The encoded chunk file into buf (capacity cap). */
   int (*chunk_get) (struct repo *repo, const struct digest *d,
                     unsigned char *buf, size_t cap, size_t *len);
+  /* Start fetching a chunk that chunk_get will soon ask for (a hint;
+   * a few are kept). */
+  void (*chunk_prefetch) (struct repo *repo, const struct digest *d);
   /* Every chunk sent so far is durable and published; stats updated
    * with what the server stored. */
   int (*finish) (struct repo *repo, struct store_stats *stats);

@@ -4,8 +4,10 @@
 # it), in one run, on the same tree: a copy of /usr/share (as
 # bench-files.sh) plus one large incompressible file, so that both the
 # many-small-files and the streaming paths are measured.  Steps: first
-# backup, second backup (nothing changed: every chunk deduplicated, so
-# it measures the round trips of the reuse checks), and a restore.
+# backup; second backup with --reread (every file read again, every
+# chunk deduplicated against the server's: the reuse checks); a backup
+# again without it (unchanged files are not read: their chunks are
+# reused by reference, one check each); a restore.
 # Prints wall and CPU seconds of the client and the ratio remote/local.
 #
 # Over ssh://localhost both ends share the machine's cores and every
@@ -29,7 +31,7 @@ BENCH_DIR=${BENCH_DIR:-/var/tmp}
 BENCH_SRC=${BENCH_SRC:-/usr/share}
 BENCH_BIG_MB=${BENCH_BIG_MB:-512}
 MODES=(local remote)
-STEPS=(first second restore)
+STEPS=(first second again restore)
 
 die () { echo "bench-remote: $*" >&2; exit 1; }
 skip () { echo "bench-remote: $*, skipping" >&2; exit 77; }
@@ -96,6 +98,7 @@ for mode in "${MODES[@]}"; do
   "$VMBACKUP" --repo "$repo" init > /dev/null
   timed first "$mode" "$VMBACKUP" --repo "$repo" files backup --name t "$tree"
   timed second "$mode" "$VMBACKUP" --repo "$repo" files backup --name t "$tree" --reread
+  timed again "$mode" "$VMBACKUP" --repo "$repo" files backup --name t "$tree"
   out=$work/out-$mode
   timed restore "$mode" "$VMBACKUP" --repo "$repo" files restore t --to "$out"
   diff -r --no-dereference "$tree" "$out$tree" > /dev/null || die "$mode restore differs"

@@ -51,6 +51,13 @@ vmb files backup --name tree --reread "$src" > backup2.out \
 grep -qE ', [0-9.]+ (B|KiB) new,' backup2.out \
   || fail "second backup stored data again: $(cat backup2.out)"
 
+# And without: unchanged files are not read, their chunks reused by
+# reference (checked ahead over the link); the result restores the same.
+vmb files backup --name tree "$src" > backup3.out || fail "third backup: $(cat backup3.out)"
+grep -qE ', 0 B read, ' backup3.out || fail "unchanged files read again: $(cat backup3.out)"
+vmb files restore tree --to again > /dev/null || fail "restore of the third backup"
+$compare "$src" "again$src" || fail "tree of reused chunks differs"
+
 # A disk image, sparse, through the same link.
 truncate -s 64M disk.img
 put_random disk.img 3 5
@@ -60,11 +67,11 @@ vmb restore disk --to "$scratch/disk2.img" > img-restore.out \
   || fail "image restore: $(cat img-restore.out)"
 cmp disk.img disk2.img || fail "image restored over ssh differs"
 
-[ "$(vmb list | wc -l)" = 4 ] || fail "list over ssh: $(vmb list)"
-vmb list --json | python3 -c 'import json, sys; assert len(json.load(sys.stdin)) == 3' \
+[ "$(vmb list | wc -l)" = 5 ] || fail "list over ssh: $(vmb list)"
+vmb list --json | python3 -c 'import json, sys; assert len(json.load(sys.stdin)) == 4' \
   || fail "list --json over ssh"
 vmb verify > verify.out || fail "verify over ssh: $(cat verify.out)"
-grep -q "verified 3 backups, .*: 0 problems" verify.out || fail "verify: $(cat verify.out)"
+grep -q "verified 4 backups, .*: 0 problems" verify.out || fail "verify: $(cat verify.out)"
 vmb verify "$id" > verify1.out || fail "verify ID over ssh: $(cat verify1.out)"
 grep -q "verified 1 backup," verify1.out || fail "verify ID: $(cat verify1.out)"
 

@@ -32,6 +32,7 @@ remote_close (struct repo *repo)
 
 static const struct repo_remote_ops ops = {
   .chunk_refresh = remote_chunk_refresh,
+  .chunk_refresh_ahead = remote_chunk_refresh_ahead,
   .chunk_put = remote_chunk_put,
   .chunk_get = remote_chunk_get,
   .chunk_prefetch = remote_chunk_prefetch,

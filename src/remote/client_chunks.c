@@ -35,15 +35,95 @@ record_failure (struct client *cl, const unsigned char *p, size_t len)
   }
 }
 
+static void
+refresh_ahead_done (void *opaque, int status, const unsigned char *p,
+                    size_t len)
+{
+  struct refresh_ahead *ra = opaque;
+  struct client *cl = ra->cl;
+
+  if (status == ST_MORE)
+    return;
+  SCOPED_LOCK (&cl->lock);
+  ra->failed = status != ST_OK || len != 1 || p[0] > 1;
+  ra->present = !ra->failed && p[0] == 1;
+  ra->done = true;
+  pthread_cond_broadcast (&cl->cond);
+}
+
+void
+remote_chunk_refresh_ahead (struct repo *repo, const struct digest *d)
+{
+  struct client *cl = client_of (repo);
+  struct refresh_ahead *ra = NULL;
+  unsigned char req[4 + DIGEST_LEN];
+
+  pthread_mutex_lock (&cl->lock);
+  for (size_t i = 0; i < REFRESH_SLOTS; i++) {
+    struct refresh_ahead *r = &cl->refresh[i];
+    if (r->used && digest_cmp (&r->d, d) == 0) {
+      pthread_mutex_unlock (&cl->lock);
+      return;
+    }
+    if (!r->used && ra == NULL)
+      ra = r;
+  }
+  if (ra == NULL)
+    for (size_t i = 0; i < REFRESH_SLOTS; i++) {
+      struct refresh_ahead *r = &cl->refresh[i];
+      if (r->done && (ra == NULL || r->seq < ra->seq))
+        ra = r;
+    }
+  if (ra == NULL) {
+    pthread_mutex_unlock (&cl->lock);
+    return;
+  }
+  *ra = (struct refresh_ahead) { .used = true, .seq = ++cl->refresh_seq,
+                                 .d = *d, .cl = cl };
+  cl->session = true;
+  pthread_mutex_unlock (&cl->lock);
+  put_le32 (req, 1);
+  memcpy (req + 4, d->b, DIGEST_LEN);
+  if (conn_send (cl->conn, OP_REFRESH, req, sizeof req, NULL, 0,
+                 refresh_ahead_done, ra) == -1) {
+    SCOPED_LOCK (&cl->lock);
+    ra->done = ra->failed = true;
+    pthread_cond_broadcast (&cl->cond);
+  }
+}
+
+/* The answer of a REFRESH sent ahead for d: 1 present, 0 absent, -1 none
+ * (or it failed: the caller asks again and gets the error itself). */
+static int
+take_refreshed (struct client *cl, const struct digest *d)
+{
+  SCOPED_LOCK (&cl->lock);
+
+  for (size_t i = 0; i < REFRESH_SLOTS; i++) {
+    struct refresh_ahead *r = &cl->refresh[i];
+    if (!r->used || digest_cmp (&r->d, d) != 0)
+      continue;
+    while (!r->done)
+      pthread_cond_wait (&cl->cond, &cl->lock);
+    r->used = false;
+    return r->failed ? -1 : r->present;
+  }
+  return -1;
+}
+
 int
 remote_chunk_refresh (struct repo *repo, const struct digest *d)
 {
   struct client *cl = client_of (repo);
   unsigned char answer[1], req[4 + DIGEST_LEN];
   struct conn_reply reply = { .buf = answer, .cap = sizeof answer };
+  int ahead;
 
   if (check_failed (cl) == -1)
     return -1;
+  ahead = take_refreshed (cl, d);
+  if (ahead != -1)
+    return ahead;
   put_le32 (req, 1);
   memcpy (req + 4, d->b, DIGEST_LEN);
   if (conn_call (cl->conn, OP_REFRESH, req, sizeof req, NULL, 0,

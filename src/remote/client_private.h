@@ -25,6 +25,17 @@ struct prefetch {
   struct client *cl;
 };
 
+/* Answers of REFRESH requests sent ahead (chunk_refresh_ahead), waiting
+ * for their chunk_refresh; bounded as the prefetches are. */
+#define REFRESH_SLOTS 64
+
+struct refresh_ahead {
+  bool used, done, failed, present;
+  uint64_t seq;
+  struct digest d;
+  struct client *cl;
+};
+
 struct client {
   struct conn *conn;
   uint32_t flags;
@@ -33,6 +44,8 @@ struct client {
   pthread_cond_t cond;          /* a prefetch arrived */
   struct prefetch prefetch[PREFETCH_SLOTS];
   uint64_t prefetch_seq;
+  struct refresh_ahead refresh[REFRESH_SLOTS];
+  uint64_t refresh_seq;
   bool session;                 /* the server holds a writer session */
   bool failed;                  /* an asynchronous upload failed */
   char error[1024];
@@ -47,6 +60,7 @@ client_of (struct repo *repo)
 
 /* client_chunks.c */
 int remote_chunk_refresh (struct repo *repo, const struct digest *d);
+void remote_chunk_refresh_ahead (struct repo *repo, const struct digest *d);
 int remote_chunk_put (struct repo *repo, const struct digest *d,
                       const unsigned char *enc, size_t len);
 int remote_chunk_get (struct repo *repo, const struct digest *d,

@@ -22,6 +22,10 @@ struct repo_remote_ops {
   /* Is the chunk stored?  If so it is refreshed for gc (store_refresh):
    * 1 yes, 0 no. */
   int (*chunk_refresh) (struct repo *repo, const struct digest *d);
+  /* Ask now whether a chunk is stored (refreshing it), for a
+   * chunk_refresh that will soon follow (a hint; a few dozen are
+   * kept). */
+  void (*chunk_refresh_ahead) (struct repo *repo, const struct digest *d);
   /* Send an encoded chunk (chunk_encode's output).  Asynchronous: an
    * error may be reported by a later call or by finish. */
   int (*chunk_put) (struct repo *repo, const struct digest *d,

@@ -372,6 +372,13 @@ store_refresh (struct store *s, int lock_fd, const struct digest *d)
   return r;
 }
 
+void
+store_refresh_ahead (struct store *s, const struct digest *d)
+{
+  if (s->repo->remote)
+    s->repo->remote->chunk_refresh_ahead (s->repo, d);
+}
+
 int
 store_finish (struct store *s)
 {

@@ -72,6 +72,10 @@ int store_put_encoded (struct store *s, int lock_fd, const struct digest *d,
  * the data again: a chunk that verify quarantined is repaired that way),
  * -1: error. */
 int store_refresh (struct store *s, int lock_fd, const struct digest *d);
+/* A hint that store_refresh will soon be asked about d: a remote
+ * store asks the server now, so that a run of reused chunks costs no
+ * round trip each.  Nothing for a local one. */
+void store_refresh_ahead (struct store *s, const struct digest *d);
 /* Make every stored chunk durable and visible. */
 int store_finish (struct store *s);
 /* Drop unpublished chunks and the writer registration. */

@@ -13,7 +13,9 @@
 #  4. the files are restored over ssh into a directory and put on the
 #     blank data disk as an ext4 filesystem (mkfs.ext4 -d), as an
 #     in-guest restore onto a freshly made filesystem would;
-#  5. the VM boots and the guest itself checks every file's SHA-256.
+#  5. the VM boots and the guest itself checks every file's SHA-256;
+#  6. the whole VM is also restored over ssh beside it (--as), its disk
+#     identical to the original.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
 source "$(dirname "$0")/../functions-ssh.sh"
@@ -45,6 +47,8 @@ ln -s ../docs/numbers "$data/bin/numbers-link"
 vmb files backup --name "$name-files" "$data" > files-backup.out \
   || fail "files backup over ssh: $(cat files-backup.out)"
 
+cp --sparse=always "$(guest_dir "$name")/vda.raw" orig-vda.raw
+
 # 2. Disaster.
 destroy_guest "$name"
 rm -rf "$(guest_dir "$name")"/*.raw
@@ -69,6 +73,14 @@ guest_exec "$name" 'cd /data2 && find . -type f | sort | xargs sha256sum' \
 diff sums.host sums.guest || fail "files in the recovered guest differ"
 [ "$(guest_exec "$name" 'readlink /data2/bin/numbers-link')" = ../docs/numbers ] \
   || fail "symlink not recovered"
+
+# The whole VM also comes back over ssh, disks and all, beside it.
+mkdir -m 0711 "$scratch/copy"
+vmb restore "$name" --as "$name-copy" --storage "$scratch/copy" > copy.out 2>&1 \
+  || fail "full VM restore over ssh: $(cat copy.out)"
+cleanup_fn "destroy_guest '$name-copy'"
+copy_vda=$(vsh domblklist "$name-copy" | awk '$1 == "vda" {print $2}')
+cmp orig-vda.raw "$copy_vda" || fail "disk restored over ssh differs"
 
 # The append-only repository verifies clean on its own machine.
 VMBACKUP_REPO=$backup_dir/repo vmb verify > verify.out || fail "verify: $(cat verify.out)"

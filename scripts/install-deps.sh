@@ -13,6 +13,8 @@ packages=(
   clang libclang-rt-14-dev time util-linux python3 perl
   # file backup tests: setfattr, setfacl, getfacl
   attr acl
+  # remote repository tests: a real sshd on 127.0.0.1, the ssh client
+  openssh-server openssh-client
   # VM tests (tests/vm): libvirt running qemu (TCG), and what the tiny test
   # guest is built from: a Debian kernel, busybox, the guest agent, UEFI
   # firmware for the NVRAM variant, and tools to make its data disks

@@ -34,6 +34,7 @@ int cmd_gc (int argc, char **argv);
 int cmd_plan (int argc, char **argv);
 int cmd_events (int argc, char **argv);
 int cmd_files (int argc, char **argv);
+int cmd_serve (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
@@ -45,10 +46,12 @@ void cli_help (const char *name);
 int cli_usage_error (const char *name, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
-/* The repository path from --repo or $VMBACKUP_REPO; NULL after printing
+/* The repository from --repo or $VMBACKUP_REPO (a directory or an
+ * ssh:// URL); NULL after printing
  * an error when neither is set. */
 const char *cli_repo_path (const char *opt);
-/* Open it, printing the error on failure. */
+/* Open it (over ssh for an ssh:// URL), printing the error on
+ * failure. */
 struct repo *cli_open_repo (const char *opt);
 
 /* Open the host event log.  When none was configured and the default

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "repo/gc.h"
+#include "remote/client.h"
 #include "cli.h"
 
 int
@@ -37,7 +38,8 @@ cmd_gc (int argc, char **argv)
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;
-  r = gc_run (repo, dry_run, &st);
+  r = repo->remote ? remote_gc (repo, dry_run, &st)
+    : gc_run (repo, dry_run, &st);
   if (r == -1)
     cli_error ("gc: %s", get_error ());
   else

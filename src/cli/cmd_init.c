@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/units.h"
+#include "remote/client.h"
 #include "cli.h"
 
 int
@@ -37,7 +38,8 @@ cmd_init (int argc, char **argv)
   path = cli_repo_path (repo_opt);
   if (path == NULL)
     return EXIT_FAIL;
-  if (repo_init (path, chunk) == -1) {
+  if ((remote_is_url (path) ? remote_repo_init (path, chunk)
+       : repo_init (path, chunk)) == -1) {
     cli_error ("%s", get_error ());
     return EXIT_FAIL;
   }

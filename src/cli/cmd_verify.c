@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "repo/manifest.h"
 #include "repo/verify.h"
+#include "remote/client.h"
 #include "cli.h"
 
 struct tally {
@@ -53,6 +54,21 @@ cmd_verify (int argc, char **argv)
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;
+  if (repo->remote) {
+    /* Run where the chunks are: nothing crosses the link but the
+     * report. */
+    struct remote_verify_result res;
+    if (remote_verify (repo, argv + optind, argc - optind, print_problem,
+                       &tally, &res) == -1) {
+      cli_error ("verify: %s", get_error ());
+      goto out;
+    }
+    printf ("verified %" PRIu64 " backup%s, %" PRIu64 " chunks read: %"
+            PRIu64 " problem%s\n", res.backups, res.backups == 1 ? "" : "s",
+            res.chunks_read, res.problems, res.problems == 1 ? "" : "s");
+    r = res.problems ? EXIT_FAIL : EXIT_OK;
+    goto out;
+  }
   if (optind == argc) {
     if (manifest_list (repo, NULL, &v, bad_manifest, &tally) == -1) {
       cli_error ("%s", get_error ());

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/events.h"
+#include "remote/client.h"
 #include "virt/guard.h"
 #include "cli.h"
 
@@ -106,6 +107,18 @@ const struct command commands[] = {
     "them, inside DIR (created if missing; existing files are replaced,\n"
     "nothing outside DIR is touched).  Without root, ownership, device\n"
     "nodes and some xattrs are left out with one warning each.\n" },
+  { "serve", cmd_serve, "serve a repository to vmbackup over ssh",
+    "[--append-only] [--restrict-to-path DIR]...\n\n"
+    "Answer the vmbackup protocol on standard input and output: what\n"
+    "'ssh HOST vmbackup serve' runs for --repo ssh://[USER@]HOST[:PORT]/PATH.\n"
+    "Usually the forced command of a key in authorized_keys:\n"
+    "  command=\"vmbackup serve --append-only --restrict-to-path /backup\"\n"
+    "  --append-only           backups can be added and read, but not\n"
+    "                          deleted, pruned, gc'ed or overwritten\n"
+    "  --restrict-to-path DIR  only repositories at or under DIR (after\n"
+    "                          resolving symlinks and '..'); repeatable\n\n"
+    "The client runs $VMBACKUP_RSH (default 'ssh') and, on the far side,\n"
+    "$VMBACKUP_REMOTE_PATH (default 'vmbackup').\n" },
   { "gc", cmd_gc, "delete chunks no backup references",
     "[--dry-run]\n\n"
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
@@ -147,7 +160,8 @@ cli_help (const char *name)
   for (const struct command *c = commands; c->name; c++)
     if (strcmp (c->name, name) == 0) {
       printf ("usage: vmbackup [--repo DIR] %s %s", c->name, c->usage);
-      printf ("\nThe repository is --repo DIR or $VMBACKUP_REPO.\n");
+      printf ("\nThe repository is --repo DIR or $VMBACKUP_REPO (a directory, "
+              "or\nssh://[USER@]HOST[:PORT]/PATH).\n");
       return;
     }
 }
@@ -205,7 +219,7 @@ cli_open_repo (const char *opt)
 
   if (path == NULL)
     return NULL;
-  repo = repo_open (path);
+  repo = remote_is_url (path) ? remote_repo_open (path) : repo_open (path);
   if (repo == NULL)
     cli_error ("%s", get_error ());
   return repo;
@@ -220,7 +234,8 @@ main_help (FILE *f)
   for (const struct command *c = commands; c->name; c++)
     fprintf (f, "  %-9s %s\n", c->name, c->summary);
   fprintf (f, "\n'vmbackup COMMAND --help' describes one command.\n"
-           "The repository is --repo DIR or $VMBACKUP_REPO.\n");
+           "The repository is --repo DIR or $VMBACKUP_REPO: a directory, or\n"
+           "ssh://[USER@]HOST[:PORT]/PATH for one served by 'vmbackup serve'.\n");
 }
 
 int

@@ -40,6 +40,7 @@ struct parent {
   /* The last of its chunks put into our stream, and where it starts in
    * ours: consecutive unchanged files share chunks. */
   uint64_t last_old, last_old_newpos;
+  uint64_t ahead;               /* its chunks before this one were hinted */
 };
 
 struct run {
@@ -320,6 +321,31 @@ parent_find (struct run *r, const char *path)
   return NULL;
 }
 
+/* Unchanged files mostly come in the parent's stream order: tell a
+ * remote store which of its chunks will be checked next, so that it
+ * asks ahead rather than one round trip at a time. */
+#define REFRESH_LOOKAHEAD 32
+
+static void
+refresh_ahead (struct run *r, uint64_t k)
+{
+  struct parent *pa = &r->parent;
+  uint64_t start, end;
+  struct digest d;
+
+  if (r->p->store->repo->remote == NULL)
+    return;
+  if (pa->ahead < k + 1)
+    pa->ahead = k + 1;
+  for (; pa->ahead <= k + REFRESH_LOOKAHEAD && pa->ahead < pa->map.count;
+       pa->ahead++) {
+    if (stream_map_get (&pa->map, pa->ahead, &start, &end, &d) == -1)
+      return;                   /* reported if that chunk is reused */
+    if (!digest_is_zero (&d))
+      store_refresh_ahead (r->p->store, &d);
+  }
+}
+
 /* If the parent has this file unchanged, put its chunks into our data
  * stream without reading it.  1: done, 0: read it, -1: error. */
 static int
@@ -369,6 +395,7 @@ reuse_unchanged (struct run *r, struct walk_item *it)
       newpos_first = k == pa->last_old ? pa->last_old_newpos : pos;
     if (k == pa->last_old)
       continue;                 /* already in our stream */
+    refresh_ahead (r, k);
     if (!digest_is_zero (&d)) {
       int there = store_refresh (r->p->store, pa->lock_fd, &d);
       if (there == -1)

@@ -39,6 +39,25 @@ stream_reader_close (struct stream_reader *r)
   r->buf = NULL;
 }
 
+/* Chunks to ask for ahead of the one being read (chunk_prefetch). */
+#define LOOKAHEAD 6
+
+static void
+prefetch_after (struct stream_reader *r, uint64_t i)
+{
+  uint64_t start, end;
+  struct digest d;
+
+  if (r->ahead < i + 1)
+    r->ahead = i + 1;
+  for (; r->ahead <= i + LOOKAHEAD && r->ahead < r->map.count; r->ahead++) {
+    if (stream_map_get (&r->map, r->ahead, &start, &end, &d) == -1)
+      return;                   /* reported when that chunk is read */
+    if (!digest_is_zero (&d))
+      chunk_prefetch (r->repo, &d);
+  }
+}
+
 /* Make the chunk holding off the cached one. */
 static int
 load (struct stream_reader *r, uint64_t off)
@@ -65,6 +84,8 @@ load (struct stream_reader *r, uint64_t off)
     }
   }
   r->cur = UINT64_MAX;
+  if (r->repo->remote)
+    prefetch_after (r, i);
   if (digest_is_zero (&d))
     memset (r->buf, 0, end - start);
   else {

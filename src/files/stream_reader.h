@@ -15,6 +15,7 @@ struct stream_reader {
   unsigned char *buf;           /* the cached chunk */
   uint64_t cur;                 /* its number, or UINT64_MAX */
   uint64_t cur_start, cur_end;
+  uint64_t ahead;               /* chunks before this one were prefetched */
   const char *what;             /* "data" or "catalogue", for errors */
 };
 

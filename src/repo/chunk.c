@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "chunk.h"
+#include "remote_ops.h"
 
 struct chunk_ctx {
   ZSTD_CCtx *cctx;
@@ -239,6 +240,19 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
   struct stat st;
 
   chunk_relpath (want, rel, sizeof rel);
+  if (repo->remote) {
+    size_t len;
+    if (repo->remote->chunk_get (repo, want, ctx->buf, ctx->bufcap,
+                                 &len) == -1)
+      return -1;
+    /* The client checks what it receives as it checks a local file. */
+    if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size,
+                      rawlen) == -1) {
+      error_prefix ("chunk %s", rel + 10);
+      return -1;
+    }
+    return 0;
+  }
   fd = openat (repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
   if (fd == -1) {
     set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
@@ -264,4 +278,11 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
     return -1;
   }
   return 0;
+}
+
+void
+chunk_prefetch (struct repo *repo, const struct digest *d)
+{
+  if (repo->remote)
+    repo->remote->chunk_prefetch (repo, d);
 }

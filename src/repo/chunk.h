@@ -57,6 +57,11 @@ int chunk_decode (struct chunk_ctx *ctx, const unsigned char *file,
 int chunk_load (struct repo *repo, struct chunk_ctx *ctx,
                 const struct digest *want, void *out, size_t *rawlen);
 
+/* A hint that chunk_load will soon be asked for d: a remote repository
+ * starts fetching it, so that reading a stream keeps the link busy
+ * instead of waiting a round trip per chunk.  Nothing for a local one. */
+void chunk_prefetch (struct repo *repo, const struct digest *d);
+
 /* "chunks/ab/abcdef..." relative path. */
 void chunk_relpath (const struct digest *d, char *out, size_t len);
 

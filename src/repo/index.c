@@ -15,6 +15,7 @@
 #include "common/fsutil.h"
 #include "index.h"
 #include "lock.h"
+#include "remote_ops.h"
 
 #define HASH_BLOCK (1 << 20)
 
@@ -72,7 +73,7 @@ int
 index_writer_open (struct index_writer *w, struct repo *repo,
                    uint64_t disk_size)
 {
-  CLEANUP_FREE char *dir = repo_path (repo, "tmp");
+  CLEANUP_FREE char *dir = repo_tmpdir (repo);
   unsigned char hdr[INDEX_HEADER_LEN];
 
   w->repo = repo;
@@ -80,7 +81,8 @@ index_writer_open (struct index_writer *w, struct repo *repo,
   w->hdr.disk_size = disk_size;
   w->hdr.chunk_count = disk_size / repo->chunk_size
     + (disk_size % repo->chunk_size != 0);
-  w->fd = tmpfile_create (dir, &w->tmppath);
+  w->tmppath = NULL;
+  w->fd = dir ? tmpfile_create (dir, &w->tmppath) : -1;
   if (w->fd == -1)
     return -1;
   index_header_encode (&w->hdr, hdr);
@@ -158,6 +160,12 @@ index_writer_commit (struct index_writer *w, struct digest *id)
     index_writer_abort (w);
     return -1;
   }
+  if (w->repo->remote) {
+    /* Sealed here, sent whole; the server checks it again. */
+    r = w->repo->remote->index_put (w->repo, id, w->fd, body + DIGEST_LEN);
+    index_writer_abort (w);
+    return r;
+  }
   digest_to_hex (id, hex);
   final = repo_path (w->repo, "indexes/%s.idx", hex);
   /* An identical index may already exist (an unchanged disk): replacing
@@ -179,6 +187,71 @@ index_writer_commit (struct index_writer *w, struct digest *id)
   return r;
 }
 
+int
+index_publish (struct repo *repo, int fd, const char *tmppath,
+               const struct digest *id)
+{
+  char hex[DIGEST_HEX_LEN + 1];
+  unsigned char hdr[INDEX_HEADER_LEN];
+  struct index_header h;
+  struct digest trailer, computed;
+  CLEANUP_FREE char *final = NULL;
+  struct stat st;
+  int r;
+
+  digest_to_hex (id, hex);
+  if (fstat (fd, &st) == -1) {
+    set_error (errno, "index %.16s", hex);
+    goto fail;
+  }
+  if (st.st_size < INDEX_HEADER_LEN + DIGEST_LEN) {
+    set_error (0, "index %.16s: truncated (%lld bytes)", hex,
+               (long long) st.st_size);
+    goto fail;
+  }
+  if (read_full (fd, hdr, sizeof hdr, 0) == -1
+      || read_full (fd, trailer.b, DIGEST_LEN, st.st_size - DIGEST_LEN) == -1) {
+    set_error (errno, "index %.16s: read", hex);
+    goto fail;
+  }
+  if (index_header_parse (hdr, st.st_size, &h) == -1
+      || hash_fd (fd, st.st_size - DIGEST_LEN, &computed) == -1) {
+    error_prefix ("index %.16s", hex);
+    goto fail;
+  }
+  if (digest_cmp (&computed, &trailer) || digest_cmp (&computed, id)) {
+    set_error (0, "index %.16s: content does not match its digest", hex);
+    goto fail;
+  }
+  if (h.chunk_size != repo->chunk_size) {
+    set_error (0, "index %.16s: chunk size %u differs from repository's %u",
+               hex, h.chunk_size, repo->chunk_size);
+    goto fail;
+  }
+  final = repo_path (repo, "indexes/%s.idx", hex);
+  {
+    CLEANUP_CLOSE int lock_fd = chunk_lock_open (repo);
+    if (final == NULL || chunk_prefix_lock (lock_fd, 256, 0) == -1)
+      goto fail;
+    /* One there already has the same bytes (same digest): keep it,
+     * refreshed so that gc sees it in use, as a reused chunk is. */
+    if (utimensat (AT_FDCWD, final, NULL, 0) == 0) {
+      close (fd);
+      unlink (tmppath);
+      r = 0;
+    }
+    else
+      r = tmpfile_commit (fd, tmppath, final);
+    chunk_prefix_unlock (lock_fd, 256);
+  }
+  return r;
+
+ fail:
+  close (fd);
+  unlink (tmppath);
+  return -1;
+}
+
 void
 index_writer_abort (struct index_writer *w)
 {
@@ -189,6 +262,28 @@ index_writer_abort (struct index_writer *w)
   free (w->tmppath);
   w->fd = -1;
   w->tmppath = NULL;
+}
+
+static int
+fetch_remote (struct index_reader *r, struct repo *repo,
+              const struct digest *id, const char *hex)
+{
+  CLEANUP_FREE char *dir = repo_tmpdir (repo);
+  uint64_t len;
+
+  r->fd = dir ? open (dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600) : -1;
+  if (r->fd == -1) {
+    if (dir)
+      set_error (errno, "index %.16s: temporary file in %s", hex, dir);
+    return -1;
+  }
+  if (repo->remote->index_get (repo, id, r->fd, &len) == -1) {
+    error_prefix ("index %.16s", hex);
+    close (r->fd);
+    r->fd = -1;
+    return -1;
+  }
+  return 0;
 }
 
 int
@@ -202,12 +297,20 @@ index_reader_open (struct index_reader *r, struct repo *repo,
   struct stat st;
 
   digest_to_hex (id, hex);
-  path = repo_path (repo, "indexes/%s.idx", hex);
-  r->fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (r->fd == -1) {
-    set_error (errno == ENOENT ? 0 : errno, "index %.16s%s", hex,
-               errno == ENOENT ? ": missing" : "");
-    return -1;
+  if (repo->remote) {
+    /* Fetched whole into an unlinked local file: then it is read and
+     * checked exactly as a local index is. */
+    if (fetch_remote (r, repo, id, hex) == -1)
+      return -1;
+  }
+  else {
+    path = repo_path (repo, "indexes/%s.idx", hex);
+    r->fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (r->fd == -1) {
+      set_error (errno == ENOENT ? 0 : errno, "index %.16s%s", hex,
+                 errno == ENOENT ? ": missing" : "");
+      return -1;
+    }
   }
   if (fstat (r->fd, &st) == -1) {
     set_error (errno, "index %.16s", hex);

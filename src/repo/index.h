@@ -46,6 +46,13 @@ int index_writer_set (struct index_writer *w, uint64_t i,
 int index_writer_commit (struct index_writer *w, struct digest *id);
 void index_writer_abort (struct index_writer *w);
 
+/* Check a complete index in the temporary file tmppath (open as fd)
+ * against its name id and the repository, and publish it as
+ * indexes/<id>.idx (an existing one is kept, not rewritten).  fd is
+ * closed and the temporary file gone, whatever the outcome. */
+int index_publish (struct repo *repo, int fd, const char *tmppath,
+                   const struct digest *id);
+
 struct index_reader {
   struct index_header hdr;
   int fd;

@@ -129,8 +129,19 @@ writers_oldest_start (struct repo *repo, int64_t *oldest_ns)
 int
 chunk_lock_open (struct repo *repo)
 {
-  CLEANUP_FREE char *path = repo_path (repo, "locks/chunks");
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  CLEANUP_FREE char *path = NULL;
+  int fd;
+
+  if (repo->remote) {
+    /* The server takes the locks; callers only need an fd they can
+     * pass along and close. */
+    fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+      set_error (errno, "open /dev/null");
+    return fd;
+  }
+  path = repo_path (repo, "locks/chunks");
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
   /* Without the lock a writer could race gc: refuse rather than risk
    * it. */

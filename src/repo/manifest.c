@@ -16,6 +16,7 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "manifest.h"
+#include "remote_ops.h"
 
 #define MANIFEST_MAGIC "vmbackup-manifest 1"
 
@@ -590,10 +591,17 @@ reservation_path (struct repo *repo, const struct manifest *m)
 int
 manifest_reserve (struct repo *repo, struct manifest *m)
 {
-  CLEANUP_FREE char *dir = repo_path (repo, "backups/%s", m->name);
+  CLEANUP_FREE char *dir = NULL;
   char stamp[32];
   struct tm tm;
   time_t t = m->time;
+
+  if (repo->remote) {
+    free (m->id);
+    m->id = NULL;
+    return repo->remote->manifest_reserve (repo, m->name, m->time, &m->id);
+  }
+  dir = repo_path (repo, "backups/%s", m->name);
 
   if (dir == NULL) {
     set_error (ENOMEM, "manifest path");
@@ -651,7 +659,14 @@ manifest_reserve (struct repo *repo, struct manifest *m)
 void
 manifest_unreserve (struct repo *repo, const struct manifest *m)
 {
-  CLEANUP_FREE char *resv = m->id ? reservation_path (repo, m) : NULL;
+  CLEANUP_FREE char *resv = NULL;
+
+  if (repo->remote) {
+    if (m->id)
+      repo->remote->manifest_unreserve (repo, m->id);
+    return;
+  }
+  resv = m->id ? reservation_path (repo, m) : NULL;
 
   if (resv)
     unlink (resv);
@@ -667,6 +682,8 @@ manifest_commit (struct repo *repo, struct manifest *m)
   if (m->id == NULL && manifest_reserve (repo, m) == -1)
     return -1;
   text = manifest_serialize (m);
+  if (repo->remote)
+    return repo->remote->manifest_commit (repo, text);
   path = repo_path (repo, "backups/%s", m->id);
   if (tmpdir == NULL || path == NULL) {
     set_error (ENOMEM, "manifest path");
@@ -699,19 +716,31 @@ cmp_manifest (const void *a, const void *b)
   return strverscmp (x->id, y->id);
 }
 
+static int
+read_manifest (struct repo *repo, const char *id, char **text, size_t *len)
+{
+  CLEANUP_FREE char *path = NULL;
+
+  if (repo->remote)
+    return repo->remote->manifest_get (repo, id, text, len);
+  path = repo_path (repo, "backups/%s", id);
+  if (read_file (path, MANIFEST_MAX, text, len) == -1) {
+    if (get_errno () == ENOENT)
+      set_error (0, "no backup %s", id);
+    return -1;
+  }
+  return 0;
+}
+
 static struct manifest *
 load_manifest (struct repo *repo, const char *id)
 {
-  CLEANUP_FREE char *path = repo_path (repo, "backups/%s", id);
   CLEANUP_FREE char *text = NULL;
   struct manifest *m;
   size_t len;
 
-  if (read_file (path, MANIFEST_MAX, &text, &len) == -1) {
-    if (get_errno () == ENOENT)
-      set_error (0, "no backup %s", id);
+  if (read_manifest (repo, id, &text, &len) == -1)
     return NULL;
-  }
   m = calloc (1, sizeof *m);
   if (m == NULL) {
     set_error (errno, "calloc");
@@ -771,6 +800,35 @@ list_name (struct repo *repo, const char *name, manifest_vector *out,
   return 0;
 }
 
+/* The server names the backups; they are loaded and checked here as
+ * local ones are. */
+static int
+list_remote (struct repo *repo, const char *name, manifest_vector *out,
+             manifest_error_fn on_error, void *opaque)
+{
+  remote_id_vector ids = empty_vector;
+  int r;
+
+  r = repo->remote->manifest_ids (repo, name, &ids);
+  for (size_t i = 0; r == 0 && i < ids.len; i++) {
+    struct manifest *m = load_manifest (repo, ids.ptr[i]);
+    if (m == NULL) {
+      if (on_error)
+        on_error (opaque, ids.ptr[i], get_error ());
+      continue;
+    }
+    if (manifest_vector_append (out, m) == -1) {
+      manifest_free (m);
+      set_error (errno, "list backups");
+      r = -1;
+    }
+  }
+  for (size_t i = 0; i < ids.len; i++)
+    free (ids.ptr[i]);
+  remote_id_vector_reset (&ids);
+  return r;
+}
+
 int
 manifest_list (struct repo *repo, const char *name, manifest_vector *out,
                manifest_error_fn on_error, void *opaque)
@@ -780,7 +838,9 @@ manifest_list (struct repo *repo, const char *name, manifest_vector *out,
   struct dirent *e;
   int r = 0;
 
-  if (name)
+  if (repo->remote)
+    r = list_remote (repo, name, out, on_error, opaque);
+  else if (name)
     r = list_name (repo, name, out, on_error, opaque);
   else {
     dir = repo_path (repo, "backups");
@@ -853,8 +913,12 @@ manifest_resolve (struct repo *repo, const char *id)
 int
 manifest_delete (struct repo *repo, const char *id)
 {
-  CLEANUP_FREE char *path = repo_path (repo, "backups/%s", id);
-  CLEANUP_FREE char *dir = strdup (path);
+  CLEANUP_FREE char *path = NULL, *dir = NULL;
+
+  if (repo->remote)
+    return repo->remote->manifest_delete (repo, id);
+  path = repo_path (repo, "backups/%s", id);
+  dir = path ? strdup (path) : NULL;
 
   if (unlink (path) == -1) {
     set_error (errno, "delete backup %s", id);

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "remote_ops.h"
 #include "repo.h"
 
 #define CONFIG_MAX 4096
@@ -36,6 +37,23 @@ repo_path (const struct repo *repo, const char *fmt, ...)
     full = NULL;
   free (rel);
   return full;
+}
+
+char *
+repo_tmpdir (const struct repo *repo)
+{
+  const char *dir;
+  char *path;
+
+  if (repo->remote == NULL)
+    path = repo_path (repo, "tmp");
+  else {
+    dir = getenv ("TMPDIR");
+    path = strdup (dir && dir[0] ? dir : "/var/tmp");
+  }
+  if (path == NULL)
+    set_error (ENOMEM, "temporary directory");
+  return path;
 }
 
 static int
@@ -175,6 +193,8 @@ repo_close (struct repo *repo)
 {
   if (repo == NULL)
     return;
+  if (repo->remote)
+    repo->remote->close (repo);
   if (repo->dirfd >= 0)
     close (repo->dirfd);
   free (repo->path);

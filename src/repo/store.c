@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "remote_ops.h"
 #include "store.h"
 
 /* Publish after this much new data: bounds what one syncfs() flushes and
@@ -34,6 +35,8 @@ store_begin (struct store *s, struct repo *repo)
   s->writer.fd = -1;
   pthread_mutex_init (&s->lock, NULL);
   pthread_cond_init (&s->cond, NULL);
+  if (repo->remote)
+    return 0;                   /* the server keeps the session */
   s->lock_fd = chunk_lock_open (repo);
   if (s->lock_fd == -1)
     return -1;
@@ -78,8 +81,17 @@ publish (struct store *s, struct pending_chunk *batch, size_t n, int lock_fd)
       unlinkat (s->repo->dirfd, batch[i].tmp, 0);
       continue;
     }
-    rr = renameat (s->repo->dirfd, batch[i].tmp, s->repo->dirfd,
-                   batch[i].final);
+    /* Never replace a chunk file: one that appeared meanwhile (another
+     * writer's copy of the same data) stays as it is. */
+    rr = renameat2 (s->repo->dirfd, batch[i].tmp, s->repo->dirfd,
+                    batch[i].final, RENAME_NOREPLACE);
+    if (rr == -1 && errno == EINVAL)    /* file system without it */
+      rr = renameat (s->repo->dirfd, batch[i].tmp, s->repo->dirfd,
+                     batch[i].final);
+    else if (rr == -1 && errno == EEXIST) {
+      unlinkat (s->repo->dirfd, batch[i].tmp, 0);
+      rr = 0;
+    }
     chunk_prefix_unlock (lock_fd, batch[i].digest.b[0]);
     if (rr == -1) {
       set_error (errno, "publish %s", batch[i].final);
@@ -214,15 +226,38 @@ write_chunk_file (int fd, const unsigned char *enc, size_t len)
   return write_full (fd, enc, len, 0);
 }
 
+/* Remote: ask the server, which refreshes the chunk if it has it; else
+ * compress here and send it (the server checks it before storing). */
+static int
+remote_put (struct store *s, struct chunk_ctx *ctx, const struct digest *d,
+            const void *data, size_t len)
+{
+  const unsigned char *enc;
+  size_t enclen;
+  int r = s->repo->remote->chunk_refresh (s->repo, d);
+
+  if (r == -1)
+    return -1;
+  if (r == 1) {
+    __atomic_add_fetch (&s->stats.reused_chunks, 1, __ATOMIC_RELAXED);
+    return 0;
+  }
+  if (chunk_encode (ctx, data, len, &enc, &enclen) == -1)
+    return -1;
+  return s->repo->remote->chunk_put (s->repo, d, enc, enclen);
+}
+
 int
 store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
            const struct digest *d, const void *data, size_t len)
 {
-  char rel[128], tmprel[64];
+  char rel[128];
   const unsigned char *enc;
   size_t enclen;
-  int fd, r;
+  int r;
 
+  if (s->repo->remote)
+    return remote_put (s, ctx, d, data, len);
   chunk_relpath (d, rel, sizeof rel);
   r = exists_and_refresh (s, lock_fd, rel, d->b[0]);
   if (r == -1)
@@ -239,6 +274,34 @@ store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
   }
   if (chunk_encode (ctx, data, len, &enc, &enclen) == -1)
     return -1;
+  return store_put_encoded (s, lock_fd, d, enc, enclen, NULL);
+}
+
+int
+store_put_encoded (struct store *s, int lock_fd, const struct digest *d,
+                   const unsigned char *enc, size_t enclen, bool *stored)
+{
+  char rel[128], tmprel[64];
+  int fd, r;
+
+  if (stored)
+    *stored = false;
+  chunk_relpath (d, rel, sizeof rel);
+  if (stored) {
+    /* A caller that did not check first (the server, for a client that
+     * may lie): an existing chunk is refreshed, never rewritten. */
+    r = exists_and_refresh (s, lock_fd, rel, d->b[0]);
+    if (r == 0) {
+      SCOPED_LOCK (&s->lock);
+      r = is_pending (s, d);
+    }
+    if (r == -1)
+      return -1;
+    if (r == 1) {
+      __atomic_add_fetch (&s->stats.reused_chunks, 1, __ATOMIC_RELAXED);
+      return 0;
+    }
+  }
   strcpy (tmprel, "tmp/.chunk-XXXXXX");
   {
     CLEANUP_FREE char *full = repo_path (s->repo, "%s", tmprel);
@@ -273,6 +336,8 @@ store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
   s->pending_bytes += enclen;
   s->stats.new_chunks++;
   s->stats.new_bytes += enclen;
+  if (stored)
+    *stored = true;
   r = s->failed ? (set_error (0, "%s", s->error), -1) : 0;
   if (r == 0
       && (s->npending == PUBLISH_CHUNKS || s->pending_bytes >= PUBLISH_BYTES)) {
@@ -290,6 +355,12 @@ store_refresh (struct store *s, int lock_fd, const struct digest *d)
   char rel[128];
   int r;
 
+  if (s->repo->remote) {
+    r = s->repo->remote->chunk_refresh (s->repo, d);
+    if (r == 1)
+      __atomic_add_fetch (&s->stats.reused_chunks, 1, __ATOMIC_RELAXED);
+    return r;
+  }
   chunk_relpath (d, rel, sizeof rel);
   r = exists_and_refresh (s, lock_fd, rel, d->b[0]);
   if (r == 0) {
@@ -301,6 +372,13 @@ store_refresh (struct store *s, int lock_fd, const struct digest *d)
   return r;
 }
 
+void
+store_refresh_ahead (struct store *s, const struct digest *d)
+{
+  if (s->repo->remote)
+    s->repo->remote->chunk_refresh_ahead (s->repo, d);
+}
+
 int
 store_finish (struct store *s)
 {
@@ -309,6 +387,8 @@ store_finish (struct store *s)
 
   int r;
 
+  if (s->repo->remote)
+    return s->repo->remote->finish (s->repo, &s->stats);
   pthread_mutex_lock (&s->lock);
   batch = take_pending (s, &n);
   r = batch ? enqueue (s, batch, n) : (set_error (ENOMEM, "store"), -1);
@@ -333,6 +413,12 @@ store_finish (struct store *s)
 void
 store_end (struct store *s)
 {
+  if (s->repo && s->repo->remote) {
+    s->repo->remote->session_end (s->repo);
+    pthread_mutex_destroy (&s->lock);
+    pthread_cond_destroy (&s->cond);
+    return;
+  }
   if (s->publisher_started) {
     pthread_mutex_lock (&s->lock);
     s->stopping = true;

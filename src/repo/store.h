@@ -58,6 +58,13 @@ int store_begin (struct store *s, struct repo *repo);
  * chunk_lock_open() fd. */
 int store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
                const struct digest *d, const void *data, size_t len);
+/* Store a chunk already encoded (chunk_encode's output, checked by the
+ * caller against d).  With stored != NULL the chunk is first looked
+ * for, and refreshed rather than written if present; *stored says
+ * whether it was written.  enc must have room for CHUNK_ALIGN bytes
+ * past enclen (it may be written padded, for O_DIRECT). */
+int store_put_encoded (struct store *s, int lock_fd, const struct digest *d,
+                       const unsigned char *enc, size_t enclen, bool *stored);
 /* Use a stored chunk again without its data (an incremental backup's
  * unchanged chunks, a file backup reusing its predecessor's): refresh it
  * as store_put does for a chunk it finds, so that a concurrent gc keeps
@@ -65,6 +72,10 @@ int store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
  * the data again: a chunk that verify quarantined is repaired that way),
  * -1: error. */
 int store_refresh (struct store *s, int lock_fd, const struct digest *d);
+/* A hint that store_refresh will soon be asked about d: a remote
+ * store asks the server now, so that a run of reused chunks costs no
+ * round trip each.  Nothing for a local one. */
+void store_refresh_ahead (struct store *s, const struct digest *d);
 /* Make every stored chunk durable and visible. */
 int store_finish (struct store *s);
 /* Drop unpublished chunks and the writer registration. */

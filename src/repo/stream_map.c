@@ -13,7 +13,7 @@
 int
 stream_map_writer_open (struct stream_map_writer *w, struct repo *repo)
 {
-  CLEANUP_FREE char *dir = repo_path (repo, "tmp");
+  CLEANUP_FREE char *dir = repo_tmpdir (repo);
 
   w->tmppath = NULL;
   w->fd = dir ? tmpfile_create (dir, &w->tmppath) : -1;

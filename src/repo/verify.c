@@ -143,7 +143,7 @@ check_worker (void *opaque)
       }
       if (ok)
         msg[0] = '\0';
-      else if (quarantine (v->repo, &d))
+      else if (!v->keep_damaged && quarantine (v->repo, &d))
         snprintf (msg, sizeof msg, "%s (moved to quarantine/; the next "
                   "backup of this data repairs it)", get_error ());
       else

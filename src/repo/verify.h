@@ -4,6 +4,7 @@
 #ifndef VMB_VERIFY_H
 #define VMB_VERIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "digest_set.h"
@@ -19,6 +20,9 @@ struct verify {
   void *opaque;
   uint64_t problems;
   uint64_t chunks_read;
+  /* Leave damaged chunks in place instead of moving them to
+   * quarantine/ (an append-only server must not remove anything). */
+  bool keep_damaged;
 };
 
 void verify_init (struct verify *v, struct repo *repo,

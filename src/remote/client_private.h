@@ -1,0 +1,87 @@
+/* What the client's files share (client.c, client_chunks.c,
+ * client_meta.c): the connection and its per-repository state. */
+#ifndef VMB_REMOTE_CLIENT_PRIVATE_H
+#define VMB_REMOTE_CLIENT_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "repo/remote_ops.h"
+#include "repo/store.h"
+#include "conn.h"
+
+/* Chunks fetched ahead (chunk_prefetch), waiting for their chunk_get.
+ * Bounded: a hint that finds every slot busy is dropped, and a fetched
+ * chunk nobody asked for is the first to make room. */
+#define PREFETCH_SLOTS 8
+
+struct prefetch {
+  bool used, done, failed;
+  uint64_t seq;                 /* age, for eviction */
+  struct digest d;
+  unsigned char *buf;
+  size_t len;
+  struct client *cl;
+};
+
+/* Answers of REFRESH requests sent ahead (chunk_refresh_ahead), waiting
+ * for their chunk_refresh; bounded as the prefetches are. */
+#define REFRESH_SLOTS 64
+
+struct refresh_ahead {
+  bool used, done, failed, present;
+  uint64_t seq;
+  struct digest d;
+  struct client *cl;
+};
+
+struct client {
+  struct conn *conn;
+  uint32_t flags;
+  uint32_t chunk_size;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;          /* a prefetch arrived */
+  struct prefetch prefetch[PREFETCH_SLOTS];
+  uint64_t prefetch_seq;
+  struct refresh_ahead refresh[REFRESH_SLOTS];
+  uint64_t refresh_seq;
+  bool session;                 /* the server holds a writer session */
+  bool failed;                  /* an asynchronous upload failed */
+  char error[1024];
+  uint64_t new_chunks, new_bytes;
+};
+
+static inline struct client *
+client_of (struct repo *repo)
+{
+  return repo->remote_conn;
+}
+
+/* client_chunks.c */
+int remote_chunk_refresh (struct repo *repo, const struct digest *d);
+void remote_chunk_refresh_ahead (struct repo *repo, const struct digest *d);
+int remote_chunk_put (struct repo *repo, const struct digest *d,
+                      const unsigned char *enc, size_t len);
+int remote_chunk_get (struct repo *repo, const struct digest *d,
+                      unsigned char *buf, size_t cap, size_t *len);
+void remote_chunk_prefetch (struct repo *repo, const struct digest *d);
+int remote_finish (struct repo *repo, struct store_stats *stats);
+void remote_session_end (struct repo *repo);
+
+/* client_meta.c */
+int remote_index_put (struct repo *repo, const struct digest *id, int fd,
+                      uint64_t len);
+int remote_index_get (struct repo *repo, const struct digest *id, int fd,
+                      uint64_t *len);
+int remote_manifest_ids (struct repo *repo, const char *name,
+                         remote_id_vector *out);
+int remote_manifest_get (struct repo *repo, const char *id, char **text,
+                         size_t *len);
+int remote_manifest_reserve (struct repo *repo, const char *name,
+                             int64_t time, char **id);
+void remote_manifest_unreserve (struct repo *repo, const char *id);
+int remote_manifest_commit (struct repo *repo, const char *text);
+int remote_manifest_delete (struct repo *repo, const char *id);
+
+#endif

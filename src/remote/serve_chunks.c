@@ -1,0 +1,330 @@
+/* Server side of chunk and index requests.  Chunks go through the same
+ * store as a local backup (published only after syncfs, dropped when
+ * the session ends unfinished); nothing a client sends is stored before
+ * it is checked, and nothing stored is ever rewritten. */
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "repo/index.h"
+#include "repo/lock.h"
+#include "session.h"
+
+/* Register as a writer on the first request that stores something, so
+ * that gc keeps what this session adds. */
+static int
+begin_writing (struct session *s)
+{
+  if (s->writing)
+    return 0;
+  if (store_begin (&s->store, s->repo) == -1) {
+    store_end (&s->store);
+    return -1;
+  }
+  s->lock_fd = chunk_lock_open (s->repo);
+  if (s->lock_fd == -1) {
+    store_end (&s->store);
+    return -1;
+  }
+  s->writing = true;
+  return 0;
+}
+
+void
+serve_end_writing (struct session *s)
+{
+  if (!s->writing)
+    return;
+  store_end (&s->store);
+  close (s->lock_fd);
+  s->lock_fd = -1;
+  s->writing = false;
+}
+
+int
+serve_refresh (struct session *s, const struct proto_request *rq)
+{
+  if (begin_writing (s) == -1)
+    return -1;
+  for (uint32_t i = 0; i < rq->count; i++) {
+    struct digest d;
+    int r;
+
+    memcpy (d.b, rq->data + i * DIGEST_LEN, DIGEST_LEN);
+    r = store_refresh (&s->store, s->lock_fd, &d);
+    if (r == -1)
+      return -1;
+    pw_u8 (&s->reply, r);
+  }
+  return 0;
+}
+
+/* Test hooks, so that tests/test-remote-kill.sh can stop a backup at a
+ * known point rather than race it:
+ *   VMBACKUP_TEST_SERVE_KILL_AFTER=N   die (SIGKILL) on the Nth chunk
+ *   VMBACKUP_TEST_SERVE_PAUSE_AFTER=N  on the Nth chunk, write our pid
+ *   VMBACKUP_TEST_SERVE_PAUSE_FILE=F   to F and wait until F is removed */
+static void
+test_hooks (void)
+{
+  static unsigned long puts;
+  const char *kill_after = getenv ("VMBACKUP_TEST_SERVE_KILL_AFTER");
+  const char *pause_after = getenv ("VMBACKUP_TEST_SERVE_PAUSE_AFTER");
+  const char *pause_file = getenv ("VMBACKUP_TEST_SERVE_PAUSE_FILE");
+
+  puts++;
+  if (kill_after && strtoul (kill_after, NULL, 10) == puts)
+    raise (SIGKILL);
+  if (pause_after && pause_file && strtoul (pause_after, NULL, 10) == puts) {
+    FILE *f = fopen (pause_file, "w");
+    if (f) {
+      fprintf (f, "%d\n", (int) getpid ());
+      fclose (f);
+      for (int i = 0; i < 1200 && access (pause_file, F_OK) == 0; i++)
+        usleep (50000);
+    }
+  }
+}
+
+int
+serve_put (struct session *s, const struct proto_request *rq)
+{
+  char hex[DIGEST_HEX_LEN + 1];
+  size_t rawlen;
+  bool stored;
+
+  test_hooks ();
+  /* chunk_encode never makes a file larger than this (it stores data
+   * as is rather than grow it), and s->aligned holds no more. */
+  if (rq->datalen > CHUNK_HEADER_LEN + s->repo->chunk_size) {
+    set_error (0, "chunk of %zu bytes refused: larger than a chunk file of "
+               "this repository can be", rq->datalen);
+    return -1;
+  }
+  if (begin_writing (s) == -1)
+    return -1;
+  /* Decoded and hashed here: a client cannot put garbage, or someone
+   * else's data, under a digest. */
+  if (chunk_decode (s->ctx, rq->data, rq->datalen, &rq->digest, s->raw,
+                    s->repo->chunk_size, &rawlen) == -1) {
+    digest_to_hex (&rq->digest, hex);
+    error_prefix ("chunk %s refused", hex);
+    return -1;
+  }
+  memcpy (s->aligned, rq->data, rq->datalen);
+  if (store_put_encoded (&s->store, s->lock_fd, &rq->digest, s->aligned,
+                         rq->datalen, &stored) == -1)
+    return -1;
+  pw_u8 (&s->reply, stored);
+  pw_u64 (&s->reply, stored ? rq->datalen : 0);
+  return 0;
+}
+
+int
+serve_get (struct session *s, const struct proto_request *rq)
+{
+  char rel[128];
+  CLEANUP_CLOSE int fd = -1;
+  struct stat st;
+
+  chunk_relpath (&rq->digest, rel, sizeof rel);
+  fd = openat (s->repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
+               errno == ENOENT ? ": missing" : "");
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    set_error (errno, "chunk %s", rel + 10);
+    return -1;
+  }
+  if (st.st_size > CHUNK_HEADER_LEN + s->repo->chunk_size) {
+    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
+               (long long) st.st_size);
+    return -1;
+  }
+  if (read_full (fd, s->filebuf, st.st_size, 0) == -1) {
+    set_error (errno, "chunk %s: read", rel + 10);
+    return -1;
+  }
+  /* Sent as stored: the client decodes and checks it. */
+  s->raw_reply = s->filebuf;
+  s->raw_len = st.st_size;
+  return 0;
+}
+
+int
+serve_finish (struct session *s)
+{
+  return s->writing ? store_finish (&s->store) : 0;
+}
+
+/* Index uploads */
+
+static struct index_upload *
+find_upload (struct session *s, const struct digest *id)
+{
+  for (size_t i = 0; i < MAX_UPLOADS; i++)
+    if (s->uploads[i].used && digest_cmp (&s->uploads[i].id, id) == 0)
+      return &s->uploads[i];
+  set_error (0, "protocol error: no upload of that index in progress");
+  return NULL;
+}
+
+static void
+drop_upload (struct index_upload *u)
+{
+  if (u->fd >= 0)
+    close (u->fd);
+  if (u->tmppath)
+    unlink (u->tmppath);
+  free (u->tmppath);
+  u->tmppath = NULL;
+  u->fd = -1;
+  u->used = false;
+}
+
+void
+serve_drop_uploads (struct session *s)
+{
+  for (size_t i = 0; i < MAX_UPLOADS; i++)
+    if (s->uploads[i].used)
+      drop_upload (&s->uploads[i]);
+}
+
+int
+serve_index_begin (struct session *s, const struct proto_request *rq)
+{
+  CLEANUP_FREE char *dir = NULL;
+  struct index_upload *u = NULL;
+
+  if (begin_writing (s) == -1)
+    return -1;
+  for (size_t i = 0; i < MAX_UPLOADS; i++) {
+    if (s->uploads[i].used && digest_cmp (&s->uploads[i].id, &rq->digest) == 0) {
+      set_error (0, "protocol error: that index is already being uploaded");
+      return -1;
+    }
+    if (!s->uploads[i].used && u == NULL)
+      u = &s->uploads[i];
+  }
+  if (u == NULL) {
+    set_error (0, "protocol error: more than %d index uploads at once",
+               MAX_UPLOADS);
+    return -1;
+  }
+  dir = repo_tmpdir (s->repo);
+  if (dir == NULL)
+    return -1;
+  u->fd = tmpfile_create (dir, &u->tmppath);
+  if (u->fd == -1)
+    return -1;
+  u->used = true;
+  u->id = rq->digest;
+  u->len = rq->length;
+  return 0;
+}
+
+int
+serve_index_data (struct session *s, const struct proto_request *rq)
+{
+  struct index_upload *u = find_upload (s, &rq->digest);
+
+  if (u == NULL)
+    return -1;
+  if (rq->offset > u->len || rq->datalen > u->len - rq->offset) {
+    set_error (0, "protocol error: index data past its announced length");
+    return -1;
+  }
+  if (write_full (u->fd, rq->data, rq->datalen, rq->offset) == -1) {
+    set_error (errno, "write index");
+    return -1;
+  }
+  return 0;
+}
+
+int
+serve_index_commit (struct session *s, const struct proto_request *rq)
+{
+  struct index_upload *u = find_upload (s, &rq->digest);
+  struct stat st;
+  int r;
+
+  if (u == NULL)
+    return -1;
+  if (fstat (u->fd, &st) == -1 || (uint64_t) st.st_size != u->len) {
+    set_error (0, "index upload incomplete");
+    drop_upload (u);
+    return -1;
+  }
+  /* Checked against its name before it is published. */
+  r = index_publish (s->repo, u->fd, u->tmppath, &u->id);
+  u->fd = -1;
+  drop_upload (u);
+  return r;
+}
+
+static int
+open_index (struct session *s, const struct digest *id, struct stat *st)
+{
+  char hex[DIGEST_HEX_LEN + 1], rel[128];
+  int fd;
+
+  digest_to_hex (id, hex);
+  snprintf (rel, sizeof rel, "indexes/%s.idx", hex);
+  fd = openat (s->repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    set_error (errno == ENOENT ? 0 : errno, "index %.16s%s", hex,
+               errno == ENOENT ? ": missing" : "");
+    return -1;
+  }
+  if (fstat (fd, st) == -1) {
+    set_error (errno, "index %.16s", hex);
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+int
+serve_index_size (struct session *s, const struct proto_request *rq)
+{
+  struct stat st;
+  int fd = open_index (s, &rq->digest, &st);
+
+  if (fd == -1)
+    return -1;
+  close (fd);
+  pw_u64 (&s->reply, st.st_size);
+  return 0;
+}
+
+int
+serve_index_read (struct session *s, const struct proto_request *rq)
+{
+  struct stat st;
+  CLEANUP_CLOSE int fd = open_index (s, &rq->digest, &st);
+
+  if (fd == -1)
+    return -1;
+  if (rq->offset > (uint64_t) st.st_size
+      || rq->length > (uint64_t) st.st_size - rq->offset) {
+    set_error (0, "index read past its end");
+    return -1;
+  }
+  if (read_full (fd, s->filebuf, rq->length, rq->offset) == -1) {
+    set_error (errno, "read index");
+    return -1;
+  }
+  s->raw_reply = s->filebuf;
+  s->raw_len = rq->length;
+  return 0;
+}

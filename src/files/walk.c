@@ -221,7 +221,8 @@ excluded (const struct walk_opts *o, const char *path, const char *name)
 static int
 cmp_names (const void *a, const void *b)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  /* Skip the d_type byte in front (see walk_dir). */
+  return strcmp (*(char *const *) a + 1, *(char *const *) b + 1);
 }
 
 static int walk_dir (struct walker *w, int dirfd, const char *path);
@@ -279,6 +280,30 @@ visit (struct walker *w, int dirfd, const char *name, const char *path,
   }
 }
 
+/* Reading many small files from a cold cache is bound by the latency of
+ * each read, one at a time.  So the walk asks the kernel to start
+ * reading the next few regular files of a directory (their first
+ * PREFETCH_BYTES) while it works on the current one.  Only regular files
+ * are opened (d_type from readdir): opening a device or FIFO can have
+ * effects.  Reading ahead changes no file times. */
+#define PREFETCH_FILES 32
+#define PREFETCH_BYTES (1 << 20)
+
+static void
+prefetch (int dirfd, const char *name, char type)
+{
+  int fd;
+
+  if (type != DT_REG + 1)
+    return;
+  fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+               | O_NOCTTY);
+  if (fd >= 0) {
+    posix_fadvise (fd, 0, PREFETCH_BYTES, POSIX_FADV_WILLNEED);
+    close (fd);
+  }
+}
+
 static int
 walk_dir (struct walker *w, int dirfd, const char *path)
 {
@@ -297,8 +322,11 @@ walk_dir (struct walker *w, int dirfd, const char *path)
     char *n;
     if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
       continue;
-    if ((n = strdup (de->d_name)) == NULL
-        || name_vector_append (&names, n) == -1) {
+    /* d_type + 1 (never a NUL) rides in front of the name, for
+     * prefetch (). */
+    if (asprintf (&n, "%c%s", de->d_type + 1, de->d_name) == -1)
+      n = NULL;
+    if (n == NULL || name_vector_append (&names, n) == -1) {
       free (n);
       set_error (ENOMEM, "walk %s", path);
       r = -1;
@@ -310,19 +338,25 @@ walk_dir (struct walker *w, int dirfd, const char *path)
   closedir (d);
   if (names.len)
     qsort (names.ptr, names.len, sizeof names.ptr[0], cmp_names);
+  for (size_t i = 0; i < names.len && i < PREFETCH_FILES; i++)
+    prefetch (dirfd, names.ptr[i] + 1, names.ptr[i][0]);
   for (size_t i = 0; r == 0 && i < names.len; i++) {
     CLEANUP_FREE char *child = NULL;
     bool root = strcmp (path, "/") == 0;
+    const char *name = names.ptr[i] + 1;
 
-    if (asprintf (&child, "%s/%s", root ? "" : path, names.ptr[i]) == -1) {
+    if (i + PREFETCH_FILES < names.len)
+      prefetch (dirfd, names.ptr[i + PREFETCH_FILES] + 1,
+                names.ptr[i + PREFETCH_FILES][0]);
+    if (asprintf (&child, "%s/%s", root ? "" : path, name) == -1) {
       child = NULL;
       set_error (ENOMEM, "walk %s", path);
       r = -1;
       break;
     }
-    if (excluded (w->o, child, names.ptr[i]))
+    if (excluded (w->o, child, name))
       continue;
-    r = visit (w, dirfd, names.ptr[i], child, true);
+    r = visit (w, dirfd, name, child, true);
   }
   for (size_t i = 0; i < names.len; i++)
     free (names.ptr[i]);

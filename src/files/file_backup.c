@@ -519,6 +519,8 @@ files_backup (const struct files_backup_params *p,
                               CATALOGUE_MAGIC_LEN) == -1)
     goto out;
   parent_start (&r);
+  /* Without a previous backup to reuse from, every file is read. */
+  wo.prefetch = !r.parent.active;
   if (walk_roots (&wo, p->roots, p->nroots, &ops) == -1)
     goto out;
   if (stream_writer_finish (&r.data, &a->data_map, &a->data_chunks,

@@ -285,7 +285,9 @@ visit (struct walker *w, int dirfd, const char *name, const char *path,
  * reading the next few regular files of a directory (their first
  * PREFETCH_BYTES) while it works on the current one.  Only regular files
  * are opened (d_type from readdir): opening a device or FIFO can have
- * effects.  Reading ahead changes no file times. */
+ * effects.  Reading ahead changes no file times.  Only when the walk
+ * asks for it (walk_opts.prefetch): reading files a backup then skips as
+ * unchanged would cost more than it saves. */
 #define PREFETCH_FILES 32
 #define PREFETCH_BYTES (1 << 20)
 
@@ -338,14 +340,15 @@ walk_dir (struct walker *w, int dirfd, const char *path)
   closedir (d);
   if (names.len)
     qsort (names.ptr, names.len, sizeof names.ptr[0], cmp_names);
-  for (size_t i = 0; i < names.len && i < PREFETCH_FILES; i++)
+  for (size_t i = 0; w->o->prefetch && i < names.len && i < PREFETCH_FILES;
+       i++)
     prefetch (dirfd, names.ptr[i] + 1, names.ptr[i][0]);
   for (size_t i = 0; r == 0 && i < names.len; i++) {
     CLEANUP_FREE char *child = NULL;
     bool root = strcmp (path, "/") == 0;
     const char *name = names.ptr[i] + 1;
 
-    if (i + PREFETCH_FILES < names.len)
+    if (w->o->prefetch && i + PREFETCH_FILES < names.len)
       prefetch (dirfd, names.ptr[i + PREFETCH_FILES] + 1,
                 names.ptr[i + PREFETCH_FILES][0]);
     if (asprintf (&child, "%s/%s", root ? "" : path, name) == -1) {

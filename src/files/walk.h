@@ -18,6 +18,10 @@ struct walk_opts {
   char **excludes;              /* fnmatch patterns (see walk.c) */
   size_t nexcludes;
   bool one_file_system;
+  bool prefetch;                /* start reading files ahead of the walk:
+                                 * worth it when most files will be read
+                                 * (not when a previous backup lets
+                                 * unchanged files be skipped) */
 };
 
 /* What the visitor gets: e has everything but the data (extents, data

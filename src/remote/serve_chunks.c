@@ -131,33 +131,14 @@ serve_put (struct session *s, const struct proto_request *rq)
 int
 serve_get (struct session *s, const struct proto_request *rq)
 {
-  char rel[128];
-  CLEANUP_CLOSE int fd = -1;
-  struct stat st;
+  size_t len;
 
-  chunk_relpath (&rq->digest, rel, sizeof rel);
-  fd = openat (s->repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
-  if (fd == -1) {
-    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
-               errno == ENOENT ? ": missing" : "");
+  if (chunk_read_file (s->repo, &rq->digest, s->filebuf,
+                       CHUNK_HEADER_LEN + s->repo->chunk_size, &len) == -1)
     return -1;
-  }
-  if (fstat (fd, &st) == -1) {
-    set_error (errno, "chunk %s", rel + 10);
-    return -1;
-  }
-  if (st.st_size > CHUNK_HEADER_LEN + s->repo->chunk_size) {
-    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
-               (long long) st.st_size);
-    return -1;
-  }
-  if (read_full (fd, s->filebuf, st.st_size, 0) == -1) {
-    set_error (errno, "chunk %s: read", rel + 10);
-    return -1;
-  }
   /* Sent as stored: the client decodes and checks it. */
   s->raw_reply = s->filebuf;
-  s->raw_len = st.st_size;
+  s->raw_len = len;
   return 0;
 }
 

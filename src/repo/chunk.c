@@ -232,16 +232,46 @@ chunk_decode (struct chunk_ctx *ctx, const unsigned char *file,
 }
 
 int
-chunk_load (struct repo *repo, struct chunk_ctx *ctx,
-            const struct digest *want, void *out, size_t *rawlen)
+chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
+                 size_t cap, size_t *len)
 {
   char rel[128];
   CLEANUP_CLOSE int fd = -1;
   struct stat st;
 
+  chunk_relpath (d, rel, sizeof rel);
+  fd = openat (repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
+               errno == ENOENT ? ": missing" : "");
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    set_error (errno, "chunk %s", rel + 10);
+    return -1;
+  }
+  if ((uint64_t) st.st_size > cap) {
+    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
+               (long long) st.st_size);
+    return -1;
+  }
+  if (read_full (fd, buf, st.st_size, 0) == -1) {
+    set_error (errno, "chunk %s: read", rel + 10);
+    return -1;
+  }
+  *len = st.st_size;
+  return 0;
+}
+
+int
+chunk_load (struct repo *repo, struct chunk_ctx *ctx,
+            const struct digest *want, void *out, size_t *rawlen)
+{
+  char rel[128];
+  size_t len;
+
   chunk_relpath (want, rel, sizeof rel);
   if (repo->remote) {
-    size_t len;
     if (repo->remote->chunk_get (repo, want, ctx->buf, ctx->bufcap,
                                  &len) == -1)
       return -1;
@@ -253,26 +283,9 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
     }
     return 0;
   }
-  fd = openat (repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
-  if (fd == -1) {
-    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
-               errno == ENOENT ? ": missing" : "");
+  if (chunk_read_file (repo, want, ctx->buf, ctx->bufcap, &len) == -1)
     return -1;
-  }
-  if (fstat (fd, &st) == -1) {
-    set_error (errno, "chunk %s", rel + 10);
-    return -1;
-  }
-  if ((uint64_t) st.st_size > ctx->bufcap) {
-    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
-               (long long) st.st_size);
-    return -1;
-  }
-  if (read_full (fd, ctx->buf, st.st_size, 0) == -1) {
-    set_error (errno, "chunk %s: read", rel + 10);
-    return -1;
-  }
-  if (chunk_decode (ctx, ctx->buf, st.st_size, want, out, ctx->chunk_size,
+  if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size,
                     rawlen) == -1) {
     error_prefix ("chunk %s", rel + 10);
     return -1;

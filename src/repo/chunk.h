@@ -53,6 +53,10 @@ int chunk_decode (struct chunk_ctx *ctx, const unsigned char *file,
                   size_t filelen, const struct digest *want, void *out,
                   uint32_t max_raw, size_t *rawlen);
 
+/* Read the chunk file of d as stored (header and payload, not
+ * checked) into buf of cap bytes; a file larger than cap is refused. */
+int chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
+                     size_t cap, size_t *len);
 /* Read chunk want from the repository into out. */
 int chunk_load (struct repo *repo, struct chunk_ctx *ctx,
                 const struct digest *want, void *out, size_t *rawlen);

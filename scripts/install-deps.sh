@@ -20,7 +20,7 @@ packages=(
   # firmware for the NVRAM variant, and tools to make its data disks
   libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-amd64
   busybox-static qemu-guest-agent ovmf e2fsprogs dosfstools mtools cpio
-  xz-utils
+  xz-utils zstd
   # benchmarks: the peers we measure against
   restic borgbackup openssl virtnbdbackup
 )

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/units.h"
 #include "engine/backup_disk.h"
@@ -168,13 +169,18 @@ resume (struct vm_run *r)
   guard_stage (&r->guard, GUARD_RESUMED);
 }
 
+/* The disks' checkpoints, in domain order, as the job wants them;
+ * true when any disk is incremental. */
 static bool
-any_incremental (const struct vm_run *r)
+disks_since (const struct vm_run *r, const char **since)
 {
-  for (size_t i = 0; i < r->plan.dom.disks.len; i++)
-    if (r->inc.since[i])
-      return true;
-  return false;
+  bool any = false;
+
+  for (size_t i = 0; i < r->plan.dom.disks.len; i++) {
+    since[i] = r->inc.disks[i].since;
+    any |= since[i] != NULL;
+  }
+  return any;
 }
 
 /* Start the pull job, creating this backup's checkpoint with it.  When
@@ -186,14 +192,21 @@ any_incremental (const struct vm_run *r)
 static int
 begin_job (struct vm_run *r)
 {
+  CLEANUP_FREE const char **since =
+    calloc (r->plan.dom.disks.len + 1, sizeof *since);
   char why[1024];
 
-  for (int attempt = 0;; attempt++) {
-    if (backup_job_begin (&r->job, r->dom, &r->plan.dom, r->inc.since,
+  if (since == NULL) {
+    set_error (ENOMEM, "backup job");
+    return -1;
+  }
+  for (;;) {
+    bool incremental = disks_since (r, since);
+    if (backup_job_begin (&r->job, r->dom, &r->plan.dom, since,
                           r->inc.new_xml) == 0)
       break;
     snprintf (why, sizeof why, "%s", get_error ());
-    if (any_incremental (r))
+    if (incremental)
       incremental_fall_back (&r->inc, why);
     else if (r->inc.new_xml)
       incremental_no_checkpoint (&r->inc, why);
@@ -278,7 +291,7 @@ open_disk (struct vm_run *r, size_t i, const char *snapshot,
   if (r->job.active && snapshot == NULL) {
     if (since && (*dirty_context = backup_job_dirty_context (d->target)) == NULL)
       return NULL;
-    return backup_job_connect (&r->job, d->target, since != NULL);
+    return backup_job_connect (&r->job, d->target, *dirty_context);
   }
   if (access (d->source, R_OK) == -1) {
     set_error (errno, "disk %s: %s", d->target, d->source);

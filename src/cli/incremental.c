@@ -303,9 +303,8 @@ incremental_prepare (struct incremental *inc, struct repo *repo,
   inc->plan = plan;
   inc->events = events;
   inc->disks = calloc (n ? n : 1, sizeof *inc->disks);
-  inc->since = calloc (n ? n : 1, sizeof *inc->since);
   with_bitmap = calloc (n ? n : 1, sizeof *with_bitmap);
-  if (inc->disks == NULL || inc->since == NULL || with_bitmap == NULL) {
+  if (inc->disks == NULL || with_bitmap == NULL) {
     set_error (0, "out of memory");
     goto out;
   }
@@ -332,10 +331,8 @@ incremental_prepare (struct incremental *inc, struct repo *repo,
             "read whole", d->target, d->format[0] ? d->format : "raw");
       continue;
     }
-    if (since && disk_can_be_incremental (inc, i, since, &cp)) {
+    if (since && disk_can_be_incremental (inc, i, since, &cp))
       inc->disks[i].since = strdup (since);
-      inc->since[i] = inc->disks[i].since;
-    }
   }
   if (any_bitmap) {
     inc->new_name = free_checkpoint_name (inc, backup_id);
@@ -368,9 +365,7 @@ read_whole (struct incr_disk *d)
 {
   free (d->since);
   d->since = NULL;
-  if (d->prev.fd >= 0)
-    index_reader_close (&d->prev);
-  d->prev.fd = -1;
+  index_reader_close (&d->prev);
 }
 
 void
@@ -378,10 +373,8 @@ incremental_fall_back (struct incremental *inc, const char *why)
 {
   emit (inc, EV_BITMAP_BROKEN, "libvirt cannot use the dirty bitmaps (%s): "
         "full read", why);
-  for (size_t i = 0; i < inc->plan->dom.disks.len; i++) {
+  for (size_t i = 0; i < inc->plan->dom.disks.len; i++)
     read_whole (&inc->disks[i]);
-    inc->since[i] = NULL;
-  }
 }
 
 void
@@ -404,7 +397,6 @@ incremental_disk_resized (struct incremental *inc, size_t i,
         inc->base ? inc->base->id : "?", (unsigned long long) old_size,
         (unsigned long long) new_size);
   read_whole (&inc->disks[i]);
-  inc->since[i] = NULL;
 }
 
 void
@@ -446,7 +438,6 @@ incremental_release (struct incremental *inc)
     free (inc->disks[i].image);
   }
   free (inc->disks);
-  free (inc->since);
   free (inc->run);
   free (inc->new_name);
   free (inc->new_xml);

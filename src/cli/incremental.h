@@ -38,7 +38,6 @@ struct incremental {
   bool bitmaps_broken;          /* shut off: a disk's bitmap is unusable */
   char *keep;                   /* checkpoint later backups build on */
   struct incr_disk *disks;      /* aligned with plan->dom.disks */
-  char **since;                 /* the disks' since, for the backup job */
 };
 
 /* Decide how each disk is read; emits the events that explain a full

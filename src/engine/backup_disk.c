@@ -359,7 +359,8 @@ backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
   if (p->size && (uint64_t) size > p->size)
     size = p->size;
   res->size = size;
-  if (p->prev && (p->dirty_context == NULL || p->prev->hdr.disk_size != (uint64_t) size
+  if (p->prev && (p->dirty_context == NULL
+                  || p->prev->hdr.disk_size != (uint64_t) size
                   || p->prev->hdr.chunk_size != p->repo->chunk_size)) {
     set_error (0, "disk %s: previous index does not match the disk", p->name);
     return -1;

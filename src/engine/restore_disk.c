@@ -230,8 +230,8 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
     set_error (errno, "create %s", tmp);
     return -1;
   }
-  if (ftruncate (rs->fd, qcow2 ? rs->layout.total_clusters * QCOW2_CLUSTER
-                 : size) == -1) {
+  /* A qcow2 image is sized with its metadata, at the end. */
+  if (!qcow2 && ftruncate (rs->fd, size) == -1) {
     set_error (errno, "size %s", tmp);
     return -1;
   }

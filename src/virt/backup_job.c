@@ -44,7 +44,7 @@ make_socket_dir (struct backup_job *job)
 
 static char *
 backup_xml (const struct backup_job *job, const struct domain_info *info,
-            char *const *since)
+            const char *const *since)
 {
   struct strbuf sb = STRBUF_INIT;
 
@@ -90,7 +90,7 @@ backup_xml (const struct backup_job *job, const struct domain_info *info,
 
 int
 backup_job_begin (struct backup_job *job, virDomainPtr dom,
-                  const struct domain_info *info, char *const *since,
+                  const struct domain_info *info, const char *const *since,
                   const char *checkpoint_xml)
 {
   CLEANUP_FREE char *xml = NULL;
@@ -119,16 +119,12 @@ backup_job_dirty_context (const char *target)
 }
 
 struct nbd_handle *
-backup_job_connect (struct backup_job *job, const char *target, bool dirty)
+backup_job_connect (struct backup_job *job, const char *target,
+                    const char *dirty_context)
 {
-  CLEANUP_FREE char *ctx = dirty ? backup_job_dirty_context (target) : NULL;
-  struct nbd_handle *h;
+  struct nbd_handle *h = nbd_open_unix_export (job->sock, target, true,
+                                               dirty_context);
 
-  if (dirty && ctx == NULL) {
-    set_error (ENOMEM, "dirty bitmap context");
-    return NULL;
-  }
-  h = nbd_open_unix_export (job->sock, target, true, ctx);
   if (h == NULL)
     error_prefix ("disk %s: backup export", target);
   return h;

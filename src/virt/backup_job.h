@@ -25,11 +25,13 @@ struct backup_job {
  * the job's point in time. */
 int backup_job_begin (struct backup_job *job, virDomainPtr dom,
                       const struct domain_info *info,
-                      char *const *since, const char *checkpoint_xml);
+                      const char *const *since, const char *checkpoint_xml);
 /* Connect to one disk's export, with its allocation map, and its dirty
- * bitmap when the disk's export is incremental. */
+ * bitmap (backup_job_dirty_context) when the disk's export is
+ * incremental. */
 struct nbd_handle *backup_job_connect (struct backup_job *job,
-                                       const char *target, bool dirty);
+                                       const char *target,
+                                       const char *dirty_context);
 /* The meta context of a disk's dirty bitmap in an incremental job
  * (libvirt names the exported bitmap "backup-TARGET"). */
 char *backup_job_dirty_context (const char *target);

@@ -162,35 +162,75 @@ looks_incompressible (struct chunk_ctx *ctx, const unsigned char *data,
   return true;
 }
 
-int
-chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
-              const unsigned char **out, size_t *outlen)
+/* Compress len bytes of data into ctx's buffer, after the header's
+ * place.  Returns the payload: ctx's when compression shrank the data,
+ * else data itself (stored as is: restore never pays for decompressing
+ * what compression did not shrink), with its header filled in but for
+ * the CRC. */
+static const unsigned char *
+encode_payload (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
+                struct chunk_header *h)
 {
-  struct chunk_header h = { .raw_size = len };
   unsigned char *payload = ctx->buf + CHUNK_HEADER_LEN;
-  size_t n;
+  size_t n = looks_incompressible (ctx, data, len) ? len
+    : ZSTD_compressCCtx (ctx->cctx, payload, ctx->bufcap - CHUNK_HEADER_LEN,
+                         data, len, ctx->level);
 
+  h->raw_size = len;
+  if (ZSTD_isError (n) || n >= len) {
+    h->compression = CHUNK_COMP_NONE;
+    h->payload_size = len;
+    return data;
+  }
+  h->compression = CHUNK_COMP_ZSTD;
+  h->payload_size = n;
+  return payload;
+}
+
+static int
+check_len (const struct chunk_ctx *ctx, size_t len)
+{
   if (len == 0 || len > ctx->chunk_size) {
     set_error (EINVAL, "chunk of %zu bytes", len);
     return -1;
   }
-  n = looks_incompressible (ctx, data, len) ? len
-    : ZSTD_compressCCtx (ctx->cctx, payload, ctx->bufcap - CHUNK_HEADER_LEN,
-                         data, len, ctx->level);
-  if (ZSTD_isError (n) || n >= len) {
-    /* Incompressible (random, encrypted): store as is, so restore
-     * never pays for decompressing what compression did not shrink. */
+  return 0;
+}
+
+int
+chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
+              const unsigned char **out, size_t *outlen)
+{
+  struct chunk_header h;
+  unsigned char *payload = ctx->buf + CHUNK_HEADER_LEN;
+
+  if (check_len (ctx, len) == -1)
+    return -1;
+  if (encode_payload (ctx, data, len, &h) != payload)
     memcpy (payload, data, len);
-    n = len;
-    h.compression = CHUNK_COMP_NONE;
-  }
-  else
-    h.compression = CHUNK_COMP_ZSTD;
-  h.payload_size = n;
-  h.payload_crc = crc32c (0, payload, n);
+  h.payload_crc = crc32c (0, payload, h.payload_size);
   chunk_header_encode (&h, ctx->buf);
   *out = ctx->buf;
-  *outlen = CHUNK_HEADER_LEN + n;
+  *outlen = CHUNK_HEADER_LEN + h.payload_size;
+  return 0;
+}
+
+int
+chunk_encode_in_place (struct chunk_ctx *ctx, unsigned char *mem, size_t len,
+                       size_t *outlen)
+{
+  struct chunk_header h;
+  unsigned char *data = mem + CHUNK_HEADER_LEN;
+  const unsigned char *payload;
+
+  if (check_len (ctx, len) == -1)
+    return -1;
+  payload = encode_payload (ctx, data, len, &h);
+  if (payload != data)
+    memcpy (data, payload, h.payload_size);
+  h.payload_crc = crc32c (0, data, h.payload_size);
+  chunk_header_encode (&h, mem);
+  *outlen = CHUNK_HEADER_LEN + h.payload_size;
   return 0;
 }
 

@@ -23,6 +23,11 @@
 /* chunk_encode's output is aligned to, and may be written padded to,
  * this (for O_DIRECT). */
 #define CHUNK_ALIGN 4096
+/* Room for a chunk file image of chunk_size raw bytes stored as is,
+ * padded to whole CHUNK_ALIGN blocks. */
+#define CHUNK_IMAGE_ROOM(chunk_size) \
+  (((size_t) (chunk_size) + CHUNK_HEADER_LEN + CHUNK_ALIGN - 1) \
+   & ~(size_t) (CHUNK_ALIGN - 1))
 
 struct chunk_header {
   uint32_t compression;
@@ -45,6 +50,14 @@ void chunk_ctx_free (struct chunk_ctx *ctx);
  * pointing *out at ctx's buffer. */
 int chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
                   const unsigned char **out, size_t *outlen);
+
+/* The same, in place: the data is at mem + CHUNK_HEADER_LEN and the
+ * chunk file image is made in mem itself, so that data compression
+ * does not shrink is never copied.  mem must be CHUNK_ALIGN-aligned with
+ * room for CHUNK_IMAGE_ROOM (chunk_size) bytes (the image may be
+ * written padded, for O_DIRECT). */
+int chunk_encode_in_place (struct chunk_ctx *ctx, unsigned char *mem,
+                           size_t len, size_t *outlen);
 
 /* Decode a complete chunk file image into out (capacity max_raw) and
  * check that it hashes to want.  Errors name the cause: bad header,

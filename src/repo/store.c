@@ -286,6 +286,8 @@ store_put_encoded (struct store *s, int lock_fd, const struct digest *d,
 
   if (stored)
     *stored = false;
+  if (s->repo->remote)
+    return s->repo->remote->chunk_put (s->repo, d, enc, enclen);
   chunk_relpath (d, rel, sizeof rel);
   if (stored) {
     /* A caller that did not check first (the server, for a client that

@@ -61,8 +61,10 @@ int store_put (struct store *s, struct chunk_ctx *ctx, int lock_fd,
 /* Store a chunk already encoded (chunk_encode's output, checked by the
  * caller against d).  With stored != NULL the chunk is first looked
  * for, and refreshed rather than written if present; *stored says
- * whether it was written.  enc must have room for CHUNK_ALIGN bytes
- * past enclen (it may be written padded, for O_DIRECT). */
+ * whether it was written (local repositories only: the server's use).
+ * enc must have room up to the next CHUNK_ALIGN multiple past enclen
+ * (it may be written padded, for O_DIRECT, which wants it aligned too).
+ * Remote: sent, not waited for (store_finish reports failures). */
 int store_put_encoded (struct store *s, int lock_fd, const struct digest *d,
                        const unsigned char *enc, size_t enclen, bool *stored);
 /* Use a stored chunk again without its data (an incremental backup's

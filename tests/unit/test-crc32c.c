@@ -23,7 +23,7 @@ crc32c_ref (const unsigned char *p, size_t len)
 int
 main (void)
 {
-  static unsigned char buf[4096 + 16];
+  static unsigned char buf[3 * 8192 * 2 + 16];
   uint32_t c;
 
   c = crc32c (0, "123456789", 9);
@@ -48,9 +48,19 @@ main (void)
              "length %zu at offset %zu: %08X, reference %08X", len, off, c,
              crc32c_ref (buf + off, len));
     }
-  c = crc32c (0, buf, 4096);
-  CHECK (c == crc32c_ref (buf, 4096), "4096 bytes: %08X, reference %08X", c,
-         crc32c_ref (buf, 4096));
+  /* Around the three-stream blocks (3 x 256 and 3 x 8192 bytes). */
+  {
+    static const size_t lens[] = { 767, 768, 769, 775, 776, 1536, 4096,
+                                   24575, 24576, 24577, 24576 + 768 + 9,
+                                   2 * 24576 + 5 };
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+      for (size_t off = 0; off < 2; off++) {
+        c = crc32c (0, buf + off, lens[k]);
+        CHECK (c == crc32c_ref (buf + off, lens[k]),
+               "%zu bytes at offset %zu: %08X, reference %08X", lens[k], off,
+               c, crc32c_ref (buf + off, lens[k]));
+      }
+  }
 
   /* Feeding the data in pieces gives the same checksum. */
   for (size_t split = 0; split <= 100; split++) {

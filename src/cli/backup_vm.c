@@ -388,8 +388,8 @@ add_file (struct vm_run *r, const char *role, const char *path,
 
   if (text)
     f.size = strlen (text);
-  if ((text ? backup_buffer (&r->store, text, f.size, &f.index)
-       : backup_file (&r->store, path, &f.size, &f.index)) == -1)
+  if ((text ? backup_buffer (&r->store, r->o->level, text, f.size, &f.index)
+       : backup_file (&r->store, r->o->level, path, &f.size, &f.index)) == -1)
     return -1;
   return manifest_file_vector_append (&r->m.files, f);
 }
@@ -462,6 +462,33 @@ keep_tpm (struct vm_run *r)
   return 0;
 }
 
+/* The files the VM boots from (direct-boot kernel, initrd, device tree,
+ * firmware): without them a restored VM, or this one on a rebuilt host,
+ * cannot start.  One that is gone is named, not fatal: the VM already
+ * runs, and its disks and configuration are still worth keeping. */
+static int
+keep_boot_files (struct vm_run *r)
+{
+  for (int k = 0; k < BOOT_KINDS; k++) {
+    const char *path = r->plan.dom.boot[k];
+    struct stat st;
+    int rc;
+
+    if (path == NULL)
+      continue;
+    rc = stat (path, &st);
+    if (rc == -1 || !S_ISREG (st.st_mode)) {
+      emit (r, EV_BOOT_FILE_MISSING, "%s %s: %s; the VM cannot start "
+            "again without it", boot_kind_name[k], path,
+            rc == -1 ? strerror (errno) : "not a regular file");
+      continue;
+    }
+    if (add_file (r, "boot", path, NULL) == -1)
+      return -1;
+  }
+  return 0;
+}
+
 static int
 keep_config (struct vm_run *r)
 {
@@ -477,6 +504,8 @@ keep_config (struct vm_run *r)
   free (xml);
   if (ret == 0 && r->plan.dom.nvram && access (r->plan.dom.nvram, F_OK) == 0)
     ret = add_file (r, "nvram", r->plan.dom.nvram, NULL);
+  if (ret == 0)
+    ret = keep_boot_files (r);
   if (ret == 0)
     ret = keep_tpm (r);
   /* Parents before children, so restore can redefine them in order. */

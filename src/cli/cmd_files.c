@@ -32,7 +32,8 @@ add_events (struct store *store, struct manifest *m, struct event_log *ev,
   f->role = "events";
   f->path = "events.jsonl";
   f->size = ev->lines.len;
-  if (backup_buffer (store, ev->lines.buf, ev->lines.len, &f->index) == -1)
+  if (backup_buffer (store, DEFAULT_LEVEL, ev->lines.buf, ev->lines.len,
+                     &f->index) == -1)
     return -1;
   m->files.ptr = f;
   m->files.len = m->files.cap = 1;

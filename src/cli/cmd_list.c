@@ -56,6 +56,14 @@ print_json (const manifest_vector *v)
                    m->disks.ptr[k].incremental ? "incremental" : "full",
                    m->disks.ptr[k].bytes_read, m->disks.ptr[k].stored_new);
     }
+    strbuf_addstr (&sb, "], \"files\": [");
+    for (size_t k = 0; k < m->files.len; k++) {
+      strbuf_addstr (&sb, k ? ", {\"role\": " : "{\"role\": ");
+      strbuf_add_json_string (&sb, m->files.ptr[k].role);
+      strbuf_addstr (&sb, ", \"path\": ");
+      strbuf_add_json_string (&sb, m->files.ptr[k].path);
+      strbuf_addf (&sb, ", \"size\": %" PRIu64 "}", m->files.ptr[k].size);
+    }
     strbuf_addstr (&sb, "]}");
   }
   strbuf_addstr (&sb, v->len ? "\n]\n" : "]\n");

@@ -1,15 +1,55 @@
-/* vmbackup restore ID --to PATH: one disk back to an image file. */
+/* vmbackup restore: a whole VM (restore_vm.c), one disk back to an
+ * image file (--to), or one file kept with a VM (--file ... --to). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/units.h"
 #include "engine/restore_disk.h"
+#include "engine/restore_file.h"
 #include "repo/manifest.h"
 #include "common/events.h"
 #include "restore_vm.h"
 #include "cli.h"
+
+/* --file NAME --to PATH: NAME is a kept file's path as the manifest
+ * records it (domain.xml, /var/lib/libvirt/qemu/nvram/web1_VARS.fd, a
+ * kernel's path), or its role when only one file has it (nvram). */
+static int
+restore_one_file (struct repo *repo, const struct manifest *m,
+                  const char *name, const char *to)
+{
+  const struct manifest_file *f = NULL;
+  size_t by_role = 0;
+  char sz[32];
+
+  for (size_t i = 0; i < m->files.len; i++)
+    if (strcmp (m->files.ptr[i].path, name) == 0)
+      f = &m->files.ptr[i];
+  for (size_t i = 0; f == NULL && i < m->files.len; i++)
+    by_role += strcmp (m->files.ptr[i].role, name) == 0;
+  for (size_t i = 0; f == NULL && by_role == 1 && i < m->files.len; i++)
+    if (strcmp (m->files.ptr[i].role, name) == 0)
+      f = &m->files.ptr[i];
+  if (f == NULL) {
+    cli_error ("backup %s keeps no file %s (see 'vmbackup list --json')",
+               m->id, name);
+    return EXIT_FAIL;
+  }
+  if (access (to, F_OK) == 0) {
+    cli_error ("%s already exists; remove it or choose another path", to);
+    return EXIT_FAIL;
+  }
+  if (restore_file_path (repo, f, to, 0600) == -1) {
+    cli_error ("restore %s file %s: %s", m->id, f->path, get_error ());
+    return EXIT_FAIL;
+  }
+  printf ("restored %s file %s to %s (%s)\n", m->id, f->path, to,
+          format_size (f->size, sz, sizeof sz));
+  return EXIT_OK;
+}
 
 int
 cmd_restore (int argc, char **argv)
@@ -18,6 +58,7 @@ cmd_restore (int argc, char **argv)
     { "to", required_argument, NULL, 't' },
     { "disk", required_argument, NULL, 'd' },
     { "format", required_argument, NULL, 'f' },
+    { "file", required_argument, NULL, 'F' },
     { "replace", no_argument, NULL, 'R' },
     { "as", required_argument, NULL, 'a' },
     { "storage", required_argument, NULL, 's' },
@@ -29,6 +70,7 @@ cmd_restore (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *repo_opt = NULL, *to = NULL, *diskname = NULL, *format = NULL;
+  const char *filename = NULL;
   const struct manifest_disk *disk = NULL;
   struct manifest *m;
   struct repo *repo;
@@ -50,6 +92,7 @@ cmd_restore (int argc, char **argv)
     case 'c': vo.uri = optarg; break;
     case 't': to = optarg; break;
     case 'd': diskname = optarg; break;
+    case 'F': filename = optarg; break;
     case 'f':
       if (strcmp (optarg, "raw") && strcmp (optarg, "qcow2"))
         return cli_usage_error ("restore", "--format is raw or qcow2");
@@ -65,6 +108,9 @@ cmd_restore (int argc, char **argv)
   if (to && (vo.replace || vo.as || vo.storage || vo.config_only || vo.start))
     return cli_usage_error ("restore", "--to restores one disk to a file; "
                             "it does not go with VM options");
+  if (filename && (to == NULL || diskname || format))
+    return cli_usage_error ("restore", "--file wants --to PATH, and no "
+                            "--disk or --format");
   if (vo.as && !name_is_valid (vo.as))
     return cli_usage_error ("restore", "bad VM name '%s'", vo.as);
   repo = cli_open_repo (repo_opt);
@@ -96,6 +142,10 @@ cmd_restore (int argc, char **argv)
     else
       cli_error ("restore %s: %s", m->id, get_error ());
     event_log_close (&events);
+    goto out;
+  }
+  if (filename) {
+    r = restore_one_file (repo, m, filename, to);
     goto out;
   }
   for (size_t i = 0; i < m->disks.len; i++)

@@ -35,7 +35,7 @@ const struct command commands[] = {
     "--image backs up a disk image file (raw or qcow2) as backup NAME.\n"
     "Each VM and image is independent: one failing does not stop the\n"
     "others, and the exit status is 1 if any failed.\n\n"
-    "  --compression N     zstd level, 1-19 (default 3)\n"
+    "  --compression N     zstd level, 1-19 (default 1)\n"
     "  --downtime-warn MS  event 1031 when an offline backup suspends\n"
     "                      a VM longer (default 1000)\n" },
   { "events", cmd_events, "list backup events",
@@ -52,7 +52,8 @@ const struct command commands[] = {
   { "restore", cmd_restore, "restore a VM or a disk",
     "ID [--replace] [--as NAME] [--storage DIR]\n"
     "       [--config-only] [--start]\n"
-    "   or: vmbackup restore ID --to PATH [--disk NAME] [--format raw|qcow2]\n\n"
+    "   or: vmbackup restore ID --to PATH [--disk NAME] [--format raw|qcow2]\n"
+    "   or: vmbackup restore ID --file FILE --to PATH\n\n"
     "ID is a NAME (its latest backup) or an ID that 'list' prints.\n\n"
     "A VM backup comes back whole: definition, disks (qcow2 stays thin,\n"
     "raw stays sparse), NVRAM, TPM state, snapshot metadata, at the\n"
@@ -66,7 +67,9 @@ const struct command commands[] = {
     "  --start         start the restored VM\n\n"
     "--to writes one disk (--disk NAME when there are several, including\n"
     "TARGET@SNAPSHOT) to an image file that must not exist, sparse and\n"
-    "byte-identical to the source at backup time.\n" },
+    "byte-identical to the source at backup time.  --file writes one file\n"
+    "kept with a VM (domain.xml, the NVRAM or a boot file's path, as\n"
+    "'list --json' names them) to a file that must not exist.\n" },
   { "verify", cmd_verify, "check backups against their digests",
     "[ID...]\n\n"
     "Re-read every chunk the given backups (default: all) reference and\n"

@@ -34,6 +34,7 @@
 #include "virt/domain_edit.h"
 #include "virt/domain_xml.h"
 #include "cli.h"
+#include "restore_boot.h"
 #include "restore_vm.h"
 
 #define XML_MAX (16 << 20)
@@ -63,6 +64,7 @@ struct vm_restore {
   struct domain_info existing_info;
   bool was_running;             /* it ran: the restored VM runs too */
   virDomainPtr dom;             /* the VM we defined */
+  path_vector boot_created;     /* boot files we put back */
 };
 
 /* Events of this operation go to the log the caller opened. */
@@ -324,6 +326,8 @@ undo (struct vm_restore *r)
   }
   if (r->nvram_written && !r->existing)
     unlink (r->nvram);
+  for (size_t i = 0; i < r->boot_created.len; i++)
+    unlink (r->boot_created.ptr[i]);
   if (r->dom && !r->existing) {
     virDomainUndefineFlags (r->dom, VIR_DOMAIN_UNDEFINE_NVRAM
                             | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
@@ -551,7 +555,9 @@ run (struct vm_restore *r)
     return -1;
   if (r->existing && remove_existing (r) == -1)
     return -1;
-  if (put_in_place (r) == -1 || restore_tpm (r) == -1
+  if (restore_boot_files (r->repo, r->m, r->o->events,
+                          &r->boot_created) == -1
+      || put_in_place (r) == -1 || restore_tpm (r) == -1
       || redefine_snapshots (r) == -1)
     return -1;
   if ((r->o->start || r->was_running) && virDomainCreate (r->dom) == -1) {
@@ -596,6 +602,9 @@ restore_vm (struct repo *repo, const struct manifest *m,
   }
   free (r.disks);
   free (r.nvram);
+  for (size_t i = 0; i < r.boot_created.len; i++)
+    free (r.boot_created.ptr[i]);
+  path_vector_reset (&r.boot_created);
   free (r.xml);
   domain_info_release (&r.info);
   domain_info_release (&r.existing_info);

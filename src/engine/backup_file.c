@@ -1,5 +1,5 @@
 /* Configuration files into the repository (see backup_file.h).  These are
- * kilobytes to a few megabytes: one thread, no pipeline. */
+ * kilobytes to tens of megabytes: one thread, no pipeline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,14 +15,12 @@
 #include "repo/lock.h"
 #include "backup_file.h"
 
-#define CONFIG_LEVEL 3
-
 /* Feed len bytes, obtained chunk by chunk from read_fn, into an index. */
 typedef int (*read_fn) (void *opaque, void *buf, size_t len, uint64_t off);
 
 static int
-store_stream (struct store *store, uint64_t len, read_fn rd, void *opaque,
-              struct digest *index)
+store_stream (struct store *store, int level, uint64_t len, read_fn rd,
+              void *opaque, struct digest *index)
 {
   struct repo *repo = store->repo;
   struct index_writer w;
@@ -33,7 +31,7 @@ store_stream (struct store *store, uint64_t len, read_fn rd, void *opaque,
 
   if (lock_fd == -1)
     return -1;
-  if (buf == NULL || (ctx = chunk_ctx_new (repo->chunk_size, CONFIG_LEVEL)) == NULL) {
+  if (buf == NULL || (ctx = chunk_ctx_new (repo->chunk_size, level)) == NULL) {
     set_error (ENOMEM, "config file buffer");
     return -1;
   }
@@ -82,8 +80,8 @@ read_fd (void *opaque, void *buf, size_t len, uint64_t off)
 }
 
 int
-backup_file (struct store *store, const char *path, uint64_t *size,
-             struct digest *index)
+backup_file (struct store *store, int level, const char *path,
+             uint64_t *size, struct digest *index)
 {
   struct fd_src src = { .path = path };
   CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -99,7 +97,7 @@ backup_file (struct store *store, const char *path, uint64_t *size,
   }
   src.fd = fd;
   *size = st.st_size;
-  return store_stream (store, st.st_size, read_fd, &src, index);
+  return store_stream (store, level, st.st_size, read_fd, &src, index);
 }
 
 struct mem_src {
@@ -116,10 +114,10 @@ read_mem (void *opaque, void *buf, size_t len, uint64_t off)
 }
 
 int
-backup_buffer (struct store *store, const void *buf, size_t len,
-               struct digest *index)
+backup_buffer (struct store *store, int level, const void *buf,
+               size_t len, struct digest *index)
 {
   struct mem_src src = { .p = buf };
 
-  return store_stream (store, len, read_mem, &src, index);
+  return store_stream (store, level, len, read_mem, &src, index);
 }

@@ -1,4 +1,4 @@
-/* Store a small local file (domain XML, NVRAM, swtpm state) in the
+/* Store a local file (domain XML, NVRAM, swtpm state, a kernel) in the
  * repository, chunked and indexed exactly like a disk, so verify, gc and
  * dedup treat it the same way. */
 #ifndef VMB_BACKUP_FILE_H
@@ -10,11 +10,11 @@
 #include "repo/digest.h"
 #include "repo/store.h"
 
-/* From a file on disk. */
-int backup_file (struct store *store, const char *path, uint64_t *size,
-                 struct digest *index);
+/* From a file on disk, compressed at zstd level. */
+int backup_file (struct store *store, int level, const char *path,
+                 uint64_t *size, struct digest *index);
 /* From memory (the domain XML libvirt gives us). */
-int backup_buffer (struct store *store, const void *buf, size_t len,
-                   struct digest *index);
+int backup_buffer (struct store *store, int level, const void *buf,
+                   size_t len, struct digest *index);
 
 #endif

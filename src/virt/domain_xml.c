@@ -156,6 +156,24 @@ add_hostdev (struct domain_info *info, xmlNode *n, int index)
   return 0;
 }
 
+const char *const boot_kind_name[BOOT_KINDS] = {
+  [BOOT_KERNEL] = "kernel", [BOOT_INITRD] = "initrd", [BOOT_DTB] = "dtb",
+  [BOOT_LOADER] = "loader",
+};
+
+/* The text of <os><NAME>, a path; NULL when absent or empty. */
+static char *
+os_path (xmlNode *os, const char *name)
+{
+  char *t = xml_text (xml_child (os, name));
+
+  if (t && t[0] == '\0') {
+    free (t);
+    t = NULL;
+  }
+  return t;
+}
+
 int
 domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
 {
@@ -187,11 +205,9 @@ domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
     goto out;
   }
   os = xml_child (root, "os");
-  info->nvram = xml_text (xml_child (os, "nvram"));
-  if (info->nvram && info->nvram[0] == '\0') {
-    free (info->nvram);
-    info->nvram = NULL;
-  }
+  info->nvram = os_path (os, "nvram");
+  for (int k = 0; k < BOOT_KINDS; k++)
+    info->boot[k] = os_path (os, boot_kind_name[k]);
   devices = xml_child (root, "devices");
   for (xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE)
@@ -231,6 +247,8 @@ domain_info_release (struct domain_info *info)
   free (info->name);
   free (info->uuid);
   free (info->nvram);
+  for (int k = 0; k < BOOT_KINDS; k++)
+    free (info->boot[k]);
   memset (info, 0, sizeof *info);
 }
 

@@ -22,10 +22,17 @@ struct vm_disk {
 };
 DEFINE_VECTOR_TYPE (vm_disk_vector, struct vm_disk);
 
+/* Files the domain boots from, named in <os>: a direct-boot kernel,
+ * its initrd and device tree, and the firmware (loader). */
+enum boot_kind { BOOT_KERNEL, BOOT_INITRD, BOOT_DTB, BOOT_LOADER, BOOT_KINDS };
+/* "kernel", "initrd", "dtb", "loader": the <os> element names. */
+extern const char *const boot_kind_name[BOOT_KINDS];
+
 struct domain_info {
   char *name;
   char *uuid;
   char *nvram;                  /* <os><nvram> path, or NULL */
+  char *boot[BOOT_KINDS];       /* <os> paths, or NULL */
   bool has_tpm;                 /* an emulated (swtpm) TPM */
   vm_disk_vector disks;
 };

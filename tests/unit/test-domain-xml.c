@@ -28,6 +28,15 @@ static const char xml[] =
   "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
   "</devices></domain>";
 
+/* Direct kernel boot with UEFI firmware: the files it boots from. */
+static const char boot_xml[] =
+  "<domain type='kvm'><name>k1</name><os><type>hvm</type>"
+  "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
+  "<nvram>/var/lib/libvirt/qemu/nvram/k1_VARS.fd</nvram>"
+  "<kernel>/var/lib/libvirt/boot/vmlinuz</kernel>"
+  "<initrd>/var/lib/libvirt/boot/initrd.img</initrd>"
+  "<dtb></dtb><cmdline>console=ttyS0</cmdline></os><devices/></domain>";
+
 static const struct vm_disk *
 find (const struct domain_info *d, const char *target)
 {
@@ -77,6 +86,22 @@ main (void)
   excluded (&d, "vdd", "shareable");
   excluded (&d, "sdb", "removable media");
   excluded (&d, "hostdev0", "SCSI host device");
+  for (int b = 0; b < BOOT_KINDS; b++)
+    CHECK (d.boot[b] == NULL, "web1 has no %s", boot_kind_name[b]);
+  domain_info_release (&d);
+
+  CHECK (domain_xml_parse (boot_xml, strlen (boot_xml), &d) == 0, "%s",
+         get_error ());
+  CHECK (d.boot[BOOT_KERNEL]
+         && strcmp (d.boot[BOOT_KERNEL], "/var/lib/libvirt/boot/vmlinuz") == 0,
+         "kernel %s", d.boot[BOOT_KERNEL]);
+  CHECK (d.boot[BOOT_INITRD]
+         && strcmp (d.boot[BOOT_INITRD], "/var/lib/libvirt/boot/initrd.img") == 0,
+         "initrd %s", d.boot[BOOT_INITRD]);
+  CHECK (d.boot[BOOT_LOADER]
+         && strcmp (d.boot[BOOT_LOADER], "/usr/share/OVMF/OVMF_CODE.fd") == 0,
+         "loader %s", d.boot[BOOT_LOADER]);
+  CHECK (d.boot[BOOT_DTB] == NULL, "an empty <dtb> is no file");
   domain_info_release (&d);
 
   /* Bad input: a clear error, never a crash. */

@@ -163,11 +163,13 @@ guest_dir () { echo "$scratch/vm-$1"; }
 #   --nvram       UEFI firmware (OVMF) with an NVRAM file; boots the bzImage
 #                 (OVMF cannot start the bare ELF vmlinux) and takes longer
 #   --size SIZE   size of each ext4 data disk (default 64M)
+#   --own-boot    boot from copies of the kernel and initrd in the guest's
+#                 own directory (boot/), which a test may delete or change
 define_guest ()
 {
   local name=$1; shift
   local agent=1 nofreeze=0 vfat=0 disks=1 backing=0 fmt=qcow2 nvram=0
-  local size=64M
+  local size=64M own_boot=0
   while [ $# -gt 0 ]; do
     case $1 in
       --no-agent) agent=0 ;;
@@ -178,6 +180,7 @@ define_guest ()
       --raw) fmt=raw ;;
       --nvram) nvram=1 ;;
       --size) size=$2; shift ;;
+      --own-boot) own_boot=1 ;;
       *) fail "define_guest: unknown option $1" ;;
     esac
     shift
@@ -206,7 +209,8 @@ define_guest ()
   [ "$vfat" = 0 ] || "$mk" "$dir/vfat.$fmt" 32M "$fmt" vfat "$seed"
   rm -rf "$seed"
 
-  local kernel=$VMB_GUEST_DIR/vmlinux cmdline="console=ttyS0 quiet"
+  local kernel=$VMB_GUEST_DIR/vmlinux initrd=$VMB_GUEST_DIR/initrd.img
+  local cmdline="console=ttyS0 quiet"
   [ "$agent" = 1 ] || cmdline+=" vmb.agent=0"
   [ "$nofreeze" = 0 ] || cmdline+=" vmb.nofreeze=1"
   [ "$disks" = 1 ] || cmdline+=" vmb.disks=2"
@@ -228,6 +232,14 @@ define_guest ()
     # firmware auto selection disabled"; <os firmware='efi'> also works.)
     loader="<loader readonly='yes' type='pflash'>${pair% *}</loader>
     <nvram template='${pair#* }'>$dir/VARS.fd</nvram>"
+  fi
+
+  if [ "$own_boot" = 1 ]; then
+    mkdir -p "$dir/boot"
+    chmod 755 "$dir/boot"
+    cp "$kernel" "$initrd" "$dir/boot/"
+    kernel=$dir/boot/$(basename "$kernel")
+    initrd=$dir/boot/$(basename "$initrd")
   fi
 
   local disk_xml="" t f
@@ -253,7 +265,7 @@ define_guest ()
     <type arch='x86_64' machine='pc'>hvm</type>
     $loader
     <kernel>$kernel</kernel>
-    <initrd>$VMB_GUEST_DIR/initrd.img</initrd>
+    <initrd>$initrd</initrd>
     <cmdline>$cmdline</cmdline>
   </os>
   <features><acpi/></features>
@@ -276,7 +288,7 @@ define_guest ()
   </devices>
 </domain>
 EOF
-  for f in "$kernel" "$VMB_GUEST_DIR/initrd.img" "$dir/vda.$fmt"; do
+  for f in "$kernel" "$initrd" "$dir/vda.$fmt"; do
     check_qemu_access "$f"
   done
   # A domain of that name left by an earlier, killed run goes first.

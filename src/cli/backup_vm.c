@@ -29,6 +29,7 @@
 #include "virt/guard.h"
 #include "virt/plan.h"
 #include "virt/snapshots.h"
+#include "backup_boot.h"
 #include "backup_vm.h"
 #include "cli.h"
 #include "incremental.h"
@@ -52,6 +53,7 @@ struct vm_run {
   vm_snapshot_vector snaps;
   vm_snapshot_vector checkpoints;
   string_vector names;          /* "vda@snap" disk names we allocated */
+  struct boot_keeper boot;      /* boot files, kept while disks are read */
   sigset_t saved_mask;
 };
 
@@ -462,28 +464,23 @@ keep_tpm (struct vm_run *r)
   return 0;
 }
 
-/* The files the VM boots from (direct-boot kernel, initrd, device tree,
- * firmware): without them a restored VM, or this one on a rebuilt host,
- * cannot start.  One that is gone is named, not fatal: the VM already
- * runs, and its disks and configuration are still worth keeping. */
+/* The boot files kept meanwhile (backup_boot.h); one that is gone is
+ * named, not fatal: the VM already runs, and its disks and configuration
+ * are still worth keeping. */
 static int
 keep_boot_files (struct vm_run *r)
 {
+  if (boot_keeper_finish (&r->boot) == -1)
+    return -1;
   for (int k = 0; k < BOOT_KINDS; k++) {
-    const char *path = r->plan.dom.boot[k];
-    struct stat st;
-    int rc;
-
-    if (path == NULL)
-      continue;
-    rc = stat (path, &st);
-    if (rc == -1 || !S_ISREG (st.st_mode)) {
+    if (r->boot.missing[k])
       emit (r, EV_BOOT_FILE_MISSING, "%s %s: %s; the VM cannot start "
-            "again without it", boot_kind_name[k], path,
-            rc == -1 ? strerror (errno) : "not a regular file");
-      continue;
-    }
-    if (add_file (r, "boot", path, NULL) == -1)
+            "again without it", boot_kind_name[k], r->plan.dom.boot[k],
+            r->boot.missing[k] > 0 ? strerror (r->boot.missing[k])
+            : "not a regular file");
+    else if (r->boot.files[k].path
+             && manifest_file_vector_append (&r->m.files,
+                                             r->boot.files[k]) == -1)
       return -1;
   }
   return 0;
@@ -568,6 +565,8 @@ run (struct vm_run *r)
         || start_job (r) == -1)
       return -1;
   }
+  if (boot_keeper_start (&r->boot, &r->store, r->o->level, info->boot) == -1)
+    return -1;
   for (size_t i = 0; i < info->disks.len; i++) {
     const struct vm_disk *d = &info->disks.ptr[i];
     struct manifest_disk md = { 0 };
@@ -672,6 +671,7 @@ backup_vm (struct repo *repo, virConnectPtr conn,
     char saved[1024];
     snprintf (saved, sizeof saved, "%s", get_error ());
     backup_job_end (&r.job);
+    boot_keeper_finish (&r.boot);   /* before the store it writes to ends */
     if (r.inc.disks)
       incremental_finish (&r.inc, ret == 0);
     guard_stop (&r.guard);

@@ -627,6 +627,11 @@ backup_vm (struct repo *repo, virConnectPtr conn,
   if (run (&r) == 0) {
     r.m.consistency = (char *) r.consistency;
     r.m.checkpoint = r.inc.keep;
+    {
+      int autostart = 0;
+      r.m.autostart = virDomainGetAutostart (r.dom, &autostart) == 0
+        && autostart;
+    }
     r.m.finished = time (NULL);
     if (manifest_commit (repo, &r.m) == 0) {
       emit (&r, EV_BACKUP_FINISHED, "%s backup finished: %zu disk%s, %zu "

@@ -418,6 +418,14 @@ put_in_place (struct vm_restore *r)
     set_error (0, "define VM %s: %s", r->name, virt_error ());
     return -1;
   }
+  /* The VM starts with the host again, as it did; a copy beside it
+   * (--as) does not: two of the same guest at boot would clash. */
+  if (r->m->autostart && r->o->as == NULL
+      && virDomainSetAutostart (r->dom, 1) == -1) {
+    set_error (0, "set VM %s to start with the host: %s", r->name,
+               virt_error ());
+    return -1;
+  }
   return 0;
 }
 

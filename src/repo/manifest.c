@@ -156,6 +156,8 @@ manifest_serialize (const struct manifest *m)
     add_escaped (&sb, m->run);
     strbuf_addstr (&sb, "\n");
   }
+  if (m->autostart)
+    strbuf_addstr (&sb, "autostart 1\n");
   for (size_t i = 0; i < m->disks.len; i++) {
     const struct manifest_disk *d = &m->disks.ptr[i];
     digest_to_hex (&d->index, hex);
@@ -524,6 +526,11 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
       else if (KEY ("downtime-ms")) m->downtime_ms = v;
       else if (v <= UINT32_MAX) m->chunk_size = v;
       else goto bad;
+    }
+    else if (KEY ("autostart")) {
+      if (parse_u64 (val, vlen, &v) == -1 || v > 1)
+        goto bad;
+      m->autostart = v == 1;
     }
     else if (KEY ("disk")) {
       struct manifest_disk d = { 0 };

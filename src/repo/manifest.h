@@ -80,6 +80,7 @@ struct manifest {
                                  * backup's point in time, or NULL */
   char *run;                    /* VM: identity of the qemu process that
                                  * ran it, or NULL when shut off */
+  bool autostart;               /* VM: libvirt starts it with the host */
   manifest_disk_vector disks;
   manifest_file_vector files;
   manifest_excluded_vector excluded;

@@ -1,5 +1,6 @@
-/* A VM backup's manifest keeps its configuration files and the disks it
- * excluded (with reasons) across serialise and parse. */
+/* A VM backup's manifest keeps its configuration files, the disks it
+ * excluded (with reasons) and whether the VM starts with the host across
+ * serialise and parse. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +24,15 @@ main (void)
   m.kind = "vm";
   m.consistency = "application";
   m.chunk_size = 4 << 20;
+  m.autostart = true;
   test_fill_random (f.index.b, DIGEST_LEN);
   CHECK (manifest_file_vector_append (&m.files, f) == 0, "append");
   CHECK (manifest_excluded_vector_append (&m.excluded, x) == 0, "append");
   text = manifest_serialize (&m);
   CHECK (manifest_parse (text, strlen (text), back) == 0, "%s", get_error ());
   CHECK (back->files.len == 1 && back->excluded.len == 1, "lost lines");
+  CHECK (back->autostart, "autostart lost");
+  CHECK (strstr (text, "\nautostart 1\n"), "no autostart line");
   CHECK (strcmp (back->files.ptr[0].role, "nvram") == 0, "role");
   CHECK (strcmp (back->files.ptr[0].path, f.path) == 0, "path %s",
          back->files.ptr[0].path);
@@ -48,6 +52,15 @@ main (void)
   manifest_free (bad);
   free (t2);
 
+  manifest_free (back);
+  free (text);
+
+  /* A VM that does not start with the host has no autostart line. */
+  m.autostart = false;
+  text = manifest_serialize (&m);
+  back = calloc (1, sizeof *back);
+  CHECK (manifest_parse (text, strlen (text), back) == 0, "%s", get_error ());
+  CHECK (!back->autostart && !strstr (text, "autostart"), "autostart set");
   manifest_free (back);
   free (text);
   free (f.role); free (f.path); free (x.target); free (x.reason);

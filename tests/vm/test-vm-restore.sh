@@ -17,6 +17,8 @@ sum () { guest_exec "$1" "sha256sum /data/$2 2>/dev/null | cut -d' ' -f1"; }
 
 guest_exec rs 'dd if=/dev/urandom of=/data/f1 bs=1k count=4000 2>/dev/null; sync'
 at_backup=$(sum rs f1)
+vsh autostart rs >/dev/null || fail "virsh autostart rs failed"
+autostart () { vsh dominfo "$1" | awk '/^Autostart:/ {print $2}'; }
 vmb backup rs >/dev/null
 id=$(last_id rs)
 # Changes after the backup.
@@ -35,6 +37,7 @@ wait_agent rs-copy
 [ "$(vsh domstate rs)" = running ] || fail "original stopped by --as"
 [ "$(sum rs f2)" != "" ] || fail "original changed by --as"
 [ "$(vsh domuuid rs)" != "$(vsh domuuid rs-copy)" ] || fail "--as kept the UUID"
+[ "$(autostart rs-copy)" = disable ] || fail "a copy restored --as starts with the host"
 vsh domblklist rs-copy | grep -q "rs-copy-vda.qcow2" || fail "--as did not rename the disk: $(vsh domblklist rs-copy)"
 vmb events rs-copy | grep -qE "info +2001 rs-copy " || fail "no restore event"
 
@@ -64,6 +67,7 @@ cp chunk.saved "$chunk"
 # --- --replace: the running original is replaced and runs the backup
 vmb restore "$id" --replace > replace.out || fail "restore --replace: $(cat replace.out)"
 [ "$(vsh domstate rs)" = running ] || fail "--replace of a running VM left it $(vsh domstate rs)"
+[ "$(autostart rs)" = enable ] || fail "--replace lost autostart: $(autostart rs)"
 wait_agent rs
 [ "$(sum rs f1)" = "$at_backup" ] || fail "--replace: f1 is not as at backup time"
 [ -z "$(sum rs f2)" ] || fail "--replace: f2 survived"

@@ -89,7 +89,8 @@ next_work (struct pipeline *pl)
 }
 
 /* Hash the chunk and look it up; compress a new one in its slot.
- * Returns 1 (to be written), 0 (done: zero or already stored) or -1. */
+ * Returns 1 (to be written), 0 (done: zero or already stored) or -1
+ * with the error naming the disk. */
 static int
 work_on (struct pipeline_thread *t, struct slot *s)
 {
@@ -103,15 +104,15 @@ work_on (struct pipeline_thread *t, struct slot *s)
   }
   if (buffer_is_zero (s->buf, s->len))
     return 0;                   /* the index slot is already zero */
-  if (digest_compute (s->buf, s->len, &s->digest) == -1)
+  if (digest_compute (s->buf, s->len, &s->digest) == -1
+      || (r = store_refresh (p->store, t->lock_fd, &s->digest)) == -1
+      || (r == 1 && index_writer_set (p->index, s->chunk, &s->digest) == -1)
+      || (r == 0 && chunk_encode_in_place (t->ctx, s->mem, s->len,
+                                           &s->enclen) == -1)) {
+    error_prefix ("disk %s", p->name);
     return -1;
-  r = store_refresh (p->store, t->lock_fd, &s->digest);
-  if (r == 1)
-    return index_writer_set (p->index, s->chunk, &s->digest) == -1 ? -1 : 0;
-  if (r == 0 && chunk_encode_in_place (t->ctx, s->mem, s->len,
-                                       &s->enclen) == 0)
-    return 1;
-  return -1;
+  }
+  return r == 0;
 }
 
 static void *
@@ -123,10 +124,8 @@ worker_main (void *opaque)
 
   while ((s = next_work (pl)) != NULL) {
     int r = work_on (t, s);
-    if (r == -1) {
-      error_prefix ("disk %s", pl->p.name);
+    if (r == -1)
       pipeline_fail (pl, get_error ());
-    }
     if (r == 1) {
       SCOPED_LOCK (&pl->lock);
       queue_push (&pl->writes, s);

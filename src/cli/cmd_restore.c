@@ -21,18 +21,20 @@ static int
 restore_one_file (struct repo *repo, const struct manifest *m,
                   const char *name, const char *to)
 {
-  const struct manifest_file *f = NULL;
-  size_t by_role = 0;
+  const struct manifest_file *f = NULL, *by_role = NULL;
+  size_t roles = 0;
   char sz[32];
 
-  for (size_t i = 0; i < m->files.len; i++)
+  for (size_t i = 0; f == NULL && i < m->files.len; i++) {
     if (strcmp (m->files.ptr[i].path, name) == 0)
       f = &m->files.ptr[i];
-  for (size_t i = 0; f == NULL && i < m->files.len; i++)
-    by_role += strcmp (m->files.ptr[i].role, name) == 0;
-  for (size_t i = 0; f == NULL && by_role == 1 && i < m->files.len; i++)
-    if (strcmp (m->files.ptr[i].role, name) == 0)
-      f = &m->files.ptr[i];
+    else if (strcmp (m->files.ptr[i].role, name) == 0) {
+      by_role = &m->files.ptr[i];
+      roles++;
+    }
+  }
+  if (f == NULL && roles == 1)
+    f = by_role;
   if (f == NULL) {
     cli_error ("backup %s keeps no file %s (see 'vmbackup list --json')",
                m->id, name);

@@ -22,7 +22,7 @@ for _ in $(seq 1 600); do
   kill -0 $pid 2>/dev/null || fail "backup finished before it could be killed"
   sleep 0.05
 done
-kill -9 $pid
+kill -9 $pid 2>/dev/null || fail "backup finished before it could be killed"
 wait $pid 2>/dev/null || true
 
 # qemu-nbd must die with its parent (it would keep big.img locked).

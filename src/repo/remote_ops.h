@@ -1,5 +1,5 @@
 /* The operations a repository reached over ssh provides in place of the
- * local directory.  store.c, chunk.c, index.c and manifest.c call them
+ * local directory.  store.c, chunk.c, index.c and manifest_store.c call them
  * when repo->remote is set, so backup, restore and list code is the same
  * for both; src/remote/client.c implements them over the protocol of
  * docs/vmbackup-protocol.pod.  Every function returns -1 with the error

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -76,6 +75,19 @@ add_name (struct session *s, const char *name, id_vector *out)
   return r;
 }
 
+struct name_ctx {
+  struct session *s;
+  id_vector *ids;
+};
+
+static int
+add_one_name (void *opaque, const char *name)
+{
+  struct name_ctx *c = opaque;
+
+  return add_name (c->s, name, c->ids);
+}
+
 int
 serve_list (struct session *s, const struct proto_request *rq)
 {
@@ -91,23 +103,8 @@ serve_list (struct session *s, const struct proto_request *rq)
     r = add_name (s, rq->name, &ids);
   }
   else {
-    CLEANUP_FREE char *dir = repo_path (s->repo, "backups");
-    DIR *d = dir ? opendir (dir) : NULL;
-    struct dirent *e;
-
-    if (d == NULL) {
-      set_error (errno, "list backups");
-      return -1;
-    }
-    while (r == 0 && (e = readdir (d)) != NULL) {
-      struct stat st;
-      if (e->d_name[0] == '.' || !name_is_valid (e->d_name)
-          || fstatat (dirfd (d), e->d_name, &st, 0) == -1
-          || !S_ISDIR (st.st_mode))
-        continue;
-      r = add_name (s, e->d_name, &ids);
-    }
-    closedir (d);
+    struct name_ctx c = { s, &ids };
+    r = manifest_for_each_name (s->repo, add_one_name, &c);
   }
   if (r == -1) {
     free_ids (&ids);

@@ -115,6 +115,13 @@ DEFINE_VECTOR_TYPE (manifest_vector, struct manifest *);
 typedef void (*manifest_error_fn) (void *opaque, const char *id,
                                    const char *msg);
 
+/* Call fn for each backup name of a local repository (a directory under
+ * backups/ with a valid name), until fn returns non-zero, which is then
+ * returned; -1 with the error set if backups/ cannot be read. */
+int manifest_for_each_name (struct repo *repo,
+                            int (*fn) (void *opaque, const char *name),
+                            void *opaque);
+
 /* All manifests (of one name if name != NULL), oldest first. */
 int manifest_list (struct repo *repo, const char *name, manifest_vector *out,
                    manifest_error_fn on_error, void *opaque);

@@ -272,35 +272,59 @@ list_remote (struct repo *repo, const char *name, manifest_vector *out,
 }
 
 int
+manifest_for_each_name (struct repo *repo,
+                        int (*fn) (void *opaque, const char *name),
+                        void *opaque)
+{
+  CLEANUP_FREE char *dir = repo_path (repo, "backups");
+  DIR *d = dir ? opendir (dir) : NULL;
+  struct dirent *e;
+  int r = 0;
+
+  if (d == NULL) {
+    set_error (errno, "open %s", dir ? dir : "backups");
+    return -1;
+  }
+  while (r == 0 && (e = readdir (d)) != NULL) {
+    struct stat st;
+    if (e->d_name[0] == '.' || !name_is_valid (e->d_name)
+        || fstatat (dirfd (d), e->d_name, &st, 0) == -1
+        || !S_ISDIR (st.st_mode))
+      continue;                 /* not a backup name: not ours */
+    r = fn (opaque, e->d_name);
+  }
+  closedir (d);
+  return r;
+}
+
+struct list_ctx {
+  struct repo *repo;
+  manifest_vector *out;
+  manifest_error_fn on_error;
+  void *opaque;
+};
+
+static int
+list_one_name (void *opaque, const char *name)
+{
+  struct list_ctx *c = opaque;
+
+  return list_name (c->repo, name, c->out, c->on_error, c->opaque);
+}
+
+int
 manifest_list (struct repo *repo, const char *name, manifest_vector *out,
                manifest_error_fn on_error, void *opaque)
 {
-  CLEANUP_FREE char *dir = NULL;
-  DIR *d;
-  struct dirent *e;
-  int r = 0;
+  struct list_ctx c = { repo, out, on_error, opaque };
+  int r;
 
   if (repo->remote)
     r = list_remote (repo, name, out, on_error, opaque);
   else if (name)
     r = list_name (repo, name, out, on_error, opaque);
-  else {
-    dir = repo_path (repo, "backups");
-    d = opendir (dir);
-    if (d == NULL) {
-      set_error (errno, "open %s", dir);
-      return -1;
-    }
-    while (r == 0 && (e = readdir (d)) != NULL) {
-      struct stat st;
-      if (e->d_name[0] == '.' || !name_is_valid (e->d_name)
-          || fstatat (dirfd (d), e->d_name, &st, 0) == -1
-          || !S_ISDIR (st.st_mode))
-        continue;               /* not a backup name: not ours */
-      r = list_name (repo, e->d_name, out, on_error, opaque);
-    }
-    closedir (d);
-  }
+  else
+    r = manifest_for_each_name (repo, list_one_name, &c);
   if (out->len)
     qsort (out->ptr, out->len, sizeof out->ptr[0], cmp_manifest);
   return r;

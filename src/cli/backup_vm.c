@@ -182,7 +182,7 @@ begin_job (struct vm_run *r)
       return -1;
   }
   r->inc.created = r->inc.new_xml != NULL;
-  return 0;
+  return guard_job_dir (&r->guard, r->job.dir);
 }
 
 /* The point-in-time copy of a running or paused VM. */
@@ -205,13 +205,13 @@ start_job (struct vm_run *r)
   t0 = now_monotonic ();  /* downtime starts at the suspend */
   if (strcmp (r->consistency, "offline") == 0 && running && suspend (r) == -1)
     goto out;
-  if (r->frozen)
-    test_hold ("guest frozen");
   guard_stage (&r->guard, GUARD_JOB);
   if (begin_job (r) == -1) {
     guard_stage (&r->guard, GUARD_JOB_DONE);
     goto out;
   }
+  if (r->frozen)
+    test_hold ("guest frozen, job started");
   ret = 0;
  out:
   thaw (r);

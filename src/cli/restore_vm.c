@@ -5,7 +5,9 @@
  *   1. write every disk (each chunk checked against its digest) beside
  *      its final path, as PATH.vmbackup-new;
  *   2. only then, with --replace, turn the existing VM off, undefine it
- *      with its snapshot metadata and NVRAM, and delete its disks;
+ *      with its snapshot metadata and NVRAM, and delete its disks; a
+ *      disk that is a block device is written into it now (it cannot be
+ *      written aside; restore_block.h);
  *   3. move the new disks into place, write NVRAM, define the VM, put
  *      back its TPM state and redefine its snapshots.
  *
@@ -34,6 +36,7 @@
 #include "virt/domain_edit.h"
 #include "virt/domain_xml.h"
 #include "cli.h"
+#include "restore_block.h"
 #include "restore_boot.h"
 #include "restore_vm.h"
 
@@ -46,6 +49,8 @@ struct planned_disk {
   char *staged;                 /* PATH.vmbackup-new */
   bool written;                 /* staged exists */
   bool placed;                  /* moved to path */
+  bool in_place;                /* the block device path, written where it
+                                 * is once its VM is gone (restore_block.h) */
 };
 
 struct vm_restore {
@@ -126,6 +131,40 @@ owned_by_existing (const struct vm_restore *r, const char *path)
   return false;
 }
 
+/* A disk that was not a file, restored where it was: only a block
+ * device, written in place (restore_block.h); a copy needs --storage. */
+static int
+plan_device (struct vm_restore *r, const struct vm_disk *d,
+             struct planned_disk *pd)
+{
+  if (r->o->as) {
+    set_error (0, "disk %s is the %s %s: give --storage DIR for the copy's "
+               "image", d->target, strcmp (d->type, "block") == 0
+               ? "block device" : d->type, d->source);
+    return -1;
+  }
+  if (strcmp (d->type, "block") != 0) {
+    set_error (0, "disk %s was a %s disk (%s): restore it as a file with "
+               "--storage DIR", d->target, d->type, d->source);
+    return -1;
+  }
+  if (r->existing && !owned_by_existing (r, d->source)) {
+    set_error (0, "disk %s: %s is not a disk of the VM being replaced "
+               "(use --storage DIR)", d->target, d->source);
+    return -1;
+  }
+  if (restore_block_check (r->conn, r->name, d->target, d->source,
+                           pd->md) == -1)
+    return -1;
+  pd->in_place = true;
+  pd->path = strdup (d->source);
+  if (pd->path == NULL) {
+    set_error (ENOMEM, "restore plan");
+    return -1;
+  }
+  return 0;
+}
+
 static int
 plan_disks (struct vm_restore *r)
 {
@@ -146,13 +185,13 @@ plan_disks (struct vm_restore *r)
       set_error (0, "disk %s is not in the backed-up domain XML", md->name);
       return -1;
     }
-    if (strcmp (d->type, "file") != 0 && !r->o->storage && !r->o->as) {
-      set_error (0, "disk %s was a %s disk (%s): restore it as a file with "
-                 "--storage DIR", d->target, d->type, d->source);
-      return -1;
-    }
     pd = &r->disks[r->ndisks++];
     pd->md = md;
+    if (strcmp (d->type, "file") != 0 && !r->o->storage) {
+      if (plan_device (r, d, pd) == -1)
+        return -1;
+      continue;
+    }
     pd->path = disk_path (r, d, md);
     if (pd->path == NULL || asprintf (&pd->staged, "%s.vmbackup-new",
                                       pd->path) == -1) {
@@ -287,6 +326,8 @@ write_disks (struct vm_restore *r)
   for (size_t i = 0; i < r->ndisks; i++) {
     struct planned_disk *pd = &r->disks[i];
 
+    if (pd->in_place)
+      continue;                 /* written once its VM is gone */
     unlink (pd->staged);        /* from an earlier killed restore */
     if (r->o->config_only) {
       char size[32];
@@ -375,6 +416,25 @@ remove_existing (struct vm_restore *r)
   return 0;
 }
 
+/* Stage 2b: block devices, now that no VM uses them: every byte, zeros
+ * included (the device holds the old data).  --config-only leaves them
+ * as they are: they exist, large enough, for the in-guest restore. */
+static int
+write_devices (struct vm_restore *r)
+{
+  for (size_t i = 0; i < r->ndisks; i++) {
+    struct planned_disk *pd = &r->disks[i];
+
+    if (!pd->in_place || r->o->config_only)
+      continue;
+    if (restore_layer (r, pd->md, pd->path, true) == -1)
+      return -1;
+    emit (r, EV_RESTORE_DEVICE, "disk %s written into block device %s",
+          pd->md->name, pd->path);
+  }
+  return 0;
+}
+
 /* Stage 3: the new VM takes its place. */
 static int
 put_in_place (struct vm_restore *r)
@@ -383,7 +443,7 @@ put_in_place (struct vm_restore *r)
   struct disk_move *moves = calloc (r->ndisks + 1, sizeof *moves);
   struct domain_rewrite rw = {
     .name = r->o->as, .new_identity = r->o->as != NULL, .disks = moves,
-    .ndisks = r->ndisks, .nvram = r->nvram,
+    .ndisks = 0, .nvram = r->nvram,
   };
   CLEANUP_FREE char *xml = NULL;
 
@@ -392,8 +452,10 @@ put_in_place (struct vm_restore *r)
     return -1;
   }
   for (size_t i = 0; i < r->ndisks; i++) {
-    moves[i].target = r->disks[i].md->name;
-    moves[i].path = r->disks[i].path;
+    if (r->disks[i].in_place)
+      continue;                 /* the domain XML names it already */
+    moves[rw.ndisks].target = r->disks[i].md->name;
+    moves[rw.ndisks++].path = r->disks[i].path;
     if (rename (r->disks[i].staged, r->disks[i].path) == -1) {
       set_error (errno, "move %s into place", r->disks[i].path);
       free (moves);
@@ -562,6 +624,8 @@ run (struct vm_restore *r)
   if (write_disks (r) == -1)
     return -1;
   if (r->existing && remove_existing (r) == -1)
+    return -1;
+  if (write_devices (r) == -1)
     return -1;
   if (restore_boot_files (r->repo, r->m, r->o->events,
                           &r->boot_created) == -1

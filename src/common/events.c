@@ -48,6 +48,7 @@ const struct event_def event_catalogue[] = {
   { EV_RESTORE_FAILED, SEV_ERROR, "restore failed" },
   { EV_RESTORE_UNCLEAN, SEV_WARNING, "restored guest may report an unclean shutdown" },
   { EV_RESTORE_REPLACED, SEV_WARNING, "existing VM turned off and replaced" },
+  { EV_RESTORE_DEVICE, SEV_INFO, "disk written into its block device" },
   { EV_BOOT_FILE_RESTORED, SEV_INFO, "missing boot file put back" },
   { EV_BOOT_FILE_DIFFERS, SEV_WARNING,
     "boot file differs from the backup's: the host's kept" },

@@ -48,6 +48,7 @@ enum event_id {
   EV_RESTORE_FAILED = 2002,
   EV_RESTORE_UNCLEAN = 2010,
   EV_RESTORE_REPLACED = 2020,
+  EV_RESTORE_DEVICE = 2021,
   EV_BOOT_FILE_RESTORED = 2030,
   EV_BOOT_FILE_DIFFERS = 2031,
   /* File backups and restores (vmbackup files). */

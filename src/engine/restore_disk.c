@@ -239,7 +239,7 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
   return 0;
 
  serve:
-  if (nbd_server_start (&rs->srv, tmp, "qcow2", false, nworkers) == -1)
+  if (nbd_server_start (&rs->srv, tmp, rs->p->format, false, nworkers) == -1)
     return -1;
   for (size_t i = 0; i < nworkers; i++) {
     workers[i].nbd = nbd_open_unix (rs->srv.sock, false);
@@ -306,10 +306,6 @@ restore_disk (const struct restore_disk_params *p)
     nworkers = 1;
   if (strcmp (p->format, "raw") && strcmp (p->format, "qcow2")) {
     set_error (0, "unknown format %s (use raw or qcow2)", p->format);
-    return -1;
-  }
-  if (p->overwrite && strcmp (p->format, "qcow2") != 0) {
-    set_error (0, "%s: overwriting needs a qcow2 image", p->path);
     return -1;
   }
   if (!p->overwrite && access (p->path, F_OK) == 0) {

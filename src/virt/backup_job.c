@@ -1,4 +1,5 @@
 /* Pull-mode backup jobs (see backup_job.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
@@ -68,19 +69,23 @@ backup_xml (const struct backup_job *job, const struct domain_info *info,
     }
     else
       strbuf_addstr (&sb, "' backupmode='full");
-    if (strcmp (d->type, "file") != 0) {
-      /* No directory beside a block device or pool volume: libvirt
-       * keeps the scratch overlay in its own state directory. */
-      strbuf_addstr (&sb, "' backup='yes'/>");
-      continue;
-    }
     strbuf_addstr (&sb, "' backup='yes' type='file'><scratch file='");
-    /* Beside the disk, on its storage (DESIGN's live condition); the
-     * PID keeps two backups of one VM from colliding. */
-    {
+    if (strcmp (d->type, "file") == 0) {
+      /* Beside the disk, on its storage (DESIGN's live condition); the
+       * PID keeps two backups of one VM from colliding. */
       CLEANUP_FREE char *copy = strdup (d->source);
       strbuf_addf (&sb, "%s/.vmbackup-scratch-%s-%d.qcow2",
                    copy ? dirname (copy) : "/tmp", d->target, (int) getpid ());
+    }
+    else {
+      /* No directory beside a block device or pool volume (plan calls
+       * that offline): the job's own directory.  libvirt 9 cannot pick
+       * a scratch file for such a disk itself ("argument key 'filename'
+       * must not have null value"). */
+      xml_add_escaped (&sb, job->dir);
+      strbuf_addstr (&sb, "/scratch-");
+      xml_add_escaped (&sb, d->target);
+      strbuf_addstr (&sb, ".qcow2");
     }
     strbuf_addstr (&sb, "'/></disk>");
   }
@@ -97,11 +102,14 @@ backup_job_begin (struct backup_job *job, virDomainPtr dom,
 
   memset (job, 0, sizeof *job);
   job->dom = dom;
-  if (make_socket_dir (job) == -1)
+  if (make_socket_dir (job) == -1) {
+    backup_job_end (job);
     return -1;
+  }
   xml = backup_xml (job, info, since);
   if (virDomainBackupBegin (dom, xml, checkpoint_xml, 0) == -1) {
     set_error (0, "VM %s: start backup job: %s", info->name, virt_error ());
+    backup_job_end (job);       /* its directory: the caller may retry */
     return -1;
   }
   job->active = true;
@@ -131,15 +139,30 @@ backup_job_connect (struct backup_job *job, const char *target,
 }
 
 void
+backup_job_dir_remove (const char *dir)
+{
+  DIR *d = opendir (dir);
+  struct dirent *e;
+
+  /* Only what a job puts there: the socket, and scratch files libvirt
+   * made for block disks if it left any. */
+  while (d && (e = readdir (d)) != NULL)
+    if (strcmp (e->d_name, "nbd.sock") == 0
+        || strncmp (e->d_name, "scratch-", 8) == 0)
+      unlinkat (dirfd (d), e->d_name, 0);
+  if (d)
+    closedir (d);
+  rmdir (dir);
+}
+
+void
 backup_job_end (struct backup_job *job)
 {
   if (job->active)
     virDomainAbortJob (job->dom);
   job->active = false;
-  if (job->sock)
-    unlink (job->sock);
   if (job->dir)
-    rmdir (job->dir);
+    backup_job_dir_remove (job->dir);
   free (job->sock);
   free (job->dir);
   job->sock = job->dir = NULL;

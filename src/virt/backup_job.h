@@ -1,7 +1,8 @@
 /* A libvirt pull-mode backup job: libvirt freezes a point-in-time view of
  * each included disk (writes after it go through a scratch overlay
- * beside the disk) and exports it over NBD on a private UNIX socket,
- * one export per disk target. */
+ * beside the disk, or in the job's directory for a block device) and
+ * exports it over NBD on a private UNIX socket in that directory, one
+ * export per disk target. */
 #ifndef VMB_BACKUP_JOB_H
 #define VMB_BACKUP_JOB_H
 
@@ -14,7 +15,7 @@
 
 struct backup_job {
   virDomainPtr dom;
-  char *dir;                    /* private socket directory */
+  char *dir;                    /* private directory: socket, scratch */
   char *sock;
   bool active;
 };
@@ -35,7 +36,11 @@ struct nbd_handle *backup_job_connect (struct backup_job *job,
 /* The meta context of a disk's dirty bitmap in an incremental job
  * (libvirt names the exported bitmap "backup-TARGET"). */
 char *backup_job_dirty_context (const char *target);
-/* End the job (libvirt removes the scratch overlays). */
+/* End the job (libvirt removes the scratch overlays) and remove its
+ * directory. */
 void backup_job_end (struct backup_job *job);
+/* Remove a job's directory and what a job puts in it (the guardian's
+ * cleanup after vmbackup died). */
+void backup_job_dir_remove (const char *dir);
 
 #endif

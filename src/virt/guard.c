@@ -1,6 +1,7 @@
 /* The guardian process (see guard.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "backup_job.h"
 #include "conn.h"
 #include "guard.h"
 
@@ -61,6 +63,26 @@ guard_stage (struct guard *g, enum guard_stage stage)
   return 0;
 }
 
+int
+guard_job_dir (struct guard *g, const char *dir)
+{
+  char msg[PATH_MAX + 2];
+  int n = snprintf (msg, sizeof msg, "%c%s", GUARD_JOB_DIR, dir);
+
+  if (g->fd < 0)
+    return 0;
+  if (n < 0 || (size_t) n >= sizeof msg - 1) {
+    set_error (0, "job directory %s: name too long", dir);
+    return -1;
+  }
+  /* One write of under PIPE_BUF bytes: never interleaved, never split. */
+  if (write (g->fd, msg, n + 1) != n + 1) {
+    set_error (errno, "tell the guardian");
+    return -1;
+  }
+  return 0;
+}
+
 void
 guard_stop (struct guard *g)
 {
@@ -77,6 +99,7 @@ int
 guard_main (const char *uri, const char *vm)
 {
   bool frozen = false, paused = false, job = false;
+  char dir[PATH_MAX] = "";
   virConnectPtr conn;
   virDomainPtr dom;
   char c;
@@ -96,6 +119,14 @@ guard_main (const char *uri, const char *vm)
     case GUARD_RESUMED: paused = false; break;
     case GUARD_JOB: job = true; break;
     case GUARD_JOB_DONE: job = false; break;
+    case GUARD_JOB_DIR: {
+      size_t len = 0;
+      while (read (0, &c, 1) == 1 && c != '\0')
+        if (len < sizeof dir - 1)
+          dir[len++] = c;
+      dir[len] = '\0';
+      break;
+    }
     case GUARD_DONE: return 0;
     }
   }
@@ -118,5 +149,7 @@ guard_main (const char *uri, const char *vm)
     virDomainFree (dom);
   }
   virConnectClose (conn);
+  if (job && dir[0])
+    backup_job_dir_remove (dir);
   return 0;
 }

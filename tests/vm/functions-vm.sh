@@ -152,6 +152,7 @@ guest_dir () { echo "$scratch/vm-$1"; }
 
 # define_guest NAME [--no-agent] [--nofreeze] [--vfat] [--two-disks]
 #                   [--backing] [--raw] [--nvram] [--size SIZE]
+#                   [--own-boot] [--block]
 # Create the guest's disks and define (not start) the libvirt domain.  It is
 # destroyed and undefined when the test exits.
 #   --no-agent    the guest runs no guest agent (the channel is still there)
@@ -165,11 +166,14 @@ guest_dir () { echo "$scratch/vm-$1"; }
 #   --size SIZE   size of each ext4 data disk (default 64M)
 #   --own-boot    boot from copies of the kernel and initrd in the guest's
 #                 own directory (boot/), which a test may delete or change
+#   --block       vda is a block device (<disk type='block'>, as an LVM
+#                 volume would be): a loop device over vda.raw, detached
+#                 when the test exits; needs --raw.  Sets guest_block_dev.
 define_guest ()
 {
   local name=$1; shift
   local agent=1 nofreeze=0 vfat=0 disks=1 backing=0 fmt=qcow2 nvram=0
-  local size=64M own_boot=0
+  local size=64M own_boot=0 block=0
   while [ $# -gt 0 ]; do
     case $1 in
       --no-agent) agent=0 ;;
@@ -181,11 +185,13 @@ define_guest ()
       --nvram) nvram=1 ;;
       --size) size=$2; shift ;;
       --own-boot) own_boot=1 ;;
+      --block) block=1 ;;
       *) fail "define_guest: unknown option $1" ;;
     esac
     shift
   done
   [ "$backing" = 0 ] || [ "$fmt" = qcow2 ] || fail "define_guest: --backing needs qcow2"
+  [ "$block" = 0 ] || [ "$fmt" = raw ] || fail "define_guest: --block needs --raw"
 
   [ -n "${_vm_built:-}" ] || build_guest   # once per test
 
@@ -251,7 +257,20 @@ define_guest ()
       <target dev='$1' bus='virtio'/>
     </disk>"
   }
-  _vm_disk vda "$dir/vda.$fmt" "$fmt"
+  if [ "$block" = 1 ]; then
+    requires losetup
+    guest_block_dev=$(losetup --find --show "$dir/vda.raw") ||
+      fail "no loop device for $dir/vda.raw"
+    cleanup_fn "losetup -d '$guest_block_dev'"
+    disk_xml+="
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source dev='$guest_block_dev'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>"
+  else
+    _vm_disk vda "$dir/vda.$fmt" "$fmt"
+  fi
   t=b
   if [ "$disks" = 2 ]; then _vm_disk vdb "$dir/vdb.$fmt" "$fmt"; t=c; fi
   [ "$vfat" = 0 ] || _vm_disk "vd$t" "$dir/vfat.$fmt" "$fmt"

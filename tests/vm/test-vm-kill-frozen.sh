@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A guest is never left frozen or with our backup job running: vmbackup
-# killed between freeze and thaw (SIGKILL, then SIGTERM) leaves the guest
-# thawed and answering, no job behind, and no backup listed.
+# killed between freeze and thaw, its backup job started (SIGKILL, then
+# SIGTERM), leaves the guest thawed and answering, no job and no job
+# directory behind, and no backup listed.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
 requires_vm
@@ -15,6 +16,9 @@ start_guest kf
 wait_agent kf
 
 freeze_status () { agent_cmd kf '{"execute":"guest-fsfreeze-status"}'; }
+# The job's directory (NBD socket, scratch) goes under TMPDIR.
+mkdir -m 711 "$scratch/jobs"
+export TMPDIR=$scratch/jobs
 
 for sig in KILL TERM; do
   # SIGTERM waits for the thaw (it is held while the guest is frozen), so
@@ -45,6 +49,8 @@ for sig in KILL TERM; do
   done
   vsh domjobinfo kf | grep -q "Job type: *None" || fail "SIG$sig: backup job left running: $(vsh domjobinfo kf)"
   ls "$(guest_dir kf)" | grep -q vmbackup-scratch && fail "SIG$sig: scratch overlay left"
+  for _ in $(seq 1 50); do [ -z "$(ls -A jobs)" ] && break; sleep 0.1; done
+  [ -z "$(ls -A jobs)" ] || fail "SIG$sig: job directory left: $(ls -A jobs)"
   [ "$(vmb list | wc -l)" -le 1 ] || fail "SIG$sig: a killed backup is listed"
 done
 

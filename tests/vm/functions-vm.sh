@@ -325,6 +325,17 @@ destroy_guest ()
     >/dev/null 2>&1 || true
 }
 
+# The usual start of a VM test: libvirt up, the guest built, and a new
+# repository in $scratch, which becomes the working directory.
+vm_test_begin ()
+{
+  requires_vm
+  start_libvirt
+  build_guest
+  cd "$scratch"
+  vmb init >/dev/null
+}
+
 # Start a defined guest; remembers when, for wait_agent's timing.
 declare -A _vm_start_time=()
 start_guest ()

@@ -5,12 +5,8 @@
 # pass fsck and hold the files written before the backup.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
-requires_vm
 requires debugfs
-start_libvirt
-build_guest
-cd "$scratch"
-vmb init >/dev/null
+vm_test_begin
 
 define_guest bk-live
 define_guest bk-off --no-agent --two-disks

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # A VM whose disk is a block device (<disk type='block'>, as an LVM
 # volume is; here a loop device): plan includes it (offline: no room
-# beside a device for the point-in-time overlay), a backup of the running
-# VM and one of the shut-off VM read it, a restore --as needs --storage for the copy, and
-# restore --replace writes it back into the same device, zeros included.
+# beside a device for the point-in-time overlay); a backup of the running
+# VM and one of the shut-off VM read it; restore --as needs --storage for
+# the copy; restore --replace writes it back into the same device, zeros
+# included; a lost VM comes back into its device only if nothing else
+# uses it.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
-requires_vm
-start_libvirt
-build_guest
-cd "$scratch"
-vmb init >/dev/null
+vm_test_begin
 
 define_guest blk --raw --block --size 96M
 dev=$guest_block_dev

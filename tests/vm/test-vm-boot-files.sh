@@ -6,11 +6,7 @@
 # written out with restore --file.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
-requires_vm
-start_libvirt
-build_guest
-cd "$scratch"
-vmb init >/dev/null
+vm_test_begin
 
 define_guest bf --own-boot
 dir=$(guest_dir bf)

@@ -8,11 +8,7 @@
 # a bitmap not saved because qemu was killed (shut off, and running).
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
-requires_vm
-start_libvirt
-build_guest
-cd "$scratch"
-vmb init >/dev/null
+vm_test_begin
 
 define_guest heal --two-disks
 start_guest heal

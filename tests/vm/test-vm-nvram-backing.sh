@@ -4,12 +4,8 @@
 # and its (external, disk-only) snapshot metadata are kept in the backup.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
-requires_vm
 requires debugfs
-start_libvirt
-build_guest
-cd "$scratch"
-vmb init >/dev/null
+vm_test_begin
 
 define_guest nb-back --backing
 define_guest nb-uefi --nvram

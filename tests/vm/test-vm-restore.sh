@@ -4,11 +4,7 @@
 # system too small, and configuration only.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
-requires_vm
-start_libvirt
-build_guest
-cd "$scratch"
-vmb init >/dev/null
+vm_test_begin
 
 define_guest rs
 start_guest rs

@@ -4,12 +4,8 @@
 # snapshots, restorable as the disk TARGET@SNAPSHOT.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
-requires_vm
 requires debugfs
-start_libvirt
-build_guest
-cd "$scratch"
-vmb init >/dev/null
+vm_test_begin
 
 define_guest sn
 start_guest sn

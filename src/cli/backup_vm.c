@@ -457,6 +457,7 @@ backup_vm (struct repo *repo, virConnectPtr conn,
            const struct backup_vm_opts *o, const char *name)
 {
   struct vm_run r = { .o = o };
+  char backup_name[NAME_MAX_LEN + 1];
   char sz[32], nw[32], rd[32];
   double t0 = now_monotonic ();
   int ret = -1;
@@ -470,15 +471,12 @@ backup_vm (struct repo *repo, virConnectPtr conn,
     return -1;
   if (vm_plan_make (r.dom, 5, &r.plan) == -1)
     goto out_dom;
-  r.m.name = r.plan.dom.name;
   r.m.kind = "vm";
   r.m.time = time (NULL);
   r.m.chunk_size = repo->chunk_size;
-  if (!name_is_valid (r.m.name)) {
-    set_error (0, "VM name %s cannot name a backup (letters, digits, '.', "
-               "'_', '-')", r.m.name);
+  if (backup_name_of (r.plan.dom.name, backup_name) == -1)
     goto out;
-  }
+  r.m.name = backup_name;
   if (manifest_reserve (repo, &r.m) == -1)
     goto out;
   event_log_reset (o->events, r.m.name, r.m.id);

@@ -10,6 +10,7 @@
 #include "common/events.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "repo/manifest.h"
 #include "cli.h"
 
 #define LINE_MAX_LEN 65536
@@ -49,6 +50,7 @@ cmd_events (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *vm = NULL, *path = global_event_log;
+  char vm_name[NAME_MAX_LEN + 1];
   struct strbuf out = STRBUF_INIT;
   time_t since = 0;
   bool json = false;
@@ -79,6 +81,9 @@ cmd_events (int argc, char **argv)
     vm = argv[optind++];
   if (optind != argc)
     return cli_usage_error ("events", "unexpected argument '%s'", argv[optind]);
+  /* Events name a VM by its backup name ("web server": web_20server). */
+  if (vm && backup_name_of (vm, vm_name) == 0)
+    vm = vm_name;
   if (path == NULL)
     path = getenv ("VMBACKUP_EVENT_LOG");
   if (path == NULL || !path[0])

@@ -81,6 +81,7 @@ cmd_list (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *repo_opt = NULL, *name = NULL;
+  char name_buf[NAME_MAX_LEN + 1];
   manifest_vector v = empty_vector;
   struct repo *repo;
   bool json = false;
@@ -98,8 +99,11 @@ cmd_list (int argc, char **argv)
     name = argv[optind++];
   if (optind != argc)
     return cli_usage_error ("list", "unexpected argument '%s'", argv[optind]);
-  if (name && !name_is_valid (name))
+  /* A VM's name, as backup_vm named its backups. */
+  if (name && backup_name_of (name, name_buf) == -1)
     return cli_usage_error ("list", "bad backup name '%s'", name);
+  if (name)
+    name = name_buf;
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;

@@ -62,6 +62,7 @@ cmd_prune (int argc, char **argv)
   };
   struct keep_policy policy = { { 0 } };
   const char *repo_opt = NULL, *name = NULL;
+  char name_buf[NAME_MAX_LEN + 1];
   manifest_vector v = empty_vector;
   struct repo *repo;
   bool dry_run = false;
@@ -91,8 +92,11 @@ cmd_prune (int argc, char **argv)
   if (keep_policy_empty (&policy))
     return cli_usage_error ("prune", "give at least one --keep-* rule "
                             "(prune never deletes everything)");
-  if (name && !name_is_valid (name))
+  /* A VM's name, as backup_vm named its backups. */
+  if (name && backup_name_of (name, name_buf) == -1)
     return cli_usage_error ("prune", "bad backup name '%s'", name);
+  if (name)
+    name = name_buf;
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,37 @@ name_is_valid (const char *name)
     if (!isalnum ((unsigned char) name[i]) && !strchr ("._-", name[i]))
       return 0;
   return 1;
+}
+
+int
+backup_name_of (const char *name, char out[NAME_MAX_LEN + 1])
+{
+  size_t len = 0;
+
+  if (name_is_valid (name)) {
+    snprintf (out, NAME_MAX_LEN + 1, "%s", name);
+    return 0;
+  }
+  for (const unsigned char *p = (const unsigned char *) name; *p; p++) {
+    bool plain = (isascii (*p) && isalnum (*p)) || *p == '-'
+      || (*p == '.' && p != (const unsigned char *) name);
+    if (len + (plain ? 1 : 3) > NAME_MAX_LEN) {
+      set_error (0, "%s cannot name a backup: too long once encoded "
+                 "(at most %d letters, digits, '.', '_', '-')", name,
+                 NAME_MAX_LEN);
+      return -1;
+    }
+    if (plain)
+      out[len++] = *p;
+    else
+      len += snprintf (out + len, 4, "_%02x", *p);
+  }
+  out[len] = '\0';
+  if (!name_is_valid (out)) {
+    set_error (0, "'%s' cannot name a backup", name);
+    return -1;
+  }
+  return 0;
 }
 
 /* Values are percent-encoded so that any path fits in one token. */

@@ -98,6 +98,12 @@ int manifest_parse (const char *text, size_t len, struct manifest *m);
 
 /* Backup names: [A-Za-z0-9._-], 1 to 64, not starting with '.'. */
 int name_is_valid (const char *name);
+/* The backup name for a name that may not be one (libvirt allows any VM
+ * name without '/': "web server", "Сервер"): itself when valid, else
+ * each byte outside [A-Za-z0-9.-] (and a leading '.') as _XX in hex, so
+ * "web server" is backed up as "web_20server".  -1 with the error set
+ * when even that is not a backup name (empty, or over 64 bytes). */
+int backup_name_of (const char *name, char out[NAME_MAX_LEN + 1]);
 
 /* Assign m->id from m->name and m->time and hold it (a second backup in
  * the same second gets a suffix), so the backup has its ID from the

@@ -344,26 +344,25 @@ manifest_resolve (struct repo *repo, const char *id)
   manifest_vector v = empty_vector;
   struct manifest *m;
   const char *slash = strchr (id, '/');
+  char name[NAME_MAX_LEN + 1];
+  CLEANUP_FREE char *given = strndup (id, slash ? (size_t) (slash - id)
+                                      : strlen (id));
 
-  if (slash) {
-    char name[NAME_MAX_LEN + 1];
-    size_t n = slash - id;
-    if (n > NAME_MAX_LEN)
-      n = NAME_MAX_LEN;
-    memcpy (name, id, n);
-    name[n] = '\0';
-    if (!name_is_valid (name) || !name_is_valid (slash + 1)
-        || strchr (slash + 1, '/')) {
-      set_error (0, "no backup %s", id);
-      return NULL;
-    }
-    return load_manifest (repo, id);
-  }
-  if (!name_is_valid (id)) {
+  /* NAME may be a VM's name that backups store encoded (backup_name_of). */
+  if (given == NULL || backup_name_of (given, name) == -1
+      || (slash && (!name_is_valid (slash + 1) || strchr (slash + 1, '/')))) {
     set_error (0, "no backup %s", id);
     return NULL;
   }
-  if (manifest_list (repo, id, &v, NULL, NULL) == -1)
+  if (slash) {
+    CLEANUP_FREE char *full = NULL;
+    if (asprintf (&full, "%s%s", name, slash) == -1) {
+      set_error (ENOMEM, "backup ID");
+      return NULL;
+    }
+    return load_manifest (repo, full);
+  }
+  if (manifest_list (repo, name, &v, NULL, NULL) == -1)
     return NULL;
   if (v.len == 0) {
     set_error (0, "no backup named %s", id);

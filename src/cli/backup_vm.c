@@ -261,6 +261,11 @@ open_disk (struct vm_run *r, size_t i, const char *snapshot,
       return NULL;
     return backup_job_connect (&r->job, d->target, *dirty_context);
   }
+  if (strcmp (d->type, "volume") == 0) {
+    set_error (0, "disk %s: storage volume %s not found (is its pool "
+               "active?)", d->target, d->source);
+    return NULL;
+  }
   if (access (d->source, R_OK) == -1) {
     set_error (errno, "disk %s: %s", d->target, d->source);
     return NULL;

@@ -35,6 +35,7 @@
 #include "virt/conn.h"
 #include "virt/domain_edit.h"
 #include "virt/domain_xml.h"
+#include "virt/volumes.h"
 #include "cli.h"
 #include "restore_block.h"
 #include "restore_boot.h"
@@ -51,6 +52,8 @@ struct planned_disk {
   bool placed;                  /* moved to path */
   bool in_place;                /* the block device path, written where it
                                  * is once its VM is gone (restore_block.h) */
+  bool keep_source;             /* its pool volume's file: the domain XML
+                                 * names it already */
 };
 
 struct vm_restore {
@@ -193,6 +196,7 @@ plan_disks (struct vm_restore *r)
       continue;
     }
     pd->path = disk_path (r, d, md);
+    pd->keep_source = d->from_volume && !r->o->as && !r->o->storage;
     if (pd->path == NULL || asprintf (&pd->staged, "%s.vmbackup-new",
                                       pd->path) == -1) {
       set_error (ENOMEM, "restore plan");
@@ -454,8 +458,10 @@ put_in_place (struct vm_restore *r)
   for (size_t i = 0; i < r->ndisks; i++) {
     if (r->disks[i].in_place)
       continue;                 /* the domain XML names it already */
-    moves[rw.ndisks].target = r->disks[i].md->name;
-    moves[rw.ndisks++].path = r->disks[i].path;
+    if (!r->disks[i].keep_source) {
+      moves[rw.ndisks].target = r->disks[i].md->name;
+      moves[rw.ndisks++].path = r->disks[i].path;
+    }
     if (rename (r->disks[i].staged, r->disks[i].path) == -1) {
       set_error (errno, "move %s into place", r->disks[i].path);
       free (moves);
@@ -588,6 +594,8 @@ check_existing (struct vm_restore *r)
     char *xml = virDomainGetXMLDesc (r->existing, VIR_DOMAIN_XML_INACTIVE);
     int ret = xml ? domain_xml_parse (xml, strlen (xml), &r->existing_info)
       : -1;
+    if (ret == 0)
+      volumes_resolve (r->conn, &r->existing_info);
     free (xml);
     if (ret == -1) {
       set_error (0, "read VM %s's definition: %s", r->name, virt_error ());
@@ -610,6 +618,9 @@ run (struct vm_restore *r)
   if (restore_file_buffer (r->repo, xf, XML_MAX, &r->xml, &len) == -1
       || domain_xml_parse (r->xml, len, &r->info) == -1)
     return -1;
+  /* A pool volume that exists is restored at its path, as a file or
+   * device disk would be; the VM keeps naming it by pool and volume. */
+  volumes_resolve (r->conn, &r->info);
   r->name = r->o->as ? r->o->as : r->info.name;
   if (check_existing (r) == -1 || plan_disks (r) == -1)
     return -1;

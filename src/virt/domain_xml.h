@@ -18,6 +18,8 @@ struct vm_disk {
   bool shareable;
   bool readonly;
   bool included;
+  bool from_volume;             /* a pool volume, source and type now its
+                                 * path's (volumes_resolve) */
   const char *reason;           /* why excluded (static text), or NULL */
 };
 DEFINE_VECTOR_TYPE (vm_disk_vector, struct vm_disk);

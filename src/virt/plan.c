@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "conn.h"
 #include "plan.h"
+#include "volumes.h"
 
 static const char *
 state_name (int state)
@@ -146,6 +147,7 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
     return -1;
   }
   free (xml);
+  volumes_resolve (virDomainGetConnect (dom), &p->dom);
 
   running = p->state == VIR_DOMAIN_RUNNING || p->state == VIR_DOMAIN_BLOCKED;
   if (running && agent_probe (dom, agent_timeout_s, &p->agent) == -1)

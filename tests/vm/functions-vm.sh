@@ -152,7 +152,7 @@ guest_dir () { echo "$scratch/vm-$1"; }
 
 # define_guest NAME [--no-agent] [--nofreeze] [--vfat] [--two-disks]
 #                   [--backing] [--raw] [--nvram] [--size SIZE]
-#                   [--own-boot] [--block]
+#                   [--own-boot] [--block] [--volume]
 # Create the guest's disks and define (not start) the libvirt domain.  It is
 # destroyed and undefined when the test exits.
 #   --no-agent    the guest runs no guest agent (the channel is still there)
@@ -169,11 +169,14 @@ guest_dir () { echo "$scratch/vm-$1"; }
 #   --block       vda is a block device (<disk type='block'>, as an LVM
 #                 volume would be): a loop device over vda.raw, detached
 #                 when the test exits; needs --raw.  Sets guest_block_dev.
+#   --volume      vda is a storage pool volume (<disk type='volume'>): the
+#                 guest's directory is the dir pool vmbt-NAME, removed
+#                 when the test exits
 define_guest ()
 {
   local name=$1; shift
   local agent=1 nofreeze=0 vfat=0 disks=1 backing=0 fmt=qcow2 nvram=0
-  local size=64M own_boot=0 block=0
+  local size=64M own_boot=0 block=0 volume=0
   while [ $# -gt 0 ]; do
     case $1 in
       --no-agent) agent=0 ;;
@@ -186,6 +189,7 @@ define_guest ()
       --size) size=$2; shift ;;
       --own-boot) own_boot=1 ;;
       --block) block=1 ;;
+      --volume) volume=1 ;;
       *) fail "define_guest: unknown option $1" ;;
     esac
     shift
@@ -266,6 +270,20 @@ define_guest ()
     <disk type='block' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source dev='$guest_block_dev'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>"
+  elif [ "$volume" = 1 ]; then
+    vsh pool-destroy "vmbt-$name" >/dev/null 2>&1 || true   # an earlier run's
+    vsh pool-undefine "vmbt-$name" >/dev/null 2>&1 || true
+    vsh pool-define-as "vmbt-$name" dir --target "$dir" >/dev/null ||
+      fail "define pool vmbt-$name"
+    cleanup_fn "vsh pool-undefine 'vmbt-$name' >/dev/null 2>&1"
+    cleanup_fn "vsh pool-destroy 'vmbt-$name' >/dev/null 2>&1"
+    vsh pool-start "vmbt-$name" >/dev/null || fail "start pool vmbt-$name"
+    disk_xml+="
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='$fmt'/>
+      <source pool='vmbt-$name' volume='vda.$fmt'/>
       <target dev='vda' bus='virtio'/>
     </disk>"
   else

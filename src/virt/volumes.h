@@ -1,0 +1,18 @@
+/* Disks from a storage pool (<disk type='volume'>) named by pool and
+ * volume, which only libvirt can turn into the file or device that holds
+ * them. */
+#ifndef VMB_VOLUMES_H
+#define VMB_VOLUMES_H
+
+#include <libvirt/libvirt.h>
+
+#include "domain_xml.h"
+
+/* Give each included volume disk the path of its volume as its source,
+ * and the type of that path ("file" or "block"), so that it is read, and
+ * its point-in-time overlay placed, like a disk named by path.  A volume
+ * libvirt cannot find (pool inactive, volume deleted) keeps its
+ * "POOL/VOLUME" source and is named when it is read. */
+void volumes_resolve (virConnectPtr conn, struct domain_info *info);
+
+#endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install dependencies, build, and run every test: unit, CLI and docs tests
-# in a normal build, the same again under ASan/UBSan, and the libFuzzer
-# harnesses in a clang build.  Ends with "N passed, N failed".
+# Install dependencies, build, and run every test: unit, CLI, docs and VM
+# tests in a normal build, unit, CLI and VM tests again under ASan/UBSan
+# (the guardian and restore paths run only with real guests), and the
+# libFuzzer harnesses in a clang build.  Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -23,7 +24,7 @@ run () {
   meson test -C "$dir" --print-errorlogs "$@"
 }
 run build
-run build-asan --suite unit --suite cli
+run build-asan --suite unit --suite cli --suite vm
 run build-fuzz --suite fuzz
 
 # One line for CI: count every test of every run.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two backups into one repository at once, and gc running during backups
-# that reuse chunks only a pruned backup referenced: all verify clean.
+# that reuse chunks only a pruned backup referenced: all verify clean; gc
+# waiting for a backup that holds a chunk directory says so.
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 
@@ -54,4 +55,24 @@ for p in $p1 $p2; do
   grep -q "another gc" gc1.out gc2.out || { cat gc1.out gc2.out; fail "concurrent gc failed"; }
 done
 vmb verify | tail -1 | grep -q "verified 2 backups.*: 0 problems" || fail "verify after concurrent gcs"
+# 4. A backup stopped while it holds a chunk directory's lock (^Z at the
+#    wrong moment; held here by a helper for 2 s): gc says what it waits
+#    for, waits, and then finishes.
+python3 - "$VMBACKUP_REPO/locks/chunks" > holder.out <<'PY' & holder=$!
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+# struct flock: l_type, l_whence, l_start, l_len, l_pid; byte 0x00 shared.
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 1, 0))
+print("held", flush=True)
+time.sleep(2)
+print("released", flush=True)
+os.close(fd)
+PY
+for _ in $(seq 100); do [ -s holder.out ] && break; sleep 0.05; done
+[ -s holder.out ] || fail "the lock holder did not start"
+vmb gc > gc4.out 2> gc4.err || fail "gc with a held directory: $(cat gc4.err)"
+grep -q "^vmbackup: gc: waiting for a backup that is using chunks/00 " gc4.err ||
+  fail "gc did not say what it waited for: $(cat gc4.err)"
+grep -q released holder.out || fail "gc did not wait for the held directory"
+wait $holder
 echo OK

@@ -154,6 +154,22 @@ mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
   return r;
 }
 
+/* A backup holds a directory's lock for the moment it refreshes a
+ * chunk; one that is stopped (^Z) or hung holds it until it goes on, and
+ * gc must wait for it (deleting under it could lose what it reuses):
+ * say so rather than wait in silence. */
+static int
+lock_for_sweep (int lock_fd, int lock_byte, const char *rel)
+{
+  int r = chunk_prefix_trylock (lock_fd, lock_byte, 1);
+
+  if (r != 1)
+    return r;
+  fprintf (stderr, "vmbackup: gc: waiting for a backup that is using %s "
+           "(a stopped backup holds it until it goes on)\n", rel);
+  return chunk_prefix_lock (lock_fd, lock_byte, 1);
+}
+
 /* Delete unreferenced, old-enough files from one directory.  lock_byte
  * >= 0: hold that prefix lock exclusively while deciding and deleting. */
 static int
@@ -176,7 +192,7 @@ sweep_dir (struct repo *repo, const char *rel, const struct digest_set *keep,
     set_error (errno, "open %s", path);
     return -1;
   }
-  if (lock_byte >= 0 && chunk_prefix_lock (lock_fd, lock_byte, 1) == -1) {
+  if (lock_byte >= 0 && lock_for_sweep (lock_fd, lock_byte, rel) == -1) {
     closedir (d);
     return -1;
   }

@@ -158,9 +158,11 @@ prefix_lock_op (int lock_fd, unsigned prefix, short type, int cmd)
   };
 
   while (fcntl (lock_fd, cmd, &fl) == -1) {
-    if (errno == EINTR)
+    int e = errno;
+    if (e == EINTR)
       continue;
-    set_error (errno, "lock chunk prefix %02x", prefix);
+    set_error (e, "lock chunk prefix %02x", prefix);
+    errno = e;                  /* trylock tells "held" from failure */
     return -1;
   }
   return 0;
@@ -173,6 +175,15 @@ chunk_prefix_lock (int lock_fd, unsigned prefix, int exclusive)
    * other fd of the same file is closed in this process. */
   return prefix_lock_op (lock_fd, prefix, exclusive ? F_WRLCK : F_RDLCK,
                          F_OFD_SETLKW);
+}
+
+int
+chunk_prefix_trylock (int lock_fd, unsigned prefix, int exclusive)
+{
+  if (prefix_lock_op (lock_fd, prefix, exclusive ? F_WRLCK : F_RDLCK,
+                      F_OFD_SETLK) == 0)
+    return 0;
+  return errno == EAGAIN || errno == EACCES ? 1 : -1;
 }
 
 void

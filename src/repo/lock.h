@@ -37,6 +37,9 @@ int writers_oldest_start (struct repo *repo, int64_t *oldest_ns);
  * Returns the fd, or -1 with the error set. */
 int chunk_lock_open (struct repo *repo);
 int chunk_prefix_lock (int lock_fd, unsigned prefix, int exclusive);
+/* The same without waiting: 0 locked, 1 held by another (error unset),
+ * -1 error. */
+int chunk_prefix_trylock (int lock_fd, unsigned prefix, int exclusive);
 void chunk_prefix_unlock (int lock_fd, unsigned prefix);
 
 /* Take the gc lock without waiting; returns fd or -1 ("gc already

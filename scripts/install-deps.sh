@@ -21,6 +21,8 @@ packages=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-amd64
   busybox-static qemu-guest-agent ovmf e2fsprogs dosfstools mtools cpio
   xz-utils zstd
+  # VM tests on a block device: losetup, mount
+  mount
   # benchmarks: the peers we measure against
   restic borgbackup openssl virtnbdbackup
 )

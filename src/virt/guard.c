@@ -134,9 +134,7 @@ guard_main (const char *uri, const char *vm)
     return 0;
   /* vmbackup died mid-way: put the VM back. */
   conn = virt_connect (uri);
-  if (conn == NULL)
-    return 1;
-  dom = virt_lookup (conn, vm);
+  dom = conn ? virt_lookup (conn, vm) : NULL;
   if (dom) {
     if (frozen && virDomainFSThaw (dom, NULL, 0, 0) < 0)
       fprintf (stderr, "vmbackup guardian: VM %s: thaw failed: %s\n", vm,
@@ -148,8 +146,10 @@ guard_main (const char *uri, const char *vm)
       virDomainAbortJob (dom);
     virDomainFree (dom);
   }
-  virConnectClose (conn);
+  if (conn)
+    virConnectClose (conn);
+  /* Even when libvirt is out of reach: the directory is ours. */
   if (job && dir[0])
     backup_job_dir_remove (dir);
-  return 0;
+  return conn ? 0 : 1;
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SIGKILL in the middle of a backup: earlier backups still verify, no
-# partial backup is listed, no qemu-nbd is left behind, and the next
-# backup succeeds.
+# partial backup is listed, no qemu-nbd or temporary directory is left
+# behind, and the next backup succeeds.
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 
 cd "$scratch"
+# vmbackup's own temporary files go here, so leftovers can be counted.
+export TMPDIR=$scratch/tmp
+mkdir "$TMPDIR"
 vmb init >/dev/null
 truncate -s 64M small.img
 put_random small.img 0 16
@@ -31,6 +34,23 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 ! pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || fail "qemu-nbd outlived vmbackup"
+[ -z "$(ls -A "$TMPDIR")" ] || fail "a killed backup left $(ls -A "$TMPDIR") in TMPDIR"
+
+# Killed at once, even before qemu-nbd is running or answering: nothing
+# survives either (qemu-nbd's parent-death signal is armed after fork).
+for delay in 0 0.005 0.01 0.02 0.04 0.08; do
+  "$VMBACKUP" backup --image big=big.img > /dev/null 2>&1 &
+  pid=$!
+  sleep $delay
+  kill -9 $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+done
+for _ in $(seq 1 50); do
+  pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || break
+  sleep 0.1
+done
+! pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || fail "qemu-nbd outlived a vmbackup killed early"
+[ -z "$(ls -A "$TMPDIR")" ] || fail "an early kill left $(ls -A "$TMPDIR") in TMPDIR"
 
 [ "$(vmb list | wc -l)" = 2 ] || fail "a killed backup is listed: $(vmb list)"
 vmb list big | grep -q big/ && fail "partial backup of big is visible"

@@ -5,7 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -13,7 +18,6 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "common/fsutil.h"
 #include "server.h"
 
 #define START_TIMEOUT_MS 30000
@@ -48,12 +52,13 @@ image_detect_format (const char *path, const char **format)
 static void
 server_failure (struct nbd_server *srv, const char *image)
 {
-  CLEANUP_FREE char *log = NULL, *path = NULL;
-  size_t len;
+  char log[4096];
+  ssize_t n = srv->log_fd >= 0 ? pread (srv->log_fd, log, sizeof log - 1, 0)
+                               : -1;
   char *nl;
 
-  if (asprintf (&path, "%s/log", srv->dir) != -1
-      && read_file (path, 1 << 16, &log, &len) == 0 && len > 0) {
+  if (n > 0) {
+    log[n] = '\0';
     nl = strchr (log, '\n');
     if (nl)
       *nl = '\0';
@@ -100,40 +105,125 @@ nbd_server_start_dirty (struct nbd_server *srv, const char *image,
   return start (srv, image, format, true, false, 1, NULL, bitmap);
 }
 
+/* A listening socket in the abstract namespace, named by the kernel
+ * (autobind): nothing in the file system, and the name disappears with
+ * the last process holding the socket, so a SIGKILLed vmbackup leaves
+ * no socket or directory behind.  srv->sock gets "@NAME". */
+static int
+listen_abstract (struct nbd_server *srv)
+{
+  struct sockaddr_un sa;
+  socklen_t len = sizeof (sa_family_t);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd == -1) {
+    set_error (errno, "socket");
+    return -1;
+  }
+  memset (&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (bind (fd, (struct sockaddr *) &sa, len) == -1
+      || listen (fd, 64) == -1) {
+    set_error (errno, "listen on an abstract UNIX socket");
+    close (fd);
+    return -1;
+  }
+  len = sizeof sa;
+  if (getsockname (fd, (struct sockaddr *) &sa, &len) == -1
+      || len <= offsetof (struct sockaddr_un, sun_path) + 1) {
+    set_error (errno, "getsockname");
+    close (fd);
+    return -1;
+  }
+  len -= offsetof (struct sockaddr_un, sun_path) + 1;
+  if (asprintf (&srv->sock, "@%.*s", (int) len, sa.sun_path + 1) == -1) {
+    set_error (errno, "asprintf");
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Connect to "@NAME" (abstract) or a path; -1 with the error set. */
+static int
+connect_unix (const char *sock)
+{
+  struct sockaddr_un sa;
+  socklen_t len;
+  size_t n = strlen (sock);
+  int fd;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (n >= sizeof sa.sun_path) {
+    set_error (ENAMETOOLONG, "%s", sock);
+    return -1;
+  }
+  memcpy (sa.sun_path, sock, n);
+  if (sock[0] == '@')
+    sa.sun_path[0] = '\0';
+  len = offsetof (struct sockaddr_un, sun_path) + n;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1 || connect (fd, (struct sockaddr *) &sa, len) == -1) {
+    set_error (errno, "connect to NBD server %s", sock);
+    if (fd != -1)
+      close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* qemu-nbd is ready when it sends the NBD greeting on a connection;
+ * if it exits first (a locked or unreadable image), the connection
+ * ends without one. */
+static bool
+server_greets (const char *sock)
+{
+  CLEANUP_CLOSE int fd = connect_unix (sock);
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  char magic[8];
+  size_t got = 0;
+
+  while (fd >= 0 && got < sizeof magic) {
+    ssize_t r;
+    if (poll (&pfd, 1, START_TIMEOUT_MS) != 1)
+      return false;
+    r = read (fd, magic + got, sizeof magic - got);
+    if (r <= 0)
+      return false;
+    got += r;
+  }
+  return fd >= 0 && memcmp (magic, "NBDMAGIC", 8) == 0;
+}
+
 static int
 start (struct nbd_server *srv, const char *image, const char *format,
        bool readonly, bool direct, int connections, const char *snapshot,
        const char *bitmap)
 {
-  const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-  char shared[32], logpath[4096], snaparg[1024], opts[8192];
-  struct timespec delay = { 0, 10 * 1000 * 1000 };
+  char shared[32], snaparg[1024], opts[8192];
   const char *argv[16];
-  int status, argc = 0;
+  pid_t parent = getpid ();
+  int argc = 0, listen_fd;
 
   memset (srv, 0, sizeof *srv);
   srv->pid = -1;
-  if (asprintf (&srv->dir, "%s/vmbackup-nbd-XXXXXX", tmp) == -1
-      || mkdtemp (srv->dir) == NULL) {
-    set_error (errno, "create temporary directory in %s", tmp);
-    free (srv->dir);
-    srv->dir = NULL;
+  srv->log_fd = memfd_create ("qemu-nbd-log", MFD_CLOEXEC);
+  if (srv->log_fd == -1) {
+    set_error (errno, "memfd_create");
     return -1;
   }
-  if (asprintf (&srv->sock, "%s/sock", srv->dir) == -1) {
-    set_error (errno, "asprintf");
+  listen_fd = listen_abstract (srv);
+  if (listen_fd == -1) {
     nbd_server_stop (srv);
     return -1;
   }
   snprintf (shared, sizeof shared, "--shared=%d", connections);
-  snprintf (logpath, sizeof logpath, "%s/log", srv->dir);
   argv[argc++] = "qemu-nbd";
   argv[argc++] = "--persistent";
   if (readonly)
     argv[argc++] = "--read-only";
   argv[argc++] = direct ? "--cache=none" : "--cache=writeback";
-  argv[argc++] = "--socket";
-  argv[argc++] = srv->sock;
   argv[argc++] = shared;
   if (bitmap) {
     argv[argc++] = "-B";
@@ -176,37 +266,49 @@ start (struct nbd_server *srv, const char *image, const char *format,
   srv->pid = fork ();
   if (srv->pid == -1) {
     set_error (errno, "fork");
+    close (listen_fd);
     nbd_server_stop (srv);
     return -1;
   }
   if (srv->pid == 0) {
+    char pidenv[32];
     int null = open ("/dev/null", O_RDWR);
-    int log = open (logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     /* qemu-nbd must not outlive us, even if we are SIGKILLed: it would
-     * keep the image locked. */
+     * keep the image locked.  The death signal is only armed from here
+     * on: a parent killed since fork() is checked for by hand. */
     prctl (PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid () != parent)
+      _exit (1);
     dup2 (null, 0);
-    dup2 (log, 1);
-    dup2 (log, 2);
+    dup2 (srv->log_fd, 1);
+    dup2 (srv->log_fd, 2);
+    /* systemd socket activation: qemu-nbd serves the socket we made
+     * as fd 3 instead of creating one in the file system. */
+    if (listen_fd == 3)
+      fcntl (3, F_SETFD, 0);
+    else
+      dup2 (listen_fd, 3);
+    snprintf (pidenv, sizeof pidenv, "%d", (int) getpid ());
+    setenv ("LISTEN_PID", pidenv, 1);
+    setenv ("LISTEN_FDS", "1", 1);
+    unsetenv ("LISTEN_FDNAMES");
     setpgid (0, 0);             /* a terminal's ^C goes to us, not it */
     execvp ("qemu-nbd", (char **) argv);
+    /* may print: a forked child's only channel is the log */
     fprintf (stderr, "cannot run qemu-nbd: %s\n", strerror (errno));
     _exit (127);
   }
+  /* Only qemu-nbd holds the socket now: when it dies, the name goes. */
+  close (listen_fd);
 
-  for (int waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
-    if (access (srv->sock, F_OK) == 0)
-      return 0;
-    if (waitpid (srv->pid, &status, WNOHANG) == srv->pid) {
-      srv->pid = -1;
-      server_failure (srv, image);
-      nbd_server_stop (srv);
-      return -1;
-    }
+  if (server_greets (srv->sock))
+    return 0;
+  if (waitpid (srv->pid, NULL, WNOHANG) == 0) {
+    /* Still running but silent: give it a moment to write why. */
+    struct timespec delay = { 0, 100 * 1000 * 1000 };
     nanosleep (&delay, NULL);
   }
-  set_error (0, "%s: qemu-nbd did not start within %d s", image,
-             START_TIMEOUT_MS / 1000);
+  server_failure (srv, image);
   nbd_server_stop (srv);
   return -1;
 }
@@ -214,23 +316,16 @@ start (struct nbd_server *srv, const char *image, const char *format,
 void
 nbd_server_stop (struct nbd_server *srv)
 {
-  char path[4096];
-
   if (srv->pid > 0) {
     kill (srv->pid, SIGTERM);
     waitpid (srv->pid, NULL, 0);
   }
   srv->pid = -1;
-  if (srv->dir) {
-    snprintf (path, sizeof path, "%s/log", srv->dir);
-    unlink (path);
-    if (srv->sock)
-      unlink (srv->sock);
-    rmdir (srv->dir);
-  }
+  if (srv->log_fd > 0)
+    close (srv->log_fd);
+  srv->log_fd = -1;
   free (srv->sock);
-  free (srv->dir);
-  srv->sock = srv->dir = NULL;
+  srv->sock = NULL;
 }
 
 struct nbd_handle *
@@ -244,6 +339,7 @@ nbd_open_unix_export (const char *sock, const char *export,
                       bool want_allocation, const char *dirty_context)
 {
   struct nbd_handle *h = nbd_create ();
+  int fd;
 
   if (h == NULL) {
     set_error (0, "libnbd: %s", nbd_get_error ());
@@ -252,7 +348,17 @@ nbd_open_unix_export (const char *sock, const char *export,
   if ((export && nbd_set_export_name (h, export) == -1)
       || (want_allocation && nbd_add_meta_context (h, "base:allocation") == -1)
       || (dirty_context && nbd_add_meta_context (h, dirty_context) == -1)
-      || nbd_connect_unix (h, sock) == -1) {
+      ) {
+    set_error (0, "connect to NBD server: %s", nbd_get_error ());
+    nbd_close (h);
+    return NULL;
+  }
+  fd = connect_unix (sock);
+  if (fd == -1) {
+    nbd_close (h);
+    return NULL;
+  }
+  if (nbd_connect_socket (h, fd) == -1) {
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
     nbd_close (h);
     return NULL;

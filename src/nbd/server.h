@@ -1,4 +1,5 @@
-/* A qemu-nbd process serving one disk image on a private UNIX socket.
+/* A qemu-nbd process serving one disk image on a private UNIX socket
+ * (abstract: nothing is left in the file system if we are killed).
  * Used to read image files for backup and to write qcow2 images on
  * restore; libvirt's backup jobs provide their own NBD server instead. */
 #ifndef VMB_NBD_SERVER_H
@@ -11,8 +12,8 @@
 
 struct nbd_server {
   pid_t pid;
-  char *dir;                    /* private temporary directory */
-  char *sock;
+  int log_fd;                   /* qemu-nbd's stderr (a memfd) */
+  char *sock;                   /* "@NAME": an abstract UNIX socket */
 };
 
 /* "raw" or "qcow2", from the image's first bytes. */
@@ -31,7 +32,8 @@ int nbd_server_start_dirty (struct nbd_server *srv, const char *image,
                             const char *format, const char *bitmap);
 void nbd_server_stop (struct nbd_server *srv);
 
-/* Connect to an NBD server on a UNIX socket, asking for the allocation
+/* Connect to an NBD server on a UNIX socket (a path, or "@NAME" in the
+ * abstract namespace), asking for the allocation
  * map when want_allocation.  Sets a one-line error on failure. */
 struct nbd_handle *nbd_open_unix (const char *sock, bool want_allocation);
 /* The same for a named export (NULL: the default one), also asking for

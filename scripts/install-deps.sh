@@ -7,6 +7,7 @@ packages=(
   # build
   build-essential meson ninja-build pkg-config
   libnbd-dev libzstd-dev libssl-dev libvirt-dev libxml2-dev libjson-c-dev
+  libcurl4-openssl-dev
   # run: qemu-nbd, qemu-img
   qemu-utils libnbd-bin
   # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive
@@ -23,6 +24,9 @@ packages=(
   xz-utils zstd
   # VM tests on a block device: losetup, mount
   mount
+  # S3 repository tests: a real Ceph cluster (mon, OSD, radosgw) on
+  # 127.0.0.1, and curl for signed requests
+  ceph-mon ceph-osd radosgw ceph-common curl
   # benchmarks: the peers we measure against
   restic borgbackup openssl virtnbdbackup
 )

@@ -1,0 +1,529 @@
+/* S3 requests over libcurl with retries (see s3_client.h).  The XML of
+ * listings and errors is read in s3_xml.c. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "s3_client.h"
+#include "s3_xml.h"
+
+#define POOL_MAX 64
+/* An error body is a few hundred bytes; a listing page of 1000 keys
+ * about 300 KiB.  Anything much larger is not an answer we asked for. */
+#define ERROR_BODY_MAX (64 * 1024)
+#define LIST_BODY_MAX (8 * 1024 * 1024)
+
+struct s3_client {
+  struct s3_config cfg;
+  char sigv4[128];
+  pthread_mutex_t lock;
+  CURL *idle[POOL_MAX];
+  size_t nidle;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void
+curl_init (void)
+{
+  curl_init_result = curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+struct s3_client *
+s3_client_new (struct s3_config *cfg)
+{
+  struct s3_client *c;
+
+  pthread_once (&curl_once, curl_init);
+  if (curl_init_result != CURLE_OK) {
+    set_error (0, "libcurl: %s", curl_easy_strerror (curl_init_result));
+    s3_config_release (cfg);
+    return NULL;
+  }
+  c = calloc (1, sizeof *c);
+  if (!c) {
+    set_error (errno, "calloc");
+    s3_config_release (cfg);
+    return NULL;
+  }
+  c->cfg = *cfg;
+  memset (cfg, 0, sizeof *cfg);
+  snprintf (c->sigv4, sizeof c->sigv4, "aws:amz:%s:s3", c->cfg.region);
+  pthread_mutex_init (&c->lock, NULL);
+  return c;
+}
+
+void
+s3_client_close (struct s3_client *c)
+{
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->nidle; i++)
+    curl_easy_cleanup (c->idle[i]);
+  pthread_mutex_destroy (&c->lock);
+  s3_config_release (&c->cfg);
+  free (c);
+}
+
+const struct s3_config *
+s3_client_config (const struct s3_client *c)
+{
+  return &c->cfg;
+}
+
+/* A handle from the pool (its connection may still be open). */
+static CURL *
+handle_get (struct s3_client *c)
+{
+  CURL *h = NULL;
+
+  pthread_mutex_lock (&c->lock);
+  if (c->nidle > 0)
+    h = c->idle[--c->nidle];
+  pthread_mutex_unlock (&c->lock);
+  if (!h && !(h = curl_easy_init ()))
+    set_error (ENOMEM, "curl_easy_init");
+  return h;
+}
+
+static void
+handle_put (struct s3_client *c, CURL *h)
+{
+  pthread_mutex_lock (&c->lock);
+  if (c->nidle < POOL_MAX) {
+    c->idle[c->nidle++] = h;
+    h = NULL;
+  }
+  pthread_mutex_unlock (&c->lock);
+  if (h)
+    curl_easy_cleanup (h);
+}
+
+/* Percent-encode s into sb: RFC 3986 unreserved characters stay, and '/'
+ * too when keep_slash (a key in a path; never in a query value). */
+static void
+add_encoded (struct strbuf *sb, const char *s, bool keep_slash)
+{
+  for (; *s; s++) {
+    unsigned char ch = *s;
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+        || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'
+        || ch == '~' || (ch == '/' && keep_slash))
+      strbuf_add (sb, s, 1);
+    else
+      strbuf_addf (sb, "%%%02X", ch);
+  }
+}
+
+/* scheme://host[:port] of the endpoint, and the bucket in the path or
+ * the host name; then the encoded key (relative to the prefix unless
+ * key is NULL: the bucket itself) and query (already encoded, sorted). */
+static void
+build_url (const struct s3_client *c, struct strbuf *url, const char *key,
+           const char *query)
+{
+  const char *ep = c->cfg.endpoint, *host = strstr (ep, "://") + 3;
+
+  if (c->cfg.path_style) {
+    strbuf_addf (url, "%s/%s", ep, c->cfg.bucket);
+  }
+  else {
+    strbuf_add (url, ep, host - ep);
+    strbuf_addf (url, "%s.%s", c->cfg.bucket, host);
+  }
+  strbuf_addstr (url, "/");
+  if (key) {
+    add_encoded (url, c->cfg.prefix, true);
+    add_encoded (url, key, true);
+  }
+  if (query)
+    strbuf_addf (url, "?%s", query);
+}
+
+struct body {
+  struct strbuf *out;
+  size_t max;
+  bool overflow;
+};
+
+static size_t
+write_body (char *data, size_t size, size_t n, void *opaque)
+{
+  struct body *b = opaque;
+
+  if (b->out->len + n > b->max) {
+    b->overflow = true;
+    return 0;                   /* curl stops: CURLE_WRITE_ERROR */
+  }
+  strbuf_add (b->out, data, n);
+  return n;
+}
+
+struct request {
+  const char *method;           /* GET PUT HEAD DELETE */
+  const char *key;              /* NULL: the bucket */
+  const char *query;
+  const void *data;             /* PUT body */
+  size_t len;
+  struct curl_slist *headers;   /* extra headers */
+  struct strbuf *out;           /* GET: the body */
+  size_t max;
+  /* results */
+  long status;
+  uint64_t length;              /* HEAD: Content-Length */
+};
+
+static bool
+status_retryable (long status)
+{
+  return status == 429 || status == 500 || status == 502 || status == 503
+         || status == 504;
+}
+
+static bool
+curl_retryable (CURLcode rc)
+{
+  return rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR
+         || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING
+         || rc == CURLE_PARTIAL_FILE || rc == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+/* The object's name in messages: s3://bucket/prefix/key. */
+static void
+object_name (const struct s3_client *c, const char *key, struct strbuf *sb)
+{
+  strbuf_addf (sb, "s3://%s/%s%s", c->cfg.bucket, key ? c->cfg.prefix : "",
+               key ? key : "");
+}
+
+/* errno and a one-line error for an S3 error answer. */
+static int
+status_error (const struct s3_client *c, struct request *r,
+              const struct strbuf *body)
+{
+  struct strbuf name = STRBUF_INIT;
+  char code[128] = "", message[256] = "";
+  int err = EIO;
+
+  s3_xml_error (body->buf, body->len, code, sizeof code, message,
+                sizeof message);
+  object_name (c, r->key, &name);
+  if (r->status == 404)
+    err = strcmp (code, "NoSuchBucket") == 0 ? ENXIO : ENOENT;
+  else if (r->status == 403)
+    err = EACCES;
+  else if (r->status == 412 || r->status == 409)
+    err = EEXIST;
+  if (strcmp (code, "RequestTimeTooSkewed") == 0)
+    set_error (err, "%s: %s: this host's clock differs from the S3 "
+               "server's by more than S3 allows (15 min): set the clock",
+               name.buf, r->method);
+  else if (err == ENXIO)
+    set_error (err, "s3://%s: no such bucket", c->cfg.bucket);
+  else
+    set_error (err, "%s: %s: HTTP %ld%s%s%s%s", name.buf, r->method,
+               r->status, *code ? " " : "", code, *message ? ": " : "",
+               message);
+  strbuf_release (&name);
+  return -1;
+}
+
+static int
+perform_once (struct s3_client *c, CURL *h, struct request *r,
+              struct strbuf *err_body, CURLcode *rc)
+{
+  struct strbuf url = STRBUF_INIT;
+  struct body body = { .out = r->out, .max = r->max };
+  struct body errb = { .out = err_body, .max = ERROR_BODY_MAX };
+  size_t out_len0 = r->out ? r->out->len : 0;
+
+  curl_easy_reset (h);
+  build_url (c, &url, r->key, r->query);
+  curl_easy_setopt (h, CURLOPT_URL, url.buf);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_AWS_SIGV4, c->sigv4);
+  curl_easy_setopt (h, CURLOPT_USERNAME, c->cfg.access_key);
+  curl_easy_setopt (h, CURLOPT_PASSWORD, c->cfg.secret_key);
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, r->headers);
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, (long) c->cfg.timeout);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, (long) c->cfg.timeout);
+  /* A large body is sent after "Expect: 100-continue"; radosgw answers
+   * at once, but not every server does: do not wait long for it.
+   * (Removing the header instead breaks curl 7.88's signature.) */
+  curl_easy_setopt (h, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_body);
+  if (strcmp (r->method, "HEAD") == 0)
+    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+  else if (strcmp (r->method, "PUT") == 0) {
+    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt (h, CURLOPT_POSTFIELDS, r->data ? r->data : "");
+    curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->len);
+  }
+  else if (strcmp (r->method, "GET") != 0)
+    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, r->method);
+
+  /* The answer goes to the caller only on success: an error's body is
+   * kept apart.  We learn which only after the headers, so the body is
+   * taken as it comes and moved if the status says error. */
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, r->out ? &body : &errb);
+  *rc = curl_easy_perform (h);
+  strbuf_release (&url);
+  if (*rc != CURLE_OK) {
+    if (r->out)
+      r->out->len = out_len0;
+    if (body.overflow) {
+      set_error (EFBIG, "S3 answer larger than %zu bytes", r->max);
+      return -1;
+    }
+    return 1;                   /* transport error: the caller decides */
+  }
+  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &r->status);
+  if (r->status >= 300 && r->out) {
+    strbuf_add (err_body, r->out->buf + out_len0,
+                r->out->len - out_len0 < ERROR_BODY_MAX
+                ? r->out->len - out_len0 : ERROR_BODY_MAX);
+    r->out->len = out_len0;
+    r->out->buf[out_len0] = '\0';
+  }
+  if (strcmp (r->method, "HEAD") == 0) {
+    curl_off_t cl = 0;
+    curl_easy_getinfo (h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+    r->length = cl > 0 ? (uint64_t) cl : 0;
+  }
+  return 0;
+}
+
+/* Perform r, trying again what may succeed later.  0 for a 2xx answer;
+ * -1 with the error set otherwise (r->status says which). */
+static int
+perform (struct s3_client *c, struct request *r)
+{
+  CURL *h = handle_get (c);
+  struct strbuf err_body = STRBUF_INIT;
+  CURLcode rc = CURLE_OK;
+  long delay_ms = 100;
+  int ret = -1;
+
+  if (!h)
+    return -1;
+  for (int attempt = 1;; attempt++) {
+    int t;
+    strbuf_release (&err_body);
+    r->status = 0;
+    t = perform_once (c, h, r, &err_body, &rc);
+    if (t == -1)
+      break;
+    if (t == 0 && r->status < 300) {
+      ret = 0;
+      break;
+    }
+    if (attempt >= c->cfg.attempts
+        || (t == 1 && !curl_retryable (rc))
+        || (t == 0 && !status_retryable (r->status))) {
+      /* A put-if-absent whose earlier try may have arrived: 412 now
+       * means "there", which is what was asked for. */
+      if (t == 0)
+        status_error (c, r, &err_body);
+      else {
+        struct strbuf name = STRBUF_INIT;
+        object_name (c, r->key, &name);
+        set_error (rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO,
+                   "%s: %s: %s%s", name.buf, r->method,
+                   curl_easy_strerror (rc),
+                   rc == CURLE_OPERATION_TIMEDOUT
+                   ? " (no answer from the S3 server)" : "");
+        strbuf_release (&name);
+      }
+      break;
+    }
+    {
+      /* Exponential backoff with jitter, at most 5 s a wait. */
+      long ms = delay_ms / 2 + rand () % (delay_ms / 2 + 1);
+      struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+      nanosleep (&ts, NULL);
+      delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+    }
+    /* A connection that failed is not reused. */
+    curl_easy_cleanup (h);
+    if (!(h = curl_easy_init ())) {
+      set_error (ENOMEM, "curl_easy_init");
+      break;
+    }
+  }
+  strbuf_release (&err_body);
+  if (h)
+    handle_put (c, h);
+  return ret;
+}
+
+static struct curl_slist *
+base_headers (const struct s3_client *c)
+{
+  struct curl_slist *l = NULL;
+  char tok[4096];
+
+  /* curl 7.88 signs with SigV4 but does not send the payload hash
+   * header, which S3 and radosgw require. */
+  l = curl_slist_append (l, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+  if (c->cfg.session_token) {
+    snprintf (tok, sizeof tok, "x-amz-security-token: %s",
+              c->cfg.session_token);
+    l = curl_slist_append (l, tok);
+  }
+  return l;
+}
+
+/* Content-MD5: S3 checks the body against it (and requires it for
+ * Object Lock). */
+static struct curl_slist *
+add_md5 (struct curl_slist *l, const void *data, size_t len)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  char b64[64], hdr[96];
+
+  if (!EVP_Digest (data, len, md, &mdlen, EVP_md5 (), NULL))
+    return l;
+  EVP_EncodeBlock ((unsigned char *) b64, md, mdlen);
+  snprintf (hdr, sizeof hdr, "Content-MD5: %s", b64);
+  return curl_slist_append (l, hdr);
+}
+
+int
+s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
+        const struct s3_put_opts *opts)
+{
+  struct request r = { .method = "PUT", .key = key, .data = data,
+                       .len = len };
+  int ret;
+
+  r.headers = base_headers (c);
+  r.headers = curl_slist_append (r.headers,
+                                 "Content-Type: application/octet-stream");
+  r.headers = add_md5 (r.headers, data, len);
+  if (opts && opts->if_absent)
+    r.headers = curl_slist_append (r.headers, "If-None-Match: *");
+  if (opts && opts->retain_until > 0) {
+    char hdr[128], date[64];
+    struct tm tm;
+    gmtime_r (&opts->retain_until, &tm);
+    strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    r.headers = curl_slist_append (r.headers, opts->governance
+                                   ? "x-amz-object-lock-mode: GOVERNANCE"
+                                   : "x-amz-object-lock-mode: COMPLIANCE");
+    snprintf (hdr, sizeof hdr, "x-amz-object-lock-retain-until-date: %s",
+              date);
+    r.headers = curl_slist_append (r.headers, hdr);
+  }
+  ret = perform (c, &r);
+  curl_slist_free_all (r.headers);
+  return ret;
+}
+
+int
+s3_get (struct s3_client *c, const char *key, struct strbuf *out,
+        size_t max)
+{
+  struct request r = { .method = "GET", .key = key, .out = out,
+                       .max = out->len + max };
+  int ret;
+
+  r.headers = base_headers (c);
+  ret = perform (c, &r);
+  curl_slist_free_all (r.headers);
+  return ret;
+}
+
+int
+s3_head (struct s3_client *c, const char *key, uint64_t *size)
+{
+  struct request r = { .method = "HEAD", .key = key };
+  int ret;
+
+  r.headers = base_headers (c);
+  ret = perform (c, &r);
+  curl_slist_free_all (r.headers);
+  if (ret == -1 && r.status == 404) {
+    /* HEAD has no body: "no such bucket" cannot be told apart here. */
+    return 0;
+  }
+  if (ret == 0 && size)
+    *size = r.length;
+  return ret == 0 ? 1 : -1;
+}
+
+int
+s3_delete (struct s3_client *c, const char *key)
+{
+  struct request r = { .method = "DELETE", .key = key };
+  int ret;
+
+  r.headers = base_headers (c);
+  ret = perform (c, &r);
+  curl_slist_free_all (r.headers);
+  return ret;
+}
+
+int
+s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn,
+         void *opaque)
+{
+  CLEANUP_FREE char *token = NULL;
+  struct strbuf full = STRBUF_INIT;
+  int ret = 0;
+
+  strbuf_addf (&full, "%s%s", c->cfg.prefix, prefix);
+  do {
+    struct strbuf query = STRBUF_INIT, page = STRBUF_INIT;
+    struct request r = { .method = "GET", .out = &page,
+                         .max = LIST_BODY_MAX };
+    char *next = NULL;
+
+    /* Parameters in sorted order, as SigV4's canonical query wants. */
+    if (token) {
+      strbuf_addstr (&query, "continuation-token=");
+      add_encoded (&query, token, false);
+      strbuf_addstr (&query, "&");
+    }
+    strbuf_addstr (&query, "list-type=2&prefix=");
+    add_encoded (&query, full.buf, false);
+    r.query = query.buf;
+    r.headers = base_headers (c);
+    ret = perform (c, &r);
+    curl_slist_free_all (r.headers);
+    if (ret == 0)
+      ret = s3_xml_list_page (page.buf, page.len, c->cfg.prefix, fn, opaque,
+                              &next);
+    strbuf_release (&query);
+    strbuf_release (&page);
+    free (token);
+    token = next;
+  } while (ret == 0 && token);
+  strbuf_release (&full);
+  return ret;
+}
+
+int
+s3_bucket_create (struct s3_client *c, bool object_lock)
+{
+  struct request r = { .method = "PUT" };
+  int ret;
+
+  r.headers = base_headers (c);
+  if (object_lock)
+    r.headers = curl_slist_append (r.headers,
+                                   "x-amz-bucket-object-lock-enabled: true");
+  ret = perform (c, &r);
+  curl_slist_free_all (r.headers);
+  return ret;
+}

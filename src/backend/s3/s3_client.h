@@ -1,0 +1,64 @@
+/* An S3 client for the repository backend: the few object operations a
+ * repository needs, over libcurl, which signs each request with AWS
+ * SigV4 (CURLOPT_AWS_SIGV4).  Keys are relative to the URL's prefix.
+ *
+ * Every call is synchronous and safe from several threads at once (each
+ * takes a curl handle from a pool, so connections are kept alive).  A
+ * request that may succeed later (a dropped connection, 5xx, 429 or
+ * SlowDown) is tried again with exponential backoff; one that makes no
+ * progress for cfg.timeout seconds fails with ETIMEDOUT.  Errors are one
+ * line naming the object and S3's error code; errno says what kind:
+ * ENOENT (no such key), EEXIST (put-if-absent lost), EACCES (credentials
+ * or permissions, also Object Lock refusing a delete), ENXIO (no such
+ * bucket), ETIMEDOUT, EIO (anything else). */
+#ifndef VMB_S3_CLIENT_H
+#define VMB_S3_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/strbuf.h"
+#include "s3_config.h"
+
+struct s3_client;
+
+/* Takes over cfg (released by s3_client_close). */
+struct s3_client *s3_client_new (struct s3_config *cfg);
+void s3_client_close (struct s3_client *c);
+const struct s3_config *s3_client_config (const struct s3_client *c);
+
+struct s3_put_opts {
+  bool if_absent;               /* If-None-Match: * (EEXIST if it exists) */
+  /* Object Lock: with retain_until > 0, the object version cannot be
+   * deleted or overwritten before then (COMPLIANCE: by nobody). */
+  time_t retain_until;
+  bool governance;              /* GOVERNANCE instead of COMPLIANCE */
+};
+
+int s3_put (struct s3_client *c, const char *key, const void *data,
+            size_t len, const struct s3_put_opts *opts);
+/* The object into out (appended), refused with EFBIG past max bytes. */
+int s3_get (struct s3_client *c, const char *key, struct strbuf *out,
+            size_t max);
+/* 1 and its size if the object exists, 0 if not, -1 on error. */
+int s3_head (struct s3_client *c, const char *key, uint64_t *size);
+/* Deleting a missing object is not an error (S3 answers 204 too). */
+int s3_delete (struct s3_client *c, const char *key);
+
+/* Call fn for every object whose key starts with prefix, in key order,
+ * one page (at most 1000 keys) in memory at a time; fn's key is
+ * relative to the repository prefix.  fn returning non-zero stops the
+ * listing and is returned. */
+typedef int (*s3_list_fn) (void *opaque, const char *key, uint64_t size,
+                           time_t mtime);
+int s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn,
+             void *opaque);
+
+/* Create the bucket (with Object Lock enabled when asked; that needs a
+ * new bucket).  A bucket we own already is no error (radosgw and
+ * us-east-1 answer 200); one that someone else owns is EEXIST. */
+int s3_bucket_create (struct s3_client *c, bool object_lock);
+
+#endif

@@ -1,0 +1,38 @@
+/* Where an S3 repository is and who we are there: the bucket and prefix
+ * of an s3://BUCKET/PREFIX URL, the endpoint, region and addressing
+ * style, and credentials found the way AWS tools find them. */
+#ifndef VMB_S3_CONFIG_H
+#define VMB_S3_CONFIG_H
+
+#include <stdbool.h>
+
+struct s3_config {
+  char *bucket;
+  char *prefix;                 /* "" or "dir/sub/" (always ends in '/') */
+  char *endpoint;               /* "https://host[:port]", no trailing '/' */
+  char *region;
+  bool path_style;              /* endpoint/bucket/key, not bucket.endpoint/key */
+  char *access_key;
+  char *secret_key;
+  char *session_token;          /* NULL unless temporary credentials */
+  int timeout;                  /* seconds without progress: an error */
+  int attempts;                 /* tries of a request that may succeed later */
+};
+
+/* Fill cfg from url ("s3://BUCKET[/PREFIX]") and, in this order of
+ * precedence, endpoint (--s3-endpoint, may be NULL),
+ * $VMBACKUP_S3_ENDPOINT; $AWS_REGION or $AWS_DEFAULT_REGION (default
+ * us-east-1); $VMBACKUP_S3_ADDRESSING=path|virtual (default path for an
+ * endpoint given here, virtual for AWS); credentials from
+ * $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY/$AWS_SESSION_TOKEN, else the
+ * [$AWS_PROFILE or default] section of $AWS_SHARED_CREDENTIALS_FILE
+ * (default ~/.aws/credentials).  -1 with a one-line error naming what is
+ * missing or malformed. */
+int s3_config_load (struct s3_config *cfg, const char *url,
+                    const char *endpoint);
+void s3_config_release (struct s3_config *cfg);
+
+/* Is this an s3:// URL? */
+bool s3_url (const char *url);
+
+#endif

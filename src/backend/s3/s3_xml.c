@@ -1,0 +1,158 @@
+/* Reading S3's XML answers (see s3_xml.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "common/error.h"
+#include "s3_xml.h"
+
+/* The document, or NULL.  No DTD, no entities, no network. */
+static xmlDocPtr
+parse (const char *body, size_t len)
+{
+  if (len == 0 || len > INT32_MAX)
+    return NULL;
+  return xmlReadMemory (body, (int) len, "s3.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR
+                        | XML_PARSE_NOWARNING);
+}
+
+static bool
+named (xmlNodePtr n, const char *name)
+{
+  return n->type == XML_ELEMENT_NODE
+         && strcmp ((const char *) n->name, name) == 0;
+}
+
+static xmlNodePtr
+child (xmlNodePtr n, const char *name)
+{
+  for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+    if (named (c, name))
+      return c;
+  return NULL;
+}
+
+/* The element's text (malloc'd by libxml2), or NULL. */
+static char *
+text_of (xmlNodePtr n)
+{
+  return n ? (char *) xmlNodeGetContent (n) : NULL;
+}
+
+static void
+copy_text (xmlNodePtr n, char *buf, size_t cap)
+{
+  char *t = text_of (n);
+
+  buf[0] = '\0';
+  if (t) {
+    size_t i = 0;
+    /* One line: control characters from a hostile server are dropped. */
+    for (const char *p = t; *p && i + 1 < cap; p++)
+      if ((unsigned char) *p >= 0x20 && *p != 0x7f)
+        buf[i++] = *p;
+    buf[i] = '\0';
+  }
+  xmlFree (t);
+}
+
+void
+s3_xml_error (const char *body, size_t len, char *code, size_t codecap,
+              char *message, size_t msgcap)
+{
+  xmlDocPtr doc = parse (body, len);
+  xmlNodePtr root = doc ? xmlDocGetRootElement (doc) : NULL;
+
+  code[0] = message[0] = '\0';
+  if (root && named (root, "Error")) {
+    copy_text (child (root, "Code"), code, codecap);
+    copy_text (child (root, "Message"), message, msgcap);
+  }
+  if (doc)
+    xmlFreeDoc (doc);
+}
+
+/* "2026-12-04T15:02:30.121Z" */
+static time_t
+parse_time (const char *s)
+{
+  struct tm tm = { 0 };
+
+  if (!s || !strptime (s, "%Y-%m-%dT%H:%M:%S", &tm))
+    return 0;
+  return timegm (&tm);
+}
+
+static int
+one_object (xmlNodePtr contents, const char *prefix, s3_list_fn fn,
+            void *opaque)
+{
+  char *key = text_of (child (contents, "Key"));
+  char *size = text_of (child (contents, "Size"));
+  char *mtime = text_of (child (contents, "LastModified"));
+  size_t plen = strlen (prefix);
+  char *end = NULL;
+  uint64_t sz = 0;
+  int ret;
+
+  if (size) {
+    errno = 0;
+    sz = strtoull (size, &end, 10);
+  }
+  if (!key || strncmp (key, prefix, plen) != 0 || !key[plen]
+      || !size || !*size || *end || errno) {
+    set_error (EIO, "S3 listing: bad entry (key %s outside %s, or no size)",
+               key ? key : "(none)", *prefix ? prefix : "the bucket");
+    ret = -1;
+  }
+  else
+    ret = fn (opaque, key + plen, sz, parse_time (mtime));
+  xmlFree (key);
+  xmlFree (size);
+  xmlFree (mtime);
+  return ret;
+}
+
+int
+s3_xml_list_page (const char *body, size_t len, const char *prefix,
+                  s3_list_fn fn, void *opaque, char **next)
+{
+  xmlDocPtr doc = parse (body, len);
+  xmlNodePtr root = doc ? xmlDocGetRootElement (doc) : NULL;
+  char *truncated = NULL;
+  int ret = 0;
+
+  *next = NULL;
+  if (!root || !named (root, "ListBucketResult")) {
+    set_error (EIO, "S3 listing: not a ListBucketResult answer");
+    ret = -1;
+    goto out;
+  }
+  for (xmlNodePtr c = root->children; c && ret == 0; c = c->next)
+    if (named (c, "Contents"))
+      ret = one_object (c, prefix, fn, opaque);
+  if (ret != 0)
+    goto out;
+  truncated = text_of (child (root, "IsTruncated"));
+  if (truncated && strcmp (truncated, "true") == 0) {
+    char *tok = text_of (child (root, "NextContinuationToken"));
+    if (!tok || !*tok) {
+      set_error (EIO, "S3 listing: truncated without a continuation token");
+      ret = -1;
+    }
+    else
+      *next = strdup (tok);
+    xmlFree (tok);
+  }
+ out:
+  xmlFree (truncated);
+  if (doc)
+    xmlFreeDoc (doc);
+  return ret;
+}

@@ -1,5 +1,4 @@
 /* vmbackup [-c URI] plan VM...: what a backup of each VM would do. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +7,7 @@
 #include "virt/conn.h"
 #include "virt/plan.h"
 #include "cli.h"
+#include "parse_options.h"
 
 #define AGENT_TIMEOUT_S 5
 
@@ -94,26 +94,20 @@ add_json (struct strbuf *sb, const struct vm_plan *p)
 int
 cmd_plan (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "connect", required_argument, NULL, 'c' },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *uri = global_uri;
   struct strbuf sb = STRBUF_INIT;
   virConnectPtr conn;
   bool json = false;
   int c, failed = 0;
+  const struct opt opts[] = {
+    OPT_FLAG (0, "json", &json, "print a JSON array, one object per VM, "
+              "with every check and disk"),
+    OPT_CONNECT (&uri),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j': json = true; break;
-    case 'c': uri = optarg; break;
-    case OPT_HELP: cli_help ("plan"); return EXIT_OK;
-    default: return cli_usage_error ("plan", "bad option");
-    }
-  }
+  if ((c = parse_options ("plan", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind == argc)
     return cli_usage_error ("plan", "name at least one VM");
   conn = virt_connect (uri);

@@ -23,6 +23,8 @@ packages=(
   xz-utils zstd
   # VM tests on a block device: losetup, mount
   mount
+  # scripts/check-style.sh: .clang-format is tuned for clang-format 14
+  clang-format
   # benchmarks: the peers we measure against
   restic borgbackup openssl virtnbdbackup
 )

@@ -21,7 +21,7 @@
 static const struct opt help_opt =
   OPT_FLAG ('h', "help", NULL, "show this help");
 
-/* Print text after a line's first HELP_COLUMN columns, wrapped at WIDTH
+/* Print text after a line's first HELP_COLUMN columns, wrapped before WIDTH
  * with the same indent. */
 static void
 print_wrapped (const char *text)
@@ -31,7 +31,7 @@ print_wrapped (const char *text)
   while (*text) {
     size_t word = strcspn (text, " ");
 
-    if (col > HELP_COLUMN && col + 1 + word > WIDTH) {
+    if (col > HELP_COLUMN && col + 1 + word >= WIDTH) {
       printf ("\n%*s", HELP_COLUMN, "");
       col = HELP_COLUMN;
     }

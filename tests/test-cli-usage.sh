@@ -3,15 +3,34 @@
 # with exit 2, clear one-line errors with exit 1.
 source "$(dirname "$0")/functions.sh"
 
-for cmd in init backup list restore verify prune gc plan events; do
-  out=$(vmb "$cmd" --help)
+for cmd in init backup list restore verify prune gc plan events serve files \
+           "files backup" "files ls" "files restore"; do
+  # shellcheck disable=SC2086
+  out=$(vmb $cmd --help)
   grep -q "^usage: vmbackup .*$cmd" <<<"$out" || fail "$cmd --help: no usage line"
   width=$(awk '{ if (length > w) w = length } END { print w }' <<<"$out")
   [ "$width" -le 80 ] || fail "$cmd --help is $width columns wide"
 done
 vmb --help | grep -q "Commands:" || fail "vmbackup --help lists no commands"
+# --help is generated from each command's option declarations.
+vmb backup --help | grep -q "^  --compression N  *zstd level" \
+  || fail "backup --help does not list --compression"
+vmb files backup -h | grep -q "^  --exclude PATTERN" \
+  || fail "files backup -h does not list --exclude"
 
 expect_fail 2 "unrecognized option|Try 'vmbackup" vmb list --bogus
+expect_fail 2 "^Try 'vmbackup files ls --help'" vmb files ls --bogus
+expect_fail 2 "unrecognized option '--bogus'" vmb --bogus
+expect_fail 2 "option '--json' takes no value" vmb list --json=yes
+expect_fail 2 "option '--repo' needs a value" vmb list --repo
+expect_fail 2 "bad compression level '20' \(a number from 1 to 19\)" \
+  vmb backup --image a=/dev/null --compression 20
+expect_fail 2 "bad count 'x'" vmb prune --keep-daily x
+expect_fail 2 "--consistency is auto, application, crash or offline" \
+  vmb backup vm --consistency sometimes
+expect_fail 2 "--format is raw or qcow2" vmb restore x --to y --format vmdk
+expect_fail 2 "unknown files command 'frob' \(backup, ls or restore\)" \
+  vmb files frob
 expect_fail 2 "unknown command 'frobnicate'" vmb frobnicate
 expect_fail 2 "usage: vmbackup" vmb
 expect_fail 2 "NAME=PATH" vmb backup --image justaname
@@ -38,6 +57,9 @@ expect_fail 1 "power of two" vmb --repo "$scratch/r2" init --chunk-size 32M
 expect_fail 1 "power of two" vmb --repo "$scratch/r3" init --chunk-size 100K
 vmb --repo "$scratch/r4" init --chunk-size 64K | grep -q "64.0 KiB" \
   || fail "init --chunk-size 64K"
+# --repo after the command, as before it.
+vmb init --repo "$scratch/r5" --chunk-size 64K >/dev/null
+vmb list --repo "$scratch/r5" >/dev/null || fail "list --repo after the command"
 
 # Bad input to commands against a valid repository.
 expect_fail 1 "no backup named nosuch" vmb restore nosuch --to "$scratch/x"

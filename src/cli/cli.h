@@ -14,12 +14,18 @@
 
 struct command {
   const char *name;
-  int (*fn) (int argc, char **argv);
-  const char *summary;
-  const char *usage;            /* full --help text after the usage line */
+  int (*fn) (int argc, char **argv);  /* NULL: it has sub-commands */
+  const char *summary;                /* for 'vmbackup --help' */
+  const char *synopsis;               /* after "usage: vmbackup NAME " */
+  const char *description;            /* --help, before the options */
+  const struct command *sub;          /* files backup|ls|restore */
 };
 
 extern const struct command commands[];
+/* "init", "files backup": the table's entry, or NULL. */
+const struct command *cli_find_command (const char *path);
+/* Run a command, or pick its sub-command from argv[1]. */
+int cli_dispatch (const struct command *cmd, int argc, char **argv);
 extern const char *global_repo; /* --repo given before the command */
 extern const char *global_uri;  /* -c URI given before the command */
 extern const char *global_event_log; /* --event-log PATH */
@@ -33,14 +39,14 @@ int cmd_prune (int argc, char **argv);
 int cmd_gc (int argc, char **argv);
 int cmd_plan (int argc, char **argv);
 int cmd_events (int argc, char **argv);
-int cmd_files (int argc, char **argv);
+int cmd_files_backup (int argc, char **argv);
+int cmd_files_ls (int argc, char **argv);
+int cmd_files_restore (int argc, char **argv);
 int cmd_serve (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void cli_warning (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-/* Print the command's help to stdout. */
-void cli_help (const char *name);
 /* Unknown option or bad arguments: message and help pointer on stderr,
  * returns EXIT_USAGE. */
 int cli_usage_error (const char *name, const char *fmt, ...)
@@ -69,9 +75,5 @@ struct progress {
 void progress_init (struct progress *p, const char *label);
 void progress_update (void *opaque, uint64_t done, uint64_t total);
 void progress_finish (struct progress *p);
-
-/* Common long options every command takes. */
-#define OPT_HELP 'h'
-#define OPT_REPO 0x100
 
 #endif

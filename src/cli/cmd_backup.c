@@ -1,5 +1,4 @@
 /* vmbackup backup --image NAME=PATH: back up standalone disk images. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "virt/conn.h"
 #include "backup_vm.h"
 #include "cli.h"
+#include "parse_options.h"
 
 /* zstd level 1 for disks, as Proxmox Backup Server has it: a VM backup
  * is bound by the CPU (hashing and compressing every byte read) and has
@@ -136,20 +136,33 @@ backup_image (struct repo *repo, const struct image_arg *img, int level,
   return r;
 }
 
+/* --image NAME=PATH into images[*nimages]: PARSE_GO_ON or EXIT_USAGE. */
+static int
+add_image (char *arg, struct image_arg *images, size_t *nimages)
+{
+  char *eq = strchr (arg, '=');
+
+  if (eq == NULL || eq == arg || eq[1] == '\0')
+    return cli_usage_error ("backup", "--image wants NAME=PATH, got '%s'",
+                            arg);
+  *eq = '\0';
+  if (!name_is_valid (arg))
+    return cli_usage_error ("backup", "bad backup name '%s' (letters, "
+                            "digits, '.', '_', '-'; at most 64)", arg);
+  for (size_t i = 0; i < *nimages; i++)
+    if (strcmp (images[i].name, arg) == 0)
+      return cli_usage_error ("backup", "name '%s' given twice", arg);
+  images[*nimages].name = arg;
+  images[(*nimages)++].path = eq + 1;
+  return PARSE_GO_ON;
+}
+
 int
 cmd_backup (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "image", required_argument, NULL, 'i' },
-    { "compression", required_argument, NULL, 'z' },
-    { "consistency", required_argument, NULL, 'C' },
-    { "connect", required_argument, NULL, 'c' },
-    { "downtime-warn", required_argument, NULL, 'D' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   struct image_arg images[256];
+  const char *image_specs[256];
+  struct opt_strings specs = OPT_STRINGS_INIT (image_specs);
   size_t nimages = 0, failed = 0;
   const char *repo_opt = NULL;
   int level = DEFAULT_LEVEL, c;
@@ -158,55 +171,29 @@ cmd_backup (int argc, char **argv)
                                 .downtime_warn_ms = 1000 };
   struct event_log events;
   size_t nvms;
+  const struct opt opts[] = {
+    OPT_STRING_LIST (0, "image", &specs, "NAME=PATH", "back up the disk "
+                     "image file PATH (raw or qcow2) as backup NAME; "
+                     "repeatable"),
+    OPT_CHOICE (0, "consistency", &vmo.consistency,
+                "auto|application|crash|offline",
+                "how VMs are read (default auto; see above)"),
+    OPT_INT (0, "compression", &level, "N", 1, 19, "compression level",
+             "zstd level, 1-19 (default 1)"),
+    OPT_INT (0, "downtime-warn", &vmo.downtime_warn_ms, "MS", 0, 3600000,
+             NULL, "event 1031 when an offline backup suspends a VM "
+             "longer (default 1000)"),
+    OPT_CONNECT (&vmo.uri),
+    OPT_REPO (&repo_opt),
+    OPT_EVENT_LOG (&global_event_log),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'i': {
-      char *eq = strchr (optarg, '=');
-      if (eq == NULL || eq == optarg || eq[1] == '\0')
-        return cli_usage_error ("backup", "--image wants NAME=PATH, got '%s'",
-                                optarg);
-      *eq = '\0';
-      if (!name_is_valid (optarg))
-        return cli_usage_error ("backup", "bad backup name '%s' (letters, "
-                                "digits, '.', '_', '-'; at most 64)", optarg);
-      for (size_t i = 0; i < nimages; i++)
-        if (strcmp (images[i].name, optarg) == 0)
-          return cli_usage_error ("backup", "name '%s' given twice", optarg);
-      if (nimages == sizeof images / sizeof images[0])
-        return cli_usage_error ("backup", "too many images");
-      images[nimages].name = optarg;
-      images[nimages++].path = eq + 1;
-      break;
-    }
-    case 'z': {
-      char *end;
-      level = strtol (optarg, &end, 10);
-      if (*end || level < 1 || level > 19)
-        return cli_usage_error ("backup", "compression level must be 1-19");
-      break;
-    }
-    case 'C':
-      if (strcmp (optarg, "auto") && strcmp (optarg, "application")
-          && strcmp (optarg, "crash") && strcmp (optarg, "offline"))
-        return cli_usage_error ("backup", "--consistency is auto, "
-                                "application, crash or offline");
-      vmo.consistency = optarg;
-      break;
-    case 'c': vmo.uri = optarg; break;
-    case 'D': {
-      char *end;
-      long ms = strtol (optarg, &end, 10);
-      if (*end || ms < 0 || ms > 3600000)
-        return cli_usage_error ("backup", "--downtime-warn takes milliseconds");
-      vmo.downtime_warn_ms = ms;
-      break;
-    }
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("backup"); return EXIT_OK;
-    default: return cli_usage_error ("backup", "bad option");
-    }
-  }
+  if ((c = parse_options ("backup", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
+  for (size_t i = 0; i < specs.len; i++)
+    if ((c = add_image ((char *) specs.v[i], images, &nimages)) != PARSE_GO_ON)
+      return c;
   nvms = argc - optind;
   if (nimages == 0 && nvms == 0)
     return cli_usage_error ("backup", "nothing to back up (name VMs or use "

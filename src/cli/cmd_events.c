@@ -1,5 +1,4 @@
 /* vmbackup events [VM] [--since T] [--json]: read the host event log. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "common/units.h"
 #include "repo/manifest.h"
 #include "cli.h"
+#include "parse_options.h"
 
 #define LINE_MAX_LEN 65536
 
@@ -24,58 +24,52 @@ str (json_object *o, const char *key)
     : "";
 }
 
-/* "2026-11-25" or "2026-11-25T03:00:00Z". */
+/* --since: "2026-11-25" or "2026-11-25T03:00:00Z". */
 static int
-parse_since (const char *s, time_t *t)
+parse_since (void *value, const char *s)
 {
+  time_t *t = value;
   char buf[32];
 
   if (parse_time (s, t) == 0)
     return 0;
-  if (strlen (s) != 10)
-    return -1;
   snprintf (buf, sizeof buf, "%sT00:00:00Z", s);
-  return parse_time (buf, t);
+  if (strlen (s) == 10 && parse_time (buf, t) == 0)
+    return 0;
+  set_error (0, "--since wants 2026-11-25 or 2026-11-25T03:00:00Z, got "
+             "'%s'", s);
+  return -1;
 }
 
 int
 cmd_events (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "since", required_argument, NULL, 's' },
-    { "json", no_argument, NULL, 'j' },
-    { "event-log", required_argument, NULL, 'E' },
-    { "catalogue", no_argument, NULL, 'C' },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *vm = NULL, *path = global_event_log;
   char vm_name[NAME_MAX_LEN + 1];
   struct strbuf out = STRBUF_INIT;
   time_t since = 0;
-  bool json = false;
+  bool json = false, catalogue = false;
   char *line = NULL;
   size_t cap = 0, n = 0, bad = 0;
   ssize_t len;
   FILE *f;
   int c;
+  const struct opt opts[] = {
+    OPT_CALLBACK (0, "since", &since, "TIME", parse_since, "only events "
+                  "from TIME on: 2026-11-25T03:00:00Z, or 2026-11-25"),
+    OPT_FLAG (0, "json", &json, "print a JSON array of the events"),
+    OPT_FLAG (0, "catalogue", &catalogue, "list every event ID, its "
+              "severity and name"),
+    OPT_EVENT_LOG (&path),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 's':
-      if (parse_since (optarg, &since) == -1)
-        return cli_usage_error ("events", "--since wants 2026-11-25 or "
-                                "2026-11-25T03:00:00Z, got '%s'", optarg);
-      break;
-    case 'j': json = true; break;
-    case 'E': path = optarg; break;
-    case 'C':
-      for (const struct event_def *d = event_catalogue; d->id; d++)
-        printf ("%d %-7s %s\n", d->id, severity_name (d->severity), d->name);
-      return EXIT_OK;
-    case OPT_HELP: cli_help ("events"); return EXIT_OK;
-    default: return cli_usage_error ("events", "bad option");
-    }
+  if ((c = parse_options ("events", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
+  if (catalogue) {
+    for (const struct event_def *d = event_catalogue; d->id; d++)
+      printf ("%d %-7s %s\n", d->id, severity_name (d->severity), d->name);
+    return EXIT_OK;
   }
   if (optind < argc)
     vm = argv[optind++];

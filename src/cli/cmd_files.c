@@ -1,6 +1,5 @@
 /* vmbackup files backup|ls|restore: file backups (in a guest, or on any
  * Linux machine) into the same repository as VM backups. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "repo/manifest.h"
 #include "repo/store.h"
 #include "cli.h"
+#include "parse_options.h"
 
 #define DEFAULT_LEVEL 3
 #define MAX_ARGS 256
@@ -40,23 +40,14 @@ add_events (struct store *store, struct manifest *m, struct event_log *ev,
   return 0;
 }
 
-static int
-files_backup_cmd (int argc, char **argv)
+int
+cmd_files_backup (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "name", required_argument, NULL, 'n' },
-    { "exclude", required_argument, NULL, 'x' },
-    { "one-file-system", no_argument, NULL, 'o' },
-    { "reread", no_argument, NULL, 'r' },
-    { "compression", required_argument, NULL, 'z' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
-  char *excludes[MAX_ARGS];
+  const char *excludes[MAX_ARGS];
+  struct opt_strings exclude = OPT_STRINGS_INIT (excludes);
   const char *repo_opt = NULL, *name = NULL;
   struct files_backup_params p = { .level = DEFAULT_LEVEL,
-                                   .excludes = excludes };
+                                   .excludes = (char **) excludes };
   struct files_backup_result res;
   struct manifest m = { .kind = "files", .consistency = "live" };
   struct manifest_file evfile = { 0 };
@@ -68,29 +59,25 @@ files_backup_cmd (int argc, char **argv)
   double t0 = now_monotonic ();
   char rd[32], nw[32], sz[32];
   int c, r = EXIT_FAIL;
+  const struct opt opts[] = {
+    OPT_STRING (0, "name", &name, "NAME", "the backup's name (required)"),
+    OPT_STRING_LIST (0, "exclude", &exclude, "PATTERN", "leave out what "
+                     "matches (a glob; with a '/' it is matched against "
+                     "the whole path, else the name); repeatable"),
+    OPT_FLAG (0, "one-file-system", &p.one_file_system, "do not enter "
+              "other mounted file systems"),
+    OPT_FLAG (0, "reread", &reread, "read every file, even those the last "
+              "backup of NAME has with the same size, mtime, ctime, inode"),
+    OPT_INT (0, "compression", &p.level, "N", 1, 19, "compression level",
+             "zstd level, 1-19 (default 3)"),
+    OPT_REPO (&repo_opt),
+    OPT_EVENT_LOG (&global_event_log),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'n': name = optarg; break;
-    case 'r': reread = true; break;
-    case 'x':
-      if (p.nexcludes == MAX_ARGS)
-        return cli_usage_error ("files", "too many --exclude patterns");
-      excludes[p.nexcludes++] = optarg;
-      break;
-    case 'o': p.one_file_system = true; break;
-    case 'z': {
-      char *end;
-      p.level = strtol (optarg, &end, 10);
-      if (*end || p.level < 1 || p.level > 19)
-        return cli_usage_error ("files", "compression level must be 1-19");
-      break;
-    }
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("files"); return EXIT_OK;
-    default: return cli_usage_error ("files", "bad option");
-    }
-  }
+  if ((c = parse_options ("files backup", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
+  p.nexcludes = exclude.len;
   if (name == NULL)
     return cli_usage_error ("files", "files backup needs --name NAME");
   if (!name_is_valid (name))
@@ -324,15 +311,9 @@ load_files_backup (struct repo *repo, const char *id, int *rc)
   return m;
 }
 
-static int
-files_ls_cmd (int argc, char **argv)
+int
+cmd_files_ls (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *repo_opt = NULL, *prefix = "";
   struct strbuf sb = STRBUF_INIT;
   struct catalogue_reader cat;
@@ -341,15 +322,14 @@ files_ls_cmd (int argc, char **argv)
   bool json = false;
   uint64_t shown = 0;
   int c, r = EXIT_FAIL, more;
+  const struct opt opts[] = {
+    OPT_FLAG (0, "json", &json, "print JSON, one object per entry"),
+    OPT_REPO (&repo_opt),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j': json = true; break;
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("files"); return EXIT_OK;
-    default: return cli_usage_error ("files", "bad option");
-    }
-  }
+  if ((c = parse_options ("files ls", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind == argc || argc - optind > 2)
     return cli_usage_error ("files", "files ls takes an ID and at most one "
                             "PATH");
@@ -407,15 +387,9 @@ report_entry (void *opaque, const char *msg)
   cli_error ("restore %s: %s", (const char *) opaque, msg);
 }
 
-static int
-files_restore_cmd (int argc, char **argv)
+int
+cmd_files_restore (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "to", required_argument, NULL, 't' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *repo_opt = NULL, *to = NULL;
   struct files_restore_result res;
   struct event_log events;
@@ -424,15 +398,15 @@ files_restore_cmd (int argc, char **argv)
   double t0 = now_monotonic ();
   char sz[32];
   int c, r = EXIT_FAIL;
+  const struct opt opts[] = {
+    OPT_STRING (0, "to", &to, "DIR", "restore inside DIR (required)"),
+    OPT_REPO (&repo_opt),
+    OPT_EVENT_LOG (&global_event_log),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 't': to = optarg; break;
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("files"); return EXIT_OK;
-    default: return cli_usage_error ("files", "bad option");
-    }
-  }
+  if ((c = parse_options ("files restore", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind == argc)
     return cli_usage_error ("files", "files restore needs a backup ID");
   if (to == NULL)
@@ -503,23 +477,4 @@ files_restore_cmd (int argc, char **argv)
   repo_close (repo);
   event_log_close (&events);
   return r;
-}
-
-int
-cmd_files (int argc, char **argv)
-{
-  if (argc < 2)
-    return cli_usage_error ("files", "files needs backup, ls or restore");
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
-    cli_help ("files");
-    return EXIT_OK;
-  }
-  if (strcmp (argv[1], "backup") == 0)
-    return files_backup_cmd (argc - 1, argv + 1);
-  if (strcmp (argv[1], "ls") == 0)
-    return files_ls_cmd (argc - 1, argv + 1);
-  if (strcmp (argv[1], "restore") == 0)
-    return files_restore_cmd (argc - 1, argv + 1);
-  return cli_usage_error ("files", "unknown files command '%s' (backup, ls "
-                          "or restore)", argv[1]);
 }

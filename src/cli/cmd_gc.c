@@ -1,5 +1,4 @@
 /* vmbackup gc */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -8,31 +7,26 @@
 #include "repo/gc.h"
 #include "remote/client.h"
 #include "cli.h"
+#include "parse_options.h"
 
 int
 cmd_gc (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "dry-run", no_argument, NULL, 'n' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *repo_opt = NULL;
   struct gc_stats st;
   struct repo *repo;
   bool dry_run = false;
   char b[32];
-  int c, r;
+  int r;
+  const struct opt opts[] = {
+    OPT_FLAG (0, "dry-run", &dry_run, "say what would be deleted, and "
+              "delete nothing"),
+    OPT_REPO (&repo_opt),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'n': dry_run = true; break;
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("gc"); return EXIT_OK;
-    default: return cli_usage_error ("gc", "bad option");
-    }
-  }
+  if ((r = parse_options ("gc", opts, argc, argv)) != PARSE_GO_ON)
+    return r;
   if (optind != argc)
     return cli_usage_error ("gc", "unexpected argument '%s'", argv[optind]);
   repo = cli_open_repo (repo_opt);

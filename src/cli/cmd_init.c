@@ -1,5 +1,4 @@
 /* vmbackup init */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -7,32 +6,26 @@
 #include "common/units.h"
 #include "remote/client.h"
 #include "cli.h"
+#include "parse_options.h"
 
 int
 cmd_init (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "chunk-size", required_argument, NULL, 's' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *repo_opt = NULL, *path;
   uint64_t chunk = REPO_DEFAULT_CHUNK;
   char buf[32];
   int c;
+  /* repo_init checks the power of two and its bounds. */
+  const struct opt opts[] = {
+    OPT_SIZE (0, "chunk-size", &chunk, "SIZE", UINT32_MAX, "chunk size",
+              "disks are cut in chunks of SIZE bytes: a power of two from "
+              "64K to 16M (default 4M); it cannot change later"),
+    OPT_REPO (&repo_opt),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 's':
-      if (parse_size (optarg, &chunk) == -1 || chunk > UINT32_MAX)
-        return cli_usage_error ("init", "bad chunk size '%s'", optarg);
-      break;
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("init"); return EXIT_OK;
-    default: return cli_usage_error ("init", "bad option");
-    }
-  }
+  if ((c = parse_options ("init", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind != argc)
     return cli_usage_error ("init", "unexpected argument '%s'", argv[optind]);
   path = cli_repo_path (repo_opt);

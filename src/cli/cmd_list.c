@@ -1,5 +1,4 @@
 /* vmbackup list */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -8,6 +7,7 @@
 #include "common/units.h"
 #include "repo/manifest.h"
 #include "cli.h"
+#include "parse_options.h"
 
 static void
 warn_unreadable (void *opaque, const char *id, const char *msg)
@@ -74,27 +74,21 @@ print_json (const manifest_vector *v)
 int
 cmd_list (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *repo_opt = NULL, *name = NULL;
   char name_buf[NAME_MAX_LEN + 1];
   manifest_vector v = empty_vector;
   struct repo *repo;
   bool json = false;
   int c, r = EXIT_OK;
+  const struct opt opts[] = {
+    OPT_FLAG (0, "json", &json, "print JSON: every field of each backup, "
+              "its disks and the files kept with it"),
+    OPT_REPO (&repo_opt),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j': json = true; break;
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("list"); return EXIT_OK;
-    default: return cli_usage_error ("list", "bad option");
-    }
-  }
+  if ((c = parse_options ("list", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind < argc)
     name = argv[optind++];
   if (optind != argc)

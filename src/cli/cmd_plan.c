@@ -1,13 +1,15 @@
 /* vmbackup [-c URI] plan VM...: what a backup of each VM would do. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "virt/conn.h"
 #include "virt/plan.h"
 #include "cli.h"
+#include "parse_options.h"
 
 #define AGENT_TIMEOUT_S 5
 
@@ -39,81 +41,87 @@ print_text (const struct vm_plan *p)
 }
 
 static void
+add_string (json_object *o, const char *key, const char *value)
+{
+  json_object_object_add (o, key, json_object_new_string (value));
+}
+
+static void
+add_bool (json_object *o, const char *key, bool value)
+{
+  json_object_object_add (o, key, json_object_new_boolean (value));
+}
+
+static json_object *
+disk_json (const struct vm_disk *d)
+{
+  json_object *o = json_object_new_object ();
+
+  add_string (o, "target", d->target);
+  add_string (o, "device", d->device);
+  add_string (o, "type", d->type);
+  add_string (o, "source", d->source);
+  add_string (o, "format", d->format);
+  add_bool (o, "included", d->included);
+  json_object_object_add (o, "reason", d->reason
+                          ? json_object_new_string (d->reason) : NULL);
+  return o;
+}
+
+static void
 add_json (struct strbuf *sb, const struct vm_plan *p)
 {
-  strbuf_addstr (sb, "{\"vm\": ");
-  strbuf_add_json_string (sb, p->dom.name);
-  strbuf_addstr (sb, ", \"state\": ");
-  strbuf_add_json_string (sb, p->state_name);
-  strbuf_addstr (sb, ", \"mode\": ");
-  strbuf_add_json_string (sb, p->mode);
-  strbuf_addstr (sb, ", \"reason\": ");
-  strbuf_add_json_string (sb, p->mode_reason);
-  strbuf_addstr (sb, ", \"checks\": [");
+  json_object *o = json_object_new_object ();
+  json_object *checks = json_object_new_array ();
+  json_object *fss = json_object_new_array ();
+  json_object *disks = json_object_new_array ();
+
+  add_string (o, "vm", p->dom.name);
+  add_string (o, "state", p->state_name);
+  add_string (o, "mode", p->mode);
+  add_string (o, "reason", p->mode_reason);
   for (int i = 0; i < CHECK_COUNT; i++) {
-    strbuf_addstr (sb, i ? ", {\"name\": " : "{\"name\": ");
-    strbuf_add_json_string (sb, p->checks[i].name);
-    strbuf_addf (sb, ", \"ok\": %s, \"detail\": ",
-                 p->checks[i].ok ? "true" : "false");
-    strbuf_add_json_string (sb, p->checks[i].detail);
-    strbuf_addstr (sb, "}");
+    json_object *c = json_object_new_object ();
+    add_string (c, "name", p->checks[i].name);
+    add_bool (c, "ok", p->checks[i].ok);
+    add_string (c, "detail", p->checks[i].detail);
+    json_object_array_add (checks, c);
   }
-  strbuf_addstr (sb, "], \"filesystems\": [");
+  json_object_object_add (o, "checks", checks);
   for (size_t i = 0; i < p->agent.fs.len; i++) {
-    strbuf_addstr (sb, i ? ", {\"mountpoint\": " : "{\"mountpoint\": ");
-    strbuf_add_json_string (sb, p->agent.fs.ptr[i].mountpoint);
-    strbuf_addstr (sb, ", \"type\": ");
-    strbuf_add_json_string (sb, p->agent.fs.ptr[i].type);
-    strbuf_addf (sb, ", \"freezable\": %s}",
-                 p->agent.fs.ptr[i].freezable ? "true" : "false");
+    json_object *f = json_object_new_object ();
+    add_string (f, "mountpoint", p->agent.fs.ptr[i].mountpoint);
+    add_string (f, "type", p->agent.fs.ptr[i].type);
+    add_bool (f, "freezable", p->agent.fs.ptr[i].freezable);
+    json_object_array_add (fss, f);
   }
-  strbuf_addstr (sb, "], \"disks\": [");
-  for (size_t i = 0; i < p->dom.disks.len; i++) {
-    const struct vm_disk *d = &p->dom.disks.ptr[i];
-    strbuf_addstr (sb, i ? ", {\"target\": " : "{\"target\": ");
-    strbuf_add_json_string (sb, d->target);
-    strbuf_addstr (sb, ", \"device\": ");
-    strbuf_add_json_string (sb, d->device);
-    strbuf_addstr (sb, ", \"type\": ");
-    strbuf_add_json_string (sb, d->type);
-    strbuf_addstr (sb, ", \"source\": ");
-    strbuf_add_json_string (sb, d->source);
-    strbuf_addstr (sb, ", \"format\": ");
-    strbuf_add_json_string (sb, d->format);
-    strbuf_addf (sb, ", \"included\": %s, \"reason\": ",
-                 d->included ? "true" : "false");
-    if (d->reason)
-      strbuf_add_json_string (sb, d->reason);
-    else
-      strbuf_addstr (sb, "null");
-    strbuf_addstr (sb, "}");
-  }
-  strbuf_addstr (sb, "]}");
+  json_object_object_add (o, "filesystems", fss);
+  for (size_t i = 0; i < p->dom.disks.len; i++)
+    json_object_array_add (disks, disk_json (&p->dom.disks.ptr[i]));
+  json_object_object_add (o, "disks", disks);
+  /* One VM per line, as before; '/' is not worth escaping in paths. */
+  strbuf_addstr (sb, json_object_to_json_string_ext
+                 (o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put (o);
 }
 
 int
 cmd_plan (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "connect", required_argument, NULL, 'c' },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *uri = global_uri;
   struct strbuf sb = STRBUF_INIT;
   virConnectPtr conn;
   bool json = false;
   int c, failed = 0;
+  const struct opt opts[] = {
+    OPT_FLAG (0, "json", &json, "print a JSON array, one object per VM, "
+              "with every check and disk"),
+    OPT_CONNECT (&uri),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j': json = true; break;
-    case 'c': uri = optarg; break;
-    case OPT_HELP: cli_help ("plan"); return EXIT_OK;
-    default: return cli_usage_error ("plan", "bad option");
-    }
-  }
+  if ((c = parse_options ("plan", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind == argc)
     return cli_usage_error ("plan", "name at least one VM");
   conn = virt_connect (uri);

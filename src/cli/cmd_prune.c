@@ -1,5 +1,4 @@
 /* vmbackup prune: apply a retention policy per backup name. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "repo/manifest.h"
 #include "repo/prune.h"
 #include "cli.h"
+#include "parse_options.h"
 
 /* Backups of one name are v->ptr[from..to), oldest first. */
 static int
@@ -48,18 +48,6 @@ prune_group (struct repo *repo, manifest_vector *v, size_t from, size_t to,
 int
 cmd_prune (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "keep-last", required_argument, NULL, KEEP_LAST },
-    { "keep-hourly", required_argument, NULL, KEEP_HOURLY },
-    { "keep-daily", required_argument, NULL, KEEP_DAILY },
-    { "keep-weekly", required_argument, NULL, KEEP_WEEKLY },
-    { "keep-monthly", required_argument, NULL, KEEP_MONTHLY },
-    { "keep-yearly", required_argument, NULL, KEEP_YEARLY },
-    { "dry-run", no_argument, NULL, 'n' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   struct keep_policy policy = { { 0 } };
   const char *repo_opt = NULL, *name = NULL;
   char name_buf[NAME_MAX_LEN + 1];
@@ -68,23 +56,25 @@ cmd_prune (int argc, char **argv)
   bool dry_run = false;
   size_t removed = 0;
   int c, r = EXIT_FAIL;
+#define KEEP(name, kind, what) \
+  OPT_INT (0, "keep-" name, &policy.n[kind], "N", 0, 1000000, "count", what)
+  const struct opt opts[] = {
+    KEEP ("last", KEEP_LAST, "N newest backups"),
+    KEEP ("hourly", KEEP_HOURLY, "newest backup of each of the N latest "
+          "hours that have one"),
+    KEEP ("daily", KEEP_DAILY, "same for days"),
+    KEEP ("weekly", KEEP_WEEKLY, "same for ISO weeks"),
+    KEEP ("monthly", KEEP_MONTHLY, "same for months"),
+    KEEP ("yearly", KEEP_YEARLY, "same for years"),
+    OPT_FLAG (0, "dry-run", &dry_run, "print what would be kept and "
+              "removed, and delete nothing"),
+    OPT_REPO (&repo_opt),
+    OPT_END (),
+  };
+#undef KEEP
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    if (c >= 0 && c < KEEP_KINDS) {
-      char *end;
-      long n = strtol (optarg, &end, 10);
-      if (*end || n < 0 || n > 1000000)
-        return cli_usage_error ("prune", "bad count '%s'", optarg);
-      policy.n[c] = n;
-      continue;
-    }
-    switch (c) {
-    case 'n': dry_run = true; break;
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("prune"); return EXIT_OK;
-    default: return cli_usage_error ("prune", "bad option");
-    }
-  }
+  if ((c = parse_options ("prune", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind < argc)
     name = argv[optind++];
   if (optind != argc)

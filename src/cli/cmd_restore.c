@@ -1,6 +1,5 @@
 /* vmbackup restore: a whole VM (restore_vm.c), one disk back to an
  * image file (--to), or one file kept with a VM (--file ... --to). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "common/events.h"
 #include "restore_vm.h"
 #include "cli.h"
+#include "parse_options.h"
 
 /* --file NAME --to PATH: NAME is a kept file's path as the manifest
  * records it (domain.xml, /var/lib/libvirt/qemu/nvram/web1_VARS.fd, a
@@ -56,21 +56,6 @@ restore_one_file (struct repo *repo, const struct manifest *m,
 int
 cmd_restore (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "to", required_argument, NULL, 't' },
-    { "disk", required_argument, NULL, 'd' },
-    { "format", required_argument, NULL, 'f' },
-    { "file", required_argument, NULL, 'F' },
-    { "replace", no_argument, NULL, 'R' },
-    { "as", required_argument, NULL, 'a' },
-    { "storage", required_argument, NULL, 's' },
-    { "config-only", no_argument, NULL, 'C' },
-    { "start", no_argument, NULL, 'S' },
-    { "connect", required_argument, NULL, 'c' },
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *repo_opt = NULL, *to = NULL, *diskname = NULL, *format = NULL;
   const char *filename = NULL;
   const struct manifest_disk *disk = NULL;
@@ -83,28 +68,33 @@ cmd_restore (int argc, char **argv)
 
   struct restore_vm_opts vo = { .uri = global_uri };
   struct event_log events;
+  const struct opt opts[] = {
+    OPT_FLAG (0, "replace", &vo.replace, "turn the existing VM off, "
+              "undefine it, delete its disks, and put the restored VM in "
+              "its place (running if it ran)"),
+    OPT_STRING (0, "as", &vo.as, "NAME", "restore beside it: new name, "
+                "UUID, MACs, disk files"),
+    OPT_STRING (0, "storage", &vo.storage, "DIR", "put disks and NVRAM in "
+                "DIR"),
+    OPT_FLAG (0, "config-only", &vo.config_only, "define the VM with blank "
+              "disks of the same sizes"),
+    OPT_FLAG (0, "start", &vo.start, "start the restored VM"),
+    OPT_STRING (0, "to", &to, "PATH", "write one disk (or with --file, one "
+                "file) to PATH, which must not exist"),
+    OPT_STRING (0, "disk", &diskname, "NAME", "the disk for --to when there "
+                "are several (vda, or vda@SNAPSHOT)"),
+    OPT_CHOICE (0, "format", &format, "raw|qcow2", "image format for --to "
+                "(default: the disk's)"),
+    OPT_STRING (0, "file", &filename, "FILE", "a file kept with a VM "
+                "(domain.xml, the NVRAM or a boot file's path)"),
+    OPT_CONNECT (&vo.uri),
+    OPT_REPO (&repo_opt),
+    OPT_EVENT_LOG (&global_event_log),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'R': vo.replace = true; break;
-    case 'a': vo.as = optarg; break;
-    case 's': vo.storage = optarg; break;
-    case 'C': vo.config_only = true; break;
-    case 'S': vo.start = true; break;
-    case 'c': vo.uri = optarg; break;
-    case 't': to = optarg; break;
-    case 'd': diskname = optarg; break;
-    case 'F': filename = optarg; break;
-    case 'f':
-      if (strcmp (optarg, "raw") && strcmp (optarg, "qcow2"))
-        return cli_usage_error ("restore", "--format is raw or qcow2");
-      format = optarg;
-      break;
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("restore"); return EXIT_OK;
-    default: return cli_usage_error ("restore", "bad option");
-    }
-  }
+  if ((c = parse_options ("restore", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   if (optind + 1 != argc)
     return cli_usage_error ("restore", "give exactly one backup ID");
   if (to && (vo.replace || vo.as || vo.storage || vo.config_only || vo.start))

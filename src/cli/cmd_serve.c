@@ -1,6 +1,5 @@
 /* vmbackup serve: the far end of --repo ssh://HOST/PATH. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,39 +9,38 @@
 #include "common/error.h"
 #include "remote/server.h"
 #include "cli.h"
+#include "parse_options.h"
 
 int
 cmd_serve (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "append-only", no_argument, NULL, 'a' },
-    { "restrict-to-path", required_argument, NULL, 'r' },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   struct serve_options o = { 0 };
+  const char *paths[64];
+  struct opt_strings restrict_to = OPT_STRINGS_INIT (paths);
   int c, r;
+  const struct opt opts[] = {
+    OPT_FLAG (0, "append-only", &o.append_only, "backups can be added and "
+              "read, but not deleted, pruned, gc'ed or overwritten"),
+    OPT_STRING_LIST (0, "restrict-to-path", &restrict_to, "DIR", "only "
+                     "repositories at or under DIR (after resolving "
+                     "symlinks and '..'); repeatable"),
+    OPT_END (),
+  };
 
-  o.restrict_paths = calloc (argc, sizeof *o.restrict_paths);
+  if ((c = parse_options ("serve", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
+  o.restrict_paths = calloc (restrict_to.len + 1, sizeof *o.restrict_paths);
   if (o.restrict_paths == NULL) {
     cli_error ("out of memory");
     return EXIT_FAIL;
   }
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'a': o.append_only = true; break;
-    case 'r':
-      /* Compared with resolved repository paths: resolve it too. */
-      o.restrict_paths[o.nrestrict] = realpath (optarg, NULL);
-      if (o.restrict_paths[o.nrestrict] == NULL) {
-        cli_error ("serve: --restrict-to-path %s: %s", optarg,
-                   strerror (errno));
-        return EXIT_FAIL;
-      }
-      o.nrestrict++;
-      break;
-    case OPT_HELP: cli_help ("serve"); return EXIT_OK;
-    default: return cli_usage_error ("serve", "bad option");
+  /* Compared with resolved repository paths: resolve them too. */
+  for (; o.nrestrict < restrict_to.len; o.nrestrict++) {
+    const char *dir = restrict_to.v[o.nrestrict];
+    o.restrict_paths[o.nrestrict] = realpath (dir, NULL);
+    if (o.restrict_paths[o.nrestrict] == NULL) {
+      cli_error ("serve: --restrict-to-path %s: %s", dir, strerror (errno));
+      return EXIT_FAIL;
     }
   }
   if (optind != argc)

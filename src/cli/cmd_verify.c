@@ -1,5 +1,4 @@
 /* vmbackup verify [ID...] */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -8,6 +7,7 @@
 #include "repo/verify.h"
 #include "remote/client.h"
 #include "cli.h"
+#include "parse_options.h"
 
 struct tally {
   uint64_t problems;
@@ -32,25 +32,19 @@ bad_manifest (void *opaque, const char *id, const char *msg)
 int
 cmd_verify (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "repo", required_argument, NULL, OPT_REPO },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-  };
   const char *repo_opt = NULL;
   manifest_vector v = empty_vector;
   struct tally tally = { 0 };
   struct verify ver;
   struct repo *repo;
   int c, r = EXIT_FAIL;
+  const struct opt opts[] = {
+    OPT_REPO (&repo_opt),
+    OPT_END (),
+  };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_REPO: repo_opt = optarg; break;
-    case OPT_HELP: cli_help ("verify"); return EXIT_OK;
-    default: return cli_usage_error ("verify", "bad option");
-    }
-  }
+  if ((c = parse_options ("verify", opts, argc, argv)) != PARSE_GO_ON)
+    return c;
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;

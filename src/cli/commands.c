@@ -1,0 +1,170 @@
+/* The command table: what dispatch and every --help read (git's git.c
+ * commands[]).  Each command's options, with their help, are declared
+ * beside its parsing in cmd_*.c; here are its usage line and what it
+ * does, wrapped by hand to fit 80 columns. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "parse_options.h"
+
+static const struct command files_commands[] = {
+  { "backup", cmd_files_backup, "back up files and directories",
+    "--name NAME [OPTIONS] PATH...",
+    "Store the trees under each PATH (inside a guest, or on any Linux\n"
+    "machine) as backup NAME: contents cut at content-defined points\n"
+    "(deduplicated against every backup in the repository), owners, modes,\n"
+    "times, xattrs, ACLs, symlinks, hard links, devices, FIFOs and holes.\n"
+    "A file that keeps changing while it is read is stored as last read\n"
+    "and reported (event 3000).  Sockets are skipped.", NULL },
+  { "ls", cmd_files_ls, "list the entries of a file backup",
+    "ID [PATH] [--json]",
+    "List the entries of file backup ID (all, or PATH and what is under\n"
+    "it).", NULL },
+  { "restore", cmd_files_restore, "restore a file backup",
+    "ID --to DIR [PATH...]",
+    "Recreate the backup, or only the PATHs and what is under them, inside\n"
+    "DIR (created if missing; existing files are replaced, nothing outside\n"
+    "DIR is touched).  Without root, ownership, device nodes and some\n"
+    "xattrs are left out with one warning each.", NULL },
+  { NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+const struct command commands[] = {
+  { "init", cmd_init, "create a repository",
+    "[--chunk-size SIZE]",
+    "Create a repository in the --repo directory, which must be missing or\n"
+    "empty.", NULL },
+  { "backup", cmd_backup, "back up VMs and disk images",
+    "[VM...] [--image NAME=PATH...]\n"
+    "       [--consistency auto|application|crash|offline]",
+    "Back up each libvirt VM (-c URI, default qemu:///system): its disks,\n"
+    "domain XML and NVRAM.  auto is live and application-consistent when\n"
+    "'plan' says so (guest filesystems frozen through the agent), offline\n"
+    "otherwise (a running VM is suspended while the copy starts, then put\n"
+    "back as it was; a shut-off VM is read directly).  crash is live\n"
+    "without freezing.  Disks the host cannot read are named and left to\n"
+    "an in-guest backup.\n\n"
+    "--image backs up a disk image file (raw or qcow2) as backup NAME.\n"
+    "Each VM and image is independent: one failing does not stop the\n"
+    "others, and the exit status is 1 if any failed.", NULL },
+  { "events", cmd_events, "list backup events",
+    "[VM] [--since TIME] [--json] | --catalogue",
+    "The events of the host log, oldest first, of one VM or image name,\n"
+    "from TIME on.  'man 7 vmbackup-events' gives each event's cause, what\n"
+    "to do, and whether it can be ignored.", NULL },
+  { "list", cmd_list, "list backups",
+    "[--json] [NAME]",
+    "One line per backup, oldest first: ID, time (UTC), logical size, new\n"
+    "bytes it stored, consistency.", NULL },
+  { "restore", cmd_restore, "restore a VM or a disk",
+    "ID [--replace] [--as NAME] [--storage DIR]\n"
+    "       [--config-only] [--start]\n"
+    "   or: vmbackup restore ID --to PATH [--disk NAME] [--format raw|qcow2]\n"
+    "   or: vmbackup restore ID --file FILE --to PATH",
+    "ID is a NAME (its latest backup) or an ID that 'list' prints.\n\n"
+    "A VM backup comes back whole: definition, disks (qcow2 stays thin,\n"
+    "raw stays sparse), NVRAM, TPM state, snapshot metadata, at the\n"
+    "original paths, and boot files (kernel, firmware) the host lacks.\n"
+    "Every disk is written and checked before anything existing is\n"
+    "touched.  A VM that exists is refused unless --replace, --as or\n"
+    "--storage says where it goes.\n\n"
+    "--to writes one disk to an image file that must not exist, sparse\n"
+    "and byte-identical to the source at backup time.  --file writes one\n"
+    "file kept with a VM (domain.xml, the NVRAM or a boot file's path, as\n"
+    "'list --json' names them) to a file that must not exist.", NULL },
+  { "verify", cmd_verify, "check backups against their digests",
+    "[ID...]",
+    "Re-read every chunk the given backups (default: all) reference and\n"
+    "check its digest.  Each problem is named by backup, disk and offset.\n"
+    "Exit status 1 if anything is bad.", NULL },
+  { "prune", cmd_prune, "delete backups by retention policy",
+    "[NAME] --keep-RULE N... [--dry-run]",
+    "Keep the backups some rule selects (per name) and delete the others.\n"
+    "Chunks are freed by a later 'vmbackup gc'.", NULL },
+  { "plan", cmd_plan, "say how each VM would be backed up",
+    "VM... [--json]",
+    "For each VM: its state, whether the backup can be live (every\n"
+    "condition checked: guest agent with freeze, freezable filesystems,\n"
+    "scratch space on the disk's storage) or is offline and why, and each\n"
+    "disk as included or excluded with the reason.", NULL },
+  { "files", NULL, "back up and restore files and directories",
+    "backup --name NAME [OPTIONS] PATH...\n"
+    "   or: vmbackup files ls ID [PATH] [--json]\n"
+    "   or: vmbackup files restore ID --to DIR [PATH...]",
+    "File backups, inside a guest or on any Linux machine, in the same\n"
+    "repository as VM backups.  'vmbackup files CMD --help' describes\n"
+    "one command and its options.", files_commands },
+  { "serve", cmd_serve, "serve a repository to vmbackup over ssh",
+    "[--append-only] [--restrict-to-path DIR]...",
+    "Answer the vmbackup protocol on standard input and output: what\n"
+    "'ssh HOST vmbackup serve' runs for --repo ssh://[USER@]HOST[:PORT]/PATH.\n"
+    "Usually the forced command of a key in authorized_keys:\n"
+    "  command=\"vmbackup serve --append-only --restrict-to-path /backup\"\n\n"
+    "The client runs $VMBACKUP_RSH (default 'ssh') and, on the far side,\n"
+    "$VMBACKUP_REMOTE_PATH (default 'vmbackup').", NULL },
+  { "gc", cmd_gc, "delete chunks no backup references",
+    "[--dry-run]",
+    "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
+    "anything a running backup uses is kept.", NULL },
+  { NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+static const struct command *
+find_in (const struct command *table, const char *name, size_t len)
+{
+  for (const struct command *c = table; c && c->name; c++)
+    if (strlen (c->name) == len && strncmp (c->name, name, len) == 0)
+      return c;
+  return NULL;
+}
+
+const struct command *
+cli_find_command (const char *path)
+{
+  const struct command *c = NULL, *table = commands;
+
+  while (*path) {
+    size_t len = strcspn (path, " ");
+    c = find_in (table, path, len);
+    if (c == NULL)
+      return NULL;
+    table = c->sub;
+    path += len + strspn (path + len, " ");
+  }
+  return c;
+}
+
+/* "backup, ls or restore" */
+static void
+list_names (const struct command *table, char *buf, size_t len)
+{
+  buf[0] = '\0';
+  for (const struct command *c = table; c->name; c++)
+    snprintf (buf + strlen (buf), len - strlen (buf), "%s%s",
+              c == table ? "" : c[1].name ? ", " : " or ", c->name);
+}
+
+int
+cli_dispatch (const struct command *cmd, int argc, char **argv)
+{
+  const struct command *sub;
+  char names[128];
+
+  optind = 0;                   /* full getopt reset for the command */
+  if (cmd->fn)
+    return cmd->fn (argc, argv);
+  list_names (cmd->sub, names, sizeof names);
+  if (argc < 2)
+    return cli_usage_error (cmd->name, "%s needs %s", cmd->name, names);
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
+    print_command_help (cmd->name, NULL);
+    return EXIT_OK;
+  }
+  sub = find_in (cmd->sub, argv[1], strlen (argv[1]));
+  if (sub == NULL)
+    return cli_usage_error (cmd->name, "unknown %s command '%s' (%s)",
+                            cmd->name, argv[1], names);
+  return cli_dispatch (sub, argc - 1, argv + 1);
+}

@@ -6,7 +6,7 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "repo/gc.h"
-#include "remote/client.h"
+#include "backend/ssh/ssh.h"
 #include "cli.h"
 
 int

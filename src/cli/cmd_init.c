@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 #include "common/units.h"
-#include "remote/client.h"
+#include "backend/ssh/ssh.h"
 #include "cli.h"
 
 int

@@ -6,7 +6,7 @@
 #include "common/error.h"
 #include "repo/manifest.h"
 #include "repo/verify.h"
-#include "remote/client.h"
+#include "backend/ssh/ssh.h"
 #include "cli.h"
 
 struct tally {

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/events.h"
-#include "remote/client.h"
+#include "backend/ssh/ssh.h"
 #include "virt/guard.h"
 #include "cli.h"
 

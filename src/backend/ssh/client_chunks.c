@@ -11,7 +11,7 @@
 #include "common/endian.h"
 #include "common/error.h"
 #include "client_private.h"
-#include "protocol.h"
+#include "remote/protocol.h"
 
 /* The first failure of an upload stops the backup at its next call. */
 static int

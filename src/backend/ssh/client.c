@@ -9,9 +9,9 @@
 
 #include "common/endian.h"
 #include "common/error.h"
-#include "client.h"
+#include "ssh.h"
 #include "client_private.h"
-#include "protocol.h"
+#include "remote/protocol.h"
 
 static void
 remote_close (struct repo *repo)

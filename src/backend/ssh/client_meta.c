@@ -11,7 +11,7 @@
 #include "common/fsutil.h"
 #include "repo/manifest.h"
 #include "client_private.h"
-#include "protocol.h"
+#include "remote/protocol.h"
 
 struct upload {
   struct client *cl;

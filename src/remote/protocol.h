@@ -18,7 +18,7 @@
 
 #include "common/strbuf.h"
 #include "repo/chunk.h"
-#include "repo/digest.h"
+#include "common/digest.h"
 #include "repo/repo.h"
 
 #define PROTO_MAGIC "VMBPROTO"

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "digest.h"
+#include "common/digest.h"
 #include "repo.h"
 
 #define INDEX_MAGIC "VMBINDX1"

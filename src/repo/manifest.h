@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "common/vector.h"
-#include "digest.h"
+#include "common/digest.h"
 #include "repo.h"
 
 #define MANIFEST_MAX (1 << 20)
@@ -120,13 +120,6 @@ DEFINE_VECTOR_TYPE (manifest_vector, struct manifest *);
 /* Called for a manifest that cannot be read or parsed. */
 typedef void (*manifest_error_fn) (void *opaque, const char *id,
                                    const char *msg);
-
-/* Call fn for each backup name of a local repository (a directory under
- * backups/ with a valid name), until fn returns non-zero, which is then
- * returned; -1 with the error set if backups/ cannot be read. */
-int manifest_for_each_name (struct repo *repo,
-                            int (*fn) (void *opaque, const char *name),
-                            void *opaque);
 
 /* All manifests (of one name if name != NULL), oldest first. */
 int manifest_list (struct repo *repo, const char *name, manifest_vector *out,

@@ -21,7 +21,9 @@
  * and leaves nothing half-visible behind.  Optional operations are marked
  * so; a NULL optional operation means "nothing to do" (hints) or "the
  * repository code does the work itself over the other operations"
- * (gc_remote, verify_remote).
+ * (gc_offload, verify_offload).  A backend that fills in gc_offload may
+ * leave gc_begin, gc_sweep and gc_end NULL; one that fills in
+ * verify_offload may leave chunk_quarantine NULL.
  *
  * Threads: chunk_put, chunk_refresh, chunk_get and the hints are called
  * from several threads at once, each passing its own worker handle
@@ -43,6 +45,7 @@
 #include <stdint.h>
 
 #include "common/digest.h"
+#include "common/format.h"
 
 /* Chunk buffers handed to chunk_put have room up to the next multiple of
  * this past their length, and are aligned to it: a backend may write
@@ -58,7 +61,7 @@ struct backend_stats {
   uint64_t reused_chunks;
 };
 
-/* What a gc run did (repo/gc.c, or gc_remote). */
+/* What a gc run did (repo/gc.c, or gc_offload). */
 struct gc_stats {
   uint64_t backups;
   uint64_t chunks_kept;
@@ -68,7 +71,7 @@ struct gc_stats {
   uint64_t tmp_deleted;
 };
 
-/* What a verify run did (verify_remote). */
+/* What a verify run did (verify_offload). */
 struct backend_verify_result {
   uint64_t backups, chunks_read, problems;
 };
@@ -86,7 +89,7 @@ typedef bool (*backend_keep_fn) (void *opaque, const struct digest *d);
 /* One line for the user (a message, not an error): gc_sweep uses it to
  * say why it waits. */
 typedef void (*backend_notice_fn) (void *opaque, const char *msg);
-/* A problem found by verify_remote, one line. */
+/* A problem found by verify_offload, one line. */
 typedef void (*backend_report_fn) (void *opaque, const char *problem);
 
 struct backend_ops {
@@ -226,9 +229,9 @@ struct backend_ops {
   /* --- Optional: whole-repository work done next to the data --- */
 
   /* Run all of gc where the data is (ssh: on the server, one request). */
-  int (*gc_remote) (struct backend *be, bool dry_run, struct gc_stats *st);
+  int (*gc_offload) (struct backend *be, bool dry_run, struct gc_stats *st);
   /* Verify the backups ids (all when n is 0) where the data is. */
-  int (*verify_remote) (struct backend *be, char *const *ids, size_t n,
+  int (*verify_offload) (struct backend *be, char *const *ids, size_t n,
                         backend_report_fn report, void *opaque,
                         struct backend_verify_result *res);
 };
@@ -251,9 +254,9 @@ void backend_close (struct backend *be);
 
 /* config.c: the repository's "config" object, for backends that store
  * it themselves. */
-#define BACKEND_FORMAT_VERSION 1
-#define BACKEND_MIN_CHUNK (64 * 1024)
-#define BACKEND_MAX_CHUNK (16 * 1024 * 1024)
+#define BACKEND_FORMAT_VERSION FORMAT_VERSION
+#define BACKEND_MIN_CHUNK FORMAT_MIN_CHUNK
+#define BACKEND_MAX_CHUNK FORMAT_MAX_CHUNK
 #define BACKEND_CONFIG_MAX 4096
 bool backend_chunk_size_valid (uint32_t chunk_size);
 /* A new config text with a fresh random ID, malloc'd. */

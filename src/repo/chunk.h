@@ -15,10 +15,11 @@
 #include <stdint.h>
 
 #include "common/digest.h"
+#include "common/format.h"
 #include "repo.h"
 
 #define CHUNK_MAGIC "VMBCHNK1"
-#define CHUNK_HEADER_LEN 32
+#define CHUNK_HEADER_LEN FORMAT_CHUNK_HEADER_LEN
 #define CHUNK_COMP_NONE 0
 #define CHUNK_COMP_ZSTD 1
 /* chunk_encode's output is aligned to, and may be written padded to,

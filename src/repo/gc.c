@@ -153,8 +153,8 @@ gc_run (struct repo *repo, bool dry_run, struct gc_stats *st,
   int r = -1;
 
   memset (st, 0, sizeof *st);
-  if (be->ops->gc_remote)
-    return be->ops->gc_remote (be, dry_run, st);
+  if (be->ops->gc_offload)
+    return be->ops->gc_offload (be, dry_run, st);
   /* Before reading the manifests: whatever a writer that we do not see
    * yet stores or refreshes from now on is kept (backend.h). */
   if (be->ops->gc_begin (be) == -1)

@@ -13,9 +13,10 @@
 
 #include "common/vector.h"
 #include "common/digest.h"
+#include "common/format.h"
 #include "repo.h"
 
-#define MANIFEST_MAX (1 << 20)
+#define MANIFEST_MAX FORMAT_MANIFEST_MAX
 #define NAME_MAX_LEN 64
 
 struct manifest_disk {

@@ -74,7 +74,8 @@ quarantine (struct repo *repo, const struct digest *d)
   /* The report is about the damage, not about a failed move (a chunk
    * that is missing cannot be moved). */
   snprintf (why, sizeof why, "%s", get_error ());
-  done = repo->be->ops->chunk_quarantine (repo->be, d) == 0;
+  done = repo->be->ops->chunk_quarantine
+    && repo->be->ops->chunk_quarantine (repo->be, d) == 0;
   set_error (0, "%s", why);
   return done;
 }

@@ -37,10 +37,10 @@ verify_run (struct repo *repo, char *const *ids, size_t n,
   struct verify ver;
   int r = -1;
 
-  if (repo->be->ops->verify_remote) {
+  if (repo->be->ops->verify_offload) {
     /* Run where the chunks are: nothing crosses the link but the
      * report. */
-    if (repo->be->ops->verify_remote (repo->be, ids, n, report, opaque,
+    if (repo->be->ops->verify_offload (repo->be, ids, n, report, opaque,
                                       res) == -1) {
       error_prefix ("verify");
       return -1;

@@ -302,6 +302,6 @@ const struct backend_ops backend_ssh = {
   .manifest_get = remote_manifest_get,
   .manifest_list = remote_manifest_list,
   .manifest_delete = remote_manifest_delete,
-  .gc_remote = remote_gc,
-  .verify_remote = remote_verify,
+  .gc_offload = remote_gc,
+  .verify_offload = remote_verify,
 };

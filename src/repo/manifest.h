@@ -122,6 +122,11 @@ DEFINE_VECTOR_TYPE (manifest_vector, struct manifest *);
 typedef void (*manifest_error_fn) (void *opaque, const char *id,
                                    const char *msg);
 
+/* Is id ("NAME/STAMP"), as a backend lists it, one of ours: is its name
+ * part a valid backup name?  Anything else (a stray directory) is
+ * skipped. */
+bool manifest_id_is_ours (const char *id);
+
 /* All manifests (of one name if name != NULL), oldest first. */
 int manifest_list (struct repo *repo, const char *name, manifest_vector *out,
                    manifest_error_fn on_error, void *opaque);

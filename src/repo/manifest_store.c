@@ -88,10 +88,8 @@ load_manifest (struct repo *repo, const char *id)
   return m;
 }
 
-/* An ID the backend lists whose name part is not a valid backup name
- * is not ours (a stray directory): skipped, as it always was. */
-static bool
-id_is_ours (const char *id)
+bool
+manifest_id_is_ours (const char *id)
 {
   const char *slash = strchr (id, '/');
   char name[NAME_MAX_LEN + 1];
@@ -117,7 +115,7 @@ manifest_list (struct repo *repo, const char *name, manifest_vector *out,
   for (size_t i = 0; r == 0 && i < n; i++) {
     struct manifest *m;
 
-    if (!id_is_ours (ids[i]))
+    if (!manifest_id_is_ours (ids[i]))
       continue;
     m = load_manifest (repo, ids[i]);
     if (m == NULL) {

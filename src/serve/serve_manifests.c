@@ -61,15 +61,8 @@ add_ids (struct session *s, const char *name, id_vector *out)
   int r = s->repo->be->ops->manifest_list (s->repo->be, name, &ids, &n);
 
   for (size_t i = 0; i < n; i++) {
-    const char *slash = strchr (ids[i], '/');
-    char part[NAME_MAX_LEN + 1];
-    bool ours = slash && slash - ids[i] <= NAME_MAX_LEN;
+    bool ours = manifest_id_is_ours (ids[i]);
 
-    if (ours) {
-      memcpy (part, ids[i], slash - ids[i]);
-      part[slash - ids[i]] = '\0';
-      ours = name_is_valid (part);
-    }
     if (r == 0 && ours && id_vector_append (out, ids[i]) == 0)
       continue;
     if (r == 0 && ours) {

@@ -6,7 +6,7 @@
 # registration is left; in case 2 the server ends its session itself
 # (no reservation, no temporary file left), the next backup succeeds and the repository
 # verifies clean.  The server-side test hooks (VMBACKUP_TEST_SERVE_*,
-# src/remote/serve_chunks.c) make the point of failure deterministic.
+# src/serve/serve_chunks.c) make the point of failure deterministic.
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ssh.sh"
 requires_root "sshd"

@@ -469,8 +469,6 @@ backup_vm (struct repo *repo, virConnectPtr conn,
 
   r.guard.fd = r.guard.pid = -1;
   r.store.repo = repo;
-  r.store.writer.fd = -1;
-  r.store.lock_fd = -1;
   r.dom = virt_lookup (conn, name);
   if (r.dom == NULL)
     return -1;
@@ -541,7 +539,7 @@ backup_vm (struct repo *repo, virConnectPtr conn,
     if (r.inc.disks)
       incremental_finish (&r.inc, ret == 0);
     guard_stop (&r.guard);
-    if (r.store.writer.fd >= 0 || r.store.lock_fd >= 0)
+    if (r.store.begun)
       store_end (&r.store);
     set_error (0, "%s", saved);
   }

@@ -5,9 +5,16 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "repo/gc.h"
-#include "remote/client.h"
 #include "cli.h"
 #include "parse_options.h"
+
+/* gc tells why it waits (a stopped backup holds a chunk directory). */
+static void
+print_notice (void *opaque, const char *msg)
+{
+  (void) opaque;
+  fprintf (stderr, "vmbackup: %s\n", msg);
+}
 
 int
 cmd_gc (int argc, char **argv)
@@ -32,8 +39,7 @@ cmd_gc (int argc, char **argv)
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;
-  r = repo->remote ? remote_gc (repo, dry_run, &st)
-    : gc_run (repo, dry_run, &st);
+  r = gc_run (repo, dry_run, &st, print_notice, NULL);
   if (r == -1)
     cli_error ("gc: %s", get_error ());
   else

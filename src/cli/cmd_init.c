@@ -4,7 +4,7 @@
 
 #include "common/error.h"
 #include "common/units.h"
-#include "remote/client.h"
+#include "repo/repo.h"
 #include "cli.h"
 #include "parse_options.h"
 
@@ -31,8 +31,7 @@ cmd_init (int argc, char **argv)
   path = cli_repo_path (repo_opt);
   if (path == NULL)
     return EXIT_FAIL;
-  if ((remote_is_url (path) ? remote_repo_init (path, chunk)
-       : repo_init (path, chunk)) == -1) {
+  if (repo_init (path, chunk) == -1) {
     cli_error ("%s", get_error ());
     return EXIT_FAIL;
   }

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "remote/server.h"
+#include "serve/server.h"
 #include "cli.h"
 #include "parse_options.h"
 

@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 #include "common/events.h"
-#include "remote/client.h"
+#include "repo/repo.h"
 #include "virt/guard.h"
 #include "cli.h"
 
@@ -99,7 +99,7 @@ cli_open_repo (const char *opt)
 
   if (path == NULL)
     return NULL;
-  repo = remote_is_url (path) ? remote_repo_open (path) : repo_open (path);
+  repo = repo_open (path);
   if (repo == NULL)
     cli_error ("%s", get_error ());
   return repo;

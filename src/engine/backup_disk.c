@@ -17,7 +17,7 @@
 #include "nbd/extents.h"
 #include "repo/chunk.h"
 #include "repo/index.h"
-#include "repo/lock.h"
+#include "repo/repo.h"
 #include "backup_disk.h"
 #include "pipeline.h"
 
@@ -296,7 +296,7 @@ read_disk (struct reader *rd, uint64_t size, struct backup_disk_result *res)
     extent_cursor_init (&lanes[k].alloc, p->nbd, size, ctx);
     extent_cursor_init (&lanes[k].dirty, p->nbd, size, p->dirty_context);
   }
-  if (p->prev && (lock_fd = chunk_lock_open (p->repo)) == -1)
+  if (p->prev && (lock_fd = repo_worker_open (p->repo)) == -1)
     goto out;
   for (bool more = true; more;) {
     more = false;

@@ -9,7 +9,7 @@
 
 #include <libnbd.h>
 
-#include "repo/digest.h"
+#include "common/digest.h"
 #include "repo/index.h"
 #include "repo/repo.h"
 #include "repo/store.h"

@@ -12,7 +12,7 @@
 #include "common/fsutil.h"
 #include "repo/chunk.h"
 #include "repo/index.h"
-#include "repo/lock.h"
+#include "repo/repo.h"
 #include "backup_file.h"
 
 /* Feed len bytes, obtained chunk by chunk from read_fn, into an index. */
@@ -26,7 +26,7 @@ store_stream (struct store *store, int level, uint64_t len, read_fn rd,
   struct index_writer w;
   struct chunk_ctx *ctx = NULL;
   CLEANUP_FREE unsigned char *buf = malloc (repo->chunk_size);
-  CLEANUP_CLOSE int lock_fd = chunk_lock_open (repo);
+  CLEANUP_CLOSE int lock_fd = repo_worker_open (repo);
   int r = -1;
 
   if (lock_fd == -1)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "repo/digest.h"
+#include "common/digest.h"
 #include "repo/store.h"
 
 /* From a file on disk, compressed at zstd level. */

@@ -8,7 +8,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "repo/chunk.h"
-#include "repo/lock.h"
+#include "repo/repo.h"
 #include "pipeline.h"
 
 /* Bytes of slots: with 4 MiB chunks, 12 chunks between reading,
@@ -212,7 +212,7 @@ start_thread (struct pipeline *pl, struct pipeline_thread *t, bool worker)
 {
   t->pl = pl;
   t->ctx = NULL;
-  t->lock_fd = chunk_lock_open (pl->p.repo);
+  t->lock_fd = repo_worker_open (pl->p.repo);
   if (t->lock_fd == -1)
     return -1;
   if (worker) {

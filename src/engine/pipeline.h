@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "repo/digest.h"
+#include "common/digest.h"
 #include "repo/index.h"
 #include "repo/repo.h"
 #include "repo/store.h"
@@ -59,7 +59,7 @@ struct pipeline_thread {
   struct pipeline *pl;
   pthread_t thread;
   struct chunk_ctx *ctx;        /* workers */
-  int lock_fd;                  /* chunk_lock_open () */
+  int lock_fd;                  /* repo_worker_open () */
 };
 
 struct pipeline {

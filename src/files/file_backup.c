@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "repo/lock.h"
+#include "repo/repo.h"
 #include "common/strbuf.h"
 #include "catalogue.h"
 #include "catalogue_reader.h"
@@ -282,7 +282,7 @@ parent_start (struct run *r)
   }
   if (stream_map_open (&pa->map, repo, &m->archive.data_map,
                        m->archive.data_chunks, m->archive.data_size) == -1
-      || (pa->lock_fd = chunk_lock_open (repo)) == -1) {
+      || (pa->lock_fd = repo_worker_open (repo)) == -1) {
     catalogue_reader_close (&pa->cat);
     r->res->parent_failed = true;
     return;
@@ -322,7 +322,7 @@ parent_find (struct run *r, const char *path)
 }
 
 /* Unchanged files mostly come in the parent's stream order: tell a
- * remote store which of its chunks will be checked next, so that it
+ * store across a network which of its chunks will be checked next, so that it
  * asks ahead rather than one round trip at a time. */
 #define REFRESH_LOOKAHEAD 32
 
@@ -333,7 +333,7 @@ refresh_ahead (struct run *r, uint64_t k)
   uint64_t start, end;
   struct digest d;
 
-  if (r->p->store->repo->remote == NULL)
+  if (!store_refresh_ahead_useful (r->p->store))
     return;
   if (pa->ahead < k + 1)
     pa->ahead = k + 1;

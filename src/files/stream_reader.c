@@ -84,7 +84,7 @@ load (struct stream_reader *r, uint64_t off)
     }
   }
   r->cur = UINT64_MAX;
-  if (r->repo->remote)
+  if (chunk_prefetch_useful (r->repo))
     prefetch_after (r, i);
   if (digest_is_zero (&d))
     memset (r->buf, 0, end - start);

@@ -7,7 +7,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "engine/backup_file.h"
-#include "repo/lock.h"
+#include "repo/repo.h"
 #include "stream_writer.h"
 
 struct sw_job {
@@ -105,7 +105,7 @@ stream_writer_open (struct stream_writer *w, struct store *store,
     w->ctx = chunk_ctx_new (store->repo->chunk_size, level);
     if (w->ctx == NULL)
       goto oom;
-    w->lock_fd = chunk_lock_open (store->repo);
+    w->lock_fd = repo_worker_open (store->repo);
     return w->lock_fd == -1 ? -1 : 0;
   }
   w->njobs = 2 * nworkers;
@@ -126,7 +126,7 @@ stream_writer_open (struct stream_writer *w, struct store *store,
   for (size_t i = 0; i < nworkers; i++) {
     struct sw_worker *k = &w->workers[i];
     k->w = w;
-    k->lock_fd = chunk_lock_open (store->repo);
+    k->lock_fd = repo_worker_open (store->repo);
     k->ctx = chunk_ctx_new (store->repo->chunk_size, level);
     if (k->lock_fd == -1)
       return -1;

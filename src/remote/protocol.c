@@ -6,8 +6,6 @@
 
 #include "common/endian.h"
 #include "common/error.h"
-#include "repo/index.h"
-#include "repo/manifest.h"
 #include "protocol.h"
 
 static const char *const op_names[] = {
@@ -194,8 +192,8 @@ proto_request_decode (const struct proto_frame *f,
     break;
   case OP_PUT:
     pr_digest (&r, &rq->digest);
-    pr_rest (&r, &rq->data, &rq->datalen, CHUNK_HEADER_LEN + 1,
-             CHUNK_HEADER_LEN + REPO_MAX_CHUNK);
+    pr_rest (&r, &rq->data, &rq->datalen, FORMAT_CHUNK_HEADER_LEN + 1,
+             FORMAT_CHUNK_HEADER_LEN + FORMAT_MAX_CHUNK);
     break;
   case OP_GET:
   case OP_INDEX_COMMIT:
@@ -208,7 +206,7 @@ proto_request_decode (const struct proto_frame *f,
   case OP_INDEX_BEGIN:
     pr_digest (&r, &rq->digest);
     rq->length = pr_u64 (&r);
-    if (rq->length < INDEX_HEADER_LEN + DIGEST_LEN)
+    if (rq->length < FORMAT_INDEX_HEADER_LEN + DIGEST_LEN)
       r.bad = true;
     break;
   case OP_INDEX_DATA:
@@ -241,7 +239,7 @@ proto_request_decode (const struct proto_frame *f,
       r.bad = true;
     break;
   case OP_COMMIT:
-    pr_rest (&r, &rq->data, &rq->datalen, 1, MANIFEST_MAX);
+    pr_rest (&r, &rq->data, &rq->datalen, 1, FORMAT_MANIFEST_MAX);
     break;
   case OP_GC:
     {

@@ -17,16 +17,16 @@
 #include <stdint.h>
 
 #include "common/strbuf.h"
-#include "repo/chunk.h"
-#include "repo/digest.h"
-#include "repo/repo.h"
+#include "common/digest.h"
+#include "common/format.h"
 
 #define PROTO_MAGIC "VMBPROTO"
 #define PROTO_VERSION 1
 #define PROTO_HEADER_LEN 12
 
 /* A PUT: a digest and the largest chunk file. */
-#define PROTO_MAX_PAYLOAD (DIGEST_LEN + CHUNK_HEADER_LEN + REPO_MAX_CHUNK)
+#define PROTO_MAX_PAYLOAD (DIGEST_LEN + FORMAT_CHUNK_HEADER_LEN \
+                           + FORMAT_MAX_CHUNK)
 #define PROTO_MAX_READ (1 << 20)        /* INDEX_READ, INDEX_DATA bytes */
 #define PROTO_MAX_PATH 4096
 #define PROTO_MAX_ID 255                /* backup name or ID */

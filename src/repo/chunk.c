@@ -16,7 +16,6 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "chunk.h"
-#include "remote_ops.h"
 
 struct chunk_ctx {
   ZSTD_CCtx *cctx;
@@ -275,32 +274,7 @@ int
 chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
                  size_t cap, size_t *len)
 {
-  char rel[128];
-  CLEANUP_CLOSE int fd = -1;
-  struct stat st;
-
-  chunk_relpath (d, rel, sizeof rel);
-  fd = openat (repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
-  if (fd == -1) {
-    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
-               errno == ENOENT ? ": missing" : "");
-    return -1;
-  }
-  if (fstat (fd, &st) == -1) {
-    set_error (errno, "chunk %s", rel + 10);
-    return -1;
-  }
-  if ((uint64_t) st.st_size > cap) {
-    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
-               (long long) st.st_size);
-    return -1;
-  }
-  if (read_full (fd, buf, st.st_size, 0) == -1) {
-    set_error (errno, "chunk %s: read", rel + 10);
-    return -1;
-  }
-  *len = st.st_size;
-  return 0;
+  return repo->be->ops->chunk_get (repo->be, d, buf, cap, len);
 }
 
 int
@@ -310,23 +284,13 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
   char rel[128];
   size_t len;
 
-  chunk_relpath (want, rel, sizeof rel);
-  if (repo->remote) {
-    if (repo->remote->chunk_get (repo, want, ctx->buf, ctx->bufcap,
-                                 &len) == -1)
-      return -1;
-    /* The client checks what it receives as it checks a local file. */
-    if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size,
-                      rawlen) == -1) {
-      error_prefix ("chunk %s", rel + 10);
-      return -1;
-    }
-    return 0;
-  }
   if (chunk_read_file (repo, want, ctx->buf, ctx->bufcap, &len) == -1)
     return -1;
+  /* Checked here whatever the backend: bytes that crossed a network are
+   * trusted no more than a local file. */
   if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size,
                     rawlen) == -1) {
+    chunk_relpath (want, rel, sizeof rel);
     error_prefix ("chunk %s", rel + 10);
     return -1;
   }
@@ -336,6 +300,12 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
 void
 chunk_prefetch (struct repo *repo, const struct digest *d)
 {
-  if (repo->remote)
-    repo->remote->chunk_prefetch (repo, d);
+  if (repo->be->ops->chunk_prefetch)
+    repo->be->ops->chunk_prefetch (repo->be, d);
+}
+
+bool
+chunk_prefetch_useful (const struct repo *repo)
+{
+  return repo->be->ops->chunk_prefetch != NULL;
 }

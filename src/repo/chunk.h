@@ -10,19 +10,21 @@
 #ifndef VMB_CHUNK_H
 #define VMB_CHUNK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
+#include "common/digest.h"
+#include "common/format.h"
 #include "repo.h"
 
 #define CHUNK_MAGIC "VMBCHNK1"
-#define CHUNK_HEADER_LEN 32
+#define CHUNK_HEADER_LEN FORMAT_CHUNK_HEADER_LEN
 #define CHUNK_COMP_NONE 0
 #define CHUNK_COMP_ZSTD 1
 /* chunk_encode's output is aligned to, and may be written padded to,
  * this (for O_DIRECT). */
-#define CHUNK_ALIGN 4096
+#define CHUNK_ALIGN BACKEND_ALIGN
 /* Room for a chunk file image of chunk_size raw bytes stored as is,
  * padded to whole CHUNK_ALIGN blocks. */
 #define CHUNK_IMAGE_ROOM(chunk_size) \
@@ -74,10 +76,13 @@ int chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
 int chunk_load (struct repo *repo, struct chunk_ctx *ctx,
                 const struct digest *want, void *out, size_t *rawlen);
 
-/* A hint that chunk_load will soon be asked for d: a remote repository
- * starts fetching it, so that reading a stream keeps the link busy
- * instead of waiting a round trip per chunk.  Nothing for a local one. */
+/* A hint that chunk_load will soon be asked for d: a backend across a
+ * network starts fetching it, so that reading a stream keeps the link
+ * busy instead of waiting a round trip per chunk. */
 void chunk_prefetch (struct repo *repo, const struct digest *d);
+/* Does chunk_prefetch do anything here (is working out what comes next
+ * worth it)? */
+bool chunk_prefetch_useful (const struct repo *repo);
 
 /* "chunks/ab/abcdef..." relative path. */
 void chunk_relpath (const struct digest *d, char *out, size_t len);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
+#include "common/digest.h"
 
 struct digest_set {
   struct digest *slots;         /* the zero digest marks an empty slot */

@@ -1,5 +1,7 @@
 /* Garbage collection: delete chunks and indexes that no backup
- * references.  Safe while backups run: see lock.h for the protocol. */
+ * references.  Safe while backups run: the backend's gc_begin and
+ * gc_sweep keep whatever a running backup stores or reuses
+ * (backend/backend.h). */
 #ifndef VMB_GC_H
 #define VMB_GC_H
 
@@ -8,15 +10,11 @@
 
 #include "repo.h"
 
-struct gc_stats {
-  uint64_t backups;
-  uint64_t chunks_kept;
-  uint64_t chunks_deleted;
-  uint64_t bytes_deleted;
-  uint64_t indexes_deleted;
-  uint64_t tmp_deleted;
-};
+/* A line for the user while gc runs (why it waits); not an error. */
+typedef backend_notice_fn gc_notice_fn;
 
-int gc_run (struct repo *repo, bool dry_run, struct gc_stats *st);
+/* notice may be NULL. */
+int gc_run (struct repo *repo, bool dry_run, struct gc_stats *st,
+            gc_notice_fn notice, void *opaque);
 
 #endif

@@ -14,8 +14,6 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "index.h"
-#include "lock.h"
-#include "remote_ops.h"
 
 #define HASH_BLOCK (1 << 20)
 
@@ -147,8 +145,6 @@ int
 index_writer_commit (struct index_writer *w, struct digest *id)
 {
   uint64_t body = INDEX_HEADER_LEN + w->hdr.chunk_count * DIGEST_LEN;
-  char hex[DIGEST_HEX_LEN + 1];
-  CLEANUP_FREE char *final = NULL;
   int r;
 
   if (hash_fd (w->fd, body, id) == -1) {
@@ -160,27 +156,10 @@ index_writer_commit (struct index_writer *w, struct digest *id)
     index_writer_abort (w);
     return -1;
   }
-  if (w->repo->remote) {
-    /* Sealed here, sent whole; the server checks it again. */
-    r = w->repo->remote->index_put (w->repo, id, w->fd, body + DIGEST_LEN);
-    index_writer_abort (w);
-    return r;
-  }
-  digest_to_hex (id, hex);
-  final = repo_path (w->repo, "indexes/%s.idx", hex);
-  /* An identical index may already exist (an unchanged disk): replacing
-   * it with the same bytes is harmless. */
-  {
-    /* Byte 256 of the prefix lock file guards indexes/ against gc, as
-     * the chunk prefixes do for chunks. */
-    CLEANUP_CLOSE int lock_fd = chunk_lock_open (w->repo);
-    if (chunk_prefix_lock (lock_fd, 256, 0) == -1) {
-      index_writer_abort (w);
-      return -1;
-    }
-    r = tmpfile_commit (w->fd, w->tmppath, final);
-    chunk_prefix_unlock (lock_fd, 256);
-  }
+  /* Sealed here; the backend stores it as it is (a server checks it
+   * again).  It owns the file from now on. */
+  r = w->repo->be->ops->index_put (w->repo->be, id, w->fd, w->tmppath,
+                                   body + DIGEST_LEN);
   w->fd = -1;
   free (w->tmppath);
   w->tmppath = NULL;
@@ -195,9 +174,7 @@ index_publish (struct repo *repo, int fd, const char *tmppath,
   unsigned char hdr[INDEX_HEADER_LEN];
   struct index_header h;
   struct digest trailer, computed;
-  CLEANUP_FREE char *final = NULL;
   struct stat st;
-  int r;
 
   digest_to_hex (id, hex);
   if (fstat (fd, &st) == -1) {
@@ -228,23 +205,7 @@ index_publish (struct repo *repo, int fd, const char *tmppath,
                hex, h.chunk_size, repo->chunk_size);
     goto fail;
   }
-  final = repo_path (repo, "indexes/%s.idx", hex);
-  {
-    CLEANUP_CLOSE int lock_fd = chunk_lock_open (repo);
-    if (final == NULL || chunk_prefix_lock (lock_fd, 256, 0) == -1)
-      goto fail;
-    /* One there already has the same bytes (same digest): keep it,
-     * refreshed so that gc sees it in use, as a reused chunk is. */
-    if (utimensat (AT_FDCWD, final, NULL, 0) == 0) {
-      close (fd);
-      unlink (tmppath);
-      r = 0;
-    }
-    else
-      r = tmpfile_commit (fd, tmppath, final);
-    chunk_prefix_unlock (lock_fd, 256);
-  }
-  return r;
+  return repo->be->ops->index_put (repo->be, id, fd, tmppath, st.st_size);
 
  fail:
   close (fd);
@@ -264,54 +225,21 @@ index_writer_abort (struct index_writer *w)
   w->tmppath = NULL;
 }
 
-static int
-fetch_remote (struct index_reader *r, struct repo *repo,
-              const struct digest *id, const char *hex)
-{
-  CLEANUP_FREE char *dir = repo_tmpdir (repo);
-  uint64_t len;
-
-  r->fd = dir ? open (dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600) : -1;
-  if (r->fd == -1) {
-    if (dir)
-      set_error (errno, "index %.16s: temporary file in %s", hex, dir);
-    return -1;
-  }
-  if (repo->remote->index_get (repo, id, r->fd, &len) == -1) {
-    error_prefix ("index %.16s", hex);
-    close (r->fd);
-    r->fd = -1;
-    return -1;
-  }
-  return 0;
-}
-
 int
 index_reader_open (struct index_reader *r, struct repo *repo,
                    const struct digest *id)
 {
   char hex[DIGEST_HEX_LEN + 1];
-  CLEANUP_FREE char *path = NULL;
   unsigned char hdr[INDEX_HEADER_LEN];
   struct digest trailer, computed;
   struct stat st;
 
   digest_to_hex (id, hex);
-  if (repo->remote) {
-    /* Fetched whole into an unlinked local file: then it is read and
-     * checked exactly as a local index is. */
-    if (fetch_remote (r, repo, id, hex) == -1)
-      return -1;
-  }
-  else {
-    path = repo_path (repo, "indexes/%s.idx", hex);
-    r->fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (r->fd == -1) {
-      set_error (errno == ENOENT ? 0 : errno, "index %.16s%s", hex,
-                 errno == ENOENT ? ": missing" : "");
-      return -1;
-    }
-  }
+  /* A backend across a network fetches it whole into a local file:
+   * then it is read and checked exactly as a local index is. */
+  r->fd = repo->be->ops->index_open (repo->be, id);
+  if (r->fd == -1)
+    return -1;
   if (fstat (r->fd, &st) == -1) {
     set_error (errno, "index %.16s", hex);
     goto fail;

@@ -14,11 +14,12 @@
 
 #include <stdint.h>
 
-#include "digest.h"
+#include "common/digest.h"
+#include "common/format.h"
 #include "repo.h"
 
 #define INDEX_MAGIC "VMBINDX1"
-#define INDEX_HEADER_LEN 64
+#define INDEX_HEADER_LEN FORMAT_INDEX_HEADER_LEN
 
 struct index_header {
   uint32_t chunk_size;

@@ -12,10 +12,11 @@
 #include <time.h>
 
 #include "common/vector.h"
-#include "digest.h"
+#include "common/digest.h"
+#include "common/format.h"
 #include "repo.h"
 
-#define MANIFEST_MAX (1 << 20)
+#define MANIFEST_MAX FORMAT_MANIFEST_MAX
 #define NAME_MAX_LEN 64
 
 struct manifest_disk {
@@ -121,12 +122,10 @@ DEFINE_VECTOR_TYPE (manifest_vector, struct manifest *);
 typedef void (*manifest_error_fn) (void *opaque, const char *id,
                                    const char *msg);
 
-/* Call fn for each backup name of a local repository (a directory under
- * backups/ with a valid name), until fn returns non-zero, which is then
- * returned; -1 with the error set if backups/ cannot be read. */
-int manifest_for_each_name (struct repo *repo,
-                            int (*fn) (void *opaque, const char *name),
-                            void *opaque);
+/* Is id ("NAME/STAMP"), as a backend lists it, one of ours: is its name
+ * part a valid backup name?  Anything else (a stray directory) is
+ * skipped. */
+bool manifest_id_is_ours (const char *id);
 
 /* All manifests (of one name if name != NULL), oldest first. */
 int manifest_list (struct repo *repo, const char *name, manifest_vector *out,

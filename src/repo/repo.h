@@ -1,51 +1,46 @@
-/* An open repository: its directory, identity and chunk size.
+/* An open repository: its storage backend, identity and chunk size.
  *
- * Layout (docs/repository-format.pod is the full description):
+ * What is stored (docs/repository-format.pod is the full description):
  *   config                   format version, repository id, chunk size
  *   chunks/XX/<sha256>       one compressed chunk per file
  *   indexes/<sha256>.idx     per-disk digest lists, named by their hash
  *   backups/<name>/<stamp>   manifests, the only thing that makes a
  *                            backup visible
- *   locks/                   writer registrations and gc exclusion
- *   tmp/                     files being written
+ * Where and how (a directory, a server over ssh) is the backend's
+ * business (backend/backend.h); nothing in repo/ asks which one it is.
  */
 #ifndef VMB_REPO_H
 #define VMB_REPO_H
 
 #include <stdint.h>
 
-#define REPO_FORMAT_VERSION 1
-#define REPO_MIN_CHUNK (64 * 1024)
-#define REPO_MAX_CHUNK (16 * 1024 * 1024)
+#include "backend/backend.h"
+
+#define REPO_FORMAT_VERSION BACKEND_FORMAT_VERSION
+#define REPO_MIN_CHUNK BACKEND_MIN_CHUNK
+#define REPO_MAX_CHUNK BACKEND_MAX_CHUNK
 #define REPO_DEFAULT_CHUNK (4 * 1024 * 1024)
 
-struct repo_remote_ops;
-
 struct repo {
-  char *path;                   /* directory, or the ssh:// URL */
+  char *path;                   /* as given: a directory or a URL */
   char id[33];
   uint32_t chunk_size;
-  int dirfd;                    /* -1 for a remote repository */
-  /* A repository reached over ssh (src/remote/): the store, index,
-   * chunk and manifest functions hand their work to these operations
-   * instead of the local directory (remote_ops.h). */
-  const struct repo_remote_ops *remote;
-  void *remote_conn;
+  struct backend *be;
 };
 
-/* Create a repository in path, which must be missing or empty. */
+/* Create a repository at path (a directory, which must be missing or
+ * empty, or a URL a backend knows). */
 int repo_init (const char *path, uint32_t chunk_size);
 /* Open an existing repository; a clear error if path is not one. */
 struct repo *repo_open (const char *path);
 void repo_close (struct repo *repo);
 
-/* Where index and stream map writers keep their temporary files:
- * <repo>/tmp, or for a remote repository $TMPDIR (default /var/tmp).
- * malloc'd. */
+/* Where index and stream map writers keep their temporary files (the
+ * backend's choice).  malloc'd. */
 char *repo_tmpdir (const struct repo *repo);
 
-/* malloc'd "<repo>/<relative>" */
-char *repo_path (const struct repo *repo, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
+/* A handle each worker thread that stores or refreshes chunks opens for
+ * itself (backend.h, worker_open); close it with close(). */
+int repo_worker_open (struct repo *repo);
 
 #endif

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "chunk.h"
-#include "digest.h"
+#include "common/digest.h"
 #include "index.h"
 #include "repo.h"
 

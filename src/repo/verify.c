@@ -60,20 +60,24 @@ report (struct disk_check *dc, uint64_t offset, const char *msg)
   dc->problems++;
 }
 
-/* Move a damaged chunk file out of chunks/: backups would otherwise keep
+/* Take a damaged chunk out of use: backups would otherwise keep
  * deduplicating against it forever.  Once it is gone, the next backup of
  * the same data stores a good copy under the same name, which repairs
- * every backup that references it.  The bad file is kept for forensics. */
+ * every backup that references it.  The backend keeps the bad bytes for
+ * forensics. */
 static bool
 quarantine (struct repo *repo, const struct digest *d)
 {
-  char rel[128], hex[DIGEST_HEX_LEN + 1], dst[128];
+  char why[1024];
+  bool done;
 
-  chunk_relpath (d, rel, sizeof rel);
-  digest_to_hex (d, hex);
-  snprintf (dst, sizeof dst, "quarantine/%s", hex);
-  mkdirat (repo->dirfd, "quarantine", 0700);
-  return renameat (repo->dirfd, rel, repo->dirfd, dst) == 0;
+  /* The report is about the damage, not about a failed move (a chunk
+   * that is missing cannot be moved). */
+  snprintf (why, sizeof why, "%s", get_error ());
+  done = repo->be->ops->chunk_quarantine
+    && repo->be->ops->chunk_quarantine (repo->be, d) == 0;
+  set_error (0, "%s", why);
+  return done;
 }
 
 static void *

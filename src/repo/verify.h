@@ -33,4 +33,11 @@ void verify_free (struct verify *v);
  * check itself could not run (out of memory). */
 int64_t verify_backup (struct verify *v, const struct manifest *m);
 
+/* Verify the backups ids (all when n is 0; an ID that names no backup
+ * is a problem, reported), where the backend says (next to the data if
+ * it can).  -1 only when the run itself failed. */
+int verify_run (struct repo *repo, char *const *ids, size_t n,
+                verify_report_fn report, void *opaque,
+                struct backend_verify_result *res);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "repo/chunk.h"
 #include "repo/manifest.h"
 #include "remote/protocol.h"
 

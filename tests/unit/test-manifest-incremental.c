@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "common/strbuf.h"
-#include "repo/digest.h"
+#include "common/digest.h"
 #include "repo/manifest.h"
 #include "test.h"
 

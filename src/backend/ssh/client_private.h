@@ -7,8 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "repo/remote_ops.h"
-#include "repo/store.h"
+#include "backend/backend.h"
 #include "conn.h"
 
 /* Chunks fetched ahead (chunk_prefetch), waiting for their chunk_get.
@@ -53,35 +52,35 @@ struct client {
 };
 
 static inline struct client *
-client_of (struct repo *repo)
+client_of (struct backend *be)
 {
-  return repo->remote_conn;
+  return be->priv;
 }
 
 /* client_chunks.c */
-int remote_chunk_refresh (struct repo *repo, const struct digest *d);
-void remote_chunk_refresh_ahead (struct repo *repo, const struct digest *d);
-int remote_chunk_put (struct repo *repo, const struct digest *d,
+int remote_chunk_refresh (struct backend *be, const struct digest *d);
+void remote_chunk_refresh_ahead (struct backend *be, const struct digest *d);
+int remote_chunk_put (struct backend *be, const struct digest *d,
                       const unsigned char *enc, size_t len);
-int remote_chunk_get (struct repo *repo, const struct digest *d,
+int remote_chunk_get (struct backend *be, const struct digest *d,
                       unsigned char *buf, size_t cap, size_t *len);
-void remote_chunk_prefetch (struct repo *repo, const struct digest *d);
-int remote_finish (struct repo *repo, struct store_stats *stats);
-void remote_session_end (struct repo *repo);
+void remote_chunk_prefetch (struct backend *be, const struct digest *d);
+int remote_finish (struct backend *be, struct backend_stats *stats);
+void remote_session_end (struct backend *be);
 
 /* client_meta.c */
-int remote_index_put (struct repo *repo, const struct digest *id, int fd,
+int remote_index_put (struct backend *be, const struct digest *id, int fd,
                       uint64_t len);
-int remote_index_get (struct repo *repo, const struct digest *id, int fd,
+int remote_index_get (struct backend *be, const struct digest *id, int fd,
                       uint64_t *len);
-int remote_manifest_ids (struct repo *repo, const char *name,
-                         remote_id_vector *out);
-int remote_manifest_get (struct repo *repo, const char *id, char **text,
-                         size_t *len);
-int remote_manifest_reserve (struct repo *repo, const char *name,
+int remote_manifest_list (struct backend *be, const char *name, char ***ids,
+                         size_t *n);
+int remote_manifest_get (struct backend *be, const char *id, size_t max,
+                         char **text, size_t *len);
+int remote_manifest_reserve (struct backend *be, const char *name,
                              int64_t time, char **id);
-void remote_manifest_unreserve (struct repo *repo, const char *id);
-int remote_manifest_commit (struct repo *repo, const char *text);
-int remote_manifest_delete (struct repo *repo, const char *id);
+void remote_manifest_unreserve (struct backend *be, const char *id);
+int remote_manifest_commit (struct backend *be, const char *text);
+int remote_manifest_delete (struct backend *be, const char *id);
 
 #endif

@@ -15,7 +15,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "conn.h"
-#include "protocol.h"
+#include "remote/protocol.h"
 
 extern char **environ;
 

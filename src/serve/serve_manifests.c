@@ -51,41 +51,28 @@ check_id (const char *id)
   return -1;
 }
 
+/* The IDs the backend lists under one name (or all): those whose
+ * name part is a valid backup name; anything else is not ours. */
 static int
-add_name (struct session *s, const char *name, id_vector *out)
+add_ids (struct session *s, const char *name, id_vector *out)
 {
-  CLEANUP_FREE char *dir = repo_path (s->repo, "backups/%s", name);
-  DIR *d = dir ? opendir (dir) : NULL;
-  struct dirent *e;
-  int r = 0;
+  char **ids = NULL;
+  size_t n = 0;
+  int r = s->repo->be->ops->manifest_list (s->repo->be, name, &ids, &n);
 
-  if (d == NULL)
-    return dir && errno == ENOENT ? 0 : (set_error (errno, "list"), -1);
-  while (r == 0 && (e = readdir (d)) != NULL) {
-    char *id;
-    if (e->d_name[0] == '.')
-      continue;                 /* reservations, temporary files */
-    if (asprintf (&id, "%s/%s", name, e->d_name) == -1
-        || id_vector_append (out, id) == -1) {
+  for (size_t i = 0; i < n; i++) {
+    bool ours = manifest_id_is_ours (ids[i]);
+
+    if (r == 0 && ours && id_vector_append (out, ids[i]) == 0)
+      continue;
+    if (r == 0 && ours) {
       set_error (ENOMEM, "list");
       r = -1;
     }
+    free (ids[i]);
   }
-  closedir (d);
+  free (ids);
   return r;
-}
-
-struct name_ctx {
-  struct session *s;
-  id_vector *ids;
-};
-
-static int
-add_one_name (void *opaque, const char *name)
-{
-  struct name_ctx *c = opaque;
-
-  return add_name (c->s, name, c->ids);
 }
 
 int
@@ -100,12 +87,10 @@ serve_list (struct session *s, const struct proto_request *rq)
       set_error (0, "bad backup name %s", rq->name);
       return -1;
     }
-    r = add_name (s, rq->name, &ids);
+    r = add_ids (s, rq->name, &ids);
   }
-  else {
-    struct name_ctx c = { s, &ids };
-    r = manifest_for_each_name (s->repo, add_one_name, &c);
-  }
+  else
+    r = add_ids (s, NULL, &ids);
   if (r == -1) {
     free_ids (&ids);
     return -1;
@@ -137,12 +122,9 @@ serve_manifest_get (struct session *s, const struct proto_request *rq)
 
   if (check_id (rq->name) == -1)
     return -1;
-  path = repo_path (s->repo, "backups/%s", rq->name);
-  if (path == NULL || read_file (path, MANIFEST_MAX, &text, &len) == -1) {
-    if (get_errno () == ENOENT)
-      set_error (0, "no backup %s", rq->name);
+  if (s->repo->be->ops->manifest_get (s->repo->be, rq->name, MANIFEST_MAX,
+                                      &text, &len) == -1)
     return -1;
-  }
   strbuf_add (&s->reply, text, len);
   return 0;
 }
@@ -225,12 +207,14 @@ serve_drop_reservations (struct session *s)
 static int
 index_exists (struct session *s, const struct digest *d, const char *what)
 {
-  char hex[DIGEST_HEX_LEN + 1], rel[128];
+  char hex[DIGEST_HEX_LEN + 1];
+  int fd = s->repo->be->ops->index_open (s->repo->be, d);
 
-  digest_to_hex (d, hex);
-  snprintf (rel, sizeof rel, "indexes/%s.idx", hex);
-  if (faccessat (s->repo->dirfd, rel, F_OK, 0) == 0)
+  if (fd >= 0) {
+    close (fd);
     return 0;
+  }
+  digest_to_hex (d, hex);
   set_error (0, "%s: index %.16s is not in the repository", what, hex);
   return -1;
 }
@@ -304,12 +288,21 @@ serve_delete (struct session *s, const struct proto_request *rq)
   return manifest_delete (s->repo, rq->name);
 }
 
+/* The server's stderr reaches the client's terminal through ssh, where
+ * the user learns why gc waits. */
+static void
+gc_notice (void *opaque, const char *msg)
+{
+  (void) opaque;
+  fprintf (stderr, "vmbackup: %s\n", msg);
+}
+
 int
 serve_gc (struct session *s, const struct proto_request *rq)
 {
   struct gc_stats st;
 
-  if (gc_run (s->repo, rq->dry_run, &st) == -1)
+  if (gc_run (s->repo, rq->dry_run, &st, gc_notice, NULL) == -1)
     return -1;
   pw_u64 (&s->reply, st.backups);
   pw_u64 (&s->reply, st.chunks_kept);

@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 
 #include "common/error.h"
-#include "digest.h"
+#include "common/digest.h"
 
 static EVP_MD *sha256;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;

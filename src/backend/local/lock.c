@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "local.h"
 #include "lock.h"
 
 int64_t
@@ -25,9 +26,9 @@ now_realtime_ns (void)
 }
 
 int
-writer_register (struct repo *repo, struct writer_reg *w)
+writer_register (struct local *L, struct writer_reg *w)
 {
-  CLEANUP_FREE char *tmpdir = repo_path (repo, "tmp");
+  CLEANUP_FREE char *tmpdir = local_path (L, "tmp");
   CLEANUP_FREE char *tmppath = NULL;
   char buf[64];
 
@@ -49,14 +50,14 @@ writer_register (struct repo *repo, struct writer_reg *w)
     set_error (errno, "write %s", tmppath);
     goto fail;
   }
-  if (asprintf (&w->path, "%s/locks/writers/%s", repo->path,
+  if (asprintf (&w->path, "%s/locks/writers/%s", L->path,
                 strrchr (tmppath, '/') + 1) == -1) {
     w->path = NULL;
     set_error (ENOMEM, "writer registration");
     goto fail;
   }
   if (rename (tmppath, w->path) == -1) {
-    set_error (errno, "register writer in %s/locks/writers", repo->path);
+    set_error (errno, "register writer in %s/locks/writers", L->path);
     goto fail;
   }
   return 0;
@@ -84,9 +85,9 @@ writer_unregister (struct writer_reg *w)
 }
 
 int
-writers_oldest_start (struct repo *repo, int64_t *oldest_ns)
+writers_oldest_start (struct local *L, int64_t *oldest_ns)
 {
-  CLEANUP_FREE char *dir = repo_path (repo, "locks/writers");
+  CLEANUP_FREE char *dir = local_path (L, "locks/writers");
   DIR *d = opendir (dir);
   struct dirent *e;
 
@@ -127,20 +128,12 @@ writers_oldest_start (struct repo *repo, int64_t *oldest_ns)
 }
 
 int
-chunk_lock_open (struct repo *repo)
+chunk_lock_open (struct local *L)
 {
   CLEANUP_FREE char *path = NULL;
   int fd;
 
-  if (repo->remote) {
-    /* The server takes the locks; callers only need an fd they can
-     * pass along and close. */
-    fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-      set_error (errno, "open /dev/null");
-    return fd;
-  }
-  path = repo_path (repo, "locks/chunks");
+  path = local_path (L, "locks/chunks");
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
   /* Without the lock a writer could race gc: refuse rather than risk
@@ -193,9 +186,9 @@ chunk_prefix_unlock (int lock_fd, unsigned prefix)
 }
 
 int
-gc_lock (struct repo *repo)
+gc_lock (struct local *L)
 {
-  CLEANUP_FREE char *path = repo_path (repo, "locks/gc");
+  CLEANUP_FREE char *path = local_path (L, "locks/gc");
   int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
   if (fd == -1) {

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "repo.h"
+struct local;
 
 struct writer_reg {
   int fd;
@@ -25,17 +25,17 @@ struct writer_reg {
   int64_t start_ns;
 };
 
-int writer_register (struct repo *repo, struct writer_reg *w);
+int writer_register (struct local *L, struct writer_reg *w);
 void writer_unregister (struct writer_reg *w);
 
 /* Oldest start time of live writers (or INT64_MAX if none), removing the
  * registrations of writers that died. */
-int writers_oldest_start (struct repo *repo, int64_t *oldest_ns);
+int writers_oldest_start (struct local *L, int64_t *oldest_ns);
 
 /* Each thread opens its own lock fd: OFD locks belong to the open file
  * description, so threads sharing one fd would release each other's.
  * Returns the fd, or -1 with the error set. */
-int chunk_lock_open (struct repo *repo);
+int chunk_lock_open (struct local *L);
 int chunk_prefix_lock (int lock_fd, unsigned prefix, int exclusive);
 /* The same without waiting: 0 locked, 1 held by another (error unset),
  * -1 error. */
@@ -44,7 +44,7 @@ void chunk_prefix_unlock (int lock_fd, unsigned prefix);
 
 /* Take the gc lock without waiting; returns fd or -1 ("gc already
  * running"). */
-int gc_lock (struct repo *repo);
+int gc_lock (struct local *L);
 
 int64_t now_realtime_ns (void);
 

@@ -15,7 +15,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "repo/index.h"
-#include "repo/lock.h"
+#include "repo/repo.h"
 #include "session.h"
 
 /* Register as a writer on the first request that stores something, so
@@ -29,7 +29,7 @@ begin_writing (struct session *s)
     store_end (&s->store);
     return -1;
   }
-  s->lock_fd = chunk_lock_open (s->repo);
+  s->lock_fd = repo_worker_open (s->repo);
   if (s->lock_fd == -1) {
     store_end (&s->store);
     return -1;
@@ -256,17 +256,12 @@ serve_index_commit (struct session *s, const struct proto_request *rq)
 static int
 open_index (struct session *s, const struct digest *id, struct stat *st)
 {
-  char hex[DIGEST_HEX_LEN + 1], rel[128];
-  int fd;
+  char hex[DIGEST_HEX_LEN + 1];
+  int fd = s->repo->be->ops->index_open (s->repo->be, id);
 
-  digest_to_hex (id, hex);
-  snprintf (rel, sizeof rel, "indexes/%s.idx", hex);
-  fd = openat (s->repo->dirfd, rel, O_RDONLY | O_CLOEXEC);
-  if (fd == -1) {
-    set_error (errno == ENOENT ? 0 : errno, "index %.16s%s", hex,
-               errno == ENOENT ? ": missing" : "");
+  if (fd == -1)
     return -1;
-  }
+  digest_to_hex (id, hex);
   if (fstat (fd, st) == -1) {
     set_error (errno, "index %.16s", hex);
     close (fd);

@@ -1,4 +1,4 @@
-/* Remote repository: indexes and manifests (see client.h).  Indexes
+/* The ssh backend: indexes and manifests (see ssh.h).  Indexes
  * move in pieces of at most PROTO_MAX_READ, several in flight. */
 #include <errno.h>
 #include <stdio.h>
@@ -9,9 +9,8 @@
 #include "common/endian.h"
 #include "common/error.h"
 #include "common/fsutil.h"
-#include "repo/manifest.h"
 #include "client_private.h"
-#include "protocol.h"
+#include "remote/protocol.h"
 
 struct upload {
   struct client *cl;
@@ -31,10 +30,10 @@ upload_done (void *opaque, int status, const unsigned char *p, size_t len)
 }
 
 int
-remote_index_put (struct repo *repo, const struct digest *id, int fd,
+remote_index_put (struct backend *be, const struct digest *id, int fd,
                   uint64_t len)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   struct upload u = { .cl = cl };
   unsigned char hdr[DIGEST_LEN + 8];
   CLEANUP_FREE unsigned char *buf = malloc (PROTO_MAX_READ);
@@ -107,10 +106,10 @@ download_done (void *opaque, int status, const unsigned char *p, size_t len)
 }
 
 int
-remote_index_get (struct repo *repo, const struct digest *id, int fd,
+remote_index_get (struct backend *be, const struct digest *id, int fd,
                   uint64_t *len)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   unsigned char size[8], req[DIGEST_LEN + 12];
   struct conn_reply reply = { .buf = size, .cap = sizeof size };
   struct download dl = { .fd = fd };
@@ -147,10 +146,10 @@ remote_index_get (struct repo *repo, const struct digest *id, int fd,
 /* Manifests */
 
 int
-remote_manifest_ids (struct repo *repo, const char *name,
-                     remote_id_vector *out)
+remote_manifest_list (struct backend *be, const char *name, char ***ids,
+                      size_t *nids)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   CLEANUP_FREE char *after = strdup ("");
   bool more = true;
 
@@ -180,12 +179,16 @@ remote_manifest_ids (struct repo *repo, const char *name,
       if (r.bad)
         break;
       copy = strdup (id);
-      if (copy == NULL || remote_id_vector_append (out, copy) == -1) {
+      char **grown = copy ? realloc (*ids, (*nids + 1) * sizeof **ids) : NULL;
+      if (grown)
+        *ids = grown;
+      if (grown == NULL) {
         free (copy);
         free (reply.buf);
         set_error (ENOMEM, "list");
         return -1;
       }
+      (*ids)[(*nids)++] = copy;
       free (after);
       after = strdup (id);
     }
@@ -201,10 +204,10 @@ remote_manifest_ids (struct repo *repo, const char *name,
 }
 
 int
-remote_manifest_get (struct repo *repo, const char *id, char **text,
-                     size_t *len)
+remote_manifest_get (struct backend *be, const char *id, size_t max,
+                     char **text, size_t *len)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   struct strbuf req = STRBUF_INIT;
   struct conn_reply reply = { 0 };
   int r;
@@ -215,10 +218,10 @@ remote_manifest_get (struct repo *repo, const char *id, char **text,
   strbuf_release (&req);
   if (r == -1)
     return -1;
-  if (reply.len > MANIFEST_MAX) {
+  if (reply.len > max) {
     free (reply.buf);
-    set_error (0, "backup %s: manifest of %zu bytes (at most %d)", id,
-               reply.len, MANIFEST_MAX);
+    set_error (0, "backup %s: manifest of %zu bytes (at most %zu)", id,
+               reply.len, max);
     return -1;
   }
   *text = (char *) reply.buf;
@@ -227,10 +230,10 @@ remote_manifest_get (struct repo *repo, const char *id, char **text,
 }
 
 int
-remote_manifest_reserve (struct repo *repo, const char *name, int64_t time,
+remote_manifest_reserve (struct backend *be, const char *name, int64_t time,
                          char **id)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   struct strbuf req = STRBUF_INIT;
   struct conn_reply reply = { 0 };
   struct proto_reader r;
@@ -259,28 +262,28 @@ remote_manifest_reserve (struct repo *repo, const char *name, int64_t time,
 }
 
 static int
-call_with_id (struct repo *repo, uint16_t op, const char *id)
+call_with_id (struct backend *be, uint16_t op, const char *id)
 {
   struct strbuf req = STRBUF_INIT;
   int r;
 
   pw_str (&req, id);
-  r = conn_call (client_of (repo)->conn, op, req.buf, req.len, NULL, 0,
+  r = conn_call (client_of (be)->conn, op, req.buf, req.len, NULL, 0,
                  NULL);
   strbuf_release (&req);
   return r;
 }
 
 void
-remote_manifest_unreserve (struct repo *repo, const char *id)
+remote_manifest_unreserve (struct backend *be, const char *id)
 {
-  call_with_id (repo, OP_UNRESERVE, id);
+  call_with_id (be, OP_UNRESERVE, id);
 }
 
 int
-remote_manifest_delete (struct repo *repo, const char *id)
+remote_manifest_delete (struct backend *be, const char *id)
 {
-  if (call_with_id (repo, OP_DELETE, id) == -1) {
+  if (call_with_id (be, OP_DELETE, id) == -1) {
     error_prefix ("delete backup %s", id);
     return -1;
   }
@@ -288,8 +291,8 @@ remote_manifest_delete (struct repo *repo, const char *id)
 }
 
 int
-remote_manifest_commit (struct repo *repo, const char *text)
+remote_manifest_commit (struct backend *be, const char *text)
 {
-  return conn_call (client_of (repo)->conn, OP_COMMIT, text, strlen (text),
+  return conn_call (client_of (be)->conn, OP_COMMIT, text, strlen (text),
                     NULL, 0, NULL);
 }

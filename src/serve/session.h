@@ -12,7 +12,7 @@
 #include "repo/chunk.h"
 #include "repo/repo.h"
 #include "repo/store.h"
-#include "protocol.h"
+#include "remote/protocol.h"
 #include "server.h"
 
 /* Index uploads a session may have open at once. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "client.h"
+#include "ssh.h"
 
 #define SCHEME "ssh://"
 

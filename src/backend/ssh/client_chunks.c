@@ -1,4 +1,4 @@
-/* Remote repository: chunks (see client.h).  Uploads are not waited
+/* The ssh backend: chunks (see ssh.h).  Uploads are not waited
  * for, and reading a stream fetches ahead, so that the link stays busy
  * rather than idle a round trip per chunk. */
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include "common/endian.h"
 #include "common/error.h"
 #include "client_private.h"
-#include "protocol.h"
+#include "remote/protocol.h"
 
 /* The first failure of an upload stops the backup at its next call. */
 static int
@@ -52,9 +52,9 @@ refresh_ahead_done (void *opaque, int status, const unsigned char *p,
 }
 
 void
-remote_chunk_refresh_ahead (struct repo *repo, const struct digest *d)
+remote_chunk_refresh_ahead (struct backend *be, const struct digest *d)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   struct refresh_ahead *ra = NULL;
   unsigned char req[4 + DIGEST_LEN];
 
@@ -112,9 +112,9 @@ take_refreshed (struct client *cl, const struct digest *d)
 }
 
 int
-remote_chunk_refresh (struct repo *repo, const struct digest *d)
+remote_chunk_refresh (struct backend *be, const struct digest *d)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   unsigned char answer[1], req[4 + DIGEST_LEN];
   struct conn_reply reply = { .buf = answer, .cap = sizeof answer };
   int ahead;
@@ -156,10 +156,10 @@ put_done (void *opaque, int status, const unsigned char *p, size_t len)
 }
 
 int
-remote_chunk_put (struct repo *repo, const struct digest *d,
+remote_chunk_put (struct backend *be, const struct digest *d,
                   const unsigned char *enc, size_t len)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
 
   if (check_failed (cl) == -1)
     return -1;
@@ -179,7 +179,7 @@ prefetch_done (void *opaque, int status, const unsigned char *p, size_t len)
   if (status == ST_MORE)
     return;
   SCOPED_LOCK (&cl->lock);
-  pf->failed = status != ST_OK || len > CHUNK_HEADER_LEN + cl->chunk_size;
+  pf->failed = status != ST_OK || len > FORMAT_CHUNK_HEADER_LEN + cl->chunk_size;
   if (!pf->failed) {
     memcpy (pf->buf, p, len);
     pf->len = len;
@@ -189,9 +189,9 @@ prefetch_done (void *opaque, int status, const unsigned char *p, size_t len)
 }
 
 void
-remote_chunk_prefetch (struct repo *repo, const struct digest *d)
+remote_chunk_prefetch (struct backend *be, const struct digest *d)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   struct prefetch *pf = NULL;
 
   pthread_mutex_lock (&cl->lock);
@@ -211,7 +211,7 @@ remote_chunk_prefetch (struct repo *repo, const struct digest *d)
         pf = p;
     }
   if (pf && pf->buf == NULL)
-    pf->buf = malloc (CHUNK_HEADER_LEN + cl->chunk_size);
+    pf->buf = malloc (FORMAT_CHUNK_HEADER_LEN + cl->chunk_size);
   if (pf == NULL || pf->buf == NULL) {
     pthread_mutex_unlock (&cl->lock);
     return;
@@ -260,10 +260,10 @@ take_prefetched (struct client *cl, const struct digest *d,
 }
 
 int
-remote_chunk_get (struct repo *repo, const struct digest *d,
+remote_chunk_get (struct backend *be, const struct digest *d,
                   unsigned char *buf, size_t cap, size_t *len)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
   struct conn_reply reply = { .buf = buf, .cap = cap };
 
   if (take_prefetched (cl, d, buf, cap, len) == 1)
@@ -276,9 +276,9 @@ remote_chunk_get (struct repo *repo, const struct digest *d,
 }
 
 int
-remote_finish (struct repo *repo, struct store_stats *stats)
+remote_finish (struct backend *be, struct backend_stats *stats)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
 
   /* Answered after every PUT sent before it. */
   if (conn_call (cl->conn, OP_FINISH, NULL, 0, NULL, 0, NULL) == -1
@@ -290,9 +290,9 @@ remote_finish (struct repo *repo, struct store_stats *stats)
 }
 
 void
-remote_session_end (struct repo *repo)
+remote_session_end (struct backend *be)
 {
-  struct client *cl = client_of (repo);
+  struct client *cl = client_of (be);
 
   if (cl->session)
     conn_call (cl->conn, OP_END, NULL, 0, NULL, 0, NULL);

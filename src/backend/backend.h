@@ -1,0 +1,266 @@
+/* The storage backend interface: what a repository needs from the place
+ * that keeps its bytes.  A backend is a struct of operations, as an
+ * nbdkit plugin is: src/backend/local/ (a directory), src/backend/ssh/
+ * (a "vmbackup serve" at the far end of ssh).  A new one is one folder
+ * plus one line in backend.c's table; nothing above this layer asks which
+ * backend it has.
+ *
+ * What a backend stores is opaque to it: chunk files (header, CRC, zstd:
+ * repo/chunk.c), sealed indexes (repo/index.c) and manifest text
+ * (repo/manifest.c) are checked by the repository code, on both sides of
+ * a network link.  A backend moves, names, dates and deletes them.
+ *
+ * Names (docs/repository-format.pod gives the layout a directory backend
+ * uses; an object store may use the same strings as keys):
+ *   chunk   a digest; stored as chunks/XX/<hex>
+ *   index   a digest; stored as indexes/<hex>.idx
+ *   backup  "NAME/STAMP"; stored as backups/NAME/STAMP
+ *
+ * Errors: every operation that returns int returns -1 with the error set
+ * (common/error.h: set_error, with errno and a message naming the object)
+ * and leaves nothing half-visible behind.  Optional operations are marked
+ * so; a NULL optional operation means "nothing to do" (hints) or "the
+ * repository code does the work itself over the other operations"
+ * (gc_offload, verify_offload).  A backend that fills in gc_offload may
+ * leave gc_begin, gc_sweep and gc_end NULL; one that fills in
+ * verify_offload may leave chunk_quarantine NULL.
+ *
+ * Threads: chunk_put, chunk_refresh, chunk_get and the hints are called
+ * from several threads at once, each passing its own worker handle
+ * (worker_open); everything else is called from one thread.
+ *
+ * Notes for an object-store backend (S3): there is no flock and no atomic
+ * rename, but put-if-absent (If-None-Match: *) gives manifest_reserve and
+ * index_put their "never replace" rule, list by prefix gives
+ * manifest_list and gc_sweep, and chunk_refresh can rewrite a small
+ * marker or copy-in-place to move LastModified.  The writer/gc exclusion
+ * below is stated as a contract, so that writer registrations can be
+ * heartbeat objects and gc's cutoff "oldest live heartbeat minus a grace
+ * period"; the local backend's flocks are one way to meet it. */
+#ifndef VMB_BACKEND_H
+#define VMB_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/digest.h"
+#include "common/format.h"
+
+/* Chunk buffers handed to chunk_put have room up to the next multiple of
+ * this past their length, and are aligned to it: a backend may write
+ * them with O_DIRECT. */
+#define BACKEND_ALIGN 4096
+
+struct backend;
+
+/* What one writer session added (writer_flush). */
+struct backend_stats {
+  uint64_t new_chunks;
+  uint64_t new_bytes;           /* bytes of chunk files written */
+  uint64_t reused_chunks;
+};
+
+/* What a gc run did (repo/gc.c, or gc_offload). */
+struct gc_stats {
+  uint64_t backups;
+  uint64_t chunks_kept;
+  uint64_t chunks_deleted;
+  uint64_t bytes_deleted;
+  uint64_t indexes_deleted;
+  uint64_t tmp_deleted;
+};
+
+/* What a verify run did (verify_offload). */
+struct backend_verify_result {
+  uint64_t backups, chunks_read, problems;
+};
+
+/* gc_sweep's classes of objects. */
+enum backend_sweep {
+  SWEEP_CHUNKS,                 /* chunks whose first byte is prefix */
+  SWEEP_INDEXES,                /* every index */
+  SWEEP_TMP,                    /* leftovers of killed writers: all go */
+};
+
+/* gc_sweep asks, for each object of the class, whether a backup
+ * references it. */
+typedef bool (*backend_keep_fn) (void *opaque, const struct digest *d);
+/* One line for the user (a message, not an error): gc_sweep uses it to
+ * say why it waits. */
+typedef void (*backend_notice_fn) (void *opaque, const char *msg);
+/* A problem found by verify_offload, one line. */
+typedef void (*backend_report_fn) (void *opaque, const char *problem);
+
+struct backend_ops {
+  const char *name;
+
+  /* Does this backend serve location (a URL or a path)?  The registry
+   * asks each backend in table order; the last one (local) takes
+   * everything. */
+  bool (*handles) (const char *location);
+
+  /* --- Repository life --- */
+
+  /* Create an empty repository at location with this chunk size and a
+   * fresh random ID.  The configuration is written last, so that an
+   * interrupted init never passes for a repository. */
+  int (*init) (const char *location, uint32_t chunk_size);
+  /* Open an existing repository: set be->priv, be->id, be->chunk_size
+   * and be->append_only.  A clear error when location is not one. */
+  int (*open) (struct backend *be, const char *location);
+  void (*close) (struct backend *be);
+  /* A malloc'd directory on this host where the repository code may
+   * create temporary files (index and stream-map writers).  A file made
+   * there can be handed to index_put by name, which lets a directory
+   * backend rename it into place rather than copy it. */
+  char *(*tmpdir) (struct backend *be);
+
+  /* --- Per-thread handle --- */
+
+  /* A file descriptor the calling thread owns and passes to chunk_put
+   * and chunk_refresh, closed by the caller with close().  The local
+   * backend takes its per-prefix OFD locks on it (they belong to the open
+   * file description, so threads must not share one); a backend that
+   * needs none returns one on /dev/null. */
+  int (*worker_open) (struct backend *be);
+
+  /* --- Writer sessions: chunks --- */
+
+  /* Start the (one) writer session of this handle.  Contract with gc:
+   * from the moment writer_begin returns until writer_end, every chunk
+   * and index this session stores or refreshes survives any gc, even one
+   * that does not yet see the manifest referring to them. */
+  int (*writer_begin) (struct backend *be);
+  /* Is chunk d stored?  1: yes, and now refreshed, so that a gc running
+   * concurrently keeps it (the writer will reference it without
+   * rewriting it); 0: no (nor waiting in this session), the caller must
+   * put it; -1: error.  A chunk quarantined by verify answers 0. */
+  int (*chunk_refresh) (struct backend *be, int worker,
+                        const struct digest *d);
+  /* Optional hint: chunk_refresh will soon be asked about d (a backend
+   * with a round trip per question asks now; a few dozen kept). */
+  void (*chunk_refresh_ahead) (struct backend *be, const struct digest *d);
+  /* Store the encoded chunk enc (len bytes; see BACKEND_ALIGN) as d.
+   * May be asynchronous: an error may surface from a later call or from
+   * writer_flush, and the chunk need not be visible before writer_flush.
+   * An existing chunk d is never replaced.  check: the caller did not ask
+   * chunk_refresh first (the server, for a client that may lie), so look
+   * first and refresh instead of writing.  *stored: this call wrote it
+   * (false: it was there, or already waiting in this session). */
+  int (*chunk_put) (struct backend *be, int worker, const struct digest *d,
+                    const unsigned char *enc, size_t len, bool check,
+                    bool *stored);
+  /* Every chunk put so far is durable and visible.  stats: a backend
+   * that counts on the far side overwrites new_chunks and new_bytes. */
+  int (*writer_flush) (struct backend *be, struct backend_stats *stats);
+  /* End the session: unflushed chunks are dropped, the registration
+   * goes. */
+  void (*writer_end) (struct backend *be);
+
+  /* --- Chunks: reading, repair --- */
+
+  /* The stored bytes of chunk d into buf (capacity cap), *len their
+   * length.  A missing chunk is an error whose message ends ": missing"
+   * with errno unset. */
+  int (*chunk_get) (struct backend *be, const struct digest *d,
+                    unsigned char *buf, size_t cap, size_t *len);
+  /* Optional hint: chunk_get will soon be asked for d. */
+  void (*chunk_prefetch) (struct backend *be, const struct digest *d);
+  /* Take damaged chunk d out of use (a later chunk_refresh answers 0,
+   * so the next backup of the same data stores a good copy) but keep its
+   * bytes for forensics.  0 done, -1 not done. */
+  int (*chunk_quarantine) (struct backend *be, const struct digest *d);
+
+  /* --- Indexes (small objects named by their digest) --- */
+
+  /* Store the sealed index id: len bytes of fd, which the caller
+   * checked.  tmppath, if not NULL, is fd's name in tmpdir().  Takes
+   * ownership of fd and tmppath's file (both closed/removed on return).
+   * Put-if-absent: an index already there has the same bytes and is
+   * refreshed instead (gc keeps it as it keeps a refreshed chunk). */
+  int (*index_put) (struct backend *be, const struct digest *id, int fd,
+                    const char *tmppath, uint64_t len);
+  /* A readable, seekable fd holding index id (the caller closes it).
+   * Missing: error "...: missing", errno unset. */
+  int (*index_open) (struct backend *be, const struct digest *id);
+
+  /* --- Manifests (small objects named "NAME/STAMP") --- */
+
+  /* Reserve a new backup ID for name at time (UTC "%Y%m%dT%H%M%SZ",
+   * ".2", ".3"... when taken): put-if-absent of a reservation that no
+   * listing shows.  *id malloc'd. */
+  int (*manifest_reserve) (struct backend *be, const char *name,
+                           int64_t time, char **id);
+  void (*manifest_unreserve) (struct backend *be, const char *id);
+  /* Publish manifest text as backup id (reserved before), durably;
+   * never replaces one.  This is what makes a backup visible. */
+  int (*manifest_commit) (struct backend *be, const char *id,
+                          const char *text);
+  /* The text of backup id (at most max bytes; malloc'd, NUL-terminated).
+   * Missing: error "no backup ID". */
+  int (*manifest_get) (struct backend *be, const char *id, size_t max,
+                       char **text, size_t *len);
+  /* The IDs of name's backups, or of all backups if name is NULL,
+   * appended to *ids (malloc'd strings; *ids grows with realloc). */
+  int (*manifest_list) (struct backend *be, const char *name, char ***ids,
+                        size_t *n);
+  int (*manifest_delete) (struct backend *be, const char *id);
+
+  /* --- gc --- */
+
+  /* Start a gc: exclude other gcs ("another gc is running") and fix the
+   * cutoff: only objects last stored or refreshed before every live
+   * writer session began (and before now) may be swept.  A dead writer's
+   * registration is removed here. */
+  int (*gc_begin) (struct backend *be);
+  /* Delete the objects of one class that keep() rejects and that are
+   * older than the cutoff, excluding writers meanwhile (a chunk is
+   * either refreshed and kept, or deleted and stored again, never
+   * refreshed-then-deleted).  dry_run: count only.  Counts go to
+   * *kept, *deleted and *bytes. */
+  int (*gc_sweep) (struct backend *be, enum backend_sweep what,
+                   unsigned prefix, backend_keep_fn keep, void *opaque,
+                   bool dry_run, backend_notice_fn notice,
+                   void *notice_opaque, uint64_t *kept, uint64_t *deleted,
+                   uint64_t *bytes);
+  void (*gc_end) (struct backend *be);
+
+  /* --- Optional: whole-repository work done next to the data --- */
+
+  /* Run all of gc where the data is (ssh: on the server, one request). */
+  int (*gc_offload) (struct backend *be, bool dry_run, struct gc_stats *st);
+  /* Verify the backups ids (all when n is 0) where the data is. */
+  int (*verify_offload) (struct backend *be, char *const *ids, size_t n,
+                        backend_report_fn report, void *opaque,
+                        struct backend_verify_result *res);
+};
+
+/* An open repository's storage. */
+struct backend {
+  const struct backend_ops *ops;
+  void *priv;                   /* the backend's own */
+  char *location;               /* as given: a path or a URL */
+  char id[33];                  /* repository ID, hex */
+  uint32_t chunk_size;
+  bool append_only;             /* the far side refuses deletes */
+};
+
+/* backend.c: pick the backend for location and open or create the
+ * repository there. */
+struct backend *backend_open (const char *location);
+int backend_init (const char *location, uint32_t chunk_size);
+void backend_close (struct backend *be);
+
+/* config.c: the repository's "config" object, for backends that store
+ * it themselves. */
+#define BACKEND_FORMAT_VERSION FORMAT_VERSION
+#define BACKEND_MIN_CHUNK FORMAT_MIN_CHUNK
+#define BACKEND_MAX_CHUNK FORMAT_MAX_CHUNK
+#define BACKEND_CONFIG_MAX 4096
+bool backend_chunk_size_valid (uint32_t chunk_size);
+/* A new config text with a fresh random ID, malloc'd. */
+char *backend_config_new (uint32_t chunk_size);
+int backend_config_parse (struct backend *be, const char *text);
+
+#endif

@@ -1,0 +1,87 @@
+/* The local backend's chunk files: reading, refreshing for gc, and
+ * quarantine (see backend.h for what each promises). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "local.h"
+
+int
+local_chunk_get (struct backend *be, const struct digest *d,
+                 unsigned char *buf, size_t cap, size_t *len)
+{
+  struct local *L = local_of (be);
+  char rel[128];
+  CLEANUP_CLOSE int fd = -1;
+  struct stat st;
+
+  local_chunk_relpath (d, rel, sizeof rel);
+  fd = openat (L->dirfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
+               errno == ENOENT ? ": missing" : "");
+    return -1;
+  }
+  if (fstat (fd, &st) == -1) {
+    set_error (errno, "chunk %s", rel + 10);
+    return -1;
+  }
+  if ((uint64_t) st.st_size > cap) {
+    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
+               (long long) st.st_size);
+    return -1;
+  }
+  if (read_full (fd, buf, st.st_size, 0) == -1) {
+    set_error (errno, "chunk %s: read", rel + 10);
+    return -1;
+  }
+  *len = st.st_size;
+  return 0;
+}
+
+/* Does the chunk exist?  If so, refresh its mtime so a concurrent gc
+ * sees it as in use (see lock.h). */
+int
+local_chunk_exists_refresh (struct local *L, int lock_fd,
+                            const struct digest *d)
+{
+  char rel[128];
+  int r;
+
+  local_chunk_relpath (d, rel, sizeof rel);
+  if (chunk_prefix_lock (lock_fd, d->b[0], 0) == -1)
+    return -1;
+  r = utimensat (L->dirfd, rel, NULL, 0);
+  if (r == -1 && errno != ENOENT) {
+    set_error (errno, "refresh %s", rel);
+    chunk_prefix_unlock (lock_fd, d->b[0]);
+    return -1;
+  }
+  chunk_prefix_unlock (lock_fd, d->b[0]);
+  return r == 0;
+}
+
+/* The damaged file goes to quarantine/, out of chunks/ (backups would
+ * otherwise keep deduplicating against it forever) but kept for
+ * forensics. */
+int
+local_chunk_quarantine (struct backend *be, const struct digest *d)
+{
+  struct local *L = local_of (be);
+  char rel[128], hex[DIGEST_HEX_LEN + 1], dst[128];
+
+  local_chunk_relpath (d, rel, sizeof rel);
+  digest_to_hex (d, hex);
+  snprintf (dst, sizeof dst, "quarantine/%s", hex);
+  mkdirat (L->dirfd, "quarantine", 0700);
+  if (renameat (L->dirfd, rel, L->dirfd, dst) == -1) {
+    set_error (errno, "quarantine chunk %s", hex);
+    return -1;
+  }
+  return 0;
+}

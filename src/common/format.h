@@ -1,0 +1,15 @@
+/* Sizes fixed by the repository format (docs/repository-format.pod)
+ * that layers below repo/ need too: the protocol codec bounds its
+ * messages with them and the backends check chunk sizes.  repo/ names
+ * them CHUNK_HEADER_LEN, INDEX_HEADER_LEN, MANIFEST_MAX, REPO_*_CHUNK. */
+#ifndef VMB_FORMAT_H
+#define VMB_FORMAT_H
+
+#define FORMAT_VERSION 1
+#define FORMAT_MIN_CHUNK (64 * 1024)
+#define FORMAT_MAX_CHUNK (16 * 1024 * 1024)
+#define FORMAT_CHUNK_HEADER_LEN 32
+#define FORMAT_INDEX_HEADER_LEN 64
+#define FORMAT_MANIFEST_MAX (1 << 20)
+
+#endif

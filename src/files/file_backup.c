@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/test_hooks.h"
 #include "repo/repo.h"
 #include "common/strbuf.h"
 #include "catalogue.h"
@@ -51,7 +52,6 @@ struct run {
   struct parent parent;
   struct hardlinks links;
   struct strbuf rec;
-  const char *grow_hook;        /* VMBACKUP_TEST_GROW_WHILE_READ */
 };
 
 static void
@@ -177,22 +177,6 @@ read_extents (struct run *r, int fd, struct file_entry *e, const char *path)
   return 0;
 }
 
-/* For tests: make the named file change while it is being read. */
-static void
-test_grow (struct run *r, const char *path)
-{
-  int fd;
-
-  if (r->grow_hook == NULL || strcmp (r->grow_hook, path) != 0)
-    return;
-  fd = open (path, O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd >= 0) {
-    if (write (fd, "+", 1) != 1)
-      fprintf (stderr, "vmbackup: test hook: cannot grow %s\n", path);
-    close (fd);
-  }
-}
-
 /* Read a regular file into the data stream; 1 when it could not be
  * read (reported; the entry is left out). */
 static int
@@ -229,7 +213,7 @@ read_file_data (struct run *r, struct walk_item *it)
       on_problem (r, WALK_UNREADABLE, it->abspath, get_errno ());
     if (rc != 0)
       break;
-    test_grow (r, it->abspath);
+    test_hook_file_read (it->abspath);
     if (fstat (fd, &after) == -1) {
       on_problem (r, WALK_UNREADABLE, it->abspath, errno);
       rc = 1;
@@ -508,7 +492,6 @@ files_backup (const struct files_backup_params *p,
   int rc = -1;
 
   memset (res, 0, sizeof *res);
-  r.grow_hook = getenv ("VMBACKUP_TEST_GROW_WHILE_READ");
   hardlinks_init (&r.links);
   cdc_params_for_data (&data_cdc, repo->chunk_size);
   cdc_params_for_catalogue (&cat_cdc, repo->chunk_size);

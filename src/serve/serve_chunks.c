@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/test_hooks.h"
 #include "common/fsutil.h"
 #include "repo/index.h"
 #include "repo/repo.h"
@@ -67,33 +68,6 @@ serve_refresh (struct session *s, const struct proto_request *rq)
   return 0;
 }
 
-/* Test hooks, so that tests/test-remote-kill.sh can stop a backup at a
- * known point rather than race it:
- *   VMBACKUP_TEST_SERVE_KILL_AFTER=N   die (SIGKILL) on the Nth chunk
- *   VMBACKUP_TEST_SERVE_PAUSE_AFTER=N  on the Nth chunk, write our pid
- *   VMBACKUP_TEST_SERVE_PAUSE_FILE=F   to F and wait until F is removed */
-static void
-test_hooks (void)
-{
-  static unsigned long puts;
-  const char *kill_after = getenv ("VMBACKUP_TEST_SERVE_KILL_AFTER");
-  const char *pause_after = getenv ("VMBACKUP_TEST_SERVE_PAUSE_AFTER");
-  const char *pause_file = getenv ("VMBACKUP_TEST_SERVE_PAUSE_FILE");
-
-  puts++;
-  if (kill_after && strtoul (kill_after, NULL, 10) == puts)
-    raise (SIGKILL);
-  if (pause_after && pause_file && strtoul (pause_after, NULL, 10) == puts) {
-    FILE *f = fopen (pause_file, "w");
-    if (f) {
-      fprintf (f, "%d\n", (int) getpid ());
-      fclose (f);
-      for (int i = 0; i < 1200 && access (pause_file, F_OK) == 0; i++)
-        usleep (50000);
-    }
-  }
-}
-
 int
 serve_put (struct session *s, const struct proto_request *rq)
 {
@@ -101,7 +75,7 @@ serve_put (struct session *s, const struct proto_request *rq)
   size_t rawlen;
   bool stored;
 
-  test_hooks ();
+  test_hook_serve_chunk ();
   /* chunk_encode never makes a file larger than this (it stores data
    * as is rather than grow it), and s->aligned holds no more. */
   if (rq->datalen > CHUNK_HEADER_LEN + s->repo->chunk_size) {

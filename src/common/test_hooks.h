@@ -1,0 +1,24 @@
+/* Test-only behaviour, one function per hook, each switched on by a
+ * VMBACKUP_TEST_* variable that only the test suite sets.  Every read of
+ * such a variable is in test_hooks.c, so product code has no scattered
+ * getenv() calls and `grep test_hook_ src/` lists every place a test can
+ * reach in.  With the variables unset each hook does nothing. */
+#ifndef VMB_TEST_HOOKS_H
+#define VMB_TEST_HOOKS_H
+
+/* serve, on each chunk it stores: VMBACKUP_TEST_SERVE_KILL_AFTER=N dies
+ * (SIGKILL) on the Nth; VMBACKUP_TEST_SERVE_PAUSE_AFTER=N with
+ * VMBACKUP_TEST_SERVE_PAUSE_FILE=F writes our pid to F on the Nth and
+ * waits (at most a minute) until F is removed.  So tests/
+ * test-remote-kill.sh stops a backup at a known point, not by a race. */
+void test_hook_serve_chunk (void);
+
+/* A file backup about to read path: VMBACKUP_TEST_GROW_WHILE_READ=PATH
+ * appends a byte to that file, so it changes while it is read. */
+void test_hook_file_read (const char *path);
+
+/* Seconds to hold a VM frozen (VMBACKUP_TEST_HOLD_FROZEN=S), so a test
+ * can kill vmbackup there; 0 when unset. */
+unsigned test_hook_hold_frozen (void);
+
+#endif

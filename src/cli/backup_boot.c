@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "common/error.h"
-#include "engine/backup_file.h"
+#include "repo/backup_file.h"
 #include "backup_boot.h"
 
 static void *

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "engine/backup_file.h"
+#include "repo/backup_file.h"
 #include "virt/checkpoint.h"
 #include "virt/conn.h"
 #include "backup_vm_run.h"

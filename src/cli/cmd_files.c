@@ -12,7 +12,7 @@
 #include "common/events.h"
 #include "common/strbuf.h"
 #include "common/units.h"
-#include "engine/backup_file.h"
+#include "repo/backup_file.h"
 #include "files/catalogue_reader.h"
 #include "files/file_backup.h"
 #include "files/file_restore.h"

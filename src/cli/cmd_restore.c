@@ -7,7 +7,7 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "engine/restore_disk.h"
-#include "engine/restore_file.h"
+#include "repo/restore_file.h"
 #include "repo/manifest.h"
 #include "common/events.h"
 #include "restore_vm.h"

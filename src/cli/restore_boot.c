@@ -8,7 +8,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fsutil.h"
-#include "engine/restore_file.h"
+#include "repo/restore_file.h"
 #include "restore_boot.h"
 
 /* What restore_file_path takes: a kernel with its initrd is tens of

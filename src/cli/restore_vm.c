@@ -31,7 +31,7 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "engine/restore_disk.h"
-#include "engine/restore_file.h"
+#include "repo/restore_file.h"
 #include "virt/conn.h"
 #include "virt/domain_edit.h"
 #include "virt/domain_xml.h"

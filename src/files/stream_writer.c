@@ -6,7 +6,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "engine/backup_file.h"
+#include "repo/backup_file.h"
 #include "repo/repo.h"
 #include "stream_writer.h"
 

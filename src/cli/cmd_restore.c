@@ -1,4 +1,4 @@
-/* vmbackup restore: a whole VM (restore_vm.c), one disk back to an
+/* vmbackup restore: a whole VM (vm/restore.h), one disk back to an
  * image file (--to), or one file kept with a VM (--file ... --to). */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,8 +11,9 @@
 #include "engine/restore_file.h"
 #include "repo/manifest.h"
 #include "common/events.h"
-#include "restore_vm.h"
+#include "vm/restore.h"
 #include "cli.h"
+#include "report.h"
 
 /* --file NAME --to PATH: NAME is a kept file's path as the manifest
  * records it (domain.xml, /var/lib/libvirt/qemu/nvram/web1_VARS.fd, a
@@ -83,6 +84,7 @@ cmd_restore (int argc, char **argv)
 
   struct restore_vm_opts vo = { .uri = global_uri };
   struct event_log events;
+  struct cli_report report;
 
   while ((c = getopt_long (argc, argv, "hc:", opts, NULL)) != -1) {
     switch (c) {
@@ -139,6 +141,8 @@ cmd_restore (int argc, char **argv)
     if (cli_open_events (&events) == -1)
       goto out;
     vo.events = &events;
+    cli_report_init (&report);
+    vo.report = &report.rep;
     if (restore_vm (repo, m, &vo) == 0)
       r = EXIT_OK;
     else

@@ -1,7 +1,7 @@
-/* One VM backup's state, shared by backup_vm.c (the point-in-time copy
+/* One VM backup's state, shared by backup.c (the point-in-time copy
  * and the disks) and backup_config.c (what is kept beside the disks). */
-#ifndef VMB_BACKUP_VM_RUN_H
-#define VMB_BACKUP_VM_RUN_H
+#ifndef VMB_VM_BACKUP_RUN_H
+#define VMB_VM_BACKUP_RUN_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -16,13 +16,14 @@
 #include "virt/plan.h"
 #include "virt/snapshots.h"
 #include "backup_boot.h"
-#include "backup_vm.h"
+#include "backup.h"
 #include "incremental.h"
 
 DEFINE_VECTOR_TYPE (string_vector, char *);
 
 struct vm_run {
   const struct backup_vm_opts *o;
+  const char *uri;              /* libvirt's, for the guardian */
   virDomainPtr dom;
   struct vm_plan plan;
   struct store store;

@@ -1,8 +1,7 @@
 /* Back up one libvirt VM: decide live or offline from its plan, take the
  * point-in-time copy (freeze or suspend, start the pull job, thaw or
  * resume at once), read every included disk through the NBD pipeline,
- * and keep its configuration.  Lives in cli/ because it wires virt/,
- * engine/ and repo/ together. */
+ * and keep its configuration. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,8 +18,8 @@
 #include "nbd/extents.h"
 #include "nbd/server.h"
 #include "virt/conn.h"
-#include "backup_vm_run.h"
-#include "cli.h"
+#include "backup_run.h"
+#include "host_private.h"
 
 #define AGENT_TIMEOUT_S 10
 
@@ -46,14 +45,16 @@ release_signals (struct vm_run *r)
   pthread_sigmask (SIG_SETMASK, &r->saved_mask, NULL);
 }
 
-/* For tests: keep the guest frozen a while so a test can kill us there. */
+/* For tests: keep the guest frozen a while so a test can kill us there
+ * (the test waits for the note). */
 static void
-test_hold (const char *what)
+test_hold (struct vm_run *r, const char *what)
 {
   const char *s = getenv ("VMBACKUP_TEST_HOLD_FROZEN");
 
   if (s && atoi (s) > 0) {
-    fprintf (stderr, "vmbackup: test hold: %s for %s s\n", what, s);
+    vm_report_message (r->o->report, VM_REPORT_NOTE, "test hold: %s for %s s",
+                       what, s);
     sleep (atoi (s));
   }
 }
@@ -104,8 +105,8 @@ thaw (struct vm_run *r)
   if (!r->frozen)
     return;
   if (virDomainFSThaw (r->dom, NULL, 0, 0) < 0)
-    fprintf (stderr, "vmbackup: warning: VM %s: thaw: %s\n",
-             r->plan.dom.name, virt_error ());
+    vm_report_message (r->o->report, VM_REPORT_WARNING, "VM %s: thaw: %s",
+                       r->plan.dom.name, virt_error ());
   r->frozen = false;
   guard_stage (&r->guard, GUARD_THAWED);
   emit (r, EV_THAWED, "thawed after %.0f ms frozen",
@@ -131,8 +132,8 @@ resume (struct vm_run *r)
   if (!r->paused_by_us)
     return;
   if (virDomainResume (r->dom) == -1)
-    fprintf (stderr, "vmbackup: warning: VM %s: resume: %s\n",
-             r->plan.dom.name, virt_error ());
+    vm_report_message (r->o->report, VM_REPORT_WARNING, "VM %s: resume: %s",
+                       r->plan.dom.name, virt_error ());
   r->paused_by_us = false;
   guard_stage (&r->guard, GUARD_RESUMED);
 }
@@ -211,7 +212,7 @@ start_job (struct vm_run *r)
     goto out;
   }
   if (r->frozen)
-    test_hold ("guest frozen, job started");
+    test_hold (r, "guest frozen, job started");
   ret = 0;
  out:
   thaw (r);
@@ -301,7 +302,6 @@ backup_one_disk (struct vm_run *r, size_t i, const char *snapshot,
   struct nbd_server srv = { .pid = -1 };
   struct nbd_handle *nbd;
   struct backup_disk_result res;
-  struct progress prog;
   const char *fmt = d->format[0] ? d->format : "raw";
   char *dirty_context = NULL;
   char label[128];
@@ -319,16 +319,16 @@ backup_one_disk (struct vm_run *r, size_t i, const char *snapshot,
     dirty_context = NULL;
   }
   snprintf (label, sizeof label, "%s %s", r->plan.dom.name, d->target);
-  progress_init (&prog, label);
+  vm_report_progress_begin (r->o->report, label);
   struct backup_disk_params p = {
     .repo = r->store.repo, .store = &r->store, .nbd = nbd, .name = d->target,
     .compression_level = r->o->level,
     .prev = inc && inc->since ? &inc->prev : NULL,
     .dirty_context = inc && inc->since ? dirty_context : NULL,
-    .progress = progress_update, .progress_opaque = &prog,
+    .progress = vm_report_progress, .progress_opaque = (void *) r->o->report,
   };
   ret = backup_disk (&p, &res);
-  progress_finish (&prog);
+  vm_report_progress_end (r->o->report);
   nbd_shutdown (nbd, 0);
   nbd_close (nbd);
   if (ret == 0) {
@@ -423,7 +423,7 @@ run (struct vm_run *r)
     return -1;
   r->m.run = r->inc.run;
   if (live_vm) {
-    if (guard_start (&r->guard, r->o->uri, info->name) == -1
+    if (guard_start (&r->guard, r->uri, info->name) == -1
         || start_job (r) == -1)
       return -1;
   }
@@ -458,12 +458,11 @@ run (struct vm_run *r)
 }
 
 int
-backup_vm (struct repo *repo, virConnectPtr conn,
+backup_vm (struct repo *repo, struct vm_host *host,
            const struct backup_vm_opts *o, const char *name)
 {
-  struct vm_run r = { .o = o };
+  struct vm_run r = { .o = o, .uri = host->uri };
   char backup_name[NAME_MAX_LEN + 1];
-  char sz[32], nw[32], rd[32];
   double t0 = now_monotonic ();
   int ret = -1;
 
@@ -471,7 +470,7 @@ backup_vm (struct repo *repo, virConnectPtr conn,
   r.store.repo = repo;
   r.store.writer.fd = -1;
   r.store.lock_fd = -1;
-  r.dom = virt_lookup (conn, name);
+  r.dom = virt_lookup (host->conn, name);
   if (r.dom == NULL)
     return -1;
   if (vm_plan_make (r.dom, 5, &r.plan) == -1)
@@ -499,29 +498,9 @@ backup_vm (struct repo *repo, virConnectPtr conn,
             "excluded, %lld ms downtime", r.consistency, r.m.disks.len,
             r.m.disks.len == 1 ? "" : "s", r.m.excluded.len,
             (long long) r.m.downtime_ms);
-      printf ("backup %s: %s, %s, %s new, %zu disk%s", r.m.id,
-              r.consistency,
-              format_size (manifest_logical_size (&r.m), sz, sizeof sz),
-              format_size (manifest_stored_new (&r.m), nw, sizeof nw),
-              r.m.disks.len, r.m.disks.len == 1 ? "" : "s");
-      if (r.m.downtime_ms)
-        printf (", downtime %lld ms", (long long) r.m.downtime_ms);
-      {
-        uint64_t read = 0;
-        size_t incr = 0;
-        for (size_t i = 0; i < r.m.disks.len; i++) {
-          read += r.m.disks.ptr[i].bytes_read;
-          incr += r.m.disks.ptr[i].incremental;
-        }
-        printf (", %s read", format_size (read, rd, sizeof rd));
-        if (incr)
-          printf (" (%zu incremental)", incr);
-      }
-      printf (", %.1f s\n", now_monotonic () - t0);
-      for (size_t i = 0; i < r.m.excluded.len; i++)
-        printf ("  disk %s excluded: %s; protect it with an in-guest "
-                "backup\n", r.m.excluded.ptr[i].target,
-                r.m.excluded.ptr[i].reason);
+      if (o->report && o->report->ops && o->report->ops->backed_up)
+        o->report->ops->backed_up (o->report->opaque, &r.m,
+                                   now_monotonic () - t0);
       ret = 0;
     }
   }

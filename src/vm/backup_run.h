@@ -1,5 +1,6 @@
-/* One VM backup's state, shared by backup.c (the point-in-time copy
- * and the disks) and backup_config.c (what is kept beside the disks). */
+/* One VM backup's state, shared by backup.c (the disks), backup_pit.c
+ * (the point-in-time copy) and backup_config.c (what is kept beside the
+ * disks). */
 #ifndef VMB_VM_BACKUP_RUN_H
 #define VMB_VM_BACKUP_RUN_H
 
@@ -44,6 +45,9 @@ struct vm_run {
 /* Events of this operation go to the log the caller opened. */
 #define emit(r, ...) event_emit ((r)->o->events, __VA_ARGS__)
 
+/* The point-in-time copy (backup_pit.c): freeze or suspend, start the
+ * job, thaw or resume; the downtime goes into the manifest. */
+int vm_run_start_job (struct vm_run *r);
 /* Keep a file (path) or a text (text != NULL, stored under path's name)
  * in the backup, with its role. */
 int vm_run_add_file (struct vm_run *r, const char *role, const char *path,

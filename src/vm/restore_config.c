@@ -31,7 +31,8 @@ restore_tpm (struct vm_restore *r)
 {
   char uuid[VIR_UUID_STRING_BUFLEN], dir[PATH_MAX];
 
-  if (!restore_find_file (r->m, "tpm") || virDomainGetUUIDString (r->dom, uuid) == -1)
+  if (!restore_find_file (r->m, "tpm")
+      || virDomainGetUUIDString (r->dom, uuid) == -1)
     return 0;
   for (size_t i = 0; i < r->m->files.len; i++) {
     const struct manifest_file *f = &r->m->files.ptr[i];

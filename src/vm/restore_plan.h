@@ -51,7 +51,8 @@ int restore_check_conflict (const char *name, bool exists,
 /* Map the manifest's disks onto the backed-up domain (info) and decide
  * their paths.  existing: the definition of the VM being replaced, or
  * NULL.  0, or -1 with the error set; release the plan either way. */
-int restore_plan_make (const struct manifest *m, const struct domain_info *info,
+int restore_plan_make (const struct manifest *m,
+                       const struct domain_info *info,
                        const struct domain_info *existing,
                        const struct restore_vm_opts *o,
                        const struct restore_probe *probe,

@@ -39,8 +39,7 @@ cmd_backup (int argc, char **argv)
   const char *repo_opt = NULL;
   int level = DEFAULT_LEVEL, c;
   struct repo *repo;
-  const char *uri = global_uri;
-  struct backup_vm_opts vmo = { .consistency = "auto",
+  struct backup_vm_opts vmo = { .uri = global_uri, .consistency = "auto",
                                 .downtime_warn_ms = 1000 };
   struct cli_report report;
   struct event_log events;
@@ -80,7 +79,7 @@ cmd_backup (int argc, char **argv)
                                 "application, crash or offline");
       vmo.consistency = optarg;
       break;
-    case 'c': uri = optarg; break;
+    case 'c': vmo.uri = optarg; break;
     case 'D': {
       char *end;
       long ms = strtol (optarg, &end, 10);
@@ -125,7 +124,7 @@ cmd_backup (int argc, char **argv)
               format_size (res.stored_new, nw, sizeof nw), res.seconds);
   }
   if (nvms) {
-    struct vm_host *host = vm_host_open (uri);
+    struct vm_host *host = vm_host_open (vmo.uri);
     if (host == NULL) {
       cli_error ("%s", get_error ());
       failed += nvms;

@@ -33,8 +33,6 @@
 #include "restore_block.h"
 #include "restore_run.h"
 
-#define XML_MAX (16 << 20)
-
 /* After a failure: take back what we wrote.  Disks already moved into
  * place stay when they replaced a VM (the old one is gone; these are the
  * only copy on the host). */

@@ -14,7 +14,6 @@
 #include "virt/domain_edit.h"
 #include "restore_run.h"
 
-#define XML_MAX (16 << 20)
 #define SWTPM_DIR "/var/lib/libvirt/swtpm"
 
 const struct manifest_file *

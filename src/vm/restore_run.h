@@ -32,8 +32,8 @@ struct vm_restore {
   path_vector boot_created;     /* boot files we put back */
 };
 
-/* Events of this operation go to the log the caller opened. */
-#define emit(r, ...) event_emit ((r)->o->events, __VA_ARGS__)
+/* The largest domain or snapshot XML a backup may hold. */
+#define XML_MAX (16 << 20)
 
 /* Events of this operation go to the log the caller opened. */
 #define emit(r, ...) event_emit ((r)->o->events, __VA_ARGS__)

@@ -17,6 +17,8 @@
 #include "server.h"
 
 #define START_TIMEOUT_MS 30000
+/* How long qemu-nbd gets to exit after SIGTERM before SIGKILL. */
+#define STOP_TIMEOUT_MS 10000
 
 int
 image_detect_format (const char *path, const char **format)
@@ -217,8 +219,23 @@ nbd_server_stop (struct nbd_server *srv)
   char path[4096];
 
   if (srv->pid > 0) {
+    struct timespec delay = { .tv_nsec = 10 * 1000 * 1000 };
+    int waited = 0;
+
+    /* qemu-nbd can miss a SIGTERM that arrives while it tears down the
+     * connection we just closed, and then waits for a client forever
+     * (seen under load: a backup and a restore hung here).  Nothing is
+     * lost by killing it: we are done with the export. */
     kill (srv->pid, SIGTERM);
-    waitpid (srv->pid, NULL, 0);
+    while (waitpid (srv->pid, NULL, WNOHANG) == 0) {
+      if (waited >= STOP_TIMEOUT_MS) {
+        kill (srv->pid, SIGKILL);
+        waitpid (srv->pid, NULL, 0);
+        break;
+      }
+      nanosleep (&delay, NULL);
+      waited += 10;
+    }
   }
   srv->pid = -1;
   if (srv->dir) {
@@ -239,9 +256,9 @@ nbd_open_unix (const char *sock, bool want_allocation)
   return nbd_open_unix_export (sock, NULL, want_allocation, NULL);
 }
 
-struct nbd_handle *
-nbd_open_unix_export (const char *sock, const char *export,
-                      bool want_allocation, const char *dirty_context)
+static struct nbd_handle *
+open_once (const char *sock, const char *export, bool want_allocation,
+           const char *dirty_context, bool *refused)
 {
   struct nbd_handle *h = nbd_create ();
 
@@ -253,6 +270,7 @@ nbd_open_unix_export (const char *sock, const char *export,
       || (want_allocation && nbd_add_meta_context (h, "base:allocation") == -1)
       || (dirty_context && nbd_add_meta_context (h, dirty_context) == -1)
       || nbd_connect_unix (h, sock) == -1) {
+    *refused = nbd_get_errno () == ECONNREFUSED;
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
     nbd_close (h);
     return NULL;
@@ -261,6 +279,27 @@ nbd_open_unix_export (const char *sock, const char *export,
     set_error (0, "NBD server does not offer %s", dirty_context);
     nbd_close (h);
     return NULL;
+  }
+  return h;
+}
+
+struct nbd_handle *
+nbd_open_unix_export (const char *sock, const char *export,
+                      bool want_allocation, const char *dirty_context)
+{
+  struct timespec delay = { .tv_nsec = 50 * 1000 * 1000 };
+  struct nbd_handle *h;
+  bool refused = false;
+
+  /* qemu-nbd's socket file appears at bind(), a moment before it
+   * listens: under load a connection can land in between and be
+   * refused.  Try again for a few seconds. */
+  for (int tries = 0; tries < 100; tries++) {
+    refused = false;
+    h = open_once (sock, export, want_allocation, dirty_context, &refused);
+    if (h || !refused)
+      break;
+    nanosleep (&delay, NULL);
   }
   return h;
 }

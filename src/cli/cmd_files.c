@@ -12,33 +12,16 @@
 #include "common/events.h"
 #include "common/strbuf.h"
 #include "common/units.h"
-#include "repo/backup_file.h"
+#include "files/backup_run.h"
 #include "files/catalogue_reader.h"
 #include "files/file_backup.h"
 #include "files/file_restore.h"
 #include "repo/manifest.h"
-#include "repo/store.h"
 #include "cli.h"
 #include "parse_options.h"
 
-#define DEFAULT_LEVEL 3
+#define DEFAULT_LEVEL FILES_DEFAULT_LEVEL
 #define MAX_ARGS 256
-
-/* Store the events of this backup in it, as VM backups do. */
-static int
-add_events (struct store *store, struct manifest *m, struct event_log *ev,
-            struct manifest_file *f)
-{
-  f->role = "events";
-  f->path = "events.jsonl";
-  f->size = ev->lines.len;
-  if (backup_buffer (store, DEFAULT_LEVEL, ev->lines.buf, ev->lines.len,
-                     &f->index) == -1)
-    return -1;
-  m->files.ptr = f;
-  m->files.len = m->files.cap = 1;
-  return 0;
-}
 
 int
 cmd_files_backup (int argc, char **argv)
@@ -48,15 +31,11 @@ cmd_files_backup (int argc, char **argv)
   const char *repo_opt = NULL, *name = NULL;
   struct files_backup_params p = { .level = DEFAULT_LEVEL,
                                    .excludes = (char **) excludes };
-  struct files_backup_result res;
-  struct manifest m = { .kind = "files", .consistency = "live" };
-  struct manifest_file evfile = { 0 };
+  struct files_backup_outcome out;
+  const struct files_backup_result *res = &out.res;
   struct event_log events;
-  struct store store;
   struct repo *repo;
-  struct manifest *parent = NULL;
   bool reread = false;
-  double t0 = now_monotonic ();
   char rd[32], nw[32], sz[32];
   int c, r = EXIT_FAIL;
   const struct opt opts[] = {
@@ -101,84 +80,32 @@ cmd_files_backup (int argc, char **argv)
     event_log_close (&events);
     return EXIT_FAIL;
   }
-  /* The latest backup of this name lets unchanged files go unread. */
-  if (!reread) {
-    manifest_vector all = empty_vector;
-    if (manifest_list (repo, name, &all, NULL, NULL) == 0 && all.len
-        && all.ptr[all.len - 1]->archive.present) {
-      parent = all.ptr[all.len - 1];
-      all.len--;
-    }
-    manifest_vector_free (&all);
-  }
-  p.parent = parent;
-  m.name = (char *) name;
-  m.time = time (NULL);
-  m.chunk_size = repo->chunk_size;
-  p.events = &events;
-  if (manifest_reserve (repo, &m) == -1) {
+  if (files_backup_run (repo, name, reread, &p, &events, &out) == -1) {
     cli_error ("files backup %s: %s", name, get_error ());
     goto out;
   }
-  event_log_reset (&events, name, m.id);
-  event_emit (&events, EV_BACKUP_STARTED, "file backup of %d path%s", argc
-              - optind, argc - optind == 1 ? "" : "s");
-  if (store_begin (&store, repo) == -1) {
-    store_end (&store);
-    goto failed;
-  }
-  p.store = &store;
-  if (files_backup (&p, &res) == -1) {
-    store_end (&store);
-    goto failed;
-  }
-  event_emit (&events, EV_BACKUP_FINISHED, "backup finished: %" PRIu64
-              " entries, %" PRIu64 " bytes read, %" PRIu64 " changed while "
-              "read, %" PRIu64 " unreadable", res.archive.entries,
-              res.bytes_read, res.changed, res.skipped);
-  if (add_events (&store, &m, &events, &evfile) == -1) {
-    store_end (&store);
-    goto failed;
-  }
-  m.archive = res.archive;
-  m.archive.stored_new = store.stats.new_bytes;
-  m.finished = time (NULL);
-  store_end (&store);
-  if (manifest_commit (repo, &m) == -1)
-    goto failed;
   printf ("backup %s: %" PRIu64 " files, %" PRIu64 " directories, %" PRIu64
-          " other; %s, %s read, %s new, %.1f s\n", m.id, res.files, res.dirs,
-          res.others, format_size (res.archive.bytes, sz, sizeof sz),
-          format_size (res.bytes_read, rd, sizeof rd),
-          format_size (m.archive.stored_new, nw, sizeof nw),
-          now_monotonic () - t0);
-  if (res.parent_failed)
+          " other; %s, %s read, %s new, %.1f s\n", out.id, res->files,
+          res->dirs, res->others,
+          format_size (res->archive.bytes, sz, sizeof sz),
+          format_size (res->bytes_read, rd, sizeof rd),
+          format_size (out.stored_new, nw, sizeof nw), out.seconds);
+  if (res->parent_failed)
     cli_warning ("the previous backup %s could not be used: files were read "
-                 "again (run 'vmbackup verify')", parent->id);
-  if (res.changed)
+                 "again (run 'vmbackup verify')", out.parent);
+  if (res->changed)
     cli_warning ("%" PRIu64 " file%s changed while read and may be "
-                 "inconsistent (event 3000)", res.changed,
-                 res.changed == 1 ? "" : "s");
+                 "inconsistent (event 3000)", res->changed,
+                 res->changed == 1 ? "" : "s");
   r = EXIT_OK;
-  if (res.skipped) {
+  if (res->skipped) {
     cli_error ("backup %s: %" PRIu64 " entr%s could not be read and %s left "
-               "out (see 'vmbackup events %s')", m.id, res.skipped,
-               res.skipped == 1 ? "y" : "ies",
-               res.skipped == 1 ? "is" : "are", name);
+               "out (see 'vmbackup events %s')", out.id, res->skipped,
+               res->skipped == 1 ? "y" : "ies",
+               res->skipped == 1 ? "is" : "are", name);
     r = EXIT_FAIL;
   }
-  goto out;
- failed:
-  {
-    char saved[1024];
-    snprintf (saved, sizeof saved, "%s", get_error ());
-    event_emit (&events, EV_BACKUP_FAILED, "%s", saved);
-    manifest_unreserve (repo, &m);
-    cli_error ("files backup %s: %s", name, saved);
-  }
  out:
-  free (m.id);
-  manifest_free (parent);
   repo_close (repo);
   event_log_close (&events);
   return r;

@@ -6,8 +6,7 @@
 
 #include "common/error.h"
 #include "common/strbuf.h"
-#include "virt/conn.h"
-#include "virt/plan.h"
+#include "vm/host.h"
 #include "cli.h"
 #include "parse_options.h"
 
@@ -110,7 +109,7 @@ cmd_plan (int argc, char **argv)
 {
   const char *uri = global_uri;
   struct strbuf sb = STRBUF_INIT;
-  virConnectPtr conn;
+  struct vm_host *host;
   bool json = false;
   int c, failed = 0;
   const struct opt opts[] = {
@@ -124,21 +123,18 @@ cmd_plan (int argc, char **argv)
     return c;
   if (optind == argc)
     return cli_usage_error ("plan", "name at least one VM");
-  conn = virt_connect (uri);
-  if (conn == NULL) {
+  host = vm_host_open (uri);
+  if (host == NULL) {
     cli_error ("%s", get_error ());
     return EXIT_FAIL;
   }
   strbuf_addstr (&sb, "[");
   for (int i = optind; i < argc; i++) {
-    virDomainPtr dom = virt_lookup (conn, argv[i]);
     struct vm_plan p;
 
-    if (dom == NULL || vm_plan_make (dom, AGENT_TIMEOUT_S, &p) == -1) {
+    if (vm_host_plan (host, argv[i], AGENT_TIMEOUT_S, &p) == -1) {
       cli_error ("%s", get_error ());
       failed++;
-      if (dom)
-        virDomainFree (dom);
       continue;
     }
     if (json) {
@@ -148,13 +144,12 @@ cmd_plan (int argc, char **argv)
     else
       print_text (&p);
     vm_plan_release (&p);
-    virDomainFree (dom);
   }
   if (json) {
     strbuf_addstr (&sb, sb.len > 1 ? "\n]\n" : "]\n");
     fputs (sb.buf, stdout);
   }
   strbuf_release (&sb);
-  virConnectClose (conn);
+  vm_host_close (host);
   return failed ? EXIT_FAIL : EXIT_OK;
 }

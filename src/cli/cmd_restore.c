@@ -1,4 +1,4 @@
-/* vmbackup restore: a whole VM (restore_vm.c), one disk back to an
+/* vmbackup restore: a whole VM (vm/restore.h), one disk back to an
  * image file (--to), or one file kept with a VM (--file ... --to). */
 #include <stdio.h>
 #include <string.h>
@@ -10,9 +10,10 @@
 #include "repo/restore_file.h"
 #include "repo/manifest.h"
 #include "common/events.h"
-#include "restore_vm.h"
+#include "vm/restore.h"
 #include "cli.h"
 #include "parse_options.h"
+#include "report.h"
 
 /* --file NAME --to PATH: NAME is a kept file's path as the manifest
  * records it (domain.xml, /var/lib/libvirt/qemu/nvram/web1_VARS.fd, a
@@ -68,6 +69,7 @@ cmd_restore (int argc, char **argv)
 
   struct restore_vm_opts vo = { .uri = global_uri };
   struct event_log events;
+  struct cli_report report;
   const struct opt opts[] = {
     OPT_FLAG (0, "replace", &vo.replace, "turn the existing VM off, "
               "undefine it, delete its disks, and put the restored VM in "
@@ -129,6 +131,8 @@ cmd_restore (int argc, char **argv)
     if (cli_open_events (&events) == -1)
       goto out;
     vo.events = &events;
+    cli_report_init (&report);
+    vo.report = &report.rep;
     if (restore_vm (repo, m, &vo) == 0)
       r = EXIT_OK;
     else

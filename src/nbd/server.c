@@ -21,6 +21,7 @@
 #include "server.h"
 
 #define START_TIMEOUT_MS 30000
+#define STOP_TIMEOUT_MS 10000
 
 int
 image_detect_format (const char *path, const char **format)
@@ -317,8 +318,23 @@ void
 nbd_server_stop (struct nbd_server *srv)
 {
   if (srv->pid > 0) {
+    struct timespec delay = { .tv_nsec = 10 * 1000 * 1000 };
+    int waited = 0;
+
+    /* qemu-nbd can miss a SIGTERM that arrives while it tears down the
+     * connection we just closed, and then waits for a client forever
+     * (seen under load: a backup and a restore hung here).  Nothing is
+     * lost by killing it: we are done with the export. */
     kill (srv->pid, SIGTERM);
-    waitpid (srv->pid, NULL, 0);
+    while (waitpid (srv->pid, NULL, WNOHANG) == 0) {
+      if (waited >= STOP_TIMEOUT_MS) {
+        kill (srv->pid, SIGKILL);
+        waitpid (srv->pid, NULL, 0);
+        break;
+      }
+      nanosleep (&delay, NULL);
+      waited += 10;
+    }
   }
   srv->pid = -1;
   if (srv->log_fd > 0)

@@ -132,7 +132,11 @@ guard_main (const char *uri, const char *vm)
   }
   if (!frozen && !paused && !job)
     return 0;
-  /* vmbackup died mid-way: put the VM back. */
+  /* vmbackup died mid-way: put the VM back.  The guardian is a forked
+   * child whose parent is gone: stderr (inherited, so the user's
+   * terminal or the job's log) is the only one left to tell that the VM
+   * could not be put back, hence it prints where library code would
+   * return an error. */
   conn = virt_connect (uri);
   dom = conn ? virt_lookup (conn, vm) : NULL;
   if (dom) {

@@ -1,7 +1,8 @@
-/* One VM backup's state, shared by backup_vm.c (the point-in-time copy
- * and the disks) and backup_config.c (what is kept beside the disks). */
-#ifndef VMB_BACKUP_VM_RUN_H
-#define VMB_BACKUP_VM_RUN_H
+/* One VM backup's state, shared by backup.c (the disks), backup_pit.c
+ * (the point-in-time copy) and backup_config.c (what is kept beside the
+ * disks). */
+#ifndef VMB_VM_BACKUP_RUN_H
+#define VMB_VM_BACKUP_RUN_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -16,13 +17,14 @@
 #include "virt/plan.h"
 #include "virt/snapshots.h"
 #include "backup_boot.h"
-#include "backup_vm.h"
+#include "backup.h"
 #include "incremental.h"
 
 DEFINE_VECTOR_TYPE (string_vector, char *);
 
 struct vm_run {
   const struct backup_vm_opts *o;
+  const char *uri;              /* libvirt's, for the guardian */
   virDomainPtr dom;
   struct vm_plan plan;
   struct store store;
@@ -43,6 +45,9 @@ struct vm_run {
 /* Events of this operation go to the log the caller opened. */
 #define emit(r, ...) event_emit ((r)->o->events, __VA_ARGS__)
 
+/* The point-in-time copy (backup_pit.c): freeze or suspend, start the
+ * job, thaw or resume; the downtime goes into the manifest. */
+int vm_run_start_job (struct vm_run *r);
 /* Keep a file (path) or a text (text != NULL, stored under path's name)
  * in the backup, with its role. */
 int vm_run_add_file (struct vm_run *r, const char *role, const char *path,

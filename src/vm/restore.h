@@ -1,12 +1,13 @@
-/* Restoring a whole VM from a host backup (see restore_vm.c). */
-#ifndef VMB_RESTORE_VM_H
-#define VMB_RESTORE_VM_H
+/* Restoring a whole VM from a host backup (see restore.c). */
+#ifndef VMB_VM_RESTORE_H
+#define VMB_VM_RESTORE_H
 
 #include <stdbool.h>
 
 #include "common/events.h"
 #include "repo/manifest.h"
 #include "repo/repo.h"
+#include "report.h"
 
 struct restore_vm_opts {
   const char *uri;
@@ -16,8 +17,11 @@ struct restore_vm_opts {
   bool config_only;             /* blank disks */
   bool start;
   struct event_log *events;
+  const struct vm_report *report;
 };
 
+/* 0 after report->restored, or -1 with the error set (and nothing
+ * existing touched when it failed before the disks were written). */
 int restore_vm (struct repo *repo, const struct manifest *m,
                 const struct restore_vm_opts *o);
 

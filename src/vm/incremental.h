@@ -3,7 +3,7 @@
  * (keeping every other chunk's digest from the previous backup's index)
  * or reads the whole disk, and say why in an event when it has to fall
  * back.  Every backup is still a full index: restore never needs a
- * chain.  Lives in cli/ because it wires virt/ and repo/ together. */
+ * chain. */
 #ifndef VMB_INCREMENTAL_H
 #define VMB_INCREMENTAL_H
 

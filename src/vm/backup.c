@@ -1,8 +1,7 @@
 /* Back up one libvirt VM: decide live or offline from its plan, take the
  * point-in-time copy (freeze or suspend, start the pull job, thaw or
  * resume at once), read every included disk through the NBD pipeline,
- * and keep its configuration.  Lives in cli/ because it wires virt/,
- * engine/ and repo/ together. */
+ * and keep its configuration. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,44 +18,8 @@
 #include "nbd/extents.h"
 #include "nbd/server.h"
 #include "virt/conn.h"
-#include "backup_vm_run.h"
-#include "cli.h"
-
-#define AGENT_TIMEOUT_S 10
-
-
-/* SIGINT and SIGTERM wait while the VM is frozen or paused by us: the
- * default action then runs only after we put it back.  (SIGKILL cannot
- * wait; the guardian covers it.) */
-static void
-hold_signals (struct vm_run *r)
-{
-  sigset_t s;
-
-  sigemptyset (&s);
-  sigaddset (&s, SIGINT);
-  sigaddset (&s, SIGTERM);
-  sigaddset (&s, SIGHUP);
-  pthread_sigmask (SIG_BLOCK, &s, &r->saved_mask);
-}
-
-static void
-release_signals (struct vm_run *r)
-{
-  pthread_sigmask (SIG_SETMASK, &r->saved_mask, NULL);
-}
-
-/* For tests: keep the guest frozen a while so a test can kill us there. */
-static void
-test_hold (const char *what)
-{
-  const char *s = getenv ("VMBACKUP_TEST_HOLD_FROZEN");
-
-  if (s && atoi (s) > 0) {
-    fprintf (stderr, "vmbackup: test hold: %s for %s s\n", what, s);
-    sleep (atoi (s));
-  }
-}
+#include "backup_run.h"
+#include "host_private.h"
 
 
 /* Why auto chose offline for a running VM, as the event that names it. */
@@ -73,159 +36,6 @@ emit_offline_reason (struct vm_run *r)
           c[CHECK_FREEZABLE].detail);
   else if (!c[CHECK_SCRATCH].ok)
     emit (r, EV_NO_SCRATCH, "%s: offline backup", c[CHECK_SCRATCH].detail);
-}
-
-static int
-freeze (struct vm_run *r)
-{
-  int n;
-
-  virDomainAgentSetResponseTimeout (r->dom, AGENT_TIMEOUT_S, 0);
-  guard_stage (&r->guard, GUARD_FROZEN);
-  n = virDomainFSFreeze (r->dom, NULL, 0, 0);
-  if (n < 0 || (size_t) n != r->plan.agent.fs.len) {
-    /* Thaw even when the freeze call failed: a freeze that timed out on
-     * our side may still complete in the guest. */
-    virDomainFSThaw (r->dom, NULL, 0, 0);
-    guard_stage (&r->guard, GUARD_THAWED);
-    set_error (0, "freeze %s: %s", n < 0 ? "failed" : "incomplete",
-               n < 0 ? virt_error () : "not every filesystem froze");
-    return -1;
-  }
-  r->frozen = true;
-  r->frozen_at = now_monotonic ();
-  emit (r, EV_FROZEN, "froze %d filesystem%s", n, n == 1 ? "" : "s");
-  return 0;
-}
-
-static void
-thaw (struct vm_run *r)
-{
-  if (!r->frozen)
-    return;
-  if (virDomainFSThaw (r->dom, NULL, 0, 0) < 0)
-    fprintf (stderr, "vmbackup: warning: VM %s: thaw: %s\n",
-             r->plan.dom.name, virt_error ());
-  r->frozen = false;
-  guard_stage (&r->guard, GUARD_THAWED);
-  emit (r, EV_THAWED, "thawed after %.0f ms frozen",
-        (now_monotonic () - r->frozen_at) * 1000);
-}
-
-static int
-suspend (struct vm_run *r)
-{
-  guard_stage (&r->guard, GUARD_PAUSED);
-  if (virDomainSuspend (r->dom) == -1) {
-    guard_stage (&r->guard, GUARD_RESUMED);
-    set_error (0, "suspend: %s", virt_error ());
-    return -1;
-  }
-  r->paused_by_us = true;
-  return 0;
-}
-
-static void
-resume (struct vm_run *r)
-{
-  if (!r->paused_by_us)
-    return;
-  if (virDomainResume (r->dom) == -1)
-    fprintf (stderr, "vmbackup: warning: VM %s: resume: %s\n",
-             r->plan.dom.name, virt_error ());
-  r->paused_by_us = false;
-  guard_stage (&r->guard, GUARD_RESUMED);
-}
-
-/* The disks' checkpoints, in domain order, as the job wants them;
- * true when any disk is incremental. */
-static bool
-disks_since (const struct vm_run *r, const char **since)
-{
-  bool any = false;
-
-  for (size_t i = 0; i < r->plan.dom.disks.len; i++) {
-    since[i] = r->inc.disks[i].since;
-    any |= since[i] != NULL;
-  }
-  return any;
-}
-
-/* Start the pull job, creating this backup's checkpoint with it.  When
- * libvirt cannot use the previous checkpoint's bitmaps (inconsistent
- * after a crash, gone from an image) it refuses the whole job: start it
- * again reading every disk whole.  When it cannot make a checkpoint
- * either (a qcow2 v2 image keeps no bitmaps), start it without one.
- * Each attempt fails fast, inside the same freeze. */
-static int
-begin_job (struct vm_run *r)
-{
-  CLEANUP_FREE const char **since =
-    calloc (r->plan.dom.disks.len + 1, sizeof *since);
-  char why[1024];
-
-  if (since == NULL) {
-    set_error (ENOMEM, "backup job");
-    return -1;
-  }
-  for (;;) {
-    bool incremental = disks_since (r, since);
-    if (backup_job_begin (&r->job, r->dom, &r->plan.dom, since,
-                          r->inc.new_xml) == 0)
-      break;
-    snprintf (why, sizeof why, "%s", get_error ());
-    if (incremental)
-      incremental_fall_back (&r->inc, why);
-    else if (r->inc.new_xml)
-      incremental_no_checkpoint (&r->inc, why);
-    else
-      return -1;
-  }
-  r->inc.created = r->inc.new_xml != NULL;
-  return guard_job_dir (&r->guard, r->job.dir);
-}
-
-/* The point-in-time copy of a running or paused VM. */
-static int
-start_job (struct vm_run *r)
-{
-  bool running = r->plan.state == VIR_DOMAIN_RUNNING
-    || r->plan.state == VIR_DOMAIN_BLOCKED;
-  double t0 = now_monotonic ();
-  int ret = -1;
-
-  hold_signals (r);
-  if (strcmp (r->consistency, "application") == 0 && freeze (r) == -1) {
-    if (strcmp (r->o->consistency, "application") == 0)
-      goto out;
-    /* auto: a freeze that fails falls back to offline. */
-    emit (r, EV_FREEZE_FAILED, "%s: offline backup", get_error ());
-    r->consistency = "offline";
-  }
-  t0 = now_monotonic ();  /* downtime starts at the suspend */
-  if (strcmp (r->consistency, "offline") == 0 && running && suspend (r) == -1)
-    goto out;
-  guard_stage (&r->guard, GUARD_JOB);
-  if (begin_job (r) == -1) {
-    guard_stage (&r->guard, GUARD_JOB_DONE);
-    goto out;
-  }
-  if (r->frozen)
-    test_hold ("guest frozen, job started");
-  ret = 0;
- out:
-  thaw (r);
-  if (r->paused_by_us) {
-    resume (r);
-    r->m.downtime_ms = (now_monotonic () - t0) * 1000;
-    emit (r, EV_SUSPENDED, "VM suspended for %lld ms for the point-in-time "
-          "copy", (long long) r->m.downtime_ms);
-    if (r->m.downtime_ms > r->o->downtime_warn_ms)
-      emit (r, EV_DOWNTIME_HIGH, "downtime %lld ms is over %d ms",
-            (long long) r->m.downtime_ms, r->o->downtime_warn_ms);
-  }
-  release_signals (r);
-  return ret;
 }
 
 /* "vda", or "vda@snap1" for an internal snapshot's disk state; the
@@ -301,7 +111,6 @@ backup_one_disk (struct vm_run *r, size_t i, const char *snapshot,
   struct nbd_server srv = { .pid = -1 };
   struct nbd_handle *nbd;
   struct backup_disk_result res;
-  struct progress prog;
   const char *fmt = d->format[0] ? d->format : "raw";
   char *dirty_context = NULL;
   char label[128];
@@ -319,16 +128,17 @@ backup_one_disk (struct vm_run *r, size_t i, const char *snapshot,
     dirty_context = NULL;
   }
   snprintf (label, sizeof label, "%s %s", r->plan.dom.name, d->target);
-  progress_init (&prog, label);
+  vm_report_progress_begin (r->o->report, label);
   struct backup_disk_params p = {
     .repo = r->store.repo, .store = &r->store, .nbd = nbd, .name = d->target,
     .compression_level = r->o->level,
     .prev = inc && inc->since ? &inc->prev : NULL,
     .dirty_context = inc && inc->since ? dirty_context : NULL,
-    .progress = progress_update, .progress_opaque = &prog,
+    .progress = vm_report_progress,
+    .progress_opaque = (void *) r->o->report,
   };
   ret = backup_disk (&p, &res);
-  progress_finish (&prog);
+  vm_report_progress_end (r->o->report);
   nbd_shutdown (nbd, 0);
   nbd_close (nbd);
   if (ret == 0) {
@@ -423,8 +233,8 @@ run (struct vm_run *r)
     return -1;
   r->m.run = r->inc.run;
   if (live_vm) {
-    if (guard_start (&r->guard, r->o->uri, info->name) == -1
-        || start_job (r) == -1)
+    if (guard_start (&r->guard, r->uri, info->name) == -1
+        || vm_run_start_job (r) == -1)
       return -1;
   }
   if (boot_keeper_start (&r->boot, &r->store, r->o->level, info->boot) == -1)
@@ -458,18 +268,17 @@ run (struct vm_run *r)
 }
 
 int
-backup_vm (struct repo *repo, virConnectPtr conn,
+backup_vm (struct repo *repo, struct vm_host *host,
            const struct backup_vm_opts *o, const char *name)
 {
-  struct vm_run r = { .o = o };
+  struct vm_run r = { .o = o, .uri = host->uri };
   char backup_name[NAME_MAX_LEN + 1];
-  char sz[32], nw[32], rd[32];
   double t0 = now_monotonic ();
   int ret = -1;
 
   r.guard.fd = r.guard.pid = -1;
   r.store.repo = repo;
-  r.dom = virt_lookup (conn, name);
+  r.dom = virt_lookup (host->conn, name);
   if (r.dom == NULL)
     return -1;
   if (vm_plan_make (r.dom, 5, &r.plan) == -1)
@@ -497,29 +306,9 @@ backup_vm (struct repo *repo, virConnectPtr conn,
             "excluded, %lld ms downtime", r.consistency, r.m.disks.len,
             r.m.disks.len == 1 ? "" : "s", r.m.excluded.len,
             (long long) r.m.downtime_ms);
-      printf ("backup %s: %s, %s, %s new, %zu disk%s", r.m.id,
-              r.consistency,
-              format_size (manifest_logical_size (&r.m), sz, sizeof sz),
-              format_size (manifest_stored_new (&r.m), nw, sizeof nw),
-              r.m.disks.len, r.m.disks.len == 1 ? "" : "s");
-      if (r.m.downtime_ms)
-        printf (", downtime %lld ms", (long long) r.m.downtime_ms);
-      {
-        uint64_t read = 0;
-        size_t incr = 0;
-        for (size_t i = 0; i < r.m.disks.len; i++) {
-          read += r.m.disks.ptr[i].bytes_read;
-          incr += r.m.disks.ptr[i].incremental;
-        }
-        printf (", %s read", format_size (read, rd, sizeof rd));
-        if (incr)
-          printf (" (%zu incremental)", incr);
-      }
-      printf (", %.1f s\n", now_monotonic () - t0);
-      for (size_t i = 0; i < r.m.excluded.len; i++)
-        printf ("  disk %s excluded: %s; protect it with an in-guest "
-                "backup\n", r.m.excluded.ptr[i].target,
-                r.m.excluded.ptr[i].reason);
+      if (o->report && o->report->ops && o->report->ops->backed_up)
+        o->report->ops->backed_up (o->report->opaque, &r.m,
+                                   now_monotonic () - t0);
       ret = 0;
     }
   }

@@ -11,7 +11,7 @@
 #include "repo/backup_file.h"
 #include "virt/checkpoint.h"
 #include "virt/conn.h"
-#include "backup_vm_run.h"
+#include "backup_run.h"
 
 int
 vm_run_add_file (struct vm_run *r, const char *role, const char *path,

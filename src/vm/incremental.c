@@ -25,6 +25,7 @@
 #include "nbd/image_bitmap.h"
 #include "virt/checkpoint.h"
 #include "virt/conn.h"
+#include "incr_decide.h"
 #include "incremental.h"
 
 #define emit(inc, ...) event_emit ((inc)->events, __VA_ARGS__)
@@ -97,38 +98,18 @@ backup_exists (struct repo *repo, const char *id)
   return r;
 }
 
-/* The base's checkpoint was not found: was the backup that a newer
- * checkpoint of ours names pruned (so the base is older than the last
- * checkpoint), or was the checkpoint itself deleted? */
+/* The newest backup one of our checkpoints names that is gone from the
+ * repository: what explains a missing checkpoint (incr_decide.c). */
 static void
-explain_missing (struct incremental *inc)
+find_lost (struct incremental *inc, vm_checkpoint_vector *ours,
+           struct incr_base_facts *f)
 {
-  vm_checkpoint_vector ours = empty_vector;
-  const char *lost = NULL, *cp = NULL;
-
-  if (vm_checkpoints_of_repository (inc->dom, inc->repo->id, &ours) == 0)
-    for (size_t i = ours.len; i-- > 0 && lost == NULL;)
-      if (!backup_exists (inc->repo, ours.ptr[i].backup)) {
-        lost = ours.ptr[i].backup;
-        cp = ours.ptr[i].name;
+  if (vm_checkpoints_of_repository (inc->dom, inc->repo->id, ours) == 0)
+    for (size_t i = ours->len; i-- > 0 && f->lost_backup == NULL;)
+      if (!backup_exists (inc->repo, ours->ptr[i].backup)) {
+        f->lost_backup = ours->ptr[i].backup;
+        f->lost_checkpoint = ours->ptr[i].name;
       }
-  if (lost && inc->base)
-    emit (inc, EV_PREVIOUS_UNUSABLE, "backup %s, made at checkpoint %s, is "
-          "no longer in the repository (pruned or deleted); the newest "
-          "backup left, %s, has no checkpoint any more: full read", lost, cp,
-          inc->base->id);
-  else if (lost)
-    emit (inc, EV_PREVIOUS_UNUSABLE, "backup %s, made at checkpoint %s, is "
-          "no longer in the repository (pruned or deleted): full read",
-          lost, cp);
-  else if (inc->base)
-    emit (inc, EV_CHECKPOINT_GONE, "checkpoint %s of backup %s is gone "
-          "(deleted, or the VM was redefined or restored): full read",
-          inc->base->checkpoint, inc->base->id);
-  else
-    emit (inc, EV_FULL_READ, "first backup of this VM in this repository: "
-          "full read");
-  vm_checkpoint_vector_free (&ours);
 }
 
 /* The checkpoint every disk may read changes since, or NULL after the
@@ -136,41 +117,26 @@ explain_missing (struct incremental *inc)
 static char *
 usable_checkpoint (struct incremental *inc, struct vm_checkpoint *cp)
 {
-  const struct manifest *base = inc->base;
-  int r;
+  vm_checkpoint_vector ours = empty_vector;
+  struct incr_base_facts f = { .base = inc->base, .repo_id = inc->repo->id,
+                               .run = inc->run };
+  struct incr_verdict v;
+  char *since = NULL;
 
-  if (base == NULL) {
-    explain_missing (inc);
-    return NULL;
+  if (inc->base && inc->base->checkpoint) {
+    f.found = vm_checkpoint_get (inc->dom, inc->base->checkpoint, cp);
+    f.error = f.found == -1 ? get_error () : NULL;
+    f.cp_name = f.found == 1 ? cp->name : NULL;
+    f.cp_repository = f.found == 1 ? cp->repository : NULL;
   }
-  if (base->checkpoint == NULL) {
-    emit (inc, EV_FULL_READ, "the previous backup %s has no checkpoint "
-          "(the VM was shut off then, or had no qcow2 disk): full read",
-          base->id);
-    return NULL;
-  }
-  r = vm_checkpoint_get (inc->dom, base->checkpoint, cp);
-  if (r == -1) {
-    emit (inc, EV_CHECKPOINT_GONE, "%s: full read", get_error ());
-    return NULL;
-  }
-  if (r == 0) {
-    explain_missing (inc);
-    return NULL;
-  }
-  if (cp->repository == NULL || strcmp (cp->repository, inc->repo->id) != 0) {
-    emit (inc, EV_OTHER_REPOSITORY, "checkpoint %s was made for repository "
-          "%s, not this one (%s): full read", cp->name,
-          cp->repository ? cp->repository : "(unknown)", inc->repo->id);
-    return NULL;
-  }
-  if (base->run && inc->run && strcmp (base->run, inc->run) != 0) {
-    emit (inc, EV_VM_RESTARTED, "the VM was restarted or migrated since "
-          "backup %s (qemu process %s, now %s): its dirty bitmaps may have "
-          "missed writes: full read", base->id, base->run, inc->run);
-    return NULL;
-  }
-  return strdup (cp->name);
+  if (inc->base == NULL || (inc->base->checkpoint && f.found == 0))
+    find_lost (inc, &ours, &f);
+  if (incr_decide_base (&f, &v))
+    since = strdup (cp->name);
+  else
+    emit (inc, v.event, "%s", v.msg);
+  vm_checkpoint_vector_free (&ours);
+  return since;
 }
 
 /* Can disk i be read as what changed since `since`?  Emits why not. */
@@ -180,64 +146,38 @@ disk_can_be_incremental (struct incremental *inc, size_t i, const char *since,
 {
   const struct vm_disk *d = &inc->plan->dom.disks.ptr[i];
   struct incr_disk *id = &inc->disks[i];
-  const struct manifest_disk *bd = base_disk (inc->base, d->target);
   char key[256];
+  struct incr_disk_facts f = {
+    .target = d->target, .format = d->format,
+    .then = base_disk (inc->base, d->target),
+    .base_id = inc->base ? inc->base->id : NULL, .image = id->image,
+  };
+  struct incr_verdict v;
 
-  if (bd == NULL) {
-    emit (inc, EV_DISK_CHANGED, "disk %s was added since backup %s: read "
-          "whole", d->target, inc->base->id);
-    return false;
-  }
   snprintf (key, sizeof key, " %s ", d->target);
-  if (strstr (cp->bitmap_disks, key) == NULL) {
-    emit (inc, EV_DISK_CHANGED, "disk %s has no bitmap in checkpoint %s "
-          "(added since): read whole", d->target, since);
-    return false;
-  }
-  if (bd->image == NULL || id->image == NULL
-      || strcmp (bd->image, id->image) != 0) {
-    emit (inc, EV_DISK_CHANGED, "disk %s is not the image file it was at "
-          "backup %s (%s, then %s): its dirty bitmap is not trusted: read "
-          "whole", d->target, inc->base->id,
-          id->image ? id->image : "unknown", bd->image ? bd->image : "unknown");
-    return false;
-  }
+  f.in_checkpoint = since && strstr (cp->bitmap_disks, key) != NULL;
+  if (!incr_decide_disk (&f, since, &v))
+    goto no;
   if (inc->plan->state == VIR_DOMAIN_SHUTOFF) {
     enum bitmap_state st;
-    if (image_bitmap_state (d->source, since, &st) == -1) {
-      emit (inc, EV_BITMAP_BROKEN, "disk %s: %s: read whole", d->target,
-            get_error ());
-      return false;
-    }
-    if (st != BITMAP_OK)
-      inc->bitmaps_broken = true;
-    /* qemu writes a bitmap into the image when it stops cleanly; one
-     * made while the VM ran and then lost with qemu is missing, one
-     * loaded from the image is left flagged in-use. */
-    if (st == BITMAP_MISSING && inc->base->run) {
-      emit (inc, EV_BITMAP_BROKEN, "disk %s: bitmap %s was never saved in "
-            "the image (the VM crashed or was killed): read whole",
-            d->target, since);
-      return false;
-    }
-    if (st == BITMAP_MISSING) {
-      emit (inc, EV_CHECKPOINT_GONE, "disk %s: the image has no bitmap %s "
-            "any more: read whole", d->target, since);
-      return false;
-    }
-    if (st == BITMAP_INCONSISTENT) {
-      emit (inc, EV_BITMAP_BROKEN, "disk %s: bitmap %s was not saved (the "
-            "VM crashed or was killed): read whole", d->target, since);
-      return false;
-    }
+    int r = image_bitmap_state (d->source, since, &st);
+    if (!incr_decide_bitmap (d->target, since, r == -1 ? -1 : (int) st,
+                             r == -1 ? get_error () : NULL,
+                             inc->base->run != NULL, &inc->bitmaps_broken,
+                             &v))
+      goto no;
   }
-  if (index_reader_open (&id->prev, inc->repo, &bd->index) == -1) {
+  if (index_reader_open (&id->prev, inc->repo, &f.then->index) == -1) {
     id->prev.fd = -1;
     emit (inc, EV_PREVIOUS_UNUSABLE, "disk %s: the index of backup %s is "
           "damaged (%s): read whole", d->target, inc->base->id, get_error ());
     return false;
   }
   return true;
+ no:
+  if (v.event)
+    emit (inc, v.event, "%s", v.msg);
+  return false;
 }
 
 static void
@@ -326,12 +266,7 @@ incremental_prepare (struct incremental *inc, struct repo *repo,
     with_bitmap[i] = running && qcow2
       && (strcmp (d->type, "file") == 0 || strcmp (d->type, "block") == 0);
     any_bitmap |= with_bitmap[i];
-    if (!qcow2) {
-      emit (inc, EV_FULL_READ, "disk %s is %s, which keeps no dirty bitmap: "
-            "read whole", d->target, d->format[0] ? d->format : "raw");
-      continue;
-    }
-    if (since && disk_can_be_incremental (inc, i, since, &cp))
+    if (disk_can_be_incremental (inc, i, since, &cp))
       inc->disks[i].since = strdup (since);
   }
   if (any_bitmap) {

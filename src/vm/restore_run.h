@@ -1,0 +1,52 @@
+/* One whole-VM restore's state, shared by restore.c (the stages),
+ * restore_write.c (writing the disks) and restore_config.c (what comes
+ * back beside them). */
+#ifndef VMB_VM_RESTORE_RUN_H
+#define VMB_VM_RESTORE_RUN_H
+
+#include <stdbool.h>
+
+#include <libvirt/libvirt.h>
+
+#include "repo/manifest.h"
+#include "repo/repo.h"
+#include "virt/domain_xml.h"
+#include "restore.h"
+#include "restore_boot.h"
+#include "restore_plan.h"
+
+struct vm_restore {
+  struct repo *repo;
+  const struct manifest *m;
+  const struct restore_vm_opts *o;
+  virConnectPtr conn;
+  struct domain_info info;      /* of the backed-up XML */
+  char *xml;
+  const char *name;             /* the restored VM's name */
+  struct restore_plan plan;     /* disks and NVRAM: where they go */
+  bool nvram_written;
+  virDomainPtr existing;        /* the VM we would replace */
+  struct domain_info existing_info;
+  bool was_running;             /* it ran: the restored VM runs too */
+  virDomainPtr dom;             /* the VM we defined */
+  path_vector boot_created;     /* boot files we put back */
+};
+
+/* The largest domain or snapshot XML a backup may hold. */
+#define XML_MAX (16 << 20)
+
+/* Events of this operation go to the log the caller opened. */
+#define emit(r, ...) event_emit ((r)->o->events, __VA_ARGS__)
+
+/* The backup's one file of this role, or NULL. */
+const struct manifest_file *restore_find_file (const struct manifest *m,
+                                               const char *role);
+/* Stage 1: every disk, written and checked, beside its final path. */
+int restore_write_disks (struct vm_restore *r);
+/* Stage 2b: block devices, once no VM uses them. */
+int restore_write_devices (struct vm_restore *r);
+/* After the VM is defined: its TPM state and snapshot metadata. */
+int restore_tpm (struct vm_restore *r);
+int restore_snapshots (struct vm_restore *r);
+
+#endif

@@ -294,6 +294,7 @@ static void
 gc_notice (void *opaque, const char *msg)
 {
   (void) opaque;
+  /* may print: serve's stderr is the client's terminal */
   fprintf (stderr, "vmbackup: %s\n", msg);
 }
 

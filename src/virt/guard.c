@@ -141,9 +141,11 @@ guard_main (const char *uri, const char *vm)
   dom = conn ? virt_lookup (conn, vm) : NULL;
   if (dom) {
     if (frozen && virDomainFSThaw (dom, NULL, 0, 0) < 0)
+      /* may print: see above */
       fprintf (stderr, "vmbackup guardian: VM %s: thaw failed: %s\n", vm,
                virt_error ());
     if (paused && virDomainResume (dom) == -1)
+      /* may print: see above */
       fprintf (stderr, "vmbackup guardian: VM %s: resume failed: %s\n", vm,
                virt_error ());
     if (job)

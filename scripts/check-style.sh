@@ -17,7 +17,8 @@
 #   test-hook  getenv("VMBACKUP_TEST_...") only in src/common/test_hooks.c,
 #              so test hooks are in one place and easy to audit
 #   layering   <libvirt/...> only in src/virt/ and src/vm/, <libnbd.h> only
-#              in src/nbd/ and src/engine/
+#              in src/nbd/, src/virt/, src/engine/ and src/vm/ (calls
+#              across layers fail the build: see src/meson.build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

@@ -57,7 +57,7 @@ struct backend;
 /* What one writer session added (writer_flush). */
 struct backend_stats {
   uint64_t new_chunks;
-  uint64_t new_bytes;           /* bytes of chunk files written */
+  uint64_t new_bytes; /* bytes of chunk files written */
   uint64_t reused_chunks;
 };
 
@@ -78,9 +78,9 @@ struct backend_verify_result {
 
 /* gc_sweep's classes of objects. */
 enum backend_sweep {
-  SWEEP_CHUNKS,                 /* chunks whose first byte is prefix */
-  SWEEP_INDEXES,                /* every index */
-  SWEEP_TMP,                    /* leftovers of killed writers: all go */
+  SWEEP_CHUNKS,  /* chunks whose first byte is prefix */
+  SWEEP_INDEXES, /* every index */
+  SWEEP_TMP,     /* leftovers of killed writers: all go */
 };
 
 /* gc_sweep asks, for each object of the class, whether a backup
@@ -190,8 +190,8 @@ struct backend_ops {
   /* Reserve a new backup ID for name at time (UTC "%Y%m%dT%H%M%SZ",
    * ".2", ".3"... when taken): put-if-absent of a reservation that no
    * listing shows.  *id malloc'd. */
-  int (*manifest_reserve) (struct backend *be, const char *name,
-                           int64_t time, char **id);
+  int (*manifest_reserve) (struct backend *be, const char *name, int64_t time,
+                           char **id);
   void (*manifest_unreserve) (struct backend *be, const char *id);
   /* Publish manifest text as backup id (reserved before), durably;
    * never replaces one.  This is what makes a backup visible. */
@@ -221,9 +221,8 @@ struct backend_ops {
    * *kept, *deleted and *bytes. */
   int (*gc_sweep) (struct backend *be, enum backend_sweep what,
                    unsigned prefix, backend_keep_fn keep, void *opaque,
-                   bool dry_run, backend_notice_fn notice,
-                   void *notice_opaque, uint64_t *kept, uint64_t *deleted,
-                   uint64_t *bytes);
+                   bool dry_run, backend_notice_fn notice, void *notice_opaque,
+                   uint64_t *kept, uint64_t *deleted, uint64_t *bytes);
   void (*gc_end) (struct backend *be);
 
   /* --- Optional: whole-repository work done next to the data --- */
@@ -232,18 +231,18 @@ struct backend_ops {
   int (*gc_offload) (struct backend *be, bool dry_run, struct gc_stats *st);
   /* Verify the backups ids (all when n is 0) where the data is. */
   int (*verify_offload) (struct backend *be, char *const *ids, size_t n,
-                        backend_report_fn report, void *opaque,
-                        struct backend_verify_result *res);
+                         backend_report_fn report, void *opaque,
+                         struct backend_verify_result *res);
 };
 
 /* An open repository's storage. */
 struct backend {
   const struct backend_ops *ops;
-  void *priv;                   /* the backend's own */
-  char *location;               /* as given: a path or a URL */
-  char id[33];                  /* repository ID, hex */
+  void *priv;     /* the backend's own */
+  char *location; /* as given: a path or a URL */
+  char id[33];    /* repository ID, hex */
   uint32_t chunk_size;
-  bool append_only;             /* the far side refuses deletes */
+  bool append_only; /* the far side refuses deletes */
 };
 
 /* backend.c: pick the backend for location and open or create the

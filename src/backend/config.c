@@ -30,7 +30,8 @@ backend_config_new (uint32_t chunk_size)
   for (int i = 0; i < 16; i++)
     sprintf (id + 2 * i, "%02x", rnd[i]);
   if (asprintf (&text, "vmbackup-repository %d\nid %s\nchunk-size %u\n",
-                BACKEND_FORMAT_VERSION, id, chunk_size) == -1) {
+                BACKEND_FORMAT_VERSION, id, chunk_size)
+      == -1) {
     set_error (ENOMEM, "config");
     return NULL;
   }
@@ -45,15 +46,17 @@ backend_config_parse (struct backend *be, const char *text)
   char id[64];
 
   if (sscanf (text, "vmbackup-repository %d\nid %63s\nchunk-size %lu\n",
-              &version, id, &chunk) != 3) {
+              &version, id, &chunk)
+      != 3) {
     set_error (0, "%s/config: not a vmbackup repository configuration",
                be->location);
     return -1;
   }
   if (version != BACKEND_FORMAT_VERSION) {
-    set_error (0, "%s: repository format %d is not supported (this vmbackup "
-               "reads format %d)", be->location, version,
-               BACKEND_FORMAT_VERSION);
+    set_error (0,
+               "%s: repository format %d is not supported (this vmbackup "
+               "reads format %d)",
+               be->location, version, BACKEND_FORMAT_VERSION);
     return -1;
   }
   if (strlen (id) != 32 || chunk > BACKEND_MAX_CHUNK

@@ -14,11 +14,11 @@
 
 struct command {
   const char *name;
-  int (*fn) (int argc, char **argv);  /* NULL: it has sub-commands */
-  const char *summary;                /* for 'vmbackup --help' */
-  const char *synopsis;               /* after "usage: vmbackup NAME " */
-  const char *description;            /* --help, before the options */
-  const struct command *sub;          /* files backup|ls|restore */
+  int (*fn) (int argc, char **argv); /* NULL: it has sub-commands */
+  const char *summary;               /* for 'vmbackup --help' */
+  const char *synopsis;              /* after "usage: vmbackup NAME " */
+  const char *description;           /* --help, before the options */
+  const struct command *sub;         /* files backup|ls|restore */
 };
 
 extern const struct command commands[];
@@ -26,8 +26,8 @@ extern const struct command commands[];
 const struct command *cli_find_command (const char *path);
 /* Run a command, or pick its sub-command from argv[1]. */
 int cli_dispatch (const struct command *cmd, int argc, char **argv);
-extern const char *global_repo; /* --repo given before the command */
-extern const char *global_uri;  /* -c URI given before the command */
+extern const char *global_repo;      /* --repo given before the command */
+extern const char *global_uri;       /* -c URI given before the command */
 extern const char *global_event_log; /* --event-log PATH */
 
 int cmd_init (int argc, char **argv);
@@ -46,7 +46,8 @@ int cmd_serve (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-void cli_warning (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void cli_warning (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
 /* Unknown option or bad arguments: message and help pointer on stderr,
  * returns EXIT_USAGE. */
 int cli_usage_error (const char *name, const char *fmt, ...)

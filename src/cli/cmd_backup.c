@@ -33,8 +33,10 @@ add_image (char *arg, struct image_arg *images, size_t *nimages)
                             arg);
   *eq = '\0';
   if (!name_is_valid (arg))
-    return cli_usage_error ("backup", "bad backup name '%s' (letters, "
-                            "digits, '.', '_', '-'; at most 64)", arg);
+    return cli_usage_error ("backup",
+                            "bad backup name '%s' (letters, "
+                            "digits, '.', '_', '-'; at most 64)",
+                            arg);
   for (size_t i = 0; i < *nimages; i++)
     if (strcmp (images[i].name, arg) == 0)
       return cli_usage_error ("backup", "name '%s' given twice", arg);
@@ -53,13 +55,15 @@ cmd_backup (int argc, char **argv)
   const char *repo_opt = NULL;
   int level = DEFAULT_LEVEL, c;
   struct repo *repo;
-  struct backup_vm_opts vmo = { .uri = global_uri, .consistency = "auto",
+  struct backup_vm_opts vmo = { .uri = global_uri,
+                                .consistency = "auto",
                                 .downtime_warn_ms = 1000 };
   struct cli_report report;
   struct event_log events;
   size_t nvms;
   const struct opt opts[] = {
-    OPT_STRING_LIST (0, "image", &specs, "NAME=PATH", "back up the disk "
+    OPT_STRING_LIST (0, "image", &specs, "NAME=PATH",
+                     "back up the disk "
                      "image file PATH (raw or qcow2) as backup NAME; "
                      "repeatable"),
     OPT_CHOICE (0, "consistency", &vmo.consistency,
@@ -67,8 +71,8 @@ cmd_backup (int argc, char **argv)
                 "how VMs are read (default auto; see above)"),
     OPT_INT (0, "compression", &level, "N", 1, 19, "compression level",
              "zstd level, 1-19 (default 1)"),
-    OPT_INT (0, "downtime-warn", &vmo.downtime_warn_ms, "MS", 0, 3600000,
-             NULL, "event 1031 when an offline backup suspends a VM "
+    OPT_INT (0, "downtime-warn", &vmo.downtime_warn_ms, "MS", 0, 3600000, NULL,
+             "event 1031 when an offline backup suspends a VM "
              "longer (default 1000)"),
     OPT_CONNECT (&vmo.uri),
     OPT_REPO (&repo_opt),
@@ -83,7 +87,8 @@ cmd_backup (int argc, char **argv)
       return c;
   nvms = argc - optind;
   if (nimages == 0 && nvms == 0)
-    return cli_usage_error ("backup", "nothing to back up (name VMs or use "
+    return cli_usage_error ("backup",
+                            "nothing to back up (name VMs or use "
                             "--image)");
   vmo.level = level;
   if (cli_open_events (&events) == -1)
@@ -100,8 +105,8 @@ cmd_backup (int argc, char **argv)
     struct image_result res;
     char sz[32], rd[32], nw[32];
 
-    if (backup_image (repo, &images[i], level, &events, &report.rep,
-                      &res) == -1) {
+    if (backup_image (repo, &images[i], level, &events, &report.rep, &res)
+        == -1) {
       cli_error ("backup %s: %s", images[i].name, get_error ());
       failed++;
     }

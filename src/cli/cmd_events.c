@@ -21,7 +21,7 @@ str (json_object *o, const char *key)
   json_object *v;
 
   return json_object_object_get_ex (o, key, &v) ? json_object_get_string (v)
-    : "";
+                                                : "";
 }
 
 /* --since: "2026-11-25" or "2026-11-25T03:00:00Z". */
@@ -36,8 +36,10 @@ parse_since (void *value, const char *s)
   snprintf (buf, sizeof buf, "%sT00:00:00Z", s);
   if (strlen (s) == 10 && parse_time (buf, t) == 0)
     return 0;
-  set_error (0, "--since wants 2026-11-25 or 2026-11-25T03:00:00Z, got "
-             "'%s'", s);
+  set_error (0,
+             "--since wants 2026-11-25 or 2026-11-25T03:00:00Z, got "
+             "'%s'",
+             s);
   return -1;
 }
 
@@ -55,10 +57,12 @@ cmd_events (int argc, char **argv)
   FILE *f;
   int c;
   const struct opt opts[] = {
-    OPT_CALLBACK (0, "since", &since, "TIME", parse_since, "only events "
+    OPT_CALLBACK (0, "since", &since, "TIME", parse_since,
+                  "only events "
                   "from TIME on: 2026-11-25T03:00:00Z, or 2026-11-25"),
     OPT_FLAG (0, "json", &json, "print a JSON array of the events"),
-    OPT_FLAG (0, "catalogue", &catalogue, "list every event ID, its "
+    OPT_FLAG (0, "catalogue", &catalogue,
+              "list every event ID, its "
               "severity and name"),
     OPT_EVENT_LOG (&path),
     OPT_END (),
@@ -74,7 +78,8 @@ cmd_events (int argc, char **argv)
   if (optind < argc)
     vm = argv[optind++];
   if (optind != argc)
-    return cli_usage_error ("events", "unexpected argument '%s'", argv[optind]);
+    return cli_usage_error ("events", "unexpected argument '%s'",
+                            argv[optind]);
   /* Events name a VM by its backup name ("web server": web_20server). */
   if (vm && backup_name_of (vm, vm_name) == 0)
     vm = vm_name;
@@ -103,8 +108,9 @@ cmd_events (int argc, char **argv)
     }
     if (json) {
       strbuf_addstr (&out, n ? ",\n " : "\n ");
-      strbuf_addstr (&out, json_object_to_json_string_ext
-                     (ev, JSON_C_TO_STRING_PLAIN));
+      strbuf_addstr (&out,
+                     json_object_to_json_string_ext (ev,
+                                                     JSON_C_TO_STRING_PLAIN));
     }
     else
       strbuf_addf (&out, "%s %-7s %4d %-16s %s\n", str (ev, "time"),

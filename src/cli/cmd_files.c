@@ -40,12 +40,15 @@ cmd_files_backup (int argc, char **argv)
   int c, r = EXIT_FAIL;
   const struct opt opts[] = {
     OPT_STRING (0, "name", &name, "NAME", "the backup's name (required)"),
-    OPT_STRING_LIST (0, "exclude", &exclude, "PATTERN", "leave out what "
+    OPT_STRING_LIST (0, "exclude", &exclude, "PATTERN",
+                     "leave out what "
                      "matches (a glob; with a '/' it is matched against "
                      "the whole path, else the name); repeatable"),
-    OPT_FLAG (0, "one-file-system", &p.one_file_system, "do not enter "
+    OPT_FLAG (0, "one-file-system", &p.one_file_system,
+              "do not enter "
               "other mounted file systems"),
-    OPT_FLAG (0, "reread", &reread, "read every file, even those the last "
+    OPT_FLAG (0, "reread", &reread,
+              "read every file, even those the last "
               "backup of NAME has with the same size, mtime, ctime, inode"),
     OPT_INT (0, "compression", &p.level, "N", 1, 19, "compression level",
              "zstd level, 1-19 (default 3)"),
@@ -60,8 +63,10 @@ cmd_files_backup (int argc, char **argv)
   if (name == NULL)
     return cli_usage_error ("files", "files backup needs --name NAME");
   if (!name_is_valid (name))
-    return cli_usage_error ("files", "bad backup name '%s' (letters, digits, "
-                            "'.', '_', '-'; at most 64)", name);
+    return cli_usage_error ("files",
+                            "bad backup name '%s' (letters, digits, "
+                            "'.', '_', '-'; at most 64)",
+                            name);
   if (optind == argc)
     return cli_usage_error ("files", "files backup needs at least one PATH");
   for (int i = optind; i < argc; i++) {
@@ -85,27 +90,28 @@ cmd_files_backup (int argc, char **argv)
     goto out;
   }
   printf ("backup %s: %" PRIu64 " files, %" PRIu64 " directories, %" PRIu64
-          " other; %s, %s read, %s new, %.1f s\n", out.id, res->files,
-          res->dirs, res->others,
+          " other; %s, %s read, %s new, %.1f s\n",
+          out.id, res->files, res->dirs, res->others,
           format_size (res->archive.bytes, sz, sizeof sz),
           format_size (res->bytes_read, rd, sizeof rd),
           format_size (out.stored_new, nw, sizeof nw), out.seconds);
   if (res->parent_failed)
     cli_warning ("the previous backup %s could not be used: files were read "
-                 "again (run 'vmbackup verify')", out.parent);
+                 "again (run 'vmbackup verify')",
+                 out.parent);
   if (res->changed)
     cli_warning ("%" PRIu64 " file%s changed while read and may be "
-                 "inconsistent (event 3000)", res->changed,
-                 res->changed == 1 ? "" : "s");
+                 "inconsistent (event 3000)",
+                 res->changed, res->changed == 1 ? "" : "s");
   r = EXIT_OK;
   if (res->skipped) {
     cli_error ("backup %s: %" PRIu64 " entr%s could not be read and %s left "
-               "out (see 'vmbackup events %s')", out.id, res->skipped,
-               res->skipped == 1 ? "y" : "ies",
+               "out (see 'vmbackup events %s')",
+               out.id, res->skipped, res->skipped == 1 ? "y" : "ies",
                res->skipped == 1 ? "is" : "are", name);
     r = EXIT_FAIL;
   }
- out:
+out:
   repo_close (repo);
   event_log_close (&events);
   return r;
@@ -169,19 +175,22 @@ json_entry (struct strbuf *sb, const struct file_entry *e, bool first)
 
   strbuf_addstr (sb, first ? "\n {\"path\": " : ",\n {\"path\": ");
   strbuf_add_json_string (sb, e->path);
-  strbuf_addf (sb, ", \"type\": \"%s\", \"mode\": %u, \"uid\": %u, "
-               "\"gid\": %u, \"user\": ", types[e->type], e->mode, e->uid,
-               e->gid);
+  strbuf_addf (sb,
+               ", \"type\": \"%s\", \"mode\": %u, \"uid\": %u, "
+               "\"gid\": %u, \"user\": ",
+               types[e->type], e->mode, e->uid, e->gid);
   strbuf_add_json_string (sb, e->user);
   strbuf_addstr (sb, ", \"group\": ");
   strbuf_add_json_string (sb, e->group);
-  strbuf_addf (sb, ", \"size\": %" PRIu64 ", \"mtime\": %" PRId64
+  strbuf_addf (sb,
+               ", \"size\": %" PRIu64 ", \"mtime\": %" PRId64
                ", \"mtime_nsec\": %u, \"changed_while_read\": %s",
                e->size, e->mtime_sec, e->mtime_nsec,
                e->flags & ENTRY_CHANGED ? "true" : "false");
   if (e->type == ENTRY_SYMLINK || (e->flags & ENTRY_HARDLINK)) {
-    strbuf_addstr (sb, e->flags & ENTRY_HARDLINK ? ", \"hard_link_to\": "
-                   : ", \"target\": ");
+    strbuf_addstr (sb,
+                   e->flags & ENTRY_HARDLINK ? ", \"hard_link_to\": "
+                                             : ", \"target\": ");
     strbuf_add_json_string (sb, e->target);
   }
   if (e->type == ENTRY_CHR || e->type == ENTRY_BLK)
@@ -215,8 +224,8 @@ under (const char *path, const char *prefix)
 {
   size_t l = strlen (prefix);
 
-  return l == 0 || (strncmp (path, prefix, l) == 0
-                    && (path[l] == '\0' || path[l] == '/'));
+  return l == 0
+    || (strncmp (path, prefix, l) == 0 && (path[l] == '\0' || path[l] == '/'));
 }
 
 /* Load ID and check it is a file backup; NULL after printing why. */
@@ -258,7 +267,8 @@ cmd_files_ls (int argc, char **argv)
   if ((c = parse_options ("files ls", opts, argc, argv)) != PARSE_GO_ON)
     return c;
   if (optind == argc || argc - optind > 2)
-    return cli_usage_error ("files", "files ls takes an ID and at most one "
+    return cli_usage_error ("files",
+                            "files ls takes an ID and at most one "
                             "PATH");
   if (argc - optind == 2)
     prefix = archive_path (argv[optind + 1]);
@@ -301,9 +311,9 @@ cmd_files_ls (int argc, char **argv)
   }
   strbuf_release (&sb);
   catalogue_reader_close (&cat);
- out_m:
+out_m:
   manifest_free (m);
- out_repo:
+out_repo:
   repo_close (repo);
   return r;
 }
@@ -340,7 +350,8 @@ cmd_files_restore (int argc, char **argv)
     return cli_usage_error ("files", "files restore needs --to DIR");
   for (int i = optind + 1; i < argc; i++)
     if (archive_path (argv[i])[0] == '\0')
-      return cli_usage_error ("files", "'%s' is not a path in a backup "
+      return cli_usage_error ("files",
+                              "'%s' is not a path in a backup "
                               "(leave it out to restore everything)",
                               argv[i]);
   if (cli_open_events (&events) == -1)
@@ -359,9 +370,14 @@ cmd_files_restore (int argc, char **argv)
   event_emit (&events, EV_RESTORE_STARTED, "restore of file backup %s to %s",
               m->id, to);
   struct files_restore_params p = {
-    .repo = repo, .m = m, .to = to, .paths = argv + optind + 1,
-    .npaths = argc - optind - 1, .events = &events,
-    .report = report_entry, .opaque = m->id,
+    .repo = repo,
+    .m = m,
+    .to = to,
+    .paths = argv + optind + 1,
+    .npaths = argc - optind - 1,
+    .events = &events,
+    .report = report_entry,
+    .opaque = m->id,
   };
   if (files_restore (&p, &res) == -1) {
     event_emit (&events, EV_RESTORE_FAILED, "%s", get_error ());
@@ -369,38 +385,42 @@ cmd_files_restore (int argc, char **argv)
     goto out_m;
   }
   if (res.no_owner) {
-    event_emit (&events, EV_FILE_RESTORE_NO_OWNER, "ownership of %" PRIu64
-                " entries not restored", res.no_owner);
+    event_emit (&events, EV_FILE_RESTORE_NO_OWNER,
+                "ownership of %" PRIu64 " entries not restored", res.no_owner);
     cli_warning ("ownership of %" PRIu64 " entr%s not restored (needs root)",
                  res.no_owner, res.no_owner == 1 ? "y" : "ies");
   }
   if (res.no_devices) {
-    event_emit (&events, EV_FILE_RESTORE_NO_DEVICES, "%" PRIu64 " device "
-                "nodes not created", res.no_devices);
+    event_emit (&events, EV_FILE_RESTORE_NO_DEVICES,
+                "%" PRIu64 " device "
+                "nodes not created",
+                res.no_devices);
     cli_warning ("%" PRIu64 " device node%s not created (needs root)",
                  res.no_devices, res.no_devices == 1 ? "" : "s");
   }
   if (res.no_xattrs) {
-    event_emit (&events, EV_FILE_RESTORE_NO_XATTRS, "%" PRIu64 " extended "
-                "attributes not restored", res.no_xattrs);
+    event_emit (&events, EV_FILE_RESTORE_NO_XATTRS,
+                "%" PRIu64 " extended "
+                "attributes not restored",
+                res.no_xattrs);
     cli_warning ("%" PRIu64 " extended attribute%s not restored (not "
-                 "permitted or not supported here)", res.no_xattrs,
-                 res.no_xattrs == 1 ? "" : "s");
+                 "permitted or not supported here)",
+                 res.no_xattrs, res.no_xattrs == 1 ? "" : "s");
   }
   if (res.unmatched) {
     cli_error ("restore %s: no /%s in the backup", m->id, res.unmatched);
     res.errors++;
   }
   event_emit (&events, res.errors ? EV_RESTORE_FAILED : EV_RESTORE_FINISHED,
-              "%" PRIu64 " entries restored, %" PRIu64 " failed",
-              res.entries, res.errors);
+              "%" PRIu64 " entries restored, %" PRIu64 " failed", res.entries,
+              res.errors);
   printf ("restored %" PRIu64 " entries (%s) from %s to %s in %.1f s%s\n",
           res.entries, format_size (res.bytes, sz, sizeof sz), m->id, to,
           now_monotonic () - t0, res.errors ? " with errors" : "");
   r = res.errors ? EXIT_FAIL : EXIT_OK;
- out_m:
+out_m:
   manifest_free (m);
- out_repo:
+out_repo:
   repo_close (repo);
   event_log_close (&events);
   return r;

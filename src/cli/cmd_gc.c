@@ -26,7 +26,8 @@ cmd_gc (int argc, char **argv)
   char b[32];
   int r;
   const struct opt opts[] = {
-    OPT_FLAG (0, "dry-run", &dry_run, "say what would be deleted, and "
+    OPT_FLAG (0, "dry-run", &dry_run,
+              "say what would be deleted, and "
               "delete nothing"),
     OPT_REPO (&repo_opt),
     OPT_END (),

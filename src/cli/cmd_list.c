@@ -35,9 +35,10 @@ print_json (const manifest_vector *v)
     strbuf_add_json_string (&sb, m->kind);
     strbuf_addf (&sb, ", \"time\": \"%s\", \"unix_time\": %" PRId64,
                  format_time (m->time, t, sizeof t), m->time);
-    strbuf_addf (&sb, ", \"logical_size\": %" PRIu64 ", \"stored_new\": %"
-                 PRIu64 ", \"consistency\": ", manifest_logical_size (m),
-                 manifest_stored_new (m));
+    strbuf_addf (&sb,
+                 ", \"logical_size\": %" PRIu64 ", \"stored_new\": %" PRIu64
+                 ", \"consistency\": ",
+                 manifest_logical_size (m), manifest_stored_new (m));
     strbuf_add_json_string (&sb, m->consistency);
     strbuf_addf (&sb, ", \"downtime_ms\": %" PRId64, m->downtime_ms);
     if (m->checkpoint) {
@@ -50,9 +51,10 @@ print_json (const manifest_vector *v)
       strbuf_add_json_string (&sb, m->disks.ptr[k].name);
       strbuf_addstr (&sb, ", \"format\": ");
       strbuf_add_json_string (&sb, m->disks.ptr[k].format);
-      strbuf_addf (&sb, ", \"size\": %" PRIu64 ", \"read\": \"%s\", "
-                   "\"bytes_read\": %" PRIu64 ", \"stored_new\": %" PRIu64
-                   "}", m->disks.ptr[k].size,
+      strbuf_addf (&sb,
+                   ", \"size\": %" PRIu64 ", \"read\": \"%s\", "
+                   "\"bytes_read\": %" PRIu64 ", \"stored_new\": %" PRIu64 "}",
+                   m->disks.ptr[k].size,
                    m->disks.ptr[k].incremental ? "incremental" : "full",
                    m->disks.ptr[k].bytes_read, m->disks.ptr[k].stored_new);
     }
@@ -81,7 +83,8 @@ cmd_list (int argc, char **argv)
   bool json = false;
   int c, r = EXIT_OK;
   const struct opt opts[] = {
-    OPT_FLAG (0, "json", &json, "print JSON: every field of each backup, "
+    OPT_FLAG (0, "json", &json,
+              "print JSON: every field of each backup, "
               "its disks and the files kept with it"),
     OPT_REPO (&repo_opt),
     OPT_END (),

@@ -31,7 +31,8 @@ print_text (const struct vm_plan *p)
               d->format[0] ? " (" : "", d->format, d->format[0] ? ")" : "");
     else
       printf ("  disk %-8s EXCLUDED  %s; protect it with an in-guest "
-              "backup\n", d->target, d->reason);
+              "backup\n",
+              d->target, d->reason);
   }
   if (p->dom.nvram)
     printf ("  nvram    %s\n", p->dom.nvram);
@@ -62,8 +63,9 @@ disk_json (const struct vm_disk *d)
   add_string (o, "source", d->source);
   add_string (o, "format", d->format);
   add_bool (o, "included", d->included);
-  json_object_object_add (o, "reason", d->reason
-                          ? json_object_new_string (d->reason) : NULL);
+  json_object_object_add (o, "reason",
+                          d->reason ? json_object_new_string (d->reason)
+                                    : NULL);
   return o;
 }
 
@@ -99,8 +101,10 @@ add_json (struct strbuf *sb, const struct vm_plan *p)
     json_object_array_add (disks, disk_json (&p->dom.disks.ptr[i]));
   json_object_object_add (o, "disks", disks);
   /* One VM per line, as before; '/' is not worth escaping in paths. */
-  strbuf_addstr (sb, json_object_to_json_string_ext
-                 (o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+  strbuf_addstr (sb,
+                 json_object_to_json_string_ext (
+                   o,
+                   JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put (o);
 }
 
@@ -113,7 +117,8 @@ cmd_plan (int argc, char **argv)
   bool json = false;
   int c, failed = 0;
   const struct opt opts[] = {
-    OPT_FLAG (0, "json", &json, "print a JSON array, one object per VM, "
+    OPT_FLAG (0, "json", &json,
+              "print a JSON array, one object per VM, "
               "with every check and disk"),
     OPT_CONNECT (&uri),
     OPT_END (),

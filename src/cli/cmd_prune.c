@@ -60,13 +60,15 @@ cmd_prune (int argc, char **argv)
   OPT_INT (0, "keep-" name, &policy.n[kind], "N", 0, 1000000, "count", what)
   const struct opt opts[] = {
     KEEP ("last", KEEP_LAST, "N newest backups"),
-    KEEP ("hourly", KEEP_HOURLY, "newest backup of each of the N latest "
+    KEEP ("hourly", KEEP_HOURLY,
+          "newest backup of each of the N latest "
           "hours that have one"),
     KEEP ("daily", KEEP_DAILY, "same for days"),
     KEEP ("weekly", KEEP_WEEKLY, "same for ISO weeks"),
     KEEP ("monthly", KEEP_MONTHLY, "same for months"),
     KEEP ("yearly", KEEP_YEARLY, "same for years"),
-    OPT_FLAG (0, "dry-run", &dry_run, "print what would be kept and "
+    OPT_FLAG (0, "dry-run", &dry_run,
+              "print what would be kept and "
               "removed, and delete nothing"),
     OPT_REPO (&repo_opt),
     OPT_END (),
@@ -80,7 +82,8 @@ cmd_prune (int argc, char **argv)
   if (optind != argc)
     return cli_usage_error ("prune", "unexpected argument '%s'", argv[optind]);
   if (keep_policy_empty (&policy))
-    return cli_usage_error ("prune", "give at least one --keep-* rule "
+    return cli_usage_error ("prune",
+                            "give at least one --keep-* rule "
                             "(prune never deletes everything)");
   /* A VM's name, as backup_vm named its backups. */
   if (name && backup_name_of (name, name_buf) == -1)
@@ -110,19 +113,20 @@ cmd_prune (int argc, char **argv)
         manifest_vector_reset (&group);
         goto out;
       }
-    if (prune_group (repo, &group, 0, group.len, &policy, dry_run,
-                     &removed) == -1) {
+    if (prune_group (repo, &group, 0, group.len, &policy, dry_run, &removed)
+        == -1) {
       cli_error ("%s", get_error ());
       manifest_vector_reset (&group);
       goto out;
     }
     manifest_vector_reset (&group);
   }
-  printf ("%s %zu backup%s%s\n", dry_run ? "would remove" : "removed",
-          removed, removed == 1 ? "" : "s",
-          removed && !dry_run ? "; run 'vmbackup gc' to free their chunks" : "");
+  printf ("%s %zu backup%s%s\n", dry_run ? "would remove" : "removed", removed,
+          removed == 1 ? "" : "s",
+          removed && !dry_run ? "; run 'vmbackup gc' to free their chunks"
+                              : "");
   r = EXIT_OK;
- out:
+out:
   manifest_vector_free (&v);
   repo_close (repo);
   return r;

@@ -71,23 +71,31 @@ cmd_restore (int argc, char **argv)
   struct event_log events;
   struct cli_report report;
   const struct opt opts[] = {
-    OPT_FLAG (0, "replace", &vo.replace, "turn the existing VM off, "
+    OPT_FLAG (0, "replace", &vo.replace,
+              "turn the existing VM off, "
               "undefine it, delete its disks, and put the restored VM in "
               "its place (running if it ran)"),
-    OPT_STRING (0, "as", &vo.as, "NAME", "restore beside it: new name, "
+    OPT_STRING (0, "as", &vo.as, "NAME",
+                "restore beside it: new name, "
                 "UUID, MACs, disk files"),
-    OPT_STRING (0, "storage", &vo.storage, "DIR", "put disks and NVRAM in "
+    OPT_STRING (0, "storage", &vo.storage, "DIR",
+                "put disks and NVRAM in "
                 "DIR"),
-    OPT_FLAG (0, "config-only", &vo.config_only, "define the VM with blank "
+    OPT_FLAG (0, "config-only", &vo.config_only,
+              "define the VM with blank "
               "disks of the same sizes"),
     OPT_FLAG (0, "start", &vo.start, "start the restored VM"),
-    OPT_STRING (0, "to", &to, "PATH", "write one disk (or with --file, one "
+    OPT_STRING (0, "to", &to, "PATH",
+                "write one disk (or with --file, one "
                 "file) to PATH, which must not exist"),
-    OPT_STRING (0, "disk", &diskname, "NAME", "the disk for --to when there "
+    OPT_STRING (0, "disk", &diskname, "NAME",
+                "the disk for --to when there "
                 "are several (vda, or vda@SNAPSHOT)"),
-    OPT_CHOICE (0, "format", &format, "raw|qcow2", "image format for --to "
+    OPT_CHOICE (0, "format", &format, "raw|qcow2",
+                "image format for --to "
                 "(default: the disk's)"),
-    OPT_STRING (0, "file", &filename, "FILE", "a file kept with a VM "
+    OPT_STRING (0, "file", &filename, "FILE",
+                "a file kept with a VM "
                 "(domain.xml, the NVRAM or a boot file's path)"),
     OPT_CONNECT (&vo.uri),
     OPT_REPO (&repo_opt),
@@ -100,10 +108,12 @@ cmd_restore (int argc, char **argv)
   if (optind + 1 != argc)
     return cli_usage_error ("restore", "give exactly one backup ID");
   if (to && (vo.replace || vo.as || vo.storage || vo.config_only || vo.start))
-    return cli_usage_error ("restore", "--to restores one disk to a file; "
+    return cli_usage_error ("restore",
+                            "--to restores one disk to a file; "
                             "it does not go with VM options");
   if (filename && (to == NULL || diskname || format))
-    return cli_usage_error ("restore", "--file wants --to PATH, and no "
+    return cli_usage_error ("restore",
+                            "--file wants --to PATH, and no "
                             "--disk or --format");
   if (vo.as && !name_is_valid (vo.as))
     return cli_usage_error ("restore", "bad VM name '%s'", vo.as);
@@ -116,8 +126,10 @@ cmd_restore (int argc, char **argv)
     goto out;
   }
   if (m->archive.present) {
-    cli_usage_error ("restore", "backup %s is a files backup: use 'vmbackup "
-                     "files restore %s --to DIR'", m->id, m->id);
+    cli_usage_error ("restore",
+                     "backup %s is a files backup: use 'vmbackup "
+                     "files restore %s --to DIR'",
+                     m->id, m->id);
     r = EXIT_USAGE;
     goto out;
   }
@@ -146,7 +158,7 @@ cmd_restore (int argc, char **argv)
   }
   for (size_t i = 0; i < m->disks.len; i++)
     if (diskname ? strcmp (m->disks.ptr[i].name, diskname) == 0
-        : m->disks.len == 1)
+                 : m->disks.len == 1)
       disk = &m->disks.ptr[i];
   if (disk == NULL) {
     if (diskname)
@@ -159,9 +171,12 @@ cmd_restore (int argc, char **argv)
   progress_init (&prog, disk->name);
   t0 = now_monotonic ();
   struct restore_disk_params p = {
-    .repo = repo, .disk = disk, .path = to,
+    .repo = repo,
+    .disk = disk,
+    .path = to,
     .format = format ? format : disk->format,
-    .progress = progress_update, .progress_opaque = &prog,
+    .progress = progress_update,
+    .progress_opaque = &prog,
   };
   if (restore_disk (&p) == -1) {
     progress_finish (&prog);
@@ -173,7 +188,7 @@ cmd_restore (int argc, char **argv)
           to, p.format, format_size (disk->size, sz, sizeof sz),
           now_monotonic () - t0);
   r = EXIT_OK;
- out:
+out:
   manifest_free (m);
   repo_close (repo);
   return r;

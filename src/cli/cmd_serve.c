@@ -19,9 +19,11 @@ cmd_serve (int argc, char **argv)
   struct opt_strings restrict_to = OPT_STRINGS_INIT (paths);
   int c, r;
   const struct opt opts[] = {
-    OPT_FLAG (0, "append-only", &o.append_only, "backups can be added and "
+    OPT_FLAG (0, "append-only", &o.append_only,
+              "backups can be added and "
               "read, but not deleted, pruned, gc'ed or overwritten"),
-    OPT_STRING_LIST (0, "restrict-to-path", &restrict_to, "DIR", "only "
+    OPT_STRING_LIST (0, "restrict-to-path", &restrict_to, "DIR",
+                     "only "
                      "repositories at or under DIR (after resolving "
                      "symlinks and '..'); repeatable"),
     OPT_END (),

@@ -33,15 +33,17 @@ cmd_verify (int argc, char **argv)
   if (repo == NULL)
     return EXIT_FAIL;
   if (verify_run (repo, argv + optind, argc - optind, print_problem, NULL,
-                  &res) == -1) {
+                  &res)
+      == -1) {
     cli_error ("%s", get_error ());
     goto out;
   }
-  printf ("verified %" PRIu64 " backup%s, %" PRIu64 " chunks read: %"
-          PRIu64 " problem%s\n", res.backups, res.backups == 1 ? "" : "s",
-          res.chunks_read, res.problems, res.problems == 1 ? "" : "s");
+  printf ("verified %" PRIu64 " backup%s, %" PRIu64 " chunks read: %" PRIu64
+          " problem%s\n",
+          res.backups, res.backups == 1 ? "" : "s", res.chunks_read,
+          res.problems, res.problems == 1 ? "" : "s");
   r = res.problems ? EXIT_FAIL : EXIT_OK;
- out:
+out:
   repo_close (repo);
   return r;
 }

@@ -17,25 +17,28 @@ static const struct command files_commands[] = {
     "(deduplicated against every backup in the repository), owners, modes,\n"
     "times, xattrs, ACLs, symlinks, hard links, devices, FIFOs and holes.\n"
     "A file that keeps changing while it is read is stored as last read\n"
-    "and reported (event 3000).  Sockets are skipped.", NULL },
+    "and reported (event 3000).  Sockets are skipped.",
+    NULL },
   { "ls", cmd_files_ls, "list the entries of a file backup",
     "ID [PATH] [--json]",
     "List the entries of file backup ID (all, or PATH and what is under\n"
-    "it).", NULL },
+    "it).",
+    NULL },
   { "restore", cmd_files_restore, "restore a file backup",
     "ID --to DIR [PATH...]",
     "Recreate the backup, or only the PATHs and what is under them, inside\n"
     "DIR (created if missing; existing files are replaced, nothing outside\n"
     "DIR is touched).  Without root, ownership, device nodes and some\n"
-    "xattrs are left out with one warning each.", NULL },
+    "xattrs are left out with one warning each.",
+    NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 const struct command commands[] = {
-  { "init", cmd_init, "create a repository",
-    "[--chunk-size SIZE]",
+  { "init", cmd_init, "create a repository", "[--chunk-size SIZE]",
     "Create a repository in the --repo directory, which must be missing or\n"
-    "empty.", NULL },
+    "empty.",
+    NULL },
   { "backup", cmd_backup, "back up VMs and disk images",
     "[VM...] [--image NAME=PATH...]\n"
     "       [--consistency auto|application|crash|offline]",
@@ -48,16 +51,18 @@ const struct command commands[] = {
     "an in-guest backup.\n\n"
     "--image backs up a disk image file (raw or qcow2) as backup NAME.\n"
     "Each VM and image is independent: one failing does not stop the\n"
-    "others, and the exit status is 1 if any failed.", NULL },
+    "others, and the exit status is 1 if any failed.",
+    NULL },
   { "events", cmd_events, "list backup events",
     "[VM] [--since TIME] [--json] | --catalogue",
     "The events of the host log, oldest first, of one VM or image name,\n"
     "from TIME on.  'man 7 vmbackup-events' gives each event's cause, what\n"
-    "to do, and whether it can be ignored.", NULL },
-  { "list", cmd_list, "list backups",
-    "[--json] [NAME]",
+    "to do, and whether it can be ignored.",
+    NULL },
+  { "list", cmd_list, "list backups", "[--json] [NAME]",
     "One line per backup, oldest first: ID, time (UTC), logical size, new\n"
-    "bytes it stored, consistency.", NULL },
+    "bytes it stored, consistency.",
+    NULL },
   { "restore", cmd_restore, "restore a VM or a disk",
     "ID [--replace] [--as NAME] [--storage DIR]\n"
     "       [--config-only] [--start]\n"
@@ -73,41 +78,46 @@ const struct command commands[] = {
     "--to writes one disk to an image file that must not exist, sparse\n"
     "and byte-identical to the source at backup time.  --file writes one\n"
     "file kept with a VM (domain.xml, the NVRAM or a boot file's path, as\n"
-    "'list --json' names them) to a file that must not exist.", NULL },
-  { "verify", cmd_verify, "check backups against their digests",
-    "[ID...]",
+    "'list --json' names them) to a file that must not exist.",
+    NULL },
+  { "verify", cmd_verify, "check backups against their digests", "[ID...]",
     "Re-read every chunk the given backups (default: all) reference and\n"
     "check its digest.  Each problem is named by backup, disk and offset.\n"
-    "Exit status 1 if anything is bad.", NULL },
+    "Exit status 1 if anything is bad.",
+    NULL },
   { "prune", cmd_prune, "delete backups by retention policy",
     "[NAME] --keep-RULE N... [--dry-run]",
     "Keep the backups some rule selects (per name) and delete the others.\n"
-    "Chunks are freed by a later 'vmbackup gc'.", NULL },
-  { "plan", cmd_plan, "say how each VM would be backed up",
-    "VM... [--json]",
+    "Chunks are freed by a later 'vmbackup gc'.",
+    NULL },
+  { "plan", cmd_plan, "say how each VM would be backed up", "VM... [--json]",
     "For each VM: its state, whether the backup can be live (every\n"
     "condition checked: guest agent with freeze, freezable filesystems,\n"
     "scratch space on the disk's storage) or is offline and why, and each\n"
-    "disk as included or excluded with the reason.", NULL },
+    "disk as included or excluded with the reason.",
+    NULL },
   { "files", NULL, "back up and restore files and directories",
     "backup --name NAME [OPTIONS] PATH...\n"
     "   or: vmbackup files ls ID [PATH] [--json]\n"
     "   or: vmbackup files restore ID --to DIR [PATH...]",
     "File backups, inside a guest or on any Linux machine, in the same\n"
     "repository as VM backups.  'vmbackup files CMD --help' describes\n"
-    "one command and its options.", files_commands },
+    "one command and its options.",
+    files_commands },
   { "serve", cmd_serve, "serve a repository to vmbackup over ssh",
     "[--append-only] [--restrict-to-path DIR]...",
     "Answer the vmbackup protocol on standard input and output: what\n"
-    "'ssh HOST vmbackup serve' runs for --repo ssh://[USER@]HOST[:PORT]/PATH.\n"
+    "'ssh HOST vmbackup serve' runs for --repo "
+    "ssh://[USER@]HOST[:PORT]/PATH.\n"
     "Usually the forced command of a key in authorized_keys:\n"
     "  command=\"vmbackup serve --append-only --restrict-to-path /backup\"\n\n"
     "The client runs $VMBACKUP_RSH (default 'ssh') and, on the far side,\n"
-    "$VMBACKUP_REMOTE_PATH (default 'vmbackup').", NULL },
-  { "gc", cmd_gc, "delete chunks no backup references",
-    "[--dry-run]",
+    "$VMBACKUP_REMOTE_PATH (default 'vmbackup').",
+    NULL },
+  { "gc", cmd_gc, "delete chunks no backup references", "[--dry-run]",
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
-    "anything a running backup uses is kept.", NULL },
+    "anything a running backup uses is kept.",
+    NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -143,7 +153,10 @@ list_names (const struct command *table, char *buf, size_t len)
   buf[0] = '\0';
   for (const struct command *c = table; c->name; c++)
     snprintf (buf + strlen (buf), len - strlen (buf), "%s%s",
-              c == table ? "" : c[1].name ? ", " : " or ", c->name);
+              c == table    ? ""
+                : c[1].name ? ", "
+                            : " or ",
+              c->name);
 }
 
 int
@@ -152,7 +165,7 @@ cli_dispatch (const struct command *cmd, int argc, char **argv)
   const struct command *sub;
   char names[128];
 
-  optind = 0;                   /* full getopt reset for the command */
+  optind = 0; /* full getopt reset for the command */
   if (cmd->fn)
     return cmd->fn (argc, argv);
   list_names (cmd->sub, names, sizeof names);

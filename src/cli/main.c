@@ -62,8 +62,9 @@ cli_usage_error (const char *name, const char *fmt, ...)
 const char *
 cli_repo_path (const char *opt)
 {
-  const char *path = opt ? opt : global_repo ? global_repo
-    : getenv ("VMBACKUP_REPO");
+  const char *path = opt ? opt
+    : global_repo        ? global_repo
+                         : getenv ("VMBACKUP_REPO");
 
   if (path == NULL || path[0] == '\0') {
     cli_error ("no repository: use --repo DIR or set VMBACKUP_REPO");
@@ -76,7 +77,7 @@ int
 cli_open_events (struct event_log *log)
 {
   const char *configured = global_event_log ? global_event_log
-    : getenv ("VMBACKUP_EVENT_LOG");
+                                            : getenv ("VMBACKUP_EVENT_LOG");
 
   if (event_log_open (log, configured) == 0)
     return 0;
@@ -85,7 +86,8 @@ cli_open_events (struct event_log *log)
     return -1;
   }
   cli_warning ("%s: events are kept only in the backups (use --event-log "
-               "PATH)", get_error ());
+               "PATH)",
+               get_error ());
   memset (log, 0, sizeof *log);
   log->fd = -1;
   return 0;
@@ -108,14 +110,17 @@ cli_open_repo (const char *opt)
 static void
 main_help (FILE *f)
 {
-  fprintf (f, "usage: vmbackup [-c URI] [--repo DIR] [--event-log PATH] "
+  fprintf (f,
+           "usage: vmbackup [-c URI] [--repo DIR] [--event-log PATH] "
            "COMMAND [ARGS]\n\n"
            "Back up and restore virtual machine disks.\n\nCommands:\n");
   for (const struct command *c = commands; c->name; c++)
     fprintf (f, "  %-9s %s\n", c->name, c->summary);
-  fprintf (f, "\n'vmbackup COMMAND --help' describes one command.\n"
+  fprintf (f,
+           "\n'vmbackup COMMAND --help' describes one command.\n"
            "The repository is --repo DIR or $VMBACKUP_REPO: a directory, or\n"
-           "ssh://[USER@]HOST[:PORT]/PATH for one served by 'vmbackup serve'.\n");
+           "ssh://[USER@]HOST[:PORT]/PATH for one served by 'vmbackup "
+           "serve'.\n");
 }
 
 /* Global options: before the command, as they may also come after it. */
@@ -138,31 +143,21 @@ main (int argc, char **argv)
   /* The guardian (virt/guard.h): not a user command. */
   if (argc == 4 && strcmp (argv[1], "__guard") == 0)
     return guard_main (argv[2], argv[3]);
-  opterr = 0;                   /* one line, ours, as commands do */
+  opterr = 0; /* one line, ours, as commands do */
   /* '+': stop at the command name; its options are its own. */
   while ((c = getopt_long (argc, argv, "+:hc:", opts, NULL)) != -1) {
     switch (c) {
-    case OPT_REPO:
-      global_repo = optarg;
-      break;
-    case 'c':
-      global_uri = optarg;
-      break;
-    case 'E':
-      global_event_log = optarg;
-      break;
-    case OPT_HELP:
-      main_help (stdout);
-      return EXIT_OK;
-    case 'V':
-      printf ("vmbackup %s\n", VMBACKUP_VERSION);
-      return EXIT_OK;
-    case ':':
-      return cli_usage_error (NULL, "option '%s' needs a value",
-                              argv[optind - 1]);
-    default:
-      return cli_usage_error (NULL, "unrecognized option '%s'",
-                              argv[optind - 1]);
+      case OPT_REPO: global_repo = optarg; break;
+      case 'c': global_uri = optarg; break;
+      case 'E': global_event_log = optarg; break;
+      case OPT_HELP: main_help (stdout); return EXIT_OK;
+      case 'V': printf ("vmbackup %s\n", VMBACKUP_VERSION); return EXIT_OK;
+      case ':':
+        return cli_usage_error (NULL, "option '%s' needs a value",
+                                argv[optind - 1]);
+      default:
+        return cli_usage_error (NULL, "unrecognized option '%s'",
+                                argv[optind - 1]);
     }
   }
   if (optind >= argc) {

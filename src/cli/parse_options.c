@@ -18,8 +18,8 @@
 /* getopt_long's value for opts[i]: above any short option character. */
 #define LONG_BASE 0x100
 
-static const struct opt help_opt =
-  OPT_FLAG ('h', "help", NULL, "show this help");
+static const struct opt help_opt = OPT_FLAG ('h', "help", NULL,
+                                             "show this help");
 
 /* Print text after a line's first HELP_COLUMN columns, wrapped before WIDTH
  * with the same indent. */
@@ -90,8 +90,8 @@ bad_value (const char *name, const struct opt *o, const char *arg,
 {
   if (o->what)
     return cli_usage_error (name, "bad %s '%s' (%s)", o->what, arg, why);
-  return cli_usage_error (name, "bad --%s value '%s' (%s)", o->long_name,
-                          arg, why);
+  return cli_usage_error (name, "bad --%s value '%s' (%s)", o->long_name, arg,
+                          why);
 }
 
 /* "--format is raw or qcow2", from argh "raw|qcow2". */
@@ -107,7 +107,10 @@ bad_choice (const char *name, const struct opt *o)
   for (size_t i = 0; i < words; i++) {
     size_t len = strcspn (p, "|");
     snprintf (list + strlen (list), sizeof list - strlen (list), "%s%.*s",
-              i == 0 ? "" : i + 1 == words ? " or " : ", ", (int) len, p);
+              i == 0             ? ""
+                : i + 1 == words ? " or "
+                                 : ", ",
+              (int) len, p);
     p += len + 1;
   }
   return cli_usage_error (name, "--%s is %s", o->long_name, list);
@@ -118,7 +121,7 @@ is_choice (const char *choices, const char *arg)
 {
   size_t len = strlen (arg);
 
-  for (const char *p = choices; ; p += strcspn (p, "|") + 1) {
+  for (const char *p = choices;; p += strcspn (p, "|") + 1) {
     if (strncmp (p, arg, len) == 0 && (p[len] == '|' || p[len] == '\0'))
       return len > 0;
     if (strchr (p, '|') == NULL)
@@ -133,64 +136,61 @@ apply (const char *name, const struct opt *o, const char *arg)
   char buf[64], *end;
 
   switch (o->kind) {
-  case OPT_KIND_FLAG:
-    *(bool *) o->value = true;
-    break;
-  case OPT_KIND_INT: {
-    long long n;
-    errno = 0;
-    n = strtoll (arg, &end, 10);
-    if (errno || end == arg || *end || n < o->min || n > o->max) {
-      snprintf (buf, sizeof buf, "a number from %lld to %lld", o->min,
-                o->max);
-      return bad_value (name, o, arg, buf);
-    }
-    *(int *) o->value = n;
-    break;
-  }
-  case OPT_KIND_SIZE: {
-    uint64_t n;
-    if (parse_size (arg, &n) == -1 || (o->max && n > (uint64_t) o->max)) {
-      char max[32] = "";
-      if (o->max)
-        format_size (o->max, max, sizeof max);
-      snprintf (buf, sizeof buf, "a size such as 64K or 4M%s%s",
-                o->max ? ", at most " : "", max);
-      return bad_value (name, o, arg, buf);
-    }
-    *(uint64_t *) o->value = n;
-    break;
-  }
-  case OPT_KIND_STRING:
-    *(const char **) o->value = arg;
-    break;
-  case OPT_KIND_CHOICE:
-    if (!is_choice (o->argh, arg))
-      return bad_choice (name, o);
-    *(const char **) o->value = arg;
-    break;
-  case OPT_KIND_STRING_LIST: {
-    struct opt_strings *l = o->value;
-    if (l->len == l->max)
-      return cli_usage_error (name, "too many --%s values (at most %zu)",
-                              o->long_name, l->max);
-    l->v[l->len++] = arg;
-    break;
-  }
-  case OPT_KIND_CALLBACK:
-    if (o->callback (o->value, arg) == -1)
-      return cli_usage_error (name, "%s", get_error ());
-    break;
-  case OPT_KIND_END:
-    break;
+    case OPT_KIND_FLAG: *(bool *) o->value = true; break;
+    case OPT_KIND_INT:
+      {
+        long long n;
+        errno = 0;
+        n = strtoll (arg, &end, 10);
+        if (errno || end == arg || *end || n < o->min || n > o->max) {
+          snprintf (buf, sizeof buf, "a number from %lld to %lld", o->min,
+                    o->max);
+          return bad_value (name, o, arg, buf);
+        }
+        *(int *) o->value = n;
+        break;
+      }
+    case OPT_KIND_SIZE:
+      {
+        uint64_t n;
+        if (parse_size (arg, &n) == -1 || (o->max && n > (uint64_t) o->max)) {
+          char max[32] = "";
+          if (o->max)
+            format_size (o->max, max, sizeof max);
+          snprintf (buf, sizeof buf, "a size such as 64K or 4M%s%s",
+                    o->max ? ", at most " : "", max);
+          return bad_value (name, o, arg, buf);
+        }
+        *(uint64_t *) o->value = n;
+        break;
+      }
+    case OPT_KIND_STRING: *(const char **) o->value = arg; break;
+    case OPT_KIND_CHOICE:
+      if (!is_choice (o->argh, arg))
+        return bad_choice (name, o);
+      *(const char **) o->value = arg;
+      break;
+    case OPT_KIND_STRING_LIST:
+      {
+        struct opt_strings *l = o->value;
+        if (l->len == l->max)
+          return cli_usage_error (name, "too many --%s values (at most %zu)",
+                                  o->long_name, l->max);
+        l->v[l->len++] = arg;
+        break;
+      }
+    case OPT_KIND_CALLBACK:
+      if (o->callback (o->value, arg) == -1)
+        return cli_usage_error (name, "%s", get_error ());
+      break;
+    case OPT_KIND_END: break;
   }
   return PARSE_GO_ON;
 }
 
 /* getopt_long said '?' or ':': one line naming what was wrong. */
 static int
-getopt_error (const char *name, const struct opt *opts, int c,
-              char **argv)
+getopt_error (const char *name, const struct opt *opts, int c, char **argv)
 {
   const char *typed = argv[optind - 1];
 
@@ -205,8 +205,7 @@ getopt_error (const char *name, const struct opt *opts, int c,
 }
 
 int
-parse_options (const char *name, const struct opt *opts, int argc,
-               char **argv)
+parse_options (const char *name, const struct opt *opts, int argc, char **argv)
 {
   struct option lopts[MAX_OPTS + 2];
   char shorts[2 * MAX_OPTS + 4] = ":h";
@@ -218,10 +217,10 @@ parse_options (const char *name, const struct opt *opts, int argc,
     bool arg = o->kind != OPT_KIND_FLAG;
 
     if (n == MAX_OPTS)
-      abort ();                 /* a programming error, not input */
+      abort (); /* a programming error, not input */
     lopts[n] = (struct option) { o->long_name,
-                                 arg ? required_argument : no_argument,
-                                 NULL, LONG_BASE + (int) n };
+                                 arg ? required_argument : no_argument, NULL,
+                                 LONG_BASE + (int) n };
     if (o->short_name) {
       size_t len = strlen (shorts);
       shorts[len] = o->short_name;
@@ -231,7 +230,7 @@ parse_options (const char *name, const struct opt *opts, int argc,
   lopts[n] = (struct option) { "help", no_argument, NULL, 'h' };
   lopts[n + 1] = (struct option) { NULL, 0, NULL, 0 };
 
-  opterr = 0;                   /* our one-line errors, not getopt's */
+  opterr = 0; /* our one-line errors, not getopt's */
   while ((c = getopt_long (argc, argv, shorts, lopts, NULL)) != -1) {
     const struct opt *o = NULL;
 

@@ -49,8 +49,8 @@ backed_up (void *opaque, const struct manifest *m, double seconds)
 
   printf ("backup %s: %s, %s, %s new, %zu disk%s", m->id, m->consistency,
           format_size (manifest_logical_size (m), sz, sizeof sz),
-          format_size (manifest_stored_new (m), nw, sizeof nw),
-          m->disks.len, m->disks.len == 1 ? "" : "s");
+          format_size (manifest_stored_new (m), nw, sizeof nw), m->disks.len,
+          m->disks.len == 1 ? "" : "s");
   if (m->downtime_ms)
     printf (", downtime %lld ms", (long long) m->downtime_ms);
   for (size_t i = 0; i < m->disks.len; i++) {

@@ -7,7 +7,7 @@
 #include "cli.h"
 
 struct cli_report {
-  struct vm_report rep;         /* what the library is given */
+  struct vm_report rep; /* what the library is given */
   struct progress prog;
   char label[256];
 };

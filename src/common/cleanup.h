@@ -28,8 +28,9 @@ cleanup_unlock (pthread_mutex_t **m)
 {
   pthread_mutex_unlock (*m);
 }
-#define SCOPED_LOCK(m)                                                  \
-  __attribute__ ((cleanup (cleanup_unlock))) pthread_mutex_t *scoped_lock_ = (m); \
+#define SCOPED_LOCK(m)                                                     \
+  __attribute__ ((cleanup (cleanup_unlock))) pthread_mutex_t *scoped_lock_ \
+    = (m);                                                                 \
   pthread_mutex_lock (scoped_lock_)
 
 #endif

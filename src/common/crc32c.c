@@ -66,9 +66,9 @@ zeros_operator (uint32_t *op, size_t len)
   a[0] = POLY;
   for (int n = 1; n < 32; n++)
     a[n] = 1u << (n - 1);
-  gf2_square (b, a);            /* 2 bits */
-  gf2_square (a, b);            /* 4 bits */
-  gf2_square (b, a);            /* 1 byte */
+  gf2_square (b, a); /* 2 bits */
+  gf2_square (a, b); /* 4 bits */
+  gf2_square (b, a); /* 1 byte */
   for (; len > 1; len >>= 1) {
     gf2_square (a, b);
     memcpy (b, a, sizeof a);
@@ -97,15 +97,14 @@ make_shift_tables (void)
 static inline uint32_t
 shift (uint32_t t[4][256], uint32_t crc)
 {
-  return t[0][crc & 0xff] ^ t[1][(crc >> 8) & 0xff]
-    ^ t[2][(crc >> 16) & 0xff] ^ t[3][crc >> 24];
+  return t[0][crc & 0xff] ^ t[1][(crc >> 8) & 0xff] ^ t[2][(crc >> 16) & 0xff]
+    ^ t[3][crc >> 24];
 }
 
 /* Three streams over blocks of n bytes for as long as len allows. */
-__attribute__ ((target ("sse4.2")))
-static uint64_t
-crc32c_hw_triple (uint64_t c, const unsigned char **pp, size_t *len,
-                  size_t n, uint32_t t[4][256])
+__attribute__ ((target ("sse4.2"))) static uint64_t
+crc32c_hw_triple (uint64_t c, const unsigned char **pp, size_t *len, size_t n,
+                  uint32_t t[4][256])
 {
   const unsigned char *p = *pp;
 
@@ -129,8 +128,7 @@ crc32c_hw_triple (uint64_t c, const unsigned char **pp, size_t *len,
   return c;
 }
 
-__attribute__ ((target ("sse4.2")))
-static uint32_t
+__attribute__ ((target ("sse4.2"))) static uint32_t
 crc32c_hw (uint32_t crc, const unsigned char *p, size_t len)
 {
   uint64_t c = ~crc;
@@ -169,10 +167,11 @@ crc32c_sw (uint32_t crc, const unsigned char *p, size_t len)
   pthread_once (&table_once, make_table);
   crc = ~crc;
   while (len >= 8) {
-    uint32_t lo = crc ^ (p[0] | p[1] << 8 | p[2] << 16 | (uint32_t) p[3] << 24);
+    uint32_t lo = crc
+      ^ (p[0] | p[1] << 8 | p[2] << 16 | (uint32_t) p[3] << 24);
     crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff]
-      ^ table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24]
-      ^ table[3][p[4]] ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
+      ^ table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^ table[3][p[4]]
+      ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
     p += 8;
     len -= 8;
   }

@@ -6,7 +6,8 @@
 void set_error (int errnum, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 /* Prefix the current error with more context: "disk vda: <old message>". */
-void error_prefix (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void error_prefix (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
 const char *get_error (void);
 int get_errno (void);
 

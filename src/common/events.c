@@ -21,32 +21,43 @@ const struct event_def event_catalogue[] = {
   { EV_BACKUP_FAILED, SEV_ERROR, "backup failed" },
   { EV_FROZEN, SEV_INFO, "guest filesystems frozen" },
   { EV_THAWED, SEV_INFO, "guest filesystems thawed" },
-  { EV_AGENT_MISSING, SEV_WARNING, "guest agent not answering: offline backup" },
-  { EV_AGENT_NO_FREEZE, SEV_WARNING, "guest agent cannot freeze: offline backup" },
-  { EV_FS_NOT_FREEZABLE, SEV_WARNING, "filesystem not freezable: offline backup" },
-  { EV_FREEZE_FAILED, SEV_WARNING, "freeze failed or timed out: offline backup" },
-  { EV_NO_SCRATCH, SEV_WARNING, "no scratch space beside a disk: offline backup" },
+  { EV_AGENT_MISSING, SEV_WARNING,
+    "guest agent not answering: offline backup" },
+  { EV_AGENT_NO_FREEZE, SEV_WARNING,
+    "guest agent cannot freeze: offline backup" },
+  { EV_FS_NOT_FREEZABLE, SEV_WARNING,
+    "filesystem not freezable: offline backup" },
+  { EV_FREEZE_FAILED, SEV_WARNING,
+    "freeze failed or timed out: offline backup" },
+  { EV_NO_SCRATCH, SEV_WARNING,
+    "no scratch space beside a disk: offline backup" },
   { EV_SUSPENDED, SEV_INFO, "VM suspended for the point-in-time copy" },
   { EV_DOWNTIME_HIGH, SEV_WARNING, "downtime over threshold" },
   { EV_PAUSED_KEPT, SEV_INFO, "paused VM backed up and left paused" },
   { EV_DISK_EXCLUDED, SEV_WARNING, "disk excluded from the host backup" },
-  { EV_BOOT_FILE_MISSING, SEV_WARNING, "boot file missing: not in the backup" },
+  { EV_BOOT_FILE_MISSING, SEV_WARNING,
+    "boot file missing: not in the backup" },
   { EV_SHUT_OFF, SEV_INFO, "shut-off VM: disks read directly" },
   { EV_CRASH_CONSISTENT, SEV_WARNING, "crash-consistent backup (no freeze)" },
   { EV_INCREMENTAL, SEV_INFO, "incremental: only changed blocks read" },
   { EV_FULL_READ, SEV_INFO, "disk read whole" },
   { EV_CHECKPOINT_GONE, SEV_WARNING, "checkpoint gone: full read" },
-  { EV_BITMAP_BROKEN, SEV_WARNING, "dirty bitmap inconsistent or not saved: full read" },
+  { EV_BITMAP_BROKEN, SEV_WARNING,
+    "dirty bitmap inconsistent or not saved: full read" },
   { EV_VM_RESTARTED, SEV_WARNING, "VM restarted or migrated: full read" },
   { EV_DISK_CHANGED, SEV_WARNING, "disk added, removed, resized or replaced" },
-  { EV_PREVIOUS_UNUSABLE, SEV_WARNING, "previous backup pruned or damaged: full read" },
-  { EV_OTHER_REPOSITORY, SEV_WARNING, "checkpoint made for another repository: full read" },
+  { EV_PREVIOUS_UNUSABLE, SEV_WARNING,
+    "previous backup pruned or damaged: full read" },
+  { EV_OTHER_REPOSITORY, SEV_WARNING,
+    "checkpoint made for another repository: full read" },
   { EV_CHECKPOINTS_DELETED, SEV_INFO, "old checkpoints deleted" },
-  { EV_CHECKPOINT_DELETE_FAILED, SEV_WARNING, "checkpoint could not be deleted" },
+  { EV_CHECKPOINT_DELETE_FAILED, SEV_WARNING,
+    "checkpoint could not be deleted" },
   { EV_RESTORE_STARTED, SEV_INFO, "restore started" },
   { EV_RESTORE_FINISHED, SEV_INFO, "restore finished" },
   { EV_RESTORE_FAILED, SEV_ERROR, "restore failed" },
-  { EV_RESTORE_UNCLEAN, SEV_WARNING, "restored guest may report an unclean shutdown" },
+  { EV_RESTORE_UNCLEAN, SEV_WARNING,
+    "restored guest may report an unclean shutdown" },
   { EV_RESTORE_REPLACED, SEV_WARNING, "existing VM turned off and replaced" },
   { EV_RESTORE_DEVICE, SEV_INFO, "disk written into its block device" },
   { EV_BOOT_FILE_RESTORED, SEV_INFO, "missing boot file put back" },
@@ -112,7 +123,8 @@ event_log_open (struct event_log *log, const char *path)
   log->path = strdup (path);
   if (log->path == NULL || mkdir_parents (path) == -1
       || (log->fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                          0640)) == -1) {
+                          0640))
+        == -1) {
     set_error (errno, "event log %s", path);
     free (log->path);
     log->path = NULL;
@@ -163,8 +175,10 @@ event_emit (struct event_log *log, int id, const char *fmt, ...)
       free (buf);
     }
   }
-  strbuf_addf (&line, "{\"time\": \"%s\", \"id\": %d, \"severity\": \"%s\", "
-               "\"vm\": ", format_time (time (NULL), t, sizeof t), id,
+  strbuf_addf (&line,
+               "{\"time\": \"%s\", \"id\": %d, \"severity\": \"%s\", "
+               "\"vm\": ",
+               format_time (time (NULL), t, sizeof t), id,
                severity_name (def ? def->severity : SEV_ERROR));
   strbuf_add_json_string (&line, log->vm ? log->vm : "");
   strbuf_addstr (&line, ", \"backup\": ");

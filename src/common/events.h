@@ -75,11 +75,11 @@ const struct event_def *event_lookup (int id);
 const char *severity_name (enum severity s);
 
 struct event_log {
-  int fd;                       /* host log, or -1 */
+  int fd; /* host log, or -1 */
   char *path;
-  const char *vm;               /* context of the events that follow */
+  const char *vm; /* context of the events that follow */
   const char *backup;
-  struct strbuf lines;          /* this operation's events, for the backup */
+  struct strbuf lines; /* this operation's events, for the backup */
   unsigned warnings, errors;
 };
 

@@ -140,7 +140,7 @@ commit (int fd, const char *tmppath, const char *path, int replace)
   }
   return sync_parent (path);
 
- fail:
+fail:
   if (fd >= 0)
     close (fd);
   unlink (tmppath);

@@ -11,7 +11,10 @@ struct strbuf {
 };
 
 extern char strbuf_slopbuf[];
-#define STRBUF_INIT { .buf = strbuf_slopbuf, .len = 0, .alloc = 0 }
+#define STRBUF_INIT                             \
+  {                                             \
+    .buf = strbuf_slopbuf, .len = 0, .alloc = 0 \
+  }
 
 void strbuf_release (struct strbuf *sb);
 /* These abort only on out-of-memory; a string builder that can fail on

@@ -35,7 +35,7 @@ struct reader {
   const struct backup_disk_params *p;
   struct pipeline pl;
   struct index_writer index;
-  uint64_t max_request;         /* the largest NBD read */
+  uint64_t max_request; /* the largest NBD read */
 };
 
 /* A full read goes through the disk in two lanes at once, the first
@@ -47,7 +47,7 @@ struct reader {
  * (bench-vm: 16% faster).  On a rotating disk the two lanes cost a seek
  * per LANE_TURN chunks (8 MiB). */
 #define LANES 2
-#define LANE_TURN 2             /* chunks from a lane before the next */
+#define LANE_TURN 2 /* chunks from a lane before the next */
 
 /* Chunks [next, end), with their own block-status cursors (which only
  * go forward). */
@@ -65,7 +65,7 @@ read_done (void *opaque, int *error)
     s->error = *error;
   if (--s->parts_pending == 0)
     pipeline_submit (s->pl, s);
-  return 1;                     /* auto-retire the command */
+  return 1; /* auto-retire the command */
 }
 
 static int
@@ -135,7 +135,7 @@ start_chunk (struct reader *rd, struct slot *s, const extent_vector *ext,
 {
   struct nbd_handle *nbd = rd->p->nbd;
 
-  s->parts_pending = 1;         /* held until every read is issued */
+  s->parts_pending = 1; /* held until every read is issued */
   s->error = 0;
   for (size_t i = 0; i < ext->len; i++) {
     const struct extent *e = &ext->ptr[i];
@@ -146,12 +146,13 @@ start_chunk (struct reader *rd, struct slot *s, const extent_vector *ext,
     }
     for (uint64_t done = 0; done < e->length;) {
       uint64_t n = e->length - done < max_request ? e->length - done
-        : max_request;
+                                                  : max_request;
       s->parts_pending++;
       if (nbd_aio_pread (nbd, dst + done, n, e->offset + done,
                          (nbd_completion_callback) { .callback = read_done,
                                                      .user_data = s },
-                         0) == -1) {
+                         0)
+          == -1) {
         s->parts_pending--;
         set_error (0, "disk %s: read at offset %llu: %s", rd->p->name,
                    (unsigned long long) (e->offset + done), nbd_get_error ());
@@ -232,8 +233,9 @@ count_data (struct reader *rd, const char *ctx, uint64_t size,
       *chunk_at = off / chunk;
       break;
     }
-    if ((r = extent_cursor_get (&c, off, size - off < chunk ? size - off
-                                : chunk, &ext)) == -1)
+    if ((r = extent_cursor_get (&c, off,
+                                size - off < chunk ? size - off : chunk, &ext))
+        == -1)
       break;
     for (size_t k = 0; k < ext.len; k++)
       if (!ext.ptr[k].zero)
@@ -284,7 +286,8 @@ read_disk (struct reader *rd, uint64_t size, struct backup_disk_result *res)
   int lock_fd = -1;
   int64_t max_req = nbd_get_block_size (p->nbd, LIBNBD_SIZE_MAXIMUM);
   const char *ctx = nbd_can_meta_context (p->nbd, "base:allocation") == 1
-    ? "base:allocation" : NULL;
+    ? "base:allocation"
+    : NULL;
   int r = -1;
 
   if (max_req <= 0 || max_req > READ_REQUEST)
@@ -311,7 +314,7 @@ read_disk (struct reader *rd, uint64_t size, struct backup_disk_result *res)
       p->progress (p->progress_opaque, pipeline_bytes_done (&rd->pl), size);
   }
   r = 0;
- out:
+out:
   /* Never leave reads writing into slots about to be freed. */
   while (nbd_aio_in_flight (p->nbd) > 0)
     if (nbd_poll (p->nbd, -1) == -1)
@@ -327,7 +330,8 @@ read_disk (struct reader *rd, uint64_t size, struct backup_disk_result *res)
 }
 
 int
-backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
+backup_disk (const struct backup_disk_params *p,
+             struct backup_disk_result *res)
 {
   struct reader rd = { .p = p };
   int64_t size = nbd_get_size (p->nbd);
@@ -341,16 +345,19 @@ backup_disk (const struct backup_disk_params *p, struct backup_disk_result *res)
   if (p->size && (uint64_t) size > p->size)
     size = p->size;
   res->size = size;
-  if (p->prev && (p->dirty_context == NULL
-                  || p->prev->hdr.disk_size != (uint64_t) size
-                  || p->prev->hdr.chunk_size != p->repo->chunk_size)) {
+  if (p->prev
+      && (p->dirty_context == NULL || p->prev->hdr.disk_size != (uint64_t) size
+          || p->prev->hdr.chunk_size != p->repo->chunk_size)) {
     set_error (0, "disk %s: previous index does not match the disk", p->name);
     return -1;
   }
   if (index_writer_open (&rd.index, p->repo, size) == -1)
     return -1;
   struct pipeline_params pp = {
-    .repo = p->repo, .store = p->store, .index = &rd.index, .name = p->name,
+    .repo = p->repo,
+    .store = p->store,
+    .index = &rd.index,
+    .name = p->name,
     .compression_level = p->compression_level,
   };
   if (pipeline_start (&rd.pl, &pp) == -1) {

@@ -20,9 +20,9 @@ typedef void (*progress_fn) (void *opaque, uint64_t done, uint64_t total);
 struct backup_disk_params {
   struct repo *repo;
   struct store *store;
-  struct nbd_handle *nbd;       /* connected, with base:allocation if wanted */
-  const char *name;             /* for error messages */
-  uint64_t size;                /* 0, or the true size when the export
+  struct nbd_handle *nbd; /* connected, with base:allocation if wanted */
+  const char *name;       /* for error messages */
+  uint64_t size;          /* 0, or the true size when the export
                                  * rounds it up (raw files whose length
                                  * is not a multiple of 512) */
   int compression_level;
@@ -39,9 +39,9 @@ struct backup_disk_params {
 struct backup_disk_result {
   uint64_t size;
   struct digest index;
-  uint64_t stored_new;          /* bytes of new chunk files */
-  uint64_t bytes_read;          /* data actually read from the source */
-  uint64_t bytes_unchanged;     /* incremental: kept from the previous
+  uint64_t stored_new;      /* bytes of new chunk files */
+  uint64_t bytes_read;      /* data actually read from the source */
+  uint64_t bytes_unchanged; /* incremental: kept from the previous
                                  * backup without reading */
 };
 

@@ -103,12 +103,13 @@ work_on (struct pipeline_thread *t, struct slot *s)
     return -1;
   }
   if (buffer_is_zero (s->buf, s->len))
-    return 0;                   /* the index slot is already zero */
+    return 0; /* the index slot is already zero */
   if (digest_compute (s->buf, s->len, &s->digest) == -1
       || (r = store_refresh (p->store, t->lock_fd, &s->digest)) == -1
       || (r == 1 && index_writer_set (p->index, s->chunk, &s->digest) == -1)
-      || (r == 0 && chunk_encode_in_place (t->ctx, s->mem, s->len,
-                                           &s->enclen) == -1)) {
+      || (r == 0
+          && chunk_encode_in_place (t->ctx, s->mem, s->len, &s->enclen)
+            == -1)) {
     error_prefix ("disk %s", p->name);
     return -1;
   }
@@ -151,15 +152,15 @@ writer_main (void *opaque)
     {
       /* More writes may come while any worker runs. */
       SCOPED_LOCK (&pl->lock);
-      while (pl->writes.head == NULL && pl->workers_running > 0
-             && !pl->failed)
+      while (pl->writes.head == NULL && pl->workers_running > 0 && !pl->failed)
         pthread_cond_wait (&pl->writes.ready, &pl->lock);
       s = pl->failed ? NULL : queue_pop (&pl->writes);
     }
     if (s == NULL)
       break;
-    if (store_put_encoded (p->store, t->lock_fd, &s->digest, s->mem,
-                           s->enclen, NULL) == -1
+    if (store_put_encoded (p->store, t->lock_fd, &s->digest, s->mem, s->enclen,
+                           NULL)
+          == -1
         || index_writer_set (p->index, s->chunk, &s->digest) == -1) {
       error_prefix ("disk %s", p->name);
       pipeline_fail (pl, get_error ());
@@ -220,14 +221,14 @@ start_thread (struct pipeline *pl, struct pipeline_thread *t, bool worker)
     if (t->ctx == NULL)
       goto fail;
   }
-  if (pthread_create (&t->thread, NULL, worker ? worker_main : writer_main,
-                      t) != 0) {
+  if (pthread_create (&t->thread, NULL, worker ? worker_main : writer_main, t)
+      != 0) {
     set_error (0, "cannot start a thread");
     goto fail;
   }
   return 0;
 
- fail:
+fail:
   chunk_ctx_free (t->ctx);
   close (t->lock_fd);
   return -1;
@@ -271,7 +272,8 @@ alloc_slots (struct pipeline *pl)
   for (size_t i = 0; i < pl->nslots; i++) {
     struct slot *s = &pl->slots[i];
     if (posix_memalign ((void **) &s->mem, CHUNK_ALIGN,
-                        CHUNK_IMAGE_ROOM (chunk)) != 0) {
+                        CHUNK_IMAGE_ROOM (chunk))
+        != 0) {
       s->mem = NULL;
       goto oom;
     }
@@ -282,7 +284,7 @@ alloc_slots (struct pipeline *pl)
   }
   return 0;
 
- oom:
+oom:
   set_error (ENOMEM, "disk %s: allocate buffers", pl->p.name);
   return -1;
 }
@@ -291,8 +293,9 @@ int
 pipeline_start (struct pipeline *pl, const struct pipeline_params *p)
 {
   long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
-  size_t nworkers = ncpu < 1 ? 1 : ncpu > PIPELINE_MAX_THREADS
-    ? PIPELINE_MAX_THREADS : (size_t) ncpu;
+  size_t nworkers = ncpu < 1      ? 1
+    : ncpu > PIPELINE_MAX_THREADS ? PIPELINE_MAX_THREADS
+                                  : (size_t) ncpu;
 
   memset (pl, 0, sizeof *pl);
   pl->p = *p;

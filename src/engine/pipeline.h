@@ -27,15 +27,15 @@
 struct pipeline;
 
 struct slot {
-  unsigned char *mem;           /* CHUNK_IMAGE_ROOM, aligned: the chunk
+  unsigned char *mem; /* CHUNK_IMAGE_ROOM, aligned: the chunk
                                  * file image is made here (in place) */
-  unsigned char *buf;           /* mem + CHUNK_HEADER_LEN: the data */
-  uint64_t chunk;               /* chunk number */
-  size_t len;                   /* bytes of data */
-  size_t enclen;                /* bytes of chunk file image, once encoded */
+  unsigned char *buf; /* mem + CHUNK_HEADER_LEN: the data */
+  uint64_t chunk;     /* chunk number */
+  size_t len;         /* bytes of data */
+  size_t enclen;      /* bytes of chunk file image, once encoded */
   struct digest digest;
-  int parts_pending;            /* reader: NBD reads not yet completed */
-  int error;                    /* reader: errno of a failed read */
+  int parts_pending; /* reader: NBD reads not yet completed */
+  int error;         /* reader: errno of a failed read */
   struct slot *next;
   struct pipeline *pl;
 };
@@ -48,8 +48,8 @@ struct slot_queue {
 struct pipeline_params {
   struct repo *repo;
   struct store *store;
-  struct index_writer *index;   /* each stored chunk's digest goes here */
-  const char *name;             /* the disk, for error messages */
+  struct index_writer *index; /* each stored chunk's digest goes here */
+  const char *name;           /* the disk, for error messages */
   int compression_level;
 };
 
@@ -58,8 +58,8 @@ struct pipeline_params {
 struct pipeline_thread {
   struct pipeline *pl;
   pthread_t thread;
-  struct chunk_ctx *ctx;        /* workers */
-  int lock_fd;                  /* repo_worker_open () */
+  struct chunk_ctx *ctx; /* workers */
+  int lock_fd;           /* repo_worker_open () */
 };
 
 struct pipeline {
@@ -70,12 +70,12 @@ struct pipeline {
   struct slot_queue free_slots, work, writes; /* under lock */
   struct pipeline_thread workers[PIPELINE_MAX_THREADS];
   struct pipeline_thread writers[PIPELINE_MAX_THREADS];
-  size_t nworkers, nwriters;    /* started */
-  size_t workers_running;       /* under lock */
-  bool done_reading;            /* under lock */
-  bool failed;                  /* under lock */
-  char error[1024];             /* the first error */
-  uint64_t bytes_done;          /* under lock: chunks done or skipped */
+  size_t nworkers, nwriters; /* started */
+  size_t workers_running;    /* under lock */
+  bool done_reading;         /* under lock */
+  bool failed;               /* under lock */
+  char error[1024];          /* the first error */
+  uint64_t bytes_done;       /* under lock: chunks done or skipped */
 };
 
 /* Allocate the slots and start the threads; on failure everything is

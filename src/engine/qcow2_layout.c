@@ -10,10 +10,10 @@
 #include "qcow2_layout.h"
 
 #define QCOW2_MAGIC 0x514649fb
-#define HEADER_LENGTH 104       /* version 3 header, no extensions */
+#define HEADER_LENGTH 104 /* version 3 header, no extensions */
 #define L2_ENTRIES (QCOW2_CLUSTER / 8)
-#define REFCOUNTS_PER_BLOCK (QCOW2_CLUSTER / 2)   /* 16-bit refcounts */
-#define COPIED (1ULL << 63)     /* refcount is exactly 1 */
+#define REFCOUNTS_PER_BLOCK (QCOW2_CLUSTER / 2) /* 16-bit refcounts */
+#define COPIED (1ULL << 63)                     /* refcount is exactly 1 */
 
 static uint64_t
 div_up (uint64_t a, uint64_t b)
@@ -61,8 +61,8 @@ static uint64_t
 chunk_clusters (const struct qcow2_layout *q, uint64_t i)
 {
   uint64_t start = i * q->chunk_size;
-  uint64_t len = q->disk_size - start < q->chunk_size
-    ? q->disk_size - start : q->chunk_size;
+  uint64_t len = q->disk_size - start < q->chunk_size ? q->disk_size - start
+                                                      : q->chunk_size;
 
   return div_up (len, QCOW2_CLUSTER);
 }
@@ -72,7 +72,7 @@ qcow2_layout_plan (struct qcow2_layout *q)
 {
   uint64_t words = div_up (q->nchunks, 64), data_clusters, meta, total;
   uint64_t guest_clusters = div_up (q->disk_size, QCOW2_CLUSTER);
-  uint64_t reach = L2_ENTRIES * QCOW2_CLUSTER;     /* 512 MiB per L2 */
+  uint64_t reach = L2_ENTRIES * QCOW2_CLUSTER; /* 512 MiB per L2 */
   uint64_t last_l2 = 0;
 
   q->npresent = 0;
@@ -85,7 +85,8 @@ qcow2_layout_plan (struct qcow2_layout *q)
   for (uint64_t i = 0; i < q->nchunks; i++) {
     uint64_t start = i * q->chunk_size;
     uint64_t end = q->disk_size - start < q->chunk_size
-      ? q->disk_size : start + q->chunk_size;
+      ? q->disk_size
+      : start + q->chunk_size;
     if (!is_present (q, i))
       continue;
     for (uint64_t t = start / reach; t <= (end - 1) / reach; t++)
@@ -96,9 +97,8 @@ qcow2_layout_plan (struct qcow2_layout *q)
   }
   data_clusters = q->npresent
     ? (q->npresent - 1) * (q->chunk_size / QCOW2_CLUSTER)
-      + (is_present (q, q->nchunks - 1)
-         ? chunk_clusters (q, q->nchunks - 1)
-         : q->chunk_size / QCOW2_CLUSTER)
+      + (is_present (q, q->nchunks - 1) ? chunk_clusters (q, q->nchunks - 1)
+                                        : q->chunk_size / QCOW2_CLUSTER)
     : 0;
   q->l1_entries = div_up (guest_clusters, L2_ENTRIES);
   q->l1_clusters = div_up (q->l1_entries * 8, QCOW2_CLUSTER);
@@ -234,10 +234,10 @@ qcow2_layout_write_metadata (const struct qcow2_layout *q, int fd)
   put_be64 (buf + 40, q->l1_offset);
   put_be64 (buf + 48, q->rt_offset);
   put_be32 (buf + 56, q->rt_clusters);
-  put_be32 (buf + 96, 4);       /* refcount_order: 16 bits */
+  put_be32 (buf + 96, 4); /* refcount_order: 16 bits */
   put_be32 (buf + 100, HEADER_LENGTH);
   r = write_cluster (fd, buf, 0);
- out:
+out:
   free (buf);
   free (l1);
   return r;

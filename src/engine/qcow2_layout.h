@@ -25,17 +25,17 @@
 
 struct qcow2_layout {
   uint64_t disk_size;
-  uint32_t chunk_size;          /* a multiple of the cluster size */
+  uint32_t chunk_size; /* a multiple of the cluster size */
   uint64_t nchunks;
-  uint64_t *present;            /* bit per chunk: holds data */
-  uint64_t *rank;               /* present chunks before each 64-chunk word */
+  uint64_t *present; /* bit per chunk: holds data */
+  uint64_t *rank;    /* present chunks before each 64-chunk word */
   uint64_t npresent;
   uint64_t l1_entries, l1_offset, l1_clusters;
-  uint64_t rt_offset, rt_clusters;        /* refcount table */
-  uint64_t rb_offset, rb_clusters;        /* refcount blocks */
+  uint64_t rt_offset, rt_clusters; /* refcount table */
+  uint64_t rb_offset, rb_clusters; /* refcount blocks */
   uint64_t l2_offset, l2_tables;
   uint64_t data_offset;
-  uint64_t total_clusters;      /* the whole file */
+  uint64_t total_clusters; /* the whole file */
 };
 
 /* Start a layout for a disk of disk_size bytes cut in chunks of

@@ -30,11 +30,11 @@
 struct restore {
   const struct restore_disk_params *p;
   struct index_reader index;
-  int fd;                       /* raw or new qcow2 target, or -1 */
-  int dfd;                      /* the same with O_DIRECT, or -1 */
-  bool qcow2_direct;            /* a new qcow2 image written by layout */
+  int fd;            /* raw or new qcow2 target, or -1 */
+  int dfd;           /* the same with O_DIRECT, or -1 */
+  bool qcow2_direct; /* a new qcow2 image written by layout */
   struct qcow2_layout layout;
-  struct nbd_server srv;        /* overwritten qcow2 target */
+  struct nbd_server srv; /* overwritten qcow2 target */
   pthread_mutex_t lock;
   uint64_t next_chunk;
   uint64_t bytes_done;
@@ -63,7 +63,8 @@ write_run (struct restore_worker *w, const unsigned char *buf, size_t len,
       return -1;
     }
   }
-  else if (rs->dfd >= 0 && (len | offset | (uintptr_t) buf) % ZERO_BLOCK == 0) {
+  else if (rs->dfd >= 0
+           && (len | offset | (uintptr_t) buf) % ZERO_BLOCK == 0) {
     /* Aligned runs go around the page cache: no copy, and O_DIRECT
      * writes inside the file's size share the inode lock instead of
      * queueing on it. */
@@ -115,8 +116,8 @@ write_sparse (struct restore_worker *w, const unsigned char *buf, size_t len,
       in_run = true;
     }
     else if (zero && in_run) {
-      if (write_run (w, buf + run_start, pos - run_start,
-                     offset + run_start) == -1)
+      if (write_run (w, buf + run_start, pos - run_start, offset + run_start)
+          == -1)
         return -1;
       in_run = false;
       zero_start = pos;
@@ -177,8 +178,10 @@ restore_worker_main (void *opaque)
                    rs->p->disk->name, (unsigned long long) off, rawlen, len);
         goto fail;
       }
-      if (write_sparse (w, w->buf, len, rs->qcow2_direct
-                        ? qcow2_layout_chunk_offset (&rs->layout, i) : off)
+      if (write_sparse (w, w->buf, len,
+                        rs->qcow2_direct
+                          ? qcow2_layout_chunk_offset (&rs->layout, i)
+                          : off)
           == -1)
         goto fail;
     }
@@ -186,7 +189,7 @@ restore_worker_main (void *opaque)
     rs->bytes_done += len;
     pthread_mutex_unlock (&rs->lock);
     continue;
-  fail:
+fail:
     restore_fail (rs, get_error ());
     break;
   }
@@ -201,7 +204,8 @@ plan_qcow2 (struct restore *rs)
   struct digest d;
 
   if (qcow2_layout_init (&rs->layout, rs->index.hdr.disk_size,
-                         rs->index.hdr.chunk_size) == -1)
+                         rs->index.hdr.chunk_size)
+      == -1)
     return -1;
   for (uint64_t i = 0; i < rs->index.hdr.chunk_count; i++) {
     if (index_reader_get (&rs->index, i, &d) == -1)
@@ -235,10 +239,10 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
     set_error (errno, "size %s", tmp);
     return -1;
   }
-  rs->dfd = open (tmp, O_WRONLY | O_DIRECT | O_CLOEXEC);  /* may fail: fine */
+  rs->dfd = open (tmp, O_WRONLY | O_DIRECT | O_CLOEXEC); /* may fail: fine */
   return 0;
 
- serve:
+serve:
   if (nbd_server_start (&rs->srv, tmp, rs->p->format, false, nworkers) == -1)
     return -1;
   for (size_t i = 0; i < nworkers; i++) {
@@ -325,10 +329,11 @@ restore_disk (const struct restore_disk_params *p)
     return -1;
   }
   if (p->overwrite)
-    tmp = strdup (p->path);     /* written in place */
+    tmp = strdup (p->path); /* written in place */
   else if (dircopy && basecopy
            && asprintf (&tmp, "%s/.%s.vmbackup-partial", dirname (dircopy),
-                        basename (basecopy)) == -1)
+                        basename (basecopy))
+             == -1)
     tmp = NULL;
   if (tmp == NULL) {
     set_error (ENOMEM, "path");
@@ -336,7 +341,7 @@ restore_disk (const struct restore_disk_params *p)
     return -1;
   }
   if (!p->overwrite)
-    unlink (tmp);               /* left by an earlier killed restore */
+    unlink (tmp); /* left by an earlier killed restore */
   pthread_mutex_init (&rs.lock, NULL);
 
   if (open_target (&rs, tmp, nworkers, workers) == -1)
@@ -360,7 +365,8 @@ restore_disk (const struct restore_disk_params *p)
     bool finished;
     pthread_mutex_lock (&rs.lock);
     done = rs.bytes_done;
-    finished = rs.failed || rs.next_chunk >= rs.index.hdr.chunk_count + started;
+    finished = rs.failed
+      || rs.next_chunk >= rs.index.hdr.chunk_count + started;
     pthread_mutex_unlock (&rs.lock);
     p->progress (p->progress_opaque, done, rs.index.hdr.disk_size);
     if (finished)
@@ -392,7 +398,7 @@ restore_disk (const struct restore_disk_params *p)
                  rs.index.hdr.disk_size);
   r = 0;
 
- out:
+out:
   if (r == -1) {
     char saved[1024];
     snprintf (saved, sizeof saved, "%s", get_error ());

@@ -16,12 +16,12 @@
 struct restore_disk_params {
   struct repo *repo;
   const struct manifest_disk *disk;
-  const char *path;             /* must not exist, unless overwrite */
-  bool overwrite;               /* write every byte, zeros included, into
+  const char *path;   /* must not exist, unless overwrite */
+  bool overwrite;     /* write every byte, zeros included, into
                                  * the existing image at path: a qcow2
                                  * (internal snapshots are built layer by
                                  * layer) or a block device (raw) */
-  const char *format;           /* "raw" or "qcow2" */
+  const char *format; /* "raw" or "qcow2" */
   progress_fn progress;
   void *progress_opaque;
 };

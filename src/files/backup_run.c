@@ -19,8 +19,8 @@ add_events (struct store *store, int level, struct manifest *m,
   f->role = "events";
   f->path = "events.jsonl";
   f->size = ev->lines.len;
-  if (backup_buffer (store, level, ev->lines.buf, ev->lines.len,
-                     &f->index) == -1)
+  if (backup_buffer (store, level, ev->lines.buf, ev->lines.len, &f->index)
+      == -1)
     return -1;
   m->files.ptr = f;
   m->files.len = m->files.cap = 1;
@@ -64,10 +64,12 @@ store_trees (struct repo *repo, struct manifest *m,
     store_end (&store);
     return -1;
   }
-  event_emit (events, EV_BACKUP_FINISHED, "backup finished: %" PRIu64
-              " entries, %" PRIu64 " bytes read, %" PRIu64 " changed while "
-              "read, %" PRIu64 " unreadable", res->archive.entries,
-              res->bytes_read, res->changed, res->skipped);
+  event_emit (events, EV_BACKUP_FINISHED,
+              "backup finished: %" PRIu64 " entries, %" PRIu64
+              " bytes read, %" PRIu64 " changed while "
+              "read, %" PRIu64 " unreadable",
+              res->archive.entries, res->bytes_read, res->changed,
+              res->skipped);
   /* The events are stored at the file backup default level, whatever
    * --compression says: they are small and compress well. */
   if (add_events (&store, FILES_DEFAULT_LEVEL, m, events, &evfile) == -1) {
@@ -119,7 +121,7 @@ files_backup_run (struct repo *repo, const char *name, bool reread,
   snprintf (out->id, sizeof out->id, "%s", m.id);
   out->seconds = now_monotonic () - t0;
   r = 0;
- out:
+out:
   free (m.id);
   p->parent = NULL;
   manifest_free (parent);

@@ -28,8 +28,7 @@ struct files_backup_outcome {
  * (store, parent and events are filled in here).  reread: do not build
  * on the previous backup.  0, or -1 with the error set. */
 int files_backup_run (struct repo *repo, const char *name, bool reread,
-                      struct files_backup_params *p,
-                      struct event_log *events,
+                      struct files_backup_params *p, struct event_log *events,
                       struct files_backup_outcome *out);
 
 #endif

@@ -264,8 +264,8 @@ catalogue_decode (const unsigned char *b, size_t len,
     return decode_fail (e, "hard link to a non-file");
   if ((e->type == ENTRY_SYMLINK || (e->flags & ENTRY_HARDLINK)) != (tlen > 0))
     return decode_fail (e, "link target missing or misplaced");
-  if (e->type != ENTRY_REG && (ne || e->data_offset
-                               || (e->flags & ENTRY_CHANGED)))
+  if (e->type != ENTRY_REG
+      && (ne || e->data_offset || (e->flags & ENTRY_CHANGED)))
     return decode_fail (e, "data for a non-file");
   /* Relative to the end of the previous file's data (not for links). */
   if (e->type == ENTRY_REG && !(e->flags & ENTRY_HARDLINK)
@@ -293,8 +293,9 @@ catalogue_decode (const unsigned char *b, size_t len,
     p += 16;
     if (x.length == 0 || __builtin_add_overflow (x.offset, x.length, &xend)
         || xend > e->size
-        || (i > 0 && x.offset < e->extents.ptr[i - 1].offset
-            + e->extents.ptr[i - 1].length)
+        || (i > 0
+            && x.offset
+              < e->extents.ptr[i - 1].offset + e->extents.ptr[i - 1].length)
         || __builtin_add_overflow (data_end, x.length, &data_end))
       return decode_fail (e, "bad extent");
     e->extents.ptr[e->extents.len++] = x;

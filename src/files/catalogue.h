@@ -24,21 +24,26 @@
 #define CATALOGUE_MAX_RECORD (16u << 20)
 #define CATALOGUE_FIXED_LEN 96
 #define CATALOGUE_MAX_PATH 4096
-#define CATALOGUE_MAX_NAME 255          /* user, group, xattr names */
+#define CATALOGUE_MAX_NAME 255 /* user, group, xattr names */
 #define CATALOGUE_MAX_XATTR_VALUE 65536
 #define CATALOGUE_MAX_EXTENTS 65536
 
 enum entry_type {
-  ENTRY_REG = 1, ENTRY_DIR, ENTRY_SYMLINK, ENTRY_CHR, ENTRY_BLK, ENTRY_FIFO,
+  ENTRY_REG = 1,
+  ENTRY_DIR,
+  ENTRY_SYMLINK,
+  ENTRY_CHR,
+  ENTRY_BLK,
+  ENTRY_FIFO,
 };
 
 /* Record flags. */
-#define ENTRY_CHANGED 1         /* changed while read, stored anyway */
-#define ENTRY_HARDLINK 2        /* a link to target, an earlier entry */
+#define ENTRY_CHANGED 1  /* changed while read, stored anyway */
+#define ENTRY_HARDLINK 2 /* a link to target, an earlier entry */
 #define ENTRY_FLAGS_KNOWN 3
 
 struct extent {
-  uint64_t offset, length;      /* a data range of the file */
+  uint64_t offset, length; /* a data range of the file */
 };
 DEFINE_VECTOR_TYPE (extent_vector, struct extent);
 
@@ -52,12 +57,12 @@ DEFINE_VECTOR_TYPE (xattr_vector, struct xattr);
 struct file_entry {
   enum entry_type type;
   unsigned flags;
-  uint32_t mode;                /* permission bits and suid/sgid/sticky */
+  uint32_t mode; /* permission bits and suid/sgid/sticky */
   uint32_t uid, gid;
-  uint64_t size;                /* regular files; symlinks: target length */
+  uint64_t size; /* regular files; symlinks: target length */
   int64_t mtime_sec, atime_sec, ctime_sec;
   uint32_t mtime_nsec, atime_nsec, ctime_nsec;
-  uint64_t inode;               /* with ctime: is it the file we saw? */
+  uint64_t inode; /* with ctime: is it the file we saw? */
   uint32_t rdev_major, rdev_minor;
   /* Regular files: the data extents, stored one after the other in the
    * data stream from data_offset on.  Holes between them are not
@@ -65,9 +70,9 @@ struct file_entry {
    * data_offset is absolute; on disk it is relative (catalogue_state). */
   uint64_t data_offset;
   extent_vector extents;
-  char *path;                   /* relative, "/"-separated */
-  char *user, *group;           /* "" when the ID has no name */
-  char *target;                 /* symlink target, or hard link target */
+  char *path;         /* relative, "/"-separated */
+  char *user, *group; /* "" when the ID has no name */
+  char *target;       /* symlink target, or hard link target */
   xattr_vector xattrs;
 };
 
@@ -80,7 +85,7 @@ uint64_t file_entry_data_length (const struct file_entry *e);
  * leaves every later record byte for byte the same, and the catalogue
  * deduplicates.  Hard links store their (earlier) offset as is. */
 struct catalogue_state {
-  uint64_t data_end;            /* end of the last non-link file's data */
+  uint64_t data_end; /* end of the last non-link file's data */
 };
 
 /* Append e as a record (length and body) to out. */

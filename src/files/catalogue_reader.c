@@ -16,7 +16,8 @@ check_order (char **last_path, struct file_entry *e)
     return -1;
   }
   if ((e->flags & ENTRY_HARDLINK)
-      && (*last_path == NULL || catalogue_path_cmp (e->target, *last_path) > 0)) {
+      && (*last_path == NULL
+          || catalogue_path_cmp (e->target, *last_path) > 0)) {
     set_error (0, "catalogue: hard link %s to a later entry", e->path);
     return -1;
   }
@@ -39,7 +40,8 @@ catalogue_reader_open (struct catalogue_reader *r, struct repo *repo,
   r->size = a->catalogue_size;
   r->expected = a->entries;
   if (stream_reader_open (&r->stream, repo, "catalogue", &a->catalogue_map,
-                          a->catalogue_chunks, a->catalogue_size) == -1)
+                          a->catalogue_chunks, a->catalogue_size)
+      == -1)
     return -1;
   if (r->size < CATALOGUE_MAGIC_LEN)
     set_error (0, "catalogue truncated");

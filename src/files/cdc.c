@@ -99,7 +99,7 @@ cdc_cut (const struct cdc_params *p, const unsigned char *buf, size_t len,
   if (len <= p->min)
     return eof ? len : 0;
   if (len < p->max && !eof)
-    return 0;                   /* a cut needs the full window */
+    return 0; /* a cut needs the full window */
   end = len < p->max ? len : p->max;
   normal = end < p->avg ? end : p->avg;
   for (i = p->min; i < normal; i++) {

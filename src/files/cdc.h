@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 struct cdc_params {
-  size_t min, avg, max;         /* avg a power of two; min < avg < max */
-  uint64_t mask_small;          /* below avg: harder to cut */
-  uint64_t mask_large;          /* from avg on: easier to cut */
+  size_t min, avg, max; /* avg a power of two; min < avg < max */
+  uint64_t mask_small;  /* below avg: harder to cut */
+  uint64_t mask_large;  /* from avg on: easier to cut */
 };
 
 /* Parameters for a target average chunk size avg (a power of two,

@@ -34,14 +34,14 @@
 struct parent {
   bool active;
   struct catalogue_reader cat;
-  struct stream_map map;        /* its data stream */
-  struct file_entry cur;        /* its record at or after the walk */
+  struct stream_map map; /* its data stream */
+  struct file_entry cur; /* its record at or after the walk */
   bool have_cur;
   int lock_fd;
   /* The last of its chunks put into our stream, and where it starts in
    * ours: consecutive unchanged files share chunks. */
   uint64_t last_old, last_old_newpos;
-  uint64_t ahead;               /* its chunks before this one were hinted */
+  uint64_t ahead; /* its chunks before this one were hinted */
 };
 
 struct run {
@@ -61,34 +61,37 @@ on_problem (void *opaque, enum walk_problem what, const char *path, int err)
   struct event_log *ev = r->p->events;
 
   switch (what) {
-  case WALK_VANISHED:
-    event_emit (ev, EV_FILE_VANISHED, "%s disappeared during the backup",
-                path);
-    break;
-  case WALK_UNREADABLE:
-    r->res->skipped++;
-    event_emit (ev, EV_FILE_UNREADABLE, "%s: %s; not in the backup", path,
-                strerror (err));
-    break;
-  case WALK_SOCKET:
-    event_emit (ev, EV_FILE_SOCKET, "%s is a socket: not backed up", path);
-    break;
-  case WALK_OTHER_FS:
-    event_emit (ev, EV_FILE_OTHER_FS, "%s is on another file system: its "
-                "contents are not backed up (--one-file-system)", path);
-    break;
-  case WALK_NO_XATTRS:
-    event_emit (ev, EV_FILE_NO_XATTRS, "%s: extended attributes unreadable "
-                "(%s): stored without them", path, strerror (err));
-    break;
+    case WALK_VANISHED:
+      event_emit (ev, EV_FILE_VANISHED, "%s disappeared during the backup",
+                  path);
+      break;
+    case WALK_UNREADABLE:
+      r->res->skipped++;
+      event_emit (ev, EV_FILE_UNREADABLE, "%s: %s; not in the backup", path,
+                  strerror (err));
+      break;
+    case WALK_SOCKET:
+      event_emit (ev, EV_FILE_SOCKET, "%s is a socket: not backed up", path);
+      break;
+    case WALK_OTHER_FS:
+      event_emit (ev, EV_FILE_OTHER_FS,
+                  "%s is on another file system: its "
+                  "contents are not backed up (--one-file-system)",
+                  path);
+      break;
+    case WALK_NO_XATTRS:
+      event_emit (ev, EV_FILE_NO_XATTRS,
+                  "%s: extended attributes unreadable "
+                  "(%s): stored without them",
+                  path, strerror (err));
+      break;
   }
 }
 
 static bool
 same_version (const struct stat *a, const struct stat *b)
 {
-  return a->st_size == b->st_size
-    && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+  return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
     && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
     && a->st_ctim.tv_sec == b->st_ctim.tv_sec
     && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
@@ -110,8 +113,8 @@ find_extents (int fd, const struct stat *st, extent_vector *out)
       off_t data = lseek (fd, off, SEEK_DATA), hole;
       if (data == -1) {
         if (errno == ENXIO)
-          return 0;             /* only a hole from off on */
-        break;                  /* not supported: read it all */
+          return 0; /* only a hole from off on */
+        break;      /* not supported: read it all */
       }
       if (data >= size)
         return 0;
@@ -121,7 +124,7 @@ find_extents (int fd, const struct stat *st, extent_vector *out)
       if (hole > size)
         hole = size;
       if (out->len == CATALOGUE_MAX_EXTENTS)
-        break;                  /* too fragmented to describe: read it all */
+        break; /* too fragmented to describe: read it all */
       if (extent_vector_append (out, (struct extent) { data, hole - data })
           == -1) {
         set_error (ENOMEM, "extents");
@@ -134,7 +137,8 @@ find_extents (int fd, const struct stat *st, extent_vector *out)
   }
   out->len = 0;
   return extent_vector_append (out, (struct extent) { 0, size }) == -1
-    ? (set_error (ENOMEM, "extents"), -1) : 0;
+    ? (set_error (ENOMEM, "extents"), -1)
+    : 0;
 }
 
 /* Append the extents' bytes to the data stream, reading straight into
@@ -186,9 +190,9 @@ read_file_data (struct run *r, struct walk_item *it)
   struct stat before, after;
   int fd, rc = 0;
 
-  fd = openat (it->dirfd, it->name, O_RDONLY | O_NOFOLLOW | O_NOATIME
-               | O_CLOEXEC);
-  if (fd == -1 && errno == EPERM)       /* O_NOATIME: not our file */
+  fd = openat (it->dirfd, it->name,
+               O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
+  if (fd == -1 && errno == EPERM) /* O_NOATIME: not our file */
     fd = openat (it->dirfd, it->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd == -1 || fstat (fd, &before) == -1) {
     on_problem (r, errno == ENOENT ? WALK_VANISHED : WALK_UNREADABLE,
@@ -225,9 +229,11 @@ read_file_data (struct run *r, struct walk_item *it)
       /* Bytes of earlier attempts stay in the stream, unreferenced. */
       e->flags |= ENTRY_CHANGED;
       r->res->changed++;
-      event_emit (r->p->events, EV_FILE_CHANGED, "%s changed while it was "
+      event_emit (r->p->events, EV_FILE_CHANGED,
+                  "%s changed while it was "
                   "read (%d times): stored as last read, possibly "
-                  "inconsistent", it->abspath, READ_ATTEMPTS);
+                  "inconsistent",
+                  it->abspath, READ_ATTEMPTS);
       break;
     }
     before = after;
@@ -265,7 +271,8 @@ parent_start (struct run *r)
     return;
   }
   if (stream_map_open (&pa->map, repo, &m->archive.data_map,
-                       m->archive.data_chunks, m->archive.data_size) == -1
+                       m->archive.data_chunks, m->archive.data_size)
+        == -1
       || (pa->lock_fd = repo_worker_open (repo)) == -1) {
     catalogue_reader_close (&pa->cat);
     r->res->parent_failed = true;
@@ -324,7 +331,7 @@ refresh_ahead (struct run *r, uint64_t k)
   for (; pa->ahead <= k + REFRESH_LOOKAHEAD && pa->ahead < pa->map.count;
        pa->ahead++) {
     if (stream_map_get (&pa->map, pa->ahead, &start, &end, &d) == -1)
-      return;                   /* reported if that chunk is reused */
+      return; /* reported if that chunk is reused */
     if (!digest_is_zero (&d))
       store_refresh_ahead (r->p->store, &d);
   }
@@ -370,7 +377,7 @@ reuse_unchanged (struct run *r, struct walk_item *it)
       || stream_map_find (&pa->map, old->data_offset + len - 1, &last) == -1)
     goto unusable;
   if (pa->last_old != NO_CHUNK && first < pa->last_old)
-    goto fallback;              /* not in stream order: read it */
+    goto fallback; /* not in stream order: read it */
   for (uint64_t k = first; k <= last; k++) {
     uint64_t pos = stream_writer_offset (&r->data);
     if (stream_map_get (&pa->map, k, &start, &end, &d) == -1)
@@ -378,14 +385,14 @@ reuse_unchanged (struct run *r, struct walk_item *it)
     if (k == first)
       newpos_first = k == pa->last_old ? pa->last_old_newpos : pos;
     if (k == pa->last_old)
-      continue;                 /* already in our stream */
+      continue; /* already in our stream */
     refresh_ahead (r, k);
     if (!digest_is_zero (&d)) {
       int there = store_refresh (r->p->store, pa->lock_fd, &d);
       if (there == -1)
         return -1;
       if (there == 0)
-        goto fallback;          /* gone (gc, verify's quarantine) */
+        goto fallback; /* gone (gc, verify's quarantine) */
     }
     if (k == first || pa->last_old == NO_CHUNK) {
       if (stream_writer_flush (&r->data) == -1)
@@ -404,10 +411,10 @@ reuse_unchanged (struct run *r, struct walk_item *it)
   e->data_offset = newpos_first + (old->data_offset - start);
   r->res->reused++;
   return 1;
- unusable:
+unusable:
   r->res->parent_failed = true;
   parent_stop (pa);
- fallback:
+fallback:
   pa->last_old = NO_CHUNK;
   e->extents.len = 0;
   return 0;
@@ -435,8 +442,8 @@ visit (void *opaque, struct walk_item *it)
     int rc;
 
     if (it->st->st_nlink > 1
-        && (h = hardlinks_find (&r->links, it->st->st_dev,
-                                it->st->st_ino)) != NULL) {
+        && (h = hardlinks_find (&r->links, it->st->st_dev, it->st->st_ino))
+          != NULL) {
       e->flags |= ENTRY_HARDLINK;
       if ((e->target = strdup (h->path)) == NULL
           || extent_vector_reserve (&e->extents, h->extents.len) == -1) {
@@ -456,7 +463,7 @@ visit (void *opaque, struct walk_item *it)
     if (rc == -1)
       return -1;
     if (rc == 0) {
-      r->parent.last_old = NO_CHUNK;    /* our stream moves on */
+      r->parent.last_old = NO_CHUNK; /* our stream moves on */
       rc = read_file_data (r, it);
       if (rc != 0)
         return rc == 1 ? 0 : -1;
@@ -483,7 +490,8 @@ files_backup (const struct files_backup_params *p,
   struct walk_opts wo = { .excludes = p->excludes,
                           .nexcludes = p->nexcludes,
                           .one_file_system = p->one_file_system };
-  struct walk_ops ops = { .visit = visit, .problem = on_problem,
+  struct walk_ops ops = { .visit = visit,
+                          .problem = on_problem,
                           .opaque = &r };
   struct manifest_archive *a = &res->archive;
   struct cdc_params data_cdc, cat_cdc;
@@ -495,11 +503,11 @@ files_backup (const struct files_backup_params *p,
   hardlinks_init (&r.links);
   cdc_params_for_data (&data_cdc, repo->chunk_size);
   cdc_params_for_catalogue (&cat_cdc, repo->chunk_size);
-  if (stream_writer_open (&r.data, p->store, &data_cdc, workers,
-                          p->level) == -1
+  if (stream_writer_open (&r.data, p->store, &data_cdc, workers, p->level)
+        == -1
       || stream_writer_open (&r.cat, p->store, &cat_cdc, 0, p->level) == -1
-      || stream_writer_write (&r.cat, CATALOGUE_MAGIC,
-                              CATALOGUE_MAGIC_LEN) == -1)
+      || stream_writer_write (&r.cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN)
+        == -1)
     goto out;
   parent_start (&r);
   /* Without a previous backup to reuse from, every file is read. */
@@ -507,14 +515,15 @@ files_backup (const struct files_backup_params *p,
   if (walk_roots (&wo, p->roots, p->nroots, &ops) == -1)
     goto out;
   if (stream_writer_finish (&r.data, &a->data_map, &a->data_chunks,
-                            &a->data_size) == -1
-      || stream_writer_finish (&r.cat, &a->catalogue_map,
-                               &a->catalogue_chunks,
-                               &a->catalogue_size) == -1)
+                            &a->data_size)
+        == -1
+      || stream_writer_finish (&r.cat, &a->catalogue_map, &a->catalogue_chunks,
+                               &a->catalogue_size)
+        == -1)
     goto out;
   a->present = true;
   rc = 0;
- out:
+out:
   parent_stop (&r.parent);
   stream_writer_close (&r.data);
   stream_writer_close (&r.cat);

@@ -24,18 +24,18 @@ struct files_backup_params {
   char **excludes;
   size_t nexcludes;
   bool one_file_system;
-  int level;                    /* zstd level */
+  int level; /* zstd level */
   struct event_log *events;
 };
 
 struct files_backup_result {
   struct manifest_archive archive;
   uint64_t files, dirs, others;
-  uint64_t bytes_read;          /* data read, retries included */
-  uint64_t changed;             /* stored although they changed */
-  uint64_t skipped;             /* unreadable entries, not stored */
-  uint64_t reused;              /* files found unchanged in the parent */
-  bool parent_failed;           /* its catalogue could not be used */
+  uint64_t bytes_read; /* data read, retries included */
+  uint64_t changed;    /* stored although they changed */
+  uint64_t skipped;    /* unreadable entries, not stored */
+  uint64_t reused;     /* files found unchanged in the parent */
+  bool parent_failed;  /* its catalogue could not be used */
 };
 
 int files_backup (const struct files_backup_params *p,

@@ -22,7 +22,7 @@
  * after its contents changed its mtime (and when a read-only mode no
  * longer stops us writing into it). */
 struct frame {
-  char *path;                   /* "" for the target itself */
+  char *path; /* "" for the target itself */
   int fd;
   struct file_entry meta;
   bool has_meta;
@@ -94,7 +94,8 @@ apply_meta (struct restore *r, int fd, int dirfd, const char *name,
             const struct file_entry *e)
 {
   struct timespec ts[2] = {
-    { e->atime_sec, e->atime_nsec }, { e->mtime_sec, e->mtime_nsec },
+    { e->atime_sec, e->atime_nsec },
+    { e->mtime_sec, e->mtime_nsec },
   };
   bool link = e->type == ENTRY_SYMLINK;
   CLEANUP_CLOSE int pathfd = -1;
@@ -102,15 +103,17 @@ apply_meta (struct restore *r, int fd, int dirfd, const char *name,
   int rc;
 
   rc = fd >= 0 ? fchown (fd, e->uid, e->gid)
-    : fchownat (dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+               : fchownat (dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
   if (rc == -1) {
     if (errno == EPERM || errno == EINVAL)
       r->res->no_owner++;
     else
       entry_error (r, e->path, "set owner", errno);
   }
-  if (!link && (fd >= 0 ? fchmod (fd, e->mode)
-                : fchmodat (dirfd, name, e->mode, AT_SYMLINK_NOFOLLOW)) == -1)
+  if (!link
+      && (fd >= 0 ? fchmod (fd, e->mode)
+                  : fchmodat (dirfd, name, e->mode, AT_SYMLINK_NOFOLLOW))
+        == -1)
     entry_error (r, e->path, "set mode", errno);
   if (fd < 0 && !link && e->xattrs.len) {
     /* Opening a FIFO or device for real could block or act on it; an
@@ -124,12 +127,13 @@ apply_meta (struct restore *r, int fd, int dirfd, const char *name,
     const struct xattr *x = &e->xattrs.ptr[i];
     /* A symlink's own xattrs would need a path-based call through
      * directories an attacker may control: not restored. */
-    if (fd >= 0 ? fsetxattr (fd, x->name, x->value, x->len, 0) == -1
-        : !proc[0] || setxattr (proc, x->name, x->value, x->len, 0) == -1)
+    if (fd >= 0
+          ? fsetxattr (fd, x->name, x->value, x->len, 0) == -1
+          : !proc[0] || setxattr (proc, x->name, x->value, x->len, 0) == -1)
       r->res->no_xattrs++;
   }
   rc = fd >= 0 ? futimens (fd, ts)
-    : utimensat (dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+               : utimensat (dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
   if (rc == -1)
     entry_error (r, e->path, "set times", errno);
 }
@@ -173,8 +177,9 @@ holds (const char *dir, const char *parent)
 {
   size_t l = strlen (dir);
 
-  return l == 0 || (strncmp (parent, dir, l) == 0
-                    && (parent[l] == '\0' || parent[l] == '/'));
+  return l == 0
+    || (strncmp (parent, dir, l) == 0
+        && (parent[l] == '\0' || parent[l] == '/'));
 }
 
 /* Make room for a new entry called name in dirfd: nothing there, or a
@@ -208,8 +213,7 @@ make_dir (int dirfd, const char *name)
     return -1;
   if (!exists && mkdirat (dirfd, name, 0700) == -1)
     return -1;
-  return openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                 | O_CLOEXEC);
+  return openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* Leave the directories that do not hold parent, then enter (creating
@@ -217,18 +221,20 @@ make_dir (int dirfd, const char *name)
 static int
 enter_parent (struct restore *r, const char *parent)
 {
-  while (r->stack.len > 1 && !holds (r->stack.ptr[r->stack.len - 1].path,
-                                     parent))
+  while (r->stack.len > 1
+         && !holds (r->stack.ptr[r->stack.len - 1].path, parent))
     pop_frame (r);
   while (strcmp (r->stack.ptr[r->stack.len - 1].path, parent) != 0) {
     const char *top = r->stack.ptr[r->stack.len - 1].path;
     size_t tl = strlen (top);
     const char *comp = parent + tl + (tl > 0);
     const char *slash = strchr (comp, '/');
-    CLEANUP_FREE char *name = strndup (comp, slash ? (size_t) (slash - comp)
-                                       : strlen (comp));
-    CLEANUP_FREE char *path = strndup (parent, slash ? (size_t) (slash - parent)
-                                       : strlen (parent));
+    CLEANUP_FREE char *name = strndup (comp,
+                                       slash ? (size_t) (slash - comp)
+                                             : strlen (comp));
+    CLEANUP_FREE char *path = strndup (parent,
+                                       slash ? (size_t) (slash - parent)
+                                             : strlen (parent));
     int fd;
 
     if (name == NULL || path == NULL) {
@@ -256,8 +262,9 @@ open_parent_beneath (struct restore *r, const char *path, const char **leaf)
 
   while (fd >= 0 && (slash = strchr (p, '/')) != NULL) {
     CLEANUP_FREE char *comp = strndup (p, slash - p);
-    int next = comp ? openat (fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
-                              | O_CLOEXEC) : -1;
+    int next = comp
+      ? openat (fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      : -1;
     close (fd);
     fd = next;
     p = slash + 1;
@@ -325,8 +332,8 @@ restore_regular (struct restore *r, int dirfd, const char *name,
 
   if ((e->flags & ENTRY_HARDLINK) && try_link (r, dirfd, name, e))
     return 0;
-  fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
-               | O_CLOEXEC, 0600);
+  fd = openat (dirfd, name,
+               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd == -1) {
     entry_error (r, e->path, "create", errno);
     return 0;
@@ -379,22 +386,18 @@ restore_entry (struct restore *r, struct file_entry *e)
     return 0;
   }
   switch (e->type) {
-  case ENTRY_REG:
-    return restore_regular (r, dirfd, name, e);
-  case ENTRY_SYMLINK:
-    rc = symlinkat (e->target, dirfd, name);
-    break;
-  case ENTRY_FIFO:
-    rc = mkfifoat (dirfd, name, 0600);
-    break;
-  default:                      /* devices */
-    rc = mknodat (dirfd, name, (e->type == ENTRY_CHR ? S_IFCHR : S_IFBLK)
-                  | 0600, makedev (e->rdev_major, e->rdev_minor));
-    if (rc == -1 && errno == EPERM) {
-      r->res->no_devices++;
-      return 0;
-    }
-    break;
+    case ENTRY_REG: return restore_regular (r, dirfd, name, e);
+    case ENTRY_SYMLINK: rc = symlinkat (e->target, dirfd, name); break;
+    case ENTRY_FIFO: rc = mkfifoat (dirfd, name, 0600); break;
+    default: /* devices */
+      rc = mknodat (dirfd, name,
+                    (e->type == ENTRY_CHR ? S_IFCHR : S_IFBLK) | 0600,
+                    makedev (e->rdev_major, e->rdev_minor));
+      if (rc == -1 && errno == EPERM) {
+        r->res->no_devices++;
+        return 0;
+      }
+      break;
   }
   if (rc == -1) {
     entry_error (r, e->path, "create", errno);
@@ -454,7 +457,8 @@ files_restore (const struct files_restore_params *p,
     return -1;
   }
   if (stream_reader_open (&r.data, p->repo, "data", &a->data_map,
-                          a->data_chunks, a->data_size) == -1)
+                          a->data_chunks, a->data_size)
+      == -1)
     goto out;
   for (;;) {
     struct file_entry e = { 0 };
@@ -475,7 +479,7 @@ files_restore (const struct files_restore_params *p,
       res->unmatched = p->paths[i];
       break;
     }
- out:
+out:
   unwind (&r);
   stream_reader_close (&r.data);
   catalogue_reader_close (&cat);

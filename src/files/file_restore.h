@@ -26,7 +26,7 @@ struct files_restore_params {
   struct repo *repo;
   const struct manifest *m;
   const char *to;
-  char **paths;                 /* restore only these and their trees */
+  char **paths; /* restore only these and their trees */
   size_t npaths;
   struct event_log *events;
   files_restore_report_fn report;
@@ -35,9 +35,9 @@ struct files_restore_params {
 
 struct files_restore_result {
   uint64_t entries, bytes;
-  uint64_t errors;              /* entries reported */
+  uint64_t errors; /* entries reported */
   uint64_t no_owner, no_devices, no_xattrs;
-  const char *unmatched;        /* a path that matched nothing */
+  const char *unmatched; /* a path that matched nothing */
 };
 
 /* -1 when the restore could not go on (catalogue unreadable or damaged,

@@ -92,7 +92,7 @@ hardlinks_add (struct hardlinks *h, dev_t dev, ino_t ino,
   s->data_offset = e->data_offset;
   h->len++;
   return 0;
- oom:
+oom:
   set_error (ENOMEM, "hard link table");
   return -1;
 }

@@ -14,7 +14,7 @@
 struct hardlink {
   dev_t dev;
   ino_t ino;
-  char *path;                   /* NULL: empty slot */
+  char *path; /* NULL: empty slot */
   uint64_t size, data_offset;
   extent_vector extents;
 };

@@ -52,7 +52,7 @@ prefetch_after (struct stream_reader *r, uint64_t i)
     r->ahead = i + 1;
   for (; r->ahead <= i + LOOKAHEAD && r->ahead < r->map.count; r->ahead++) {
     if (stream_map_get (&r->map, r->ahead, &start, &end, &d) == -1)
-      return;                   /* reported when that chunk is read */
+      return; /* reported when that chunk is read */
     if (!digest_is_zero (&d))
       chunk_prefetch (r->repo, &d);
   }
@@ -66,9 +66,9 @@ load (struct stream_reader *r, uint64_t off)
   struct digest d;
   size_t raw;
 
-  if (r->cur != UINT64_MAX && off >= r->cur_end
-      && r->cur + 1 < r->map.count && off < r->cur_end + r->repo->chunk_size)
-    i = r->cur + 1;             /* reading on: most likely the next one */
+  if (r->cur != UINT64_MAX && off >= r->cur_end && r->cur + 1 < r->map.count
+      && off < r->cur_end + r->repo->chunk_size)
+    i = r->cur + 1; /* reading on: most likely the next one */
   else if (stream_map_find (&r->map, off, &i) == -1)
     return -1;
   if (stream_map_get (&r->map, i, &start, &end, &d) == -1)

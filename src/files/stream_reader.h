@@ -12,11 +12,11 @@ struct stream_reader {
   struct repo *repo;
   struct stream_map map;
   struct chunk_ctx *ctx;
-  unsigned char *buf;           /* the cached chunk */
-  uint64_t cur;                 /* its number, or UINT64_MAX */
+  unsigned char *buf; /* the cached chunk */
+  uint64_t cur;       /* its number, or UINT64_MAX */
   uint64_t cur_start, cur_end;
-  uint64_t ahead;               /* chunks before this one were prefetched */
-  const char *what;             /* "data" or "catalogue", for errors */
+  uint64_t ahead;   /* chunks before this one were prefetched */
+  const char *what; /* "data" or "catalogue", for errors */
 };
 
 int stream_reader_open (struct stream_reader *r, struct repo *repo,

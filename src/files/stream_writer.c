@@ -13,7 +13,7 @@
 struct sw_job {
   unsigned char *buf;
   size_t len;
-  uint64_t index, end;          /* chunk number, stream end offset */
+  uint64_t index, end; /* chunk number, stream end offset */
   struct sw_job *next;
 };
 
@@ -70,8 +70,9 @@ worker_main (void *opaque)
     if (w->work_head == NULL)
       w->work_tail = NULL;
     pthread_mutex_unlock (&w->lock);
-    r = w->failed ? 0 : store_chunk (w, k->ctx, k->lock_fd, j->index, j->end,
-                                     j->buf, j->len);
+    r = w->failed
+      ? 0
+      : store_chunk (w, k->ctx, k->lock_fd, j->index, j->end, j->buf, j->len);
     pthread_mutex_lock (&w->lock);
     if (r == -1)
       fail_locked (w, get_error ());
@@ -139,7 +140,7 @@ stream_writer_open (struct stream_writer *w, struct store *store,
     k->started = true;
   }
   return 0;
- oom:
+oom:
   set_error (ENOMEM, "stream writer");
   return -1;
 }
@@ -202,8 +203,7 @@ cut (struct stream_writer *w, bool eof)
 }
 
 int
-stream_writer_space (struct stream_writer *w, unsigned char **p,
-                     size_t *avail)
+stream_writer_space (struct stream_writer *w, unsigned char **p, size_t *avail)
 {
   /* The buffer is two maximum chunks: once full, at least one chunk is
    * cut, and what stays is less than a maximum chunk. */
@@ -251,8 +251,7 @@ int
 stream_writer_splice (struct stream_writer *w, const struct digest *d,
                       size_t len)
 {
-  if (w->end != w->start || len == 0
-      || len > w->store->repo->chunk_size) {
+  if (w->end != w->start || len == 0 || len > w->store->repo->chunk_size) {
     set_error (EINVAL, "stream splice");
     return -1;
   }
@@ -309,7 +308,7 @@ void
 stream_writer_close (struct stream_writer *w)
 {
   if (w->cap == 0)
-    return;                     /* never opened */
+    return; /* never opened */
   drain (w);
   for (size_t i = 0; i < w->nworkers; i++) {
     chunk_ctx_free (w->workers[i].ctx);

@@ -23,9 +23,9 @@ struct stream_writer {
   struct store *store;
   struct cdc_params cdc;
   int level;
-  unsigned char *buf;           /* bytes not yet cut: [start, end) */
+  unsigned char *buf; /* bytes not yet cut: [start, end) */
   size_t cap, start, end;
-  uint64_t base;                /* stream offset of buf[start] */
+  uint64_t base; /* stream offset of buf[start] */
   uint64_t chunks;
   struct stream_map_writer map;
   /* Workers (none: chunks are stored by the caller's thread). */
@@ -37,7 +37,7 @@ struct stream_writer {
   pthread_cond_t cond;
   bool stopping, failed;
   char error[1024];
-  struct chunk_ctx *ctx;        /* inline mode */
+  struct chunk_ctx *ctx; /* inline mode */
   int lock_fd;
 };
 

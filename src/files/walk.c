@@ -38,10 +38,10 @@ struct walker {
   const struct walk_opts *o;
   const struct walk_ops *ops;
   dev_t root_dev;
-  char *last;                   /* last path visited (relative) */
+  char *last; /* last path visited (relative) */
   struct id_name users[NAME_CACHE], groups[NAME_CACHE];
   size_t nusers, ngroups;
-  char *xbuf;                   /* xattr scratch */
+  char *xbuf; /* xattr scratch */
   size_t xcap;
 };
 
@@ -118,7 +118,7 @@ read_xattrs (struct walker *w, const char *path, struct file_entry *e)
 
     if (vl < 0) {
       if (errno == ENODATA)
-        continue;               /* removed meanwhile */
+        continue; /* removed meanwhile */
       return -1;
     }
     if (vl > CATALOGUE_MAX_XATTR_VALUE || strlen (name) > CATALOGUE_MAX_NAME) {
@@ -155,29 +155,29 @@ fill_entry (struct walker *w, int dirfd, const char *name, const char *path,
 {
   memset (e, 0, sizeof *e);
   switch (st->st_mode & S_IFMT) {
-  case S_IFREG: e->type = ENTRY_REG; e->size = st->st_size; break;
-  case S_IFDIR: e->type = ENTRY_DIR; break;
-  case S_IFCHR: e->type = ENTRY_CHR; break;
-  case S_IFBLK: e->type = ENTRY_BLK; break;
-  case S_IFIFO: e->type = ENTRY_FIFO; break;
-  case S_IFLNK: {
-    char target[CATALOGUE_MAX_PATH + 1];
-    ssize_t n = readlinkat (dirfd, name, target, sizeof target);
-    if (n <= 0 || n > CATALOGUE_MAX_PATH) {
-      problem (w, WALK_UNREADABLE, path, n < 0 ? errno : ENAMETOOLONG);
-      return false;
-    }
-    e->type = ENTRY_SYMLINK;
-    e->target = strndup (target, n);
-    e->size = n;
-    break;
-  }
-  case S_IFSOCK:
-    problem (w, WALK_SOCKET, path, 0);
-    return false;
-  default:
-    problem (w, WALK_UNREADABLE, path, EINVAL);
-    return false;
+    case S_IFREG:
+      e->type = ENTRY_REG;
+      e->size = st->st_size;
+      break;
+    case S_IFDIR: e->type = ENTRY_DIR; break;
+    case S_IFCHR: e->type = ENTRY_CHR; break;
+    case S_IFBLK: e->type = ENTRY_BLK; break;
+    case S_IFIFO: e->type = ENTRY_FIFO; break;
+    case S_IFLNK:
+      {
+        char target[CATALOGUE_MAX_PATH + 1];
+        ssize_t n = readlinkat (dirfd, name, target, sizeof target);
+        if (n <= 0 || n > CATALOGUE_MAX_PATH) {
+          problem (w, WALK_UNREADABLE, path, n < 0 ? errno : ENAMETOOLONG);
+          return false;
+        }
+        e->type = ENTRY_SYMLINK;
+        e->target = strndup (target, n);
+        e->size = n;
+        break;
+      }
+    case S_IFSOCK: problem (w, WALK_SOCKET, path, 0); return false;
+    default: problem (w, WALK_UNREADABLE, path, EINVAL); return false;
   }
   e->mode = st->st_mode & 07777;
   e->uid = st->st_uid;
@@ -251,8 +251,9 @@ visit (struct walker *w, int dirfd, const char *name, const char *path,
     set_error (ENOMEM, "walk");
     return -1;
   }
-  it = (struct walk_item) { .e = &e, .st = &st, .dirfd = dirfd,
-                            .name = name, .abspath = path };
+  it = (struct walk_item) {
+    .e = &e, .st = &st, .dirfd = dirfd, .name = name, .abspath = path
+  };
   r = w->ops->visit (w->ops->opaque, &it);
   file_entry_release (&e);
   if (r == -1)
@@ -269,8 +270,9 @@ visit (struct walker *w, int dirfd, const char *name, const char *path,
     return 0;
   }
   {
-    CLEANUP_CLOSE int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY
-                                   | O_NOFOLLOW | O_CLOEXEC);
+    CLEANUP_CLOSE int fd = openat (dirfd, name,
+                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                                     | O_CLOEXEC);
     if (fd == -1) {
       problem (w, errno == ENOENT ? WALK_VANISHED : WALK_UNREADABLE, path,
                errno);
@@ -298,8 +300,8 @@ prefetch (int dirfd, const char *name, char type)
 
   if (type != DT_REG + 1)
     return;
-  fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
-               | O_NOCTTY);
+  fd = openat (dirfd, name,
+               O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd >= 0) {
     posix_fadvise (fd, 0, PREFETCH_BYTES, POSIX_FADV_WILLNEED);
     close (fd);
@@ -401,7 +403,8 @@ walk_root (struct walker *w, const char *root)
     return -1;
   }
   w->root_dev = st.st_dev;
-  for (slash = strchr (copy + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+  for (slash = strchr (copy + 1, '/'); slash;
+       slash = strchr (slash + 1, '/')) {
     *slash = '\0';
     if (w->last == NULL || catalogue_path_cmp (copy + 1, w->last) > 0) {
       const char *base = strrchr (copy, '/');
@@ -468,7 +471,7 @@ walk_roots (const struct walk_opts *o, char *const *roots, size_t nroots,
     if (!inside)
       r = walk_root (&w, sorted[i]);
   }
- out:
+out:
   for (size_t i = 0; i < n; i++)
     free (sorted[i]);
   free (sorted);

@@ -15,10 +15,10 @@
 #include "catalogue.h"
 
 struct walk_opts {
-  char **excludes;              /* fnmatch patterns (see walk.c) */
+  char **excludes; /* fnmatch patterns (see walk.c) */
   size_t nexcludes;
   bool one_file_system;
-  bool prefetch;                /* start reading files ahead of the walk:
+  bool prefetch; /* start reading files ahead of the walk:
                                  * worth it when most files will be read
                                  * (not when a previous backup lets
                                  * unchanged files be skipped) */
@@ -36,11 +36,11 @@ struct walk_item {
 };
 
 enum walk_problem {
-  WALK_VANISHED,                /* gone between listing and lstat */
-  WALK_UNREADABLE,              /* cannot list, lstat or readlink */
-  WALK_SOCKET,                  /* sockets are not backed up */
-  WALK_OTHER_FS,                /* not descended: --one-file-system */
-  WALK_NO_XATTRS,               /* stored without its xattrs */
+  WALK_VANISHED,   /* gone between listing and lstat */
+  WALK_UNREADABLE, /* cannot list, lstat or readlink */
+  WALK_SOCKET,     /* sockets are not backed up */
+  WALK_OTHER_FS,   /* not descended: --one-file-system */
+  WALK_NO_XATTRS,  /* stored without its xattrs */
 };
 
 struct walk_ops {

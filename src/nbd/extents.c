@@ -11,7 +11,7 @@
 
 #define STATE_HOLE 1
 #define STATE_ZERO 2
-#define STATE_DIRTY 1           /* the one flag of a dirty-bitmap context */
+#define STATE_DIRTY 1 /* the one flag of a dirty-bitmap context */
 
 void
 extent_cursor_init (struct extent_cursor *c, struct nbd_handle *nbd,
@@ -41,13 +41,15 @@ on_extents (void *opaque, const char *metacontext, uint64_t offset,
   struct fetch *f = opaque;
   struct extent_cursor *c = f->c;
   bool bitmap = strncmp (c->context, DIRTY_BITMAP_PREFIX,
-                         strlen (DIRTY_BITMAP_PREFIX)) == 0;
+                         strlen (DIRTY_BITMAP_PREFIX))
+    == 0;
 
   if (strcmp (metacontext, c->context) != 0)
     return 0;
   for (size_t i = 0; i + 1 < nr; i += 2) {
     uint32_t flags = entries[i + 1];
-    struct extent e = { .offset = offset, .length = entries[i],
+    struct extent e = { .offset = offset,
+                        .length = entries[i],
                         .zero = !bitmap && (flags & STATE_ZERO) != 0,
                         .dirty = bitmap && (flags & STATE_DIRTY) != 0 };
     if (e.length == 0)
@@ -80,7 +82,8 @@ fetch_window (struct extent_cursor *c, uint64_t offset)
   else if (nbd_block_status (c->nbd, count, offset,
                              (nbd_extent_callback) { .callback = on_extents,
                                                      .user_data = &f },
-                             0) == -1) {
+                             0)
+           == -1) {
     set_error (0, "block status at offset %llu: %s",
                (unsigned long long) offset, nbd_get_error ());
     return -1;
@@ -103,7 +106,7 @@ fetch_window (struct extent_cursor *c, uint64_t offset)
   }
   return 0;
 
- oom:
+oom:
   set_error (ENOMEM, "block status");
   return -1;
 }

@@ -16,18 +16,18 @@
 struct extent {
   uint64_t offset;
   uint64_t length;
-  bool zero;                    /* allocation: reads as zeros, no need to
+  bool zero;  /* allocation: reads as zeros, no need to
                                  * read it */
-  bool dirty;                   /* dirty bitmap: changed since the
+  bool dirty; /* dirty bitmap: changed since the
                                  * checkpoint */
 };
 DEFINE_VECTOR_TYPE (extent_vector, struct extent);
 
 struct extent_cursor {
   struct nbd_handle *nbd;
-  const char *context;          /* NULL: no block status, all data */
+  const char *context; /* NULL: no block status, all data */
   uint64_t size;
-  extent_vector window;         /* extents covering [win_start, win_end) */
+  extent_vector window; /* extents covering [win_start, win_end) */
   uint64_t win_start, win_end;
 };
 

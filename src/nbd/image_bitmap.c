@@ -37,8 +37,8 @@ qemu_img_info (const char *image, struct strbuf *out)
     dup2 (null, 0);
     dup2 (fds[1], 1);
     dup2 (null, 2);
-    execlp ("qemu-img", "qemu-img", "info", "--force-share",
-            "--output=json", "-f", "qcow2", "--", image, (char *) NULL);
+    execlp ("qemu-img", "qemu-img", "info", "--force-share", "--output=json",
+            "-f", "qcow2", "--", image, (char *) NULL);
     _exit (127);
   }
   close (fds[1]);
@@ -87,8 +87,10 @@ image_bitmap_state (const char *image, const char *bitmap,
       if (json_object_object_get_ex (b, "flags", &flags)
           && json_object_is_type (flags, json_type_array))
         for (size_t k = 0; k < json_object_array_length (flags); k++)
-          if (strcmp (json_object_get_string
-                      (json_object_array_get_idx (flags, k)), "in-use") == 0)
+          if (strcmp (json_object_get_string (
+                        json_object_array_get_idx (flags, k)),
+                      "in-use")
+              == 0)
             *state = BITMAP_INCONSISTENT;
     }
   }

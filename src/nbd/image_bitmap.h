@@ -6,9 +6,9 @@
 #define VMB_IMAGE_BITMAP_H
 
 enum bitmap_state {
-  BITMAP_OK,                    /* there and consistent */
-  BITMAP_MISSING,               /* no bitmap of that name */
-  BITMAP_INCONSISTENT,          /* flagged in-use: not saved cleanly */
+  BITMAP_OK,           /* there and consistent */
+  BITMAP_MISSING,      /* no bitmap of that name */
+  BITMAP_INCONSISTENT, /* flagged in-use: not saved cleanly */
 };
 
 /* -1 with the error set when the image cannot be inspected. */

@@ -73,8 +73,8 @@ int
 nbd_server_start (struct nbd_server *srv, const char *image,
                   const char *format, bool readonly, int connections)
 {
-  return nbd_server_start_snapshot (srv, image, format, readonly,
-                                    connections, NULL);
+  return nbd_server_start_snapshot (srv, image, format, readonly, connections,
+                                    NULL);
 }
 
 static int start (struct nbd_server *srv, const char *image,
@@ -83,15 +83,15 @@ static int start (struct nbd_server *srv, const char *image,
 
 int
 nbd_server_start_snapshot (struct nbd_server *srv, const char *image,
-                           const char *format, bool readonly,
-                           int connections, const char *snapshot)
+                           const char *format, bool readonly, int connections,
+                           const char *snapshot)
 {
   /* I/O goes around the page cache where the file system allows it
    * (tmpfs and some FUSE file systems do not): a backup or restore
    * touches each block once, and the page cache would only cost a copy
    * and evict what the host's VMs need. */
-  if (start (srv, image, format, readonly, true, connections, snapshot,
-             NULL) == 0)
+  if (start (srv, image, format, readonly, true, connections, snapshot, NULL)
+      == 0)
     return 0;
   return start (srv, image, format, readonly, false, connections, snapshot,
                 NULL);
@@ -123,8 +123,7 @@ listen_abstract (struct nbd_server *srv)
   }
   memset (&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
-  if (bind (fd, (struct sockaddr *) &sa, len) == -1
-      || listen (fd, 64) == -1) {
+  if (bind (fd, (struct sockaddr *) &sa, len) == -1 || listen (fd, 64) == -1) {
     set_error (errno, "listen on an abstract UNIX socket");
     close (fd);
     return -1;
@@ -235,11 +234,13 @@ start (struct nbd_server *srv, const char *image, const char *format,
      * reading them beside a running guest, without the image lock it
      * holds, is safe.  qemu-nbd 7.2 has no --force-share: the lock is
      * turned off through the image options. */
-    size_t o = snprintf (opts, sizeof opts, "driver=%s,file.driver=file,"
-                         "file.locking=off,file.filename=", format);
+    size_t o = snprintf (opts, sizeof opts,
+                         "driver=%s,file.driver=file,"
+                         "file.locking=off,file.filename=",
+                         format);
     for (const char *c = image; *c && o + 3 < sizeof opts; c++) {
       if (*c == ',')
-        opts[o++] = ',';        /* a comma in a path is doubled */
+        opts[o++] = ','; /* a comma in a path is doubled */
       opts[o++] = *c;
     }
     opts[o] = '\0';
@@ -247,7 +248,7 @@ start (struct nbd_server *srv, const char *image, const char *format,
       size_t k = snprintf (snaparg, sizeof snaparg, "snapshot.name=");
       for (const char *c = snapshot; *c && k + 3 < sizeof snaparg; c++) {
         if (*c == ',')
-          snaparg[k++] = ',';   /* QemuOpts: a comma is doubled */
+          snaparg[k++] = ','; /* QemuOpts: a comma is doubled */
         snaparg[k++] = *c;
       }
       snaparg[k] = '\0';
@@ -293,7 +294,7 @@ start (struct nbd_server *srv, const char *image, const char *format,
     setenv ("LISTEN_PID", pidenv, 1);
     setenv ("LISTEN_FDS", "1", 1);
     unsetenv ("LISTEN_FDNAMES");
-    setpgid (0, 0);             /* a terminal's ^C goes to us, not it */
+    setpgid (0, 0); /* a terminal's ^C goes to us, not it */
     execvp ("qemu-nbd", (char **) argv);
     /* may print: a forked child's only channel is the log */
     fprintf (stderr, "cannot run qemu-nbd: %s\n", strerror (errno));
@@ -363,8 +364,7 @@ nbd_open_unix_export (const char *sock, const char *export,
   }
   if ((export && nbd_set_export_name (h, export) == -1)
       || (want_allocation && nbd_add_meta_context (h, "base:allocation") == -1)
-      || (dirty_context && nbd_add_meta_context (h, dirty_context) == -1)
-      ) {
+      || (dirty_context && nbd_add_meta_context (h, dirty_context) == -1)) {
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
     nbd_close (h);
     return NULL;

@@ -12,8 +12,8 @@
 
 struct nbd_server {
   pid_t pid;
-  int log_fd;                   /* qemu-nbd's stderr (a memfd) */
-  char *sock;                   /* "@NAME": an abstract UNIX socket */
+  int log_fd; /* qemu-nbd's stderr (a memfd) */
+  char *sock; /* "@NAME": an abstract UNIX socket */
 };
 
 /* "raw" or "qcow2", from the image's first bytes. */

@@ -9,14 +9,25 @@
 #include "protocol.h"
 
 static const char *const op_names[] = {
-  [OP_OPEN] = "OPEN", [OP_INIT] = "INIT", [OP_REFRESH] = "REFRESH",
-  [OP_PUT] = "PUT", [OP_GET] = "GET", [OP_FINISH] = "FINISH",
-  [OP_END] = "END", [OP_INDEX_BEGIN] = "INDEX_BEGIN",
-  [OP_INDEX_DATA] = "INDEX_DATA", [OP_INDEX_COMMIT] = "INDEX_COMMIT",
-  [OP_INDEX_SIZE] = "INDEX_SIZE", [OP_INDEX_READ] = "INDEX_READ",
-  [OP_LIST] = "LIST", [OP_MANIFEST_GET] = "MANIFEST_GET",
-  [OP_RESERVE] = "RESERVE", [OP_UNRESERVE] = "UNRESERVE",
-  [OP_COMMIT] = "COMMIT", [OP_DELETE] = "DELETE", [OP_GC] = "GC",
+  [OP_OPEN] = "OPEN",
+  [OP_INIT] = "INIT",
+  [OP_REFRESH] = "REFRESH",
+  [OP_PUT] = "PUT",
+  [OP_GET] = "GET",
+  [OP_FINISH] = "FINISH",
+  [OP_END] = "END",
+  [OP_INDEX_BEGIN] = "INDEX_BEGIN",
+  [OP_INDEX_DATA] = "INDEX_DATA",
+  [OP_INDEX_COMMIT] = "INDEX_COMMIT",
+  [OP_INDEX_SIZE] = "INDEX_SIZE",
+  [OP_INDEX_READ] = "INDEX_READ",
+  [OP_LIST] = "LIST",
+  [OP_MANIFEST_GET] = "MANIFEST_GET",
+  [OP_RESERVE] = "RESERVE",
+  [OP_UNRESERVE] = "UNRESERVE",
+  [OP_COMMIT] = "COMMIT",
+  [OP_DELETE] = "DELETE",
+  [OP_GC] = "GC",
   [OP_VERIFY] = "VERIFY",
 };
 
@@ -47,8 +58,8 @@ proto_header_decode (const unsigned char *in, struct proto_frame *f)
     return -1;
   }
   if (f->len > PROTO_MAX_PAYLOAD) {
-    set_error (0, "protocol error: frame of %u bytes (at most %u)",
-               f->len, (unsigned) PROTO_MAX_PAYLOAD);
+    set_error (0, "protocol error: frame of %u bytes (at most %u)", f->len,
+               (unsigned) PROTO_MAX_PAYLOAD);
     return -1;
   }
   return 0;
@@ -173,88 +184,85 @@ proto_request_decode (const struct proto_frame *f,
   memset (rq, 0, sizeof *rq);
   rq->op = f->code;
   switch (f->code) {
-  case OP_OPEN:
-    pr_magic (&r, rq);
-    pr_str (&r, rq->path, PROTO_MAX_PATH);
-    break;
-  case OP_INIT:
-    pr_magic (&r, rq);
-    pr_str (&r, rq->path, PROTO_MAX_PATH);
-    rq->chunk_size = pr_u32 (&r);
-    break;
-  case OP_REFRESH:
-    rq->count = pr_u32 (&r);
-    if (rq->count == 0 || rq->count > PROTO_MAX_REFRESH)
-      r.bad = true;
-    else
-      pr_rest (&r, &rq->data, &rq->datalen, rq->count * DIGEST_LEN,
-               rq->count * DIGEST_LEN);
-    break;
-  case OP_PUT:
-    pr_digest (&r, &rq->digest);
-    pr_rest (&r, &rq->data, &rq->datalen, FORMAT_CHUNK_HEADER_LEN + 1,
-             FORMAT_CHUNK_HEADER_LEN + FORMAT_MAX_CHUNK);
-    break;
-  case OP_GET:
-  case OP_INDEX_COMMIT:
-  case OP_INDEX_SIZE:
-    pr_digest (&r, &rq->digest);
-    break;
-  case OP_FINISH:
-  case OP_END:
-    break;
-  case OP_INDEX_BEGIN:
-    pr_digest (&r, &rq->digest);
-    rq->length = pr_u64 (&r);
-    if (rq->length < FORMAT_INDEX_HEADER_LEN + DIGEST_LEN)
-      r.bad = true;
-    break;
-  case OP_INDEX_DATA:
-    pr_digest (&r, &rq->digest);
-    rq->offset = pr_u64 (&r);
-    pr_rest (&r, &rq->data, &rq->datalen, 1, PROTO_MAX_READ);
-    break;
-  case OP_INDEX_READ:
-    pr_digest (&r, &rq->digest);
-    rq->offset = pr_u64 (&r);
-    rq->length = pr_u32 (&r);
-    if (rq->length == 0 || rq->length > PROTO_MAX_READ)
-      r.bad = true;
-    break;
-  case OP_LIST:
-    pr_str (&r, rq->name, PROTO_MAX_ID);
-    pr_str (&r, rq->after, PROTO_MAX_ID);
-    break;
-  case OP_MANIFEST_GET:
-  case OP_UNRESERVE:
-  case OP_DELETE:
-    pr_str (&r, rq->name, PROTO_MAX_ID);
-    if (rq->name[0] == '\0')
-      r.bad = true;
-    break;
-  case OP_RESERVE:
-    pr_str (&r, rq->name, PROTO_MAX_ID);
-    rq->time = (int64_t) pr_u64 (&r);
-    if (rq->name[0] == '\0')
-      r.bad = true;
-    break;
-  case OP_COMMIT:
-    pr_rest (&r, &rq->data, &rq->datalen, 1, FORMAT_MANIFEST_MAX);
-    break;
-  case OP_GC:
-    {
-      uint8_t v = pr_u8 (&r);
-      if (v > 1)
+    case OP_OPEN:
+      pr_magic (&r, rq);
+      pr_str (&r, rq->path, PROTO_MAX_PATH);
+      break;
+    case OP_INIT:
+      pr_magic (&r, rq);
+      pr_str (&r, rq->path, PROTO_MAX_PATH);
+      rq->chunk_size = pr_u32 (&r);
+      break;
+    case OP_REFRESH:
+      rq->count = pr_u32 (&r);
+      if (rq->count == 0 || rq->count > PROTO_MAX_REFRESH)
         r.bad = true;
-      rq->dry_run = v;
-    }
-    break;
-  case OP_VERIFY:
-    pr_rest (&r, &rq->data, &rq->datalen, 0, PROTO_MAX_READ);
-    break;
-  default:
-    set_error (0, "protocol error: unknown request %u", f->code);
-    return -1;
+      else
+        pr_rest (&r, &rq->data, &rq->datalen, rq->count * DIGEST_LEN,
+                 rq->count * DIGEST_LEN);
+      break;
+    case OP_PUT:
+      pr_digest (&r, &rq->digest);
+      pr_rest (&r, &rq->data, &rq->datalen, FORMAT_CHUNK_HEADER_LEN + 1,
+               FORMAT_CHUNK_HEADER_LEN + FORMAT_MAX_CHUNK);
+      break;
+    case OP_GET:
+    case OP_INDEX_COMMIT:
+    case OP_INDEX_SIZE: pr_digest (&r, &rq->digest); break;
+    case OP_FINISH:
+    case OP_END: break;
+    case OP_INDEX_BEGIN:
+      pr_digest (&r, &rq->digest);
+      rq->length = pr_u64 (&r);
+      if (rq->length < FORMAT_INDEX_HEADER_LEN + DIGEST_LEN)
+        r.bad = true;
+      break;
+    case OP_INDEX_DATA:
+      pr_digest (&r, &rq->digest);
+      rq->offset = pr_u64 (&r);
+      pr_rest (&r, &rq->data, &rq->datalen, 1, PROTO_MAX_READ);
+      break;
+    case OP_INDEX_READ:
+      pr_digest (&r, &rq->digest);
+      rq->offset = pr_u64 (&r);
+      rq->length = pr_u32 (&r);
+      if (rq->length == 0 || rq->length > PROTO_MAX_READ)
+        r.bad = true;
+      break;
+    case OP_LIST:
+      pr_str (&r, rq->name, PROTO_MAX_ID);
+      pr_str (&r, rq->after, PROTO_MAX_ID);
+      break;
+    case OP_MANIFEST_GET:
+    case OP_UNRESERVE:
+    case OP_DELETE:
+      pr_str (&r, rq->name, PROTO_MAX_ID);
+      if (rq->name[0] == '\0')
+        r.bad = true;
+      break;
+    case OP_RESERVE:
+      pr_str (&r, rq->name, PROTO_MAX_ID);
+      rq->time = (int64_t) pr_u64 (&r);
+      if (rq->name[0] == '\0')
+        r.bad = true;
+      break;
+    case OP_COMMIT:
+      pr_rest (&r, &rq->data, &rq->datalen, 1, FORMAT_MANIFEST_MAX);
+      break;
+    case OP_GC:
+      {
+        uint8_t v = pr_u8 (&r);
+        if (v > 1)
+          r.bad = true;
+        rq->dry_run = v;
+      }
+      break;
+    case OP_VERIFY:
+      pr_rest (&r, &rq->data, &rq->datalen, 0, PROTO_MAX_READ);
+      break;
+    default:
+      set_error (0, "protocol error: unknown request %u", f->code);
+      return -1;
   }
   if (r.bad || r.left) {
     set_error (0, "protocol error: malformed %s request",

@@ -25,14 +25,14 @@
 #define PROTO_HEADER_LEN 12
 
 /* A PUT: a digest and the largest chunk file. */
-#define PROTO_MAX_PAYLOAD (DIGEST_LEN + FORMAT_CHUNK_HEADER_LEN \
-                           + FORMAT_MAX_CHUNK)
-#define PROTO_MAX_READ (1 << 20)        /* INDEX_READ, INDEX_DATA bytes */
+#define PROTO_MAX_PAYLOAD \
+  (DIGEST_LEN + FORMAT_CHUNK_HEADER_LEN + FORMAT_MAX_CHUNK)
+#define PROTO_MAX_READ (1 << 20) /* INDEX_READ, INDEX_DATA bytes */
 #define PROTO_MAX_PATH 4096
-#define PROTO_MAX_ID 255                /* backup name or ID */
-#define PROTO_MAX_REFRESH 1024          /* digests in one REFRESH */
-#define PROTO_MAX_LIST 1024             /* IDs in one LIST answer */
-#define PROTO_MAX_MESSAGE 4096          /* error and MORE text */
+#define PROTO_MAX_ID 255       /* backup name or ID */
+#define PROTO_MAX_REFRESH 1024 /* digests in one REFRESH */
+#define PROTO_MAX_LIST 1024    /* IDs in one LIST answer */
+#define PROTO_MAX_MESSAGE 4096 /* error and MORE text */
 
 enum proto_op {
   OP_OPEN = 1,
@@ -60,15 +60,15 @@ enum proto_op {
 
 enum proto_status {
   ST_OK = 0,
-  ST_ERROR = 1,                 /* payload: a one-line message */
-  ST_MORE = 2,                  /* a line of output; the answer follows */
+  ST_ERROR = 1, /* payload: a one-line message */
+  ST_MORE = 2,  /* a line of output; the answer follows */
 };
 
 /* OPEN answer flags */
 #define PROTO_APPEND_ONLY 1
 
 struct proto_frame {
-  uint32_t len;                 /* payload bytes */
+  uint32_t len; /* payload bytes */
   uint32_t id;
   uint16_t code;
 };
@@ -81,17 +81,17 @@ int proto_header_decode (const unsigned char *in, struct proto_frame *f);
 /* A decoded request.  Pointers point into the payload it came from. */
 struct proto_request {
   uint16_t op;
-  uint32_t version;             /* OPEN, INIT */
-  char path[PROTO_MAX_PATH + 1];        /* OPEN, INIT */
-  char name[PROTO_MAX_ID + 1];  /* backup name or ID; LIST: "" = all */
-  char after[PROTO_MAX_ID + 1]; /* LIST: the last ID already received */
-  uint32_t chunk_size;          /* INIT */
+  uint32_t version;              /* OPEN, INIT */
+  char path[PROTO_MAX_PATH + 1]; /* OPEN, INIT */
+  char name[PROTO_MAX_ID + 1];   /* backup name or ID; LIST: "" = all */
+  char after[PROTO_MAX_ID + 1];  /* LIST: the last ID already received */
+  uint32_t chunk_size;           /* INIT */
   struct digest digest;
-  uint32_t count;               /* REFRESH: digests at data */
+  uint32_t count; /* REFRESH: digests at data */
   uint64_t offset, length;
-  int64_t time;                 /* RESERVE */
-  bool dry_run;                 /* GC */
-  const unsigned char *data;    /* PUT: chunk file; INDEX_DATA: bytes;
+  int64_t time;              /* RESERVE */
+  bool dry_run;              /* GC */
+  const unsigned char *data; /* PUT: chunk file; INDEX_DATA: bytes;
                                  * COMMIT: manifest; VERIFY: IDs, one
                                  * per line */
   size_t datalen;

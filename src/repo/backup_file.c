@@ -55,9 +55,9 @@ store_stream (struct store *store, int level, uint64_t len, read_fn rd,
     goto fail;
   r = index_writer_commit (&w, index);
   goto out;
- fail:
+fail:
   index_writer_abort (&w);
- out:
+out:
   chunk_ctx_free (ctx);
   return r;
 }
@@ -80,8 +80,8 @@ read_fd (void *opaque, void *buf, size_t len, uint64_t off)
 }
 
 int
-backup_file (struct store *store, int level, const char *path,
-             uint64_t *size, struct digest *index)
+backup_file (struct store *store, int level, const char *path, uint64_t *size,
+             struct digest *index)
 {
   struct fd_src src = { .path = path };
   CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -114,8 +114,8 @@ read_mem (void *opaque, void *buf, size_t len, uint64_t off)
 }
 
 int
-backup_buffer (struct store *store, int level, const void *buf,
-               size_t len, struct digest *index)
+backup_buffer (struct store *store, int level, const void *buf, size_t len,
+               struct digest *index)
 {
   struct mem_src src = { .p = buf };
 

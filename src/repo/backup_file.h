@@ -14,7 +14,7 @@
 int backup_file (struct store *store, int level, const char *path,
                  uint64_t *size, struct digest *index);
 /* From memory (the domain XML libvirt gives us). */
-int backup_buffer (struct store *store, int level, const void *buf,
-                   size_t len, struct digest *index);
+int backup_buffer (struct store *store, int level, const void *buf, size_t len,
+                   struct digest *index);
 
 #endif

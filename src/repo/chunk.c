@@ -22,7 +22,7 @@ struct chunk_ctx {
   ZSTD_DCtx *dctx;
   int level;
   uint32_t chunk_size;
-  unsigned char *buf;           /* encoded chunk: header + payload */
+  unsigned char *buf; /* encoded chunk: header + payload */
   size_t bufcap;
 };
 
@@ -111,14 +111,15 @@ chunk_ctx_new (uint32_t chunk_size, int level)
   /* Page-aligned and padded to whole pages: store_put writes it with
    * O_DIRECT. */
   ctx->bufcap = (CHUNK_HEADER_LEN + ZSTD_compressBound (chunk_size)
-                 + CHUNK_ALIGN - 1) & ~(size_t) (CHUNK_ALIGN - 1);
+                 + CHUNK_ALIGN - 1)
+    & ~(size_t) (CHUNK_ALIGN - 1);
   if (posix_memalign ((void **) &ctx->buf, CHUNK_ALIGN, ctx->bufcap) != 0)
     ctx->buf = NULL;
   if (ctx->cctx == NULL || ctx->dctx == NULL || ctx->buf == NULL)
     goto oom;
   return ctx;
 
- oom:
+oom:
   chunk_ctx_free (ctx);
   set_error (ENOMEM, "chunk context");
   return NULL;
@@ -151,7 +152,8 @@ looks_incompressible (struct chunk_ctx *ctx, const unsigned char *data,
   if (len < SAMPLE * SAMPLES * 4)
     return false;
   for (int i = 0; i < SAMPLES; i++) {
-    size_t n = ZSTD_compressCCtx (ctx->cctx, out, ctx->bufcap - CHUNK_HEADER_LEN,
+    size_t n = ZSTD_compressCCtx (ctx->cctx, out,
+                                  ctx->bufcap - CHUNK_HEADER_LEN,
                                   data + (len / SAMPLES) * i, SAMPLE, 1);
     /* 3% is what zstd's own block overhead and a few matches give on
      * truly random data. */
@@ -171,7 +173,8 @@ encode_payload (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
                 struct chunk_header *h)
 {
   unsigned char *payload = ctx->buf + CHUNK_HEADER_LEN;
-  size_t n = looks_incompressible (ctx, data, len) ? len
+  size_t n = looks_incompressible (ctx, data, len)
+    ? len
     : ZSTD_compressCCtx (ctx->cctx, payload, ctx->bufcap - CHUNK_HEADER_LEN,
                          data, len, ctx->level);
 
@@ -234,9 +237,9 @@ chunk_encode_in_place (struct chunk_ctx *ctx, unsigned char *mem, size_t len,
 }
 
 int
-chunk_decode (struct chunk_ctx *ctx, const unsigned char *file,
-              size_t filelen, const struct digest *want, void *out,
-              uint32_t max_raw, size_t *rawlen)
+chunk_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
+              const struct digest *want, void *out, uint32_t max_raw,
+              size_t *rawlen)
 {
   struct chunk_header h;
   const unsigned char *payload = file + CHUNK_HEADER_LEN;
@@ -288,8 +291,8 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
     return -1;
   /* Checked here whatever the backend: bytes that crossed a network are
    * trusted no more than a local file. */
-  if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size,
-                    rawlen) == -1) {
+  if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size, rawlen)
+      == -1) {
     chunk_relpath (want, rel, sizeof rel);
     error_prefix ("chunk %s", rel + 10);
     return -1;

@@ -27,7 +27,7 @@
 #define CHUNK_ALIGN BACKEND_ALIGN
 /* Room for a chunk file image of chunk_size raw bytes stored as is,
  * padded to whole CHUNK_ALIGN blocks. */
-#define CHUNK_IMAGE_ROOM(chunk_size) \
+#define CHUNK_IMAGE_ROOM(chunk_size)                            \
   (((size_t) (chunk_size) + CHUNK_HEADER_LEN + CHUNK_ALIGN - 1) \
    & ~(size_t) (CHUNK_ALIGN - 1))
 

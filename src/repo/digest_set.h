@@ -10,8 +10,8 @@
 #include "common/digest.h"
 
 struct digest_set {
-  struct digest *slots;         /* the zero digest marks an empty slot */
-  unsigned char *tags;          /* per slot: user value, 0 when empty */
+  struct digest *slots; /* the zero digest marks an empty slot */
+  unsigned char *tags;  /* per slot: user value, 0 when empty */
   size_t cap, len;
 };
 

@@ -79,7 +79,7 @@ mark_stream (struct repo *repo, const struct manifest *m, const char *what,
   }
   stream_map_close (&map);
   return r;
- bad:
+bad:
   error_prefix ("backup %s %s", m->id, what);
   set_error (0, "%s; gc deletes nothing while a backup is unreadable",
              get_error ());
@@ -100,8 +100,10 @@ mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
   if (err.failed) {
     /* We cannot know what an unreadable backup needs, so we delete
      * nothing rather than guess. */
-    set_error (0, "%s; gc deletes nothing while a backup is unreadable "
-               "(run verify, then prune or remove it)", err.msg);
+    set_error (0,
+               "%s; gc deletes nothing while a backup is unreadable "
+               "(run verify, then prune or remove it)",
+               err.msg);
     goto out;
   }
   st->backups = all.len;
@@ -111,28 +113,29 @@ mark (struct repo *repo, struct digest_set *chunks, struct digest_set *indexes,
 
     for (size_t k = 0; k < m->disks.len; k++) {
       snprintf (what, sizeof what, "disk %s", m->disks.ptr[k].name);
-      if (mark_index (repo, m, what, &m->disks.ptr[k].index, chunks,
-                      indexes) == -1)
+      if (mark_index (repo, m, what, &m->disks.ptr[k].index, chunks, indexes)
+          == -1)
         goto out;
     }
     for (size_t k = 0; k < m->files.len; k++) {
       snprintf (what, sizeof what, "file %s", m->files.ptr[k].role);
-      if (mark_index (repo, m, what, &m->files.ptr[k].index, chunks,
-                      indexes) == -1)
+      if (mark_index (repo, m, what, &m->files.ptr[k].index, chunks, indexes)
+          == -1)
         goto out;
     }
     if (m->archive.present
         && (mark_stream (repo, m, "data stream", &m->archive.data_map,
-                         m->archive.data_chunks, m->archive.data_size,
-                         chunks, indexes) == -1
+                         m->archive.data_chunks, m->archive.data_size, chunks,
+                         indexes)
+              == -1
             || mark_stream (repo, m, "catalogue", &m->archive.catalogue_map,
                             m->archive.catalogue_chunks,
-                            m->archive.catalogue_size, chunks,
-                            indexes) == -1))
+                            m->archive.catalogue_size, chunks, indexes)
+              == -1))
       goto out;
   }
   r = 0;
- out:
+out:
   manifest_vector_free (&all);
   return r;
 }
@@ -167,17 +170,20 @@ gc_run (struct repo *repo, bool dry_run, struct gc_stats *st,
   for (unsigned p = 0; p < 256; p++)
     if (be->ops->gc_sweep (be, SWEEP_CHUNKS, p, referenced, &chunks, dry_run,
                            notice, opaque, &st->chunks_kept,
-                           &st->chunks_deleted, &st->bytes_deleted) == -1)
+                           &st->chunks_deleted, &st->bytes_deleted)
+        == -1)
       goto out;
   if (be->ops->gc_sweep (be, SWEEP_INDEXES, 0, referenced, &indexes, dry_run,
                          notice, opaque, &ignored, &st->indexes_deleted,
-                         &st->bytes_deleted) == -1
+                         &st->bytes_deleted)
+        == -1
       || be->ops->gc_sweep (be, SWEEP_TMP, 0, NULL, NULL, dry_run, notice,
                             opaque, &ignored, &st->tmp_deleted,
-                            &st->bytes_deleted) == -1)
+                            &st->bytes_deleted)
+        == -1)
     goto out;
   r = 0;
- out:
+out:
   be->ops->gc_end (be);
   digest_set_free (&chunks);
   digest_set_free (&indexes);

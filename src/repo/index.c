@@ -87,8 +87,8 @@ index_writer_open (struct index_writer *w, struct repo *repo,
   /* Size the file up front: unwritten slots read back as zero digests,
    * which is exactly what a hole chunk is. */
   if (write_full (w->fd, hdr, sizeof hdr, 0) == -1
-      || ftruncate (w->fd, INDEX_HEADER_LEN
-                    + w->hdr.chunk_count * DIGEST_LEN) == -1) {
+      || ftruncate (w->fd, INDEX_HEADER_LEN + w->hdr.chunk_count * DIGEST_LEN)
+        == -1) {
     set_error (errno, "write index");
     index_writer_abort (w);
     return -1;
@@ -103,8 +103,8 @@ index_writer_set (struct index_writer *w, uint64_t i, const struct digest *d)
     set_error (EINVAL, "index slot %llu", (unsigned long long) i);
     return -1;
   }
-  if (write_full (w->fd, d->b, DIGEST_LEN,
-                  INDEX_HEADER_LEN + i * DIGEST_LEN) == -1) {
+  if (write_full (w->fd, d->b, DIGEST_LEN, INDEX_HEADER_LEN + i * DIGEST_LEN)
+      == -1) {
     set_error (errno, "write index");
     return -1;
   }
@@ -136,7 +136,7 @@ hash_fd (int fd, uint64_t len, struct digest *out)
   }
   EVP_DigestFinal_ex (md, out->b, NULL);
   r = 0;
- out:
+out:
   EVP_MD_CTX_free (md);
   return r;
 }
@@ -187,7 +187,8 @@ index_publish (struct repo *repo, int fd, const char *tmppath,
     goto fail;
   }
   if (read_full (fd, hdr, sizeof hdr, 0) == -1
-      || read_full (fd, trailer.b, DIGEST_LEN, st.st_size - DIGEST_LEN) == -1) {
+      || read_full (fd, trailer.b, DIGEST_LEN, st.st_size - DIGEST_LEN)
+        == -1) {
     set_error (errno, "index %.16s: read", hex);
     goto fail;
   }
@@ -207,7 +208,7 @@ index_publish (struct repo *repo, int fd, const char *tmppath,
   }
   return repo->be->ops->index_put (repo->be, id, fd, tmppath, st.st_size);
 
- fail:
+fail:
   close (fd);
   unlink (tmppath);
   return -1;
@@ -254,8 +255,8 @@ index_reader_open (struct index_reader *r, struct repo *repo,
     goto fail;
   }
   if (index_header_parse (hdr, st.st_size, &r->hdr) == -1
-      || read_full (r->fd, trailer.b, DIGEST_LEN,
-                    st.st_size - DIGEST_LEN) == -1
+      || read_full (r->fd, trailer.b, DIGEST_LEN, st.st_size - DIGEST_LEN)
+        == -1
       || hash_fd (r->fd, st.st_size - DIGEST_LEN, &computed) == -1) {
     error_prefix ("index %.16s", hex);
     goto fail;
@@ -271,7 +272,7 @@ index_reader_open (struct index_reader *r, struct repo *repo,
   }
   return 0;
 
- fail:
+fail:
   close (r->fd);
   r->fd = -1;
   return -1;
@@ -284,8 +285,8 @@ index_reader_get (struct index_reader *r, uint64_t i, struct digest *d)
     set_error (EINVAL, "index slot %llu", (unsigned long long) i);
     return -1;
   }
-  if (read_full (r->fd, d->b, DIGEST_LEN,
-                 INDEX_HEADER_LEN + i * DIGEST_LEN) == -1) {
+  if (read_full (r->fd, d->b, DIGEST_LEN, INDEX_HEADER_LEN + i * DIGEST_LEN)
+      == -1) {
     set_error (errno, "read index");
     return -1;
   }

@@ -90,9 +90,10 @@ backup_name_of (const char *name, char out[NAME_MAX_LEN + 1])
     bool plain = (isascii (*p) && isalnum (*p)) || *p == '-'
       || (*p == '.' && p != (const unsigned char *) name);
     if (len + (plain ? 1 : 3) > NAME_MAX_LEN) {
-      set_error (0, "%s cannot name a backup: too long once encoded "
-                 "(at most %d letters, digits, '.', '_', '-')", name,
-                 NAME_MAX_LEN);
+      set_error (0,
+                 "%s cannot name a backup: too long once encoded "
+                 "(at most %d letters, digits, '.', '_', '-')",
+                 name, NAME_MAX_LEN);
       return -1;
     }
     if (plain)
@@ -169,8 +170,9 @@ manifest_serialize (const struct manifest *m)
   add_escaped (&sb, m->kind);
   strbuf_addstr (&sb, "\nconsistency ");
   add_escaped (&sb, m->consistency);
-  strbuf_addf (&sb, "\ntime %" PRId64 "\nfinished %" PRId64
-               "\ndowntime-ms %" PRId64 "\nchunk-size %u\n",
+  strbuf_addf (&sb,
+               "\ntime %" PRId64 "\nfinished %" PRId64 "\ndowntime-ms %" PRId64
+               "\nchunk-size %u\n",
                m->time, m->finished, m->downtime_ms, m->chunk_size);
   if (m->checkpoint) {
     strbuf_addstr (&sb, "checkpoint ");
@@ -191,8 +193,10 @@ manifest_serialize (const struct manifest *m)
     add_escaped (&sb, d->name);
     strbuf_addstr (&sb, " format=");
     add_escaped (&sb, d->format);
-    strbuf_addf (&sb, " size=%" PRIu64 " index=%s stored-new=%" PRIu64
-                 " read=%s bytes-read=%" PRIu64, d->size, hex, d->stored_new,
+    strbuf_addf (&sb,
+                 " size=%" PRIu64 " index=%s stored-new=%" PRIu64
+                 " read=%s bytes-read=%" PRIu64,
+                 d->size, hex, d->stored_new,
                  d->incremental ? "incremental" : "full", d->bytes_read);
     if (d->image) {
       strbuf_addstr (&sb, " image=");
@@ -223,11 +227,12 @@ manifest_serialize (const struct manifest *m)
     char chex[DIGEST_HEX_LEN + 1];
     digest_to_hex (&a->data_map, hex);
     digest_to_hex (&a->catalogue_map, chex);
-    strbuf_addf (&sb, "archive data=%s data-size=%" PRIu64 " data-chunks=%"
-                 PRIu64 " catalogue=%s catalogue-size=%" PRIu64
-                 " catalogue-chunks=%" PRIu64 " entries=%" PRIu64 " bytes=%"
-                 PRIu64 " stored-new=%" PRIu64 "\n", hex, a->data_size,
-                 a->data_chunks, chex, a->catalogue_size,
+    strbuf_addf (&sb,
+                 "archive data=%s data-size=%" PRIu64 " data-chunks=%" PRIu64
+                 " catalogue=%s catalogue-size=%" PRIu64
+                 " catalogue-chunks=%" PRIu64 " entries=%" PRIu64
+                 " bytes=%" PRIu64 " stored-new=%" PRIu64 "\n",
+                 hex, a->data_size, a->data_chunks, chex, a->catalogue_size,
                  a->catalogue_chunks, a->entries, a->bytes, a->stored_new);
   }
   digest_compute (sb.buf, sb.len, &sum);
@@ -324,10 +329,9 @@ parse_disk (const char *p, size_t len, struct manifest_disk *d)
       if (parse_u64 (eq + 1, vlen, &d->bytes_read) == -1)
         return -1;
     }
-    else if (KEY ("name") || KEY ("format") || KEY ("source")
-             || KEY ("image"))
-      return -1;                /* given twice */
-    /* Unknown keys are skipped: a newer writer may add fields that an
+    else if (KEY ("name") || KEY ("format") || KEY ("source") || KEY ("image"))
+      return -1; /* given twice */
+      /* Unknown keys are skipped: a newer writer may add fields that an
      * older reader can safely ignore. */
 #undef KEY
     p = tok_end + 1;
@@ -445,12 +449,14 @@ static int
 parse_archive (const char *p, size_t len, struct manifest_archive *a)
 {
   static const char *const keys[] = {
-    "data", "data-size", "data-chunks", "catalogue", "catalogue-size",
-    "catalogue-chunks", "entries", "bytes", "stored-new",
+    "data",      "data-size",      "data-chunks",
+    "catalogue", "catalogue-size", "catalogue-chunks",
+    "entries",   "bytes",          "stored-new",
   };
   uint64_t *nums[] = {
-    NULL, &a->data_size, &a->data_chunks, NULL, &a->catalogue_size,
-    &a->catalogue_chunks, &a->entries, &a->bytes, &a->stored_new,
+    NULL,        &a->data_size,      &a->data_chunks,
+    NULL,        &a->catalogue_size, &a->catalogue_chunks,
+    &a->entries, &a->bytes,          &a->stored_new,
   };
   const char *end = p + len, *k, *v;
   size_t kl, vl;
@@ -464,9 +470,9 @@ parse_archive (const char *p, size_t len, struct manifest_archive *a)
       if (seen & (1u << i))
         return -1;
       seen |= 1u << i;
-      if (i == 0 ? parse_hex_digest (v, vl, &a->data_map)
-          : i == 3 ? parse_hex_digest (v, vl, &a->catalogue_map)
-          : parse_u64 (v, vl, nums[i]))
+      if (i == 0     ? parse_hex_digest (v, vl, &a->data_map)
+            : i == 3 ? parse_hex_digest (v, vl, &a->catalogue_map)
+                     : parse_u64 (v, vl, nums[i]))
         return -1;
     }
   }
@@ -529,8 +535,11 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
     val = sp + 1;
     vlen = nl - val;
 #define KEY(k) (klen == strlen (k) && memcmp (p, k, klen) == 0)
-#define STR(field) \
-    do { if (m->field || (m->field = unescape (val, vlen)) == NULL) goto bad; } while (0)
+#define STR(field)                                             \
+  do {                                                         \
+    if (m->field || (m->field = unescape (val, vlen)) == NULL) \
+      goto bad;                                                \
+  } while (0)
     if (KEY ("id"))
       STR (id);
     else if (KEY ("name"))
@@ -547,11 +556,16 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
              || KEY ("chunk-size")) {
       if (parse_u64 (val, vlen, &v) == -1 || v > INT64_MAX)
         goto bad;
-      if (KEY ("time")) m->time = v;
-      else if (KEY ("finished")) m->finished = v;
-      else if (KEY ("downtime-ms")) m->downtime_ms = v;
-      else if (v <= UINT32_MAX) m->chunk_size = v;
-      else goto bad;
+      if (KEY ("time"))
+        m->time = v;
+      else if (KEY ("finished"))
+        m->finished = v;
+      else if (KEY ("downtime-ms"))
+        m->downtime_ms = v;
+      else if (v <= UINT32_MAX)
+        m->chunk_size = v;
+      else
+        goto bad;
     }
     else if (KEY ("autostart")) {
       if (parse_u64 (val, vlen, &v) == -1 || v > 1)
@@ -603,7 +617,7 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
   }
   return 0;
 
- bad:
+bad:
   set_error (0, "manifest malformed");
   return -1;
 }

@@ -20,16 +20,16 @@
 #define NAME_MAX_LEN 64
 
 struct manifest_disk {
-  char *name;                   /* image name or disk target ("vda") */
-  char *format;                 /* "raw" or "qcow2": the source's format */
-  char *source;                 /* where it was read from, informational */
-  uint64_t size;                /* virtual size in bytes */
-  struct digest index;          /* indexes/<hex>.idx */
-  uint64_t stored_new;          /* bytes of new chunks this disk added */
-  bool incremental;             /* only what changed since the previous
+  char *name;          /* image name or disk target ("vda") */
+  char *format;        /* "raw" or "qcow2": the source's format */
+  char *source;        /* where it was read from, informational */
+  uint64_t size;       /* virtual size in bytes */
+  struct digest index; /* indexes/<hex>.idx */
+  uint64_t stored_new; /* bytes of new chunks this disk added */
+  bool incremental;    /* only what changed since the previous
                                  * backup's checkpoint was read */
-  uint64_t bytes_read;          /* bytes read from the source */
-  char *image;                  /* identity of the image read ("DEV:INO"),
+  uint64_t bytes_read; /* bytes read from the source */
+  char *image;         /* identity of the image read ("DEV:INO"),
                                  * so a dirty bitmap is never trusted for
                                  * another image; may be NULL */
 };
@@ -38,8 +38,8 @@ DEFINE_VECTOR_TYPE (manifest_disk_vector, struct manifest_disk);
 /* A configuration file kept with a VM backup (domain XML, NVRAM, TPM
  * state, snapshot metadata), chunked like a disk. */
 struct manifest_file {
-  char *role;                   /* "domain-xml", "nvram", "tpm", ... */
-  char *path;                   /* where it came from */
+  char *role; /* "domain-xml", "nvram", "tpm", ... */
+  char *path; /* where it came from */
   uint64_t size;
   struct digest index;
 };
@@ -59,29 +59,29 @@ DEFINE_VECTOR_TYPE (manifest_excluded_vector, struct manifest_excluded);
  * (src/files/catalogue.h). */
 struct manifest_archive {
   bool present;
-  struct digest data_map;       /* index of the data stream's map */
+  struct digest data_map; /* index of the data stream's map */
   uint64_t data_size, data_chunks;
   struct digest catalogue_map;
   uint64_t catalogue_size, catalogue_chunks;
-  uint64_t entries;             /* catalogue records */
-  uint64_t bytes;               /* sum of regular file sizes */
+  uint64_t entries; /* catalogue records */
+  uint64_t bytes;   /* sum of regular file sizes */
   uint64_t stored_new;
 };
 
 struct manifest {
-  char *id;                     /* "<name>/<stamp>" */
+  char *id; /* "<name>/<stamp>" */
   char *name;
-  char *kind;                   /* "image", "vm" or "files" */
-  char *consistency;            /* "application", "crash" or "offline" */
-  int64_t time;                 /* start, seconds since the epoch */
+  char *kind;        /* "image", "vm" or "files" */
+  char *consistency; /* "application", "crash" or "offline" */
+  int64_t time;      /* start, seconds since the epoch */
   int64_t finished;
   int64_t downtime_ms;
   uint32_t chunk_size;
-  char *checkpoint;             /* VM: the libvirt checkpoint marking this
+  char *checkpoint; /* VM: the libvirt checkpoint marking this
                                  * backup's point in time, or NULL */
-  char *run;                    /* VM: identity of the qemu process that
+  char *run;        /* VM: identity of the qemu process that
                                  * ran it, or NULL when shut off */
-  bool autostart;               /* VM: libvirt starts it with the host */
+  bool autostart;   /* VM: libvirt starts it with the host */
   manifest_disk_vector disks;
   manifest_file_vector files;
   manifest_excluded_vector excluded;

@@ -60,8 +60,8 @@ load_manifest (struct repo *repo, const char *id)
   struct manifest *m;
   size_t len;
 
-  if (BE (repo)->ops->manifest_get (BE (repo), id, MANIFEST_MAX, &text,
-                                     &len) == -1)
+  if (BE (repo)->ops->manifest_get (BE (repo), id, MANIFEST_MAX, &text, &len)
+      == -1)
     return NULL;
   m = calloc (1, sizeof *m);
   if (m == NULL) {
@@ -152,8 +152,9 @@ manifest_resolve (struct repo *repo, const char *id)
   struct manifest *m;
   const char *slash = strchr (id, '/');
   char name[NAME_MAX_LEN + 1];
-  CLEANUP_FREE char *given = strndup (id, slash ? (size_t) (slash - id)
-                                      : strlen (id));
+  CLEANUP_FREE char *given = strndup (id,
+                                      slash ? (size_t) (slash - id)
+                                            : strlen (id));
 
   /* NAME may be a VM's name that backups store encoded (backup_name_of). */
   if (given == NULL || backup_name_of (given, name) == -1

@@ -20,13 +20,14 @@ bucket (enum keep_kind kind, time_t t, size_t index)
 {
   static const char *fmt[] = {
     [KEEP_HOURLY] = "%Y%m%d%H", [KEEP_DAILY] = "%Y%m%d",
-    [KEEP_WEEKLY] = "%G%V", [KEEP_MONTHLY] = "%Y%m", [KEEP_YEARLY] = "%Y",
+    [KEEP_WEEKLY] = "%G%V",     [KEEP_MONTHLY] = "%Y%m",
+    [KEEP_YEARLY] = "%Y",
   };
   struct tm tm;
   char buf[32];
 
   if (kind == KEEP_LAST)
-    return index;               /* every backup is its own bucket */
+    return index; /* every backup is its own bucket */
   localtime_r (&t, &tm);
   strftime (buf, sizeof buf, fmt[kind], &tm);
   return strtoll (buf, NULL, 10);

@@ -7,11 +7,18 @@
 #include <stddef.h>
 #include <time.h>
 
-enum keep_kind { KEEP_LAST, KEEP_HOURLY, KEEP_DAILY, KEEP_WEEKLY,
-                 KEEP_MONTHLY, KEEP_YEARLY, KEEP_KINDS };
+enum keep_kind {
+  KEEP_LAST,
+  KEEP_HOURLY,
+  KEEP_DAILY,
+  KEEP_WEEKLY,
+  KEEP_MONTHLY,
+  KEEP_YEARLY,
+  KEEP_KINDS
+};
 
 struct keep_policy {
-  int n[KEEP_KINDS];            /* 0: this rule keeps nothing */
+  int n[KEEP_KINDS]; /* 0: this rule keeps nothing */
 };
 
 bool keep_policy_empty (const struct keep_policy *p);
@@ -19,7 +26,7 @@ bool keep_policy_empty (const struct keep_policy *p);
 /* times[] is sorted newest first; keep[i] is set for every backup some
  * rule keeps: the newest backup of each of the n most recent hours,
  * days, ISO weeks, months or years that have one (local time). */
-void prune_select (const struct keep_policy *p, const time_t *times,
-                   size_t n, bool *keep);
+void prune_select (const struct keep_policy *p, const time_t *times, size_t n,
+                   bool *keep);
 
 #endif

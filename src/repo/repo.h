@@ -22,7 +22,7 @@
 #define REPO_DEFAULT_CHUNK (4 * 1024 * 1024)
 
 struct repo {
-  char *path;                   /* as given: a directory or a URL */
+  char *path; /* as given: a directory or a URL */
   char id[33];
   uint32_t chunk_size;
   struct backend *be;

@@ -46,7 +46,7 @@ restore_file_buffer (struct repo *repo, const struct manifest_file *f,
     if (index_reader_get (&ir, i, &d) == -1)
       goto out;
     if (digest_is_zero (&d))
-      continue;                 /* calloc'd: already zero */
+      continue; /* calloc'd: already zero */
     if (chunk_load (repo, ctx, &d, out + i * repo->chunk_size, &n) == -1) {
       error_prefix ("file %s", f->role);
       goto out;
@@ -57,7 +57,7 @@ restore_file_buffer (struct repo *repo, const struct manifest_file *f,
   *len = f->size;
   out = NULL;
   r = 0;
- out:
+out:
   free (out);
   chunk_ctx_free (ctx);
   index_reader_close (&ir);
@@ -74,8 +74,7 @@ restore_file_path (struct repo *repo, const struct manifest_file *f,
   /* Configuration files are small: NVRAM is a few MiB at most. */
   if (restore_file_buffer (repo, f, 256 << 20, &buf, &len) == -1)
     return -1;
-  if (write_file_atomic (path, buf, len) == -1
-      || chmod (path, mode) == -1) {
+  if (write_file_atomic (path, buf, len) == -1 || chmod (path, mode) == -1) {
     if (get_errno () == 0)
       set_error (errno, "%s", path);
     return -1;

@@ -164,10 +164,12 @@ stream_map_get (struct stream_map *m, uint64_t i, uint64_t *start,
   if ((i > 0 && entry_end (m, i - 1, start, NULL) == -1)
       || entry_end (m, i, end, d) == -1)
     return -1;
-  if (*end <= *start || *end - *start > m->repo->chunk_size
-      || *end > m->size || (i == m->count - 1 && *end != m->size)) {
-    set_error (0, "stream map: chunk %llu spans %llu..%llu of a %llu-byte "
-               "stream", (unsigned long long) i, (unsigned long long) *start,
+  if (*end <= *start || *end - *start > m->repo->chunk_size || *end > m->size
+      || (i == m->count - 1 && *end != m->size)) {
+    set_error (0,
+               "stream map: chunk %llu spans %llu..%llu of a %llu-byte "
+               "stream",
+               (unsigned long long) i, (unsigned long long) *start,
                (unsigned long long) *end, (unsigned long long) m->size);
     return -1;
   }

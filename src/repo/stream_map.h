@@ -42,10 +42,10 @@ struct stream_map {
   struct repo *repo;
   struct index_reader index;
   struct chunk_ctx *ctx;
-  uint64_t count;               /* chunks in the stream */
-  uint64_t size;                /* stream length */
-  unsigned char *cache;         /* one chunk of the map itself */
-  uint64_t cached;              /* its number, or UINT64_MAX */
+  uint64_t count;       /* chunks in the stream */
+  uint64_t size;        /* stream length */
+  unsigned char *cache; /* one chunk of the map itself */
+  uint64_t cached;      /* its number, or UINT64_MAX */
 };
 
 /* Open the map stored under index id, which must describe count chunks

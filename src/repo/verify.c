@@ -42,7 +42,7 @@ struct disk_check {
   const struct manifest *m;
   const struct manifest_disk *disk;
   struct index_reader index;
-  struct stream_map *map;       /* a file backup's stream, else NULL */
+  struct stream_map *map; /* a file backup's stream, else NULL */
   pthread_mutex_t lock;
   uint64_t next;
   uint64_t problems;
@@ -115,7 +115,7 @@ check_worker (void *opaque)
       ok = stream_map_get (dc->map, i, &offset, &end, &d) == 0;
       if (!ok) {
         report (dc, 0, get_error ());
-        dc->next = dc->map->count;      /* the rest cannot be trusted */
+        dc->next = dc->map->count; /* the rest cannot be trusted */
         pthread_mutex_unlock (&dc->lock);
         break;
       }
@@ -148,8 +148,10 @@ check_worker (void *opaque)
       if (ok)
         msg[0] = '\0';
       else if (!v->keep_damaged && quarantine (v->repo, &d))
-        snprintf (msg, sizeof msg, "%s (moved to quarantine/; the next "
-                  "backup of this data repairs it)", get_error ());
+        snprintf (msg, sizeof msg,
+                  "%s (moved to quarantine/; the next "
+                  "backup of this data repairs it)",
+                  get_error ());
       else
         snprintf (msg, sizeof msg, "%s", get_error ());
       SCOPED_LOCK (&dc->lock);
@@ -167,7 +169,7 @@ check_worker (void *opaque)
       report (dc, offset, msg);
     }
   }
- out:
+out:
   chunk_ctx_free (ctx);
   free (buf);
   return NULL;
@@ -191,9 +193,10 @@ check_disk (struct verify *v, const struct manifest *m,
   }
   if (dc.index.hdr.disk_size != disk->size) {
     char line[2048];
-    snprintf (line, sizeof line, "backup %s disk %s: index describes %" PRIu64
-              " bytes, manifest %" PRIu64, m->id, disk->name,
-              dc.index.hdr.disk_size, disk->size);
+    snprintf (line, sizeof line,
+              "backup %s disk %s: index describes %" PRIu64
+              " bytes, manifest %" PRIu64,
+              m->id, disk->name, dc.index.hdr.disk_size, disk->size);
     v->report (v->opaque, line);
     index_reader_close (&dc.index);
     return 1;
@@ -241,7 +244,7 @@ check_stream (struct verify *v, const struct manifest *m, const char *what,
   int r = check_disk (v, m, &as_file);
 
   if (r != 0)
-    return r;                   /* the map itself is damaged */
+    return r; /* the map itself is damaged */
   if (stream_map_open (&map, v->repo, map_id, count, size) == -1) {
     char line[2048];
     snprintf (line, sizeof line, "backup %s %s: %s", m->id, what,
@@ -271,7 +274,8 @@ verify_backup (struct verify *v, const struct manifest *m)
    * way; reports name them by role. */
   for (size_t i = 0; i < m->files.len; i++) {
     const struct manifest_file *f = &m->files.ptr[i];
-    struct manifest_disk as_disk = { .name = f->role, .size = f->size,
+    struct manifest_disk as_disk = { .name = f->role,
+                                     .size = f->size,
                                      .index = f->index };
     int r = check_disk (v, m, &as_disk);
     if (r == -1)

@@ -15,7 +15,7 @@ typedef void (*verify_report_fn) (void *opaque, const char *problem);
 
 struct verify {
   struct repo *repo;
-  struct digest_set checked;    /* tag 1: good, 2: bad */
+  struct digest_set checked; /* tag 1: good, 2: bad */
   verify_report_fn report;
   void *opaque;
   uint64_t problems;
@@ -25,8 +25,7 @@ struct verify {
   bool keep_damaged;
 };
 
-void verify_init (struct verify *v, struct repo *repo,
-                  verify_report_fn report,
+void verify_init (struct verify *v, struct repo *repo, verify_report_fn report,
                   void *opaque);
 void verify_free (struct verify *v);
 /* Returns the number of problems found in this backup, or -1 when the

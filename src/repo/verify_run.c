@@ -40,8 +40,8 @@ verify_run (struct repo *repo, char *const *ids, size_t n,
   if (repo->be->ops->verify_offload) {
     /* Run where the chunks are: nothing crosses the link but the
      * report. */
-    if (repo->be->ops->verify_offload (repo->be, ids, n, report, opaque,
-                                      res) == -1) {
+    if (repo->be->ops->verify_offload (repo->be, ids, n, report, opaque, res)
+        == -1) {
       error_prefix ("verify");
       return -1;
     }
@@ -72,7 +72,7 @@ verify_run (struct repo *repo, char *const *ids, size_t n,
   res->problems = c.problems;
   verify_free (&ver);
   r = 0;
- out:
+out:
   manifest_vector_free (&v);
   return r;
 }

@@ -79,8 +79,10 @@ serve_put (struct session *s, const struct proto_request *rq)
   /* chunk_encode never makes a file larger than this (it stores data
    * as is rather than grow it), and s->aligned holds no more. */
   if (rq->datalen > CHUNK_HEADER_LEN + s->repo->chunk_size) {
-    set_error (0, "chunk of %zu bytes refused: larger than a chunk file of "
-               "this repository can be", rq->datalen);
+    set_error (0,
+               "chunk of %zu bytes refused: larger than a chunk file of "
+               "this repository can be",
+               rq->datalen);
     return -1;
   }
   if (begin_writing (s) == -1)
@@ -88,14 +90,16 @@ serve_put (struct session *s, const struct proto_request *rq)
   /* Decoded and hashed here: a client cannot put garbage, or someone
    * else's data, under a digest. */
   if (chunk_decode (s->ctx, rq->data, rq->datalen, &rq->digest, s->raw,
-                    s->repo->chunk_size, &rawlen) == -1) {
+                    s->repo->chunk_size, &rawlen)
+      == -1) {
     digest_to_hex (&rq->digest, hex);
     error_prefix ("chunk %s refused", hex);
     return -1;
   }
   memcpy (s->aligned, rq->data, rq->datalen);
   if (store_put_encoded (&s->store, s->lock_fd, &rq->digest, s->aligned,
-                         rq->datalen, &stored) == -1)
+                         rq->datalen, &stored)
+      == -1)
     return -1;
   pw_u8 (&s->reply, stored);
   pw_u64 (&s->reply, stored ? rq->datalen : 0);
@@ -108,7 +112,8 @@ serve_get (struct session *s, const struct proto_request *rq)
   size_t len;
 
   if (chunk_read_file (s->repo, &rq->digest, s->filebuf,
-                       CHUNK_HEADER_LEN + s->repo->chunk_size, &len) == -1)
+                       CHUNK_HEADER_LEN + s->repo->chunk_size, &len)
+      == -1)
     return -1;
   /* Sent as stored: the client decodes and checks it. */
   s->raw_reply = s->filebuf;
@@ -164,7 +169,8 @@ serve_index_begin (struct session *s, const struct proto_request *rq)
   if (begin_writing (s) == -1)
     return -1;
   for (size_t i = 0; i < MAX_UPLOADS; i++) {
-    if (s->uploads[i].used && digest_cmp (&s->uploads[i].id, &rq->digest) == 0) {
+    if (s->uploads[i].used
+        && digest_cmp (&s->uploads[i].id, &rq->digest) == 0) {
       set_error (0, "protocol error: that index is already being uploaded");
       return -1;
     }

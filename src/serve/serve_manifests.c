@@ -99,8 +99,8 @@ serve_list (struct session *s, const struct proto_request *rq)
    * client has. */
   if (ids.len)
     qsort (ids.ptr, ids.len, sizeof ids.ptr[0], cmp_str);
-  while (first < ids.len && rq->after[0] && strcmp (ids.ptr[first],
-                                                   rq->after) <= 0)
+  while (first < ids.len && rq->after[0]
+         && strcmp (ids.ptr[first], rq->after) <= 0)
     first++;
   count_at = s->reply.len;
   pw_u32 (&s->reply, 0);
@@ -123,7 +123,8 @@ serve_manifest_get (struct session *s, const struct proto_request *rq)
   if (check_id (rq->name) == -1)
     return -1;
   if (s->repo->be->ops->manifest_get (s->repo->be, rq->name, MANIFEST_MAX,
-                                      &text, &len) == -1)
+                                      &text, &len)
+      == -1)
     return -1;
   strbuf_add (&s->reply, text, len);
   return 0;
@@ -232,7 +233,8 @@ check_references (struct session *s, const struct manifest *m)
   if (m->archive.present
       && (index_exists (s, &m->archive.data_map, "data stream map") == -1
           || index_exists (s, &m->archive.catalogue_map,
-                           "catalogue stream map") == -1))
+                           "catalogue stream map")
+            == -1))
     return -1;
   return 0;
 }
@@ -275,7 +277,7 @@ serve_commit (struct session *s, const struct proto_request *rq)
   r = manifest_commit (s->repo, m);
   if (r == 0)
     forget_reserved (s, i);
- out:
+out:
   manifest_free (m);
   return r;
 }
@@ -383,7 +385,7 @@ serve_verify (struct session *s, const struct proto_request *rq)
   pw_u64 (&s->reply, vo.problems);
   verify_free (&ver);
   r = vo.failed ? (set_error (0, "write to the client"), -1) : 0;
- out:
+out:
   manifest_vector_free (&v);
   return r;
 }

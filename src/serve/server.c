@@ -126,8 +126,7 @@ allowed_path (const struct serve_options *o, const char *path,
   }
   if (o->nrestrict == 0)
     return strdup (resolved);
-  set_error (0, "repository %s is outside the paths this server allows",
-             path);
+  set_error (0, "repository %s is outside the paths this server allows", path);
   return NULL;
 }
 
@@ -135,8 +134,10 @@ static int
 check_version (const struct proto_request *rq)
 {
   if (rq->version != PROTO_VERSION) {
-    set_error (0, "protocol version %u is not supported (this server "
-               "speaks version %d)", rq->version, PROTO_VERSION);
+    set_error (0,
+               "protocol version %u is not supported (this server "
+               "speaks version %d)",
+               rq->version, PROTO_VERSION);
     return -1;
   }
   return 0;
@@ -153,10 +154,9 @@ serve_open (struct session *s, const struct proto_request *rq)
     return -1;
   s->raw = malloc (s->repo->chunk_size);
   s->ctx = chunk_ctx_new (s->repo->chunk_size, 0);
-  s->filebuf = malloc (CHUNK_HEADER_LEN + s->repo->chunk_size
-                       > PROTO_MAX_READ
-                       ? CHUNK_HEADER_LEN + s->repo->chunk_size
-                       : PROTO_MAX_READ);
+  s->filebuf = malloc (CHUNK_HEADER_LEN + s->repo->chunk_size > PROTO_MAX_READ
+                         ? CHUNK_HEADER_LEN + s->repo->chunk_size
+                         : PROTO_MAX_READ);
   if (posix_memalign ((void **) &s->aligned, CHUNK_ALIGN,
                       CHUNK_HEADER_LEN + s->repo->chunk_size + CHUNK_ALIGN))
     s->aligned = NULL;
@@ -190,9 +190,9 @@ refused (const struct session *s, uint16_t op)
   if (!s->o->append_only)
     return NULL;
   switch (op) {
-  case OP_DELETE: return "deleting backups";
-  case OP_GC: return "gc";
-  default: return NULL;
+    case OP_DELETE: return "deleting backups";
+    case OP_GC: return "gc";
+    default: return NULL;
   }
 }
 
@@ -210,31 +210,33 @@ dispatch (struct session *s, const struct proto_request *rq)
     return -1;
   }
   if ((what = refused (s, rq->op)) != NULL) {
-    set_error (0, "%s is refused: the repository is append-only for this "
-               "key", what);
+    set_error (0,
+               "%s is refused: the repository is append-only for this "
+               "key",
+               what);
     return -1;
   }
   switch (rq->op) {
-  case OP_OPEN: return serve_open (s, rq);
-  case OP_INIT: return serve_init (s, rq);
-  case OP_REFRESH: return serve_refresh (s, rq);
-  case OP_PUT: return serve_put (s, rq);
-  case OP_GET: return serve_get (s, rq);
-  case OP_FINISH: return serve_finish (s);
-  case OP_END: serve_end_writing (s); return 0;
-  case OP_INDEX_BEGIN: return serve_index_begin (s, rq);
-  case OP_INDEX_DATA: return serve_index_data (s, rq);
-  case OP_INDEX_COMMIT: return serve_index_commit (s, rq);
-  case OP_INDEX_SIZE: return serve_index_size (s, rq);
-  case OP_INDEX_READ: return serve_index_read (s, rq);
-  case OP_LIST: return serve_list (s, rq);
-  case OP_MANIFEST_GET: return serve_manifest_get (s, rq);
-  case OP_RESERVE: return serve_reserve (s, rq);
-  case OP_UNRESERVE: return serve_unreserve (s, rq);
-  case OP_COMMIT: return serve_commit (s, rq);
-  case OP_DELETE: return serve_delete (s, rq);
-  case OP_GC: return serve_gc (s, rq);
-  case OP_VERIFY: return serve_verify (s, rq);
+    case OP_OPEN: return serve_open (s, rq);
+    case OP_INIT: return serve_init (s, rq);
+    case OP_REFRESH: return serve_refresh (s, rq);
+    case OP_PUT: return serve_put (s, rq);
+    case OP_GET: return serve_get (s, rq);
+    case OP_FINISH: return serve_finish (s);
+    case OP_END: serve_end_writing (s); return 0;
+    case OP_INDEX_BEGIN: return serve_index_begin (s, rq);
+    case OP_INDEX_DATA: return serve_index_data (s, rq);
+    case OP_INDEX_COMMIT: return serve_index_commit (s, rq);
+    case OP_INDEX_SIZE: return serve_index_size (s, rq);
+    case OP_INDEX_READ: return serve_index_read (s, rq);
+    case OP_LIST: return serve_list (s, rq);
+    case OP_MANIFEST_GET: return serve_manifest_get (s, rq);
+    case OP_RESERVE: return serve_reserve (s, rq);
+    case OP_UNRESERVE: return serve_unreserve (s, rq);
+    case OP_COMMIT: return serve_commit (s, rq);
+    case OP_DELETE: return serve_delete (s, rq);
+    case OP_GC: return serve_gc (s, rq);
+    case OP_VERIFY: return serve_verify (s, rq);
   }
   set_error (0, "protocol error: unknown request %u", rq->op);
   return -1;
@@ -260,8 +262,9 @@ session_end (struct session *s)
 int
 serve (const struct serve_options *o, int in_fd, int out_fd)
 {
-  struct session s = { .o = o, .in = in_fd, .out = out_fd, .lock_fd = -1,
-                       .reply = STRBUF_INIT };
+  struct session s = {
+    .o = o, .in = in_fd, .out = out_fd, .lock_fd = -1, .reply = STRBUF_INIT
+  };
   CLEANUP_FREE unsigned char *payload = malloc (PROTO_MAX_PAYLOAD);
   CLEANUP_FREE struct proto_request *rq = malloc (sizeof *rq);
   int r = -1;
@@ -279,7 +282,7 @@ serve (const struct serve_options *o, int in_fd, int out_fd)
     int rr = read_frame_part (in_fd, hdr, sizeof hdr, true);
 
     if (rr == 0) {
-      r = 0;                    /* the client hung up between requests */
+      r = 0; /* the client hung up between requests */
       break;
     }
     /* A stream we cannot parse cannot be resynchronised: end. */
@@ -290,10 +293,9 @@ serve (const struct serve_options *o, int in_fd, int out_fd)
     s.raw_reply = NULL;
     s.raw_len = 0;
     s.reply.len = 0;
-    if (proto_request_decode (&f, payload, rq) == 0
-        && dispatch (&s, rq) == 0)
+    if (proto_request_decode (&f, payload, rq) == 0 && dispatch (&s, rq) == 0)
       rr = s.raw_reply ? session_send (&s, ST_OK, s.raw_reply, s.raw_len)
-        : session_send (&s, ST_OK, s.reply.buf, s.reply.len);
+                       : session_send (&s, ST_OK, s.reply.buf, s.reply.len);
     else {
       char msg[PROTO_MAX_MESSAGE];
       snprintf (msg, sizeof msg, "%s", get_error ());
@@ -302,7 +304,7 @@ serve (const struct serve_options *o, int in_fd, int out_fd)
     if (rr == -1)
       break;
   }
- out:
+out:
   session_end (&s);
   return r;
 }

@@ -38,18 +38,18 @@ struct session {
   bool writing;
   struct store store;
   int lock_fd;
-  struct chunk_ctx *ctx;        /* checks uploaded chunks */
-  unsigned char *raw;           /* decoded chunk */
-  unsigned char *aligned;       /* uploaded chunk, for O_DIRECT */
+  struct chunk_ctx *ctx;  /* checks uploaded chunks */
+  unsigned char *raw;     /* decoded chunk */
+  unsigned char *aligned; /* uploaded chunk, for O_DIRECT */
   struct index_upload uploads[MAX_UPLOADS];
-  reserved_vector reserved;     /* backup IDs this client reserved */
-  pthread_mutex_t out_lock;     /* verify reports from worker threads */
+  reserved_vector reserved; /* backup IDs this client reserved */
+  pthread_mutex_t out_lock; /* verify reports from worker threads */
   /* The answer being built: reply, or the bytes at raw_reply. */
   uint32_t req_id;
   struct strbuf reply;
   const void *raw_reply;
   size_t raw_len;
-  unsigned char *filebuf;       /* GET, INDEX_READ */
+  unsigned char *filebuf; /* GET, INDEX_READ */
 };
 
 /* Write one frame to the client. */

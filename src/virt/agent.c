@@ -17,9 +17,9 @@ fs_type_freezable (const char *type)
   /* Those with a freeze_fs/freeze_super in Linux, and NTFS/ReFS through
    * VSS on Windows guests.  FAT has none: a vfat mount makes a guest
    * not freezable as a whole. */
-  static const char *ok[] = { "ext2", "ext3", "ext4", "xfs", "btrfs", "jfs",
-                              "reiserfs", "f2fs", "nilfs2", "gfs2", "ocfs2",
-                              "ntfs", "refs", NULL };
+  static const char *ok[] = { "ext2",  "ext3",     "ext4", "xfs",    "btrfs",
+                              "jfs",   "reiserfs", "f2fs", "nilfs2", "gfs2",
+                              "ocfs2", "ntfs",     "refs", NULL };
 
   for (int i = 0; ok[i]; i++)
     if (strcasecmp (type, ok[i]) == 0)

@@ -18,10 +18,10 @@ struct guest_fs {
 DEFINE_VECTOR_TYPE (guest_fs_vector, struct guest_fs);
 
 struct agent_probe {
-  bool answers;                 /* guest-ping returned */
-  bool freeze_enabled;          /* guest-info: guest-fsfreeze-freeze enabled */
-  bool fsinfo_ok;               /* guest-get-fsinfo returned */
-  char error[256];              /* why it does not answer */
+  bool answers;        /* guest-ping returned */
+  bool freeze_enabled; /* guest-info: guest-fsfreeze-freeze enabled */
+  bool fsinfo_ok;      /* guest-get-fsinfo returned */
+  char error[256];     /* why it does not answer */
   guest_fs_vector fs;
 };
 

@@ -31,8 +31,9 @@ make_socket_dir (struct backup_job *job)
     set_error (errno, "create socket directory in %s", tmp);
     return -1;
   }
-  if (g && (chown (job->dir, -1, g->gr_gid) == -1
-            || chmod (job->dir, 0770) == -1)) {
+  if (g
+      && (chown (job->dir, -1, g->gr_gid) == -1
+          || chmod (job->dir, 0770) == -1)) {
     set_error (errno, "prepare %s for qemu", job->dir);
     return -1;
   }
@@ -49,7 +50,8 @@ backup_xml (const struct backup_job *job, const struct domain_info *info,
 {
   struct strbuf sb = STRBUF_INIT;
 
-  strbuf_addstr (&sb, "<domainbackup mode='pull'><server transport='unix' "
+  strbuf_addstr (&sb,
+                 "<domainbackup mode='pull'><server transport='unix' "
                  "socket='");
   xml_add_escaped (&sb, job->sock);
   strbuf_addstr (&sb, "'/><disks>");
@@ -109,7 +111,7 @@ backup_job_begin (struct backup_job *job, virDomainPtr dom,
   xml = backup_xml (job, info, since);
   if (virDomainBackupBegin (dom, xml, checkpoint_xml, 0) == -1) {
     set_error (0, "VM %s: start backup job: %s", info->name, virt_error ());
-    backup_job_end (job);       /* its directory: the caller may retry */
+    backup_job_end (job); /* its directory: the caller may retry */
     return -1;
   }
   job->active = true;

@@ -15,7 +15,7 @@
 
 struct backup_job {
   virDomainPtr dom;
-  char *dir;                    /* private directory: socket, scratch */
+  char *dir; /* private directory: socket, scratch */
   char *sock;
   bool active;
 };
@@ -25,8 +25,8 @@ struct backup_job {
  * full export); checkpoint_xml, when not NULL, creates a checkpoint at
  * the job's point in time. */
 int backup_job_begin (struct backup_job *job, virDomainPtr dom,
-                      const struct domain_info *info,
-                      const char *const *since, const char *checkpoint_xml);
+                      const struct domain_info *info, const char *const *since,
+                      const char *checkpoint_xml);
 /* Connect to one disk's export, with its allocation map, and its dirty
  * bitmap (backup_job_dirty_context) when the disk's export is
  * incremental. */

@@ -54,7 +54,7 @@ parse_checkpoint_xml (const char *xml, struct vm_checkpoint *c)
 {
   xmlDoc *doc = xmlReadMemory (xml, strlen (xml), "checkpoint.xml", NULL,
                                XML_PARSE_NONET | XML_PARSE_NOERROR
-                               | XML_PARSE_NOWARNING);
+                                 | XML_PARSE_NOWARNING);
   xmlNode *root = doc ? xmlDocGetRootElement (doc) : NULL;
   struct strbuf disks = STRBUF_INIT;
   CLEANUP_FREE char *desc = NULL, *created = NULL;
@@ -72,8 +72,10 @@ parse_checkpoint_xml (const char *xml, struct vm_checkpoint *c)
   }
   c->created = created ? atoll (created) : 0;
   strbuf_addstr (&disks, " ");
-  for (xmlNode *d = xml_child (root, "disks") ? xml_child (root, "disks")->children
-         : NULL; d; d = d->next) {
+  for (xmlNode *d = xml_child (root, "disks")
+         ? xml_child (root, "disks")->children
+         : NULL;
+       d; d = d->next) {
     xmlChar *kind, *name;
     if (d->type != XML_ELEMENT_NODE)
       continue;
@@ -92,7 +94,8 @@ parse_checkpoint_xml (const char *xml, struct vm_checkpoint *c)
 static int
 describe (virDomainCheckpointPtr cp, struct vm_checkpoint *out)
 {
-  char *xml = virDomainCheckpointGetXMLDesc (cp, VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN);
+  char *xml
+    = virDomainCheckpointGetXMLDesc (cp, VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN);
   int r;
 
   memset (out, 0, sizeof *out);
@@ -166,10 +169,11 @@ vm_checkpoints_of_repository (virDomainPtr dom, const char *repository,
     struct vm_checkpoint c;
     if (r == 0
         && strncmp (virDomainCheckpointGetName (cps[i]), CHECKPOINT_PREFIX,
-                    strlen (CHECKPOINT_PREFIX)) == 0) {
+                    strlen (CHECKPOINT_PREFIX))
+          == 0) {
       r = describe (cps[i], &c);
-      if (r == 0 && (c.repository == NULL
-                     || strcmp (c.repository, repository) != 0))
+      if (r == 0
+          && (c.repository == NULL || strcmp (c.repository, repository) != 0))
         vm_checkpoint_release (&c);
       else if (r == 0 && vm_checkpoint_vector_append (out, c) == -1) {
         vm_checkpoint_release (&c);
@@ -192,7 +196,8 @@ vm_checkpoint_name (const char *repository, const char *backup_id)
   char *s;
 
   if (asprintf (&s, CHECKPOINT_PREFIX "%.8s.%s", repository,
-                stamp ? stamp + 1 : backup_id) == -1)
+                stamp ? stamp + 1 : backup_id)
+      == -1)
     return NULL;
   return s;
 }
@@ -217,8 +222,9 @@ vm_checkpoint_xml (const char *name, const char *repository,
       continue;
     strbuf_addstr (&sb, "<disk name='");
     xml_add_escaped (&sb, d->target);
-    strbuf_addstr (&sb, with_bitmap[i] ? "' checkpoint='bitmap'/>"
-                   : "' checkpoint='no'/>");
+    strbuf_addstr (&sb,
+                   with_bitmap[i] ? "' checkpoint='bitmap'/>"
+                                  : "' checkpoint='no'/>");
   }
   strbuf_addstr (&sb, "</disks></domaincheckpoint>");
   return strbuf_detach (&sb);
@@ -261,7 +267,7 @@ process_start (long pid, unsigned long long *start)
   n = fread (buf, 1, sizeof buf - 1, f);
   fclose (f);
   buf[n] = '\0';
-  p = strrchr (buf, ')');       /* the command name may hold spaces */
+  p = strrchr (buf, ')'); /* the command name may hold spaces */
   if (p == NULL)
     return -1;
   for (int field = 2; field < 22; field++) {
@@ -304,9 +310,10 @@ vm_run_identity (virDomainPtr dom)
    * process is unique by boot, PID and start time. */
   snprintf (path, sizeof path, "/run/libvirt/qemu/%s.pid",
             virDomainGetName (dom));
-  if (read_line (path, pidbuf, sizeof pidbuf) == 0
-      && (pid = atol (pidbuf)) > 0 && process_start (pid, &start) == 0
-      && read_line ("/proc/sys/kernel/random/boot_id", boot, sizeof boot) == 0) {
+  if (read_line (path, pidbuf, sizeof pidbuf) == 0 && (pid = atol (pidbuf)) > 0
+      && process_start (pid, &start) == 0
+      && read_line ("/proc/sys/kernel/random/boot_id", boot, sizeof boot)
+        == 0) {
     if (asprintf (&s, "%s:%ld:%llu", boot, pid, start) == -1)
       s = NULL;
   }

@@ -25,10 +25,10 @@
 
 struct vm_checkpoint {
   char *name;
-  char *repository;             /* from the description, or NULL */
-  char *backup;                 /* from the description, or NULL */
-  long long created;            /* seconds since the epoch */
-  char *bitmap_disks;           /* " vda vdb ": disks with a bitmap */
+  char *repository;   /* from the description, or NULL */
+  char *backup;       /* from the description, or NULL */
+  long long created;  /* seconds since the epoch */
+  char *bitmap_disks; /* " vda vdb ": disks with a bitmap */
 };
 DEFINE_VECTOR_TYPE (vm_checkpoint_vector, struct vm_checkpoint);
 
@@ -47,8 +47,7 @@ void vm_checkpoint_vector_free (vm_checkpoint_vector *v);
  * info->disks; other disks get none).  malloc'd, NULL on ENOMEM. */
 char *vm_checkpoint_name (const char *repository, const char *backup_id);
 char *vm_checkpoint_xml (const char *name, const char *repository,
-                         const char *backup_id,
-                         const struct domain_info *info,
+                         const char *backup_id, const struct domain_info *info,
                          const bool *with_bitmap);
 
 /* Delete a checkpoint and its bitmaps; when libvirt cannot reach the

@@ -43,7 +43,7 @@ virt_lookup (virConnectPtr conn, const char *name)
 
   if (dom == NULL)
     set_error (0, "VM %s: %s", name,
-               virGetLastErrorCode () == VIR_ERR_NO_DOMAIN
-               ? "no such VM" : virt_error ());
+               virGetLastErrorCode () == VIR_ERR_NO_DOMAIN ? "no such VM"
+                                                           : virt_error ());
   return dom;
 }

@@ -10,7 +10,6 @@
 #include "xml_util.h"
 #include "domain_edit.h"
 
-
 static void
 remove_node (xmlNode *n)
 {
@@ -23,7 +22,8 @@ remove_node (xmlNode *n)
 static int
 move_disk (xmlNode *disk, const struct domain_rewrite *rw)
 {
-  xmlNode *target = xml_child (disk, "target"), *source = xml_child (disk, "source");
+  xmlNode *target = xml_child (disk, "target"),
+          *source = xml_child (disk, "source");
   xmlChar *dev = target ? xmlGetProp (target, BAD_CAST "dev") : NULL;
   int r = 0;
 
@@ -57,8 +57,8 @@ rename_file_prop (xmlNode *n, const char *prop, const char *name)
     return;
   slash = strrchr ((const char *) v, '/');
   if (asprintf (&nv, "%.*s%s-%s", slash ? (int) (slash - (char *) v + 1) : 0,
-                (const char *) v, name,
-                slash ? slash + 1 : (const char *) v) != -1) {
+                (const char *) v, name, slash ? slash + 1 : (const char *) v)
+      != -1) {
     xmlSetProp (n, BAD_CAST prop, BAD_CAST nv);
     free (nv);
   }
@@ -81,7 +81,7 @@ domain_xml_rewrite (const char *xml, const struct domain_rewrite *rw)
 {
   xmlDoc *doc = xmlReadMemory (xml, strlen (xml), "domain.xml", NULL,
                                XML_PARSE_NONET | XML_PARSE_NOERROR
-                               | XML_PARSE_NOWARNING);
+                                 | XML_PARSE_NOWARNING);
   xmlNode *root = doc ? xmlDocGetRootElement (doc) : NULL;
   xmlNode *devices, *os;
   xmlChar *out = NULL;
@@ -106,10 +106,12 @@ domain_xml_rewrite (const char *xml, const struct domain_rewrite *rw)
       continue;
     if (strcmp ((const char *) c->name, "disk") == 0)
       move_disk (c, rw);
-    else if (rw->new_identity && strcmp ((const char *) c->name, "interface") == 0)
+    else if (rw->new_identity
+             && strcmp ((const char *) c->name, "interface") == 0)
       remove_node (xml_child (c, "mac"));
-    else if (rw->name && (strcmp ((const char *) c->name, "serial") == 0
-                          || strcmp ((const char *) c->name, "console") == 0))
+    else if (rw->name
+             && (strcmp ((const char *) c->name, "serial") == 0
+                 || strcmp ((const char *) c->name, "console") == 0))
       move_char_device (c, rw->name);
   }
   xmlDocDumpMemory (doc, &out, &len);
@@ -127,7 +129,7 @@ snapshot_xml_disk_only (const char *xml)
 {
   xmlDoc *doc = xmlReadMemory (xml, strlen (xml), "snapshot.xml", NULL,
                                XML_PARSE_NONET | XML_PARSE_NOERROR
-                               | XML_PARSE_NOWARNING);
+                                 | XML_PARSE_NOWARNING);
   xmlNode *root = doc ? xmlDocGetRootElement (doc) : NULL, *state, *mem;
   xmlChar *out = NULL;
   char *r = NULL;

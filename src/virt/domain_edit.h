@@ -8,16 +8,16 @@
 #include <stddef.h>
 
 struct disk_move {
-  const char *target;           /* "vda" */
-  const char *path;             /* its new file */
+  const char *target; /* "vda" */
+  const char *path;   /* its new file */
 };
 
 struct domain_rewrite {
-  const char *name;             /* new name, or NULL to keep */
-  bool new_identity;            /* drop <uuid> and every <mac> */
+  const char *name;  /* new name, or NULL to keep */
+  bool new_identity; /* drop <uuid> and every <mac> */
   const struct disk_move *disks;
   size_t ndisks;
-  const char *nvram;            /* new NVRAM path, or NULL */
+  const char *nvram; /* new NVRAM path, or NULL */
 };
 
 /* Returns the new XML (malloc'd) or NULL with the error set. */

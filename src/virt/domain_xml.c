@@ -30,7 +30,6 @@ prop (xmlNode *n, const char *name)
   return r;
 }
 
-
 static char *
 xstrdup (const char *s)
 {
@@ -82,7 +81,8 @@ classify (struct vm_disk *d)
       : "network disk: not readable from this host";
   else if (d->shareable)
     d->reason = "shared disk (<shareable/>): others write it while we read";
-  else if (strcmp (d->device, "cdrom") == 0 || strcmp (d->device, "floppy") == 0)
+  else if (strcmp (d->device, "cdrom") == 0
+           || strcmp (d->device, "floppy") == 0)
     d->reason = "removable media";
   else if (strcmp (d->type, "dir") == 0)
     d->reason = "directory-backed disk (vvfat)";
@@ -124,8 +124,11 @@ add_disk (struct domain_info *info, xmlNode *n)
     goto fail;
   }
   return 0;
- fail:
-  free (d.type); free (d.device); free (d.target); free (d.format);
+fail:
+  free (d.type);
+  free (d.device);
+  free (d.target);
+  free (d.format);
   free (d.source);
   return -1;
 }
@@ -139,7 +142,7 @@ add_hostdev (struct domain_info *info, xmlNode *n, int index)
 
   free (type);
   if (!scsi)
-    return 0;                   /* PCI/USB devices hold no disk data */
+    return 0; /* PCI/USB devices hold no disk data */
   if (asprintf (&d.target, "hostdev%d", index) == -1)
     d.target = NULL;
   d.device = xstrdup ("hostdev");
@@ -148,7 +151,10 @@ add_hostdev (struct domain_info *info, xmlNode *n, int index)
   d.source = xstrdup ("");
   if (!d.target || !d.device || !d.type || !d.format || !d.source
       || (classify (&d), vm_disk_vector_append (&info->disks, d)) == -1) {
-    free (d.type); free (d.device); free (d.target); free (d.format);
+    free (d.type);
+    free (d.device);
+    free (d.target);
+    free (d.format);
     free (d.source);
     set_error (ENOMEM, "domain XML");
     return -1;
@@ -157,7 +163,9 @@ add_hostdev (struct domain_info *info, xmlNode *n, int index)
 }
 
 const char *const boot_kind_name[BOOT_KINDS] = {
-  [BOOT_KERNEL] = "kernel", [BOOT_INITRD] = "initrd", [BOOT_DTB] = "dtb",
+  [BOOT_KERNEL] = "kernel",
+  [BOOT_INITRD] = "initrd",
+  [BOOT_DTB] = "dtb",
   [BOOT_LOADER] = "loader",
 };
 
@@ -188,7 +196,7 @@ domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
   }
   doc = xmlReadMemory (xml, len, "domain.xml", NULL,
                        XML_PARSE_NONET | XML_PARSE_NOERROR
-                       | XML_PARSE_NOWARNING);
+                         | XML_PARSE_NOWARNING);
   if (doc == NULL) {
     set_error (0, "domain XML does not parse");
     return -1;
@@ -228,7 +236,7 @@ domain_xml_parse (const char *xml, size_t len, struct domain_info *info)
     }
   }
   r = 0;
- out:
+out:
   xmlFreeDoc (doc);
   if (r == -1)
     domain_info_release (info);
@@ -240,7 +248,10 @@ domain_info_release (struct domain_info *info)
 {
   for (size_t i = 0; i < info->disks.len; i++) {
     struct vm_disk *d = &info->disks.ptr[i];
-    free (d->target); free (d->device); free (d->type); free (d->source);
+    free (d->target);
+    free (d->device);
+    free (d->type);
+    free (d->source);
     free (d->format);
   }
   vm_disk_vector_reset (&info->disks);

@@ -10,17 +10,17 @@
 #include "common/vector.h"
 
 struct vm_disk {
-  char *target;                 /* "vda", or "hostdev0" for a SCSI hostdev */
-  char *device;                 /* disk, cdrom, floppy, lun, hostdev */
-  char *type;                   /* file, block, network, volume, dir */
-  char *source;                 /* path, or protocol://name for network */
-  char *format;                 /* driver type: qcow2, raw, ... or "" */
+  char *target; /* "vda", or "hostdev0" for a SCSI hostdev */
+  char *device; /* disk, cdrom, floppy, lun, hostdev */
+  char *type;   /* file, block, network, volume, dir */
+  char *source; /* path, or protocol://name for network */
+  char *format; /* driver type: qcow2, raw, ... or "" */
   bool shareable;
   bool readonly;
   bool included;
-  bool from_volume;             /* a pool volume, source and type now its
+  bool from_volume;   /* a pool volume, source and type now its
                                  * path's (volumes_resolve) */
-  const char *reason;           /* why excluded (static text), or NULL */
+  const char *reason; /* why excluded (static text), or NULL */
 };
 DEFINE_VECTOR_TYPE (vm_disk_vector, struct vm_disk);
 
@@ -33,9 +33,9 @@ extern const char *const boot_kind_name[BOOT_KINDS];
 struct domain_info {
   char *name;
   char *uuid;
-  char *nvram;                  /* <os><nvram> path, or NULL */
-  char *boot[BOOT_KINDS];       /* <os> paths, or NULL */
-  bool has_tpm;                 /* an emulated (swtpm) TPM */
+  char *nvram;            /* <os><nvram> path, or NULL */
+  char *boot[BOOT_KINDS]; /* <os> paths, or NULL */
+  bool has_tpm;           /* an emulated (swtpm) TPM */
   vm_disk_vector disks;
 };
 

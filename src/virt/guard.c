@@ -113,21 +113,22 @@ guard_main (const char *uri, const char *vm)
     if (n != 1)
       continue;
     switch (c) {
-    case GUARD_FROZEN: frozen = true; break;
-    case GUARD_THAWED: frozen = false; break;
-    case GUARD_PAUSED: paused = true; break;
-    case GUARD_RESUMED: paused = false; break;
-    case GUARD_JOB: job = true; break;
-    case GUARD_JOB_DONE: job = false; break;
-    case GUARD_JOB_DIR: {
-      size_t len = 0;
-      while (read (0, &c, 1) == 1 && c != '\0')
-        if (len < sizeof dir - 1)
-          dir[len++] = c;
-      dir[len] = '\0';
-      break;
-    }
-    case GUARD_DONE: return 0;
+      case GUARD_FROZEN: frozen = true; break;
+      case GUARD_THAWED: frozen = false; break;
+      case GUARD_PAUSED: paused = true; break;
+      case GUARD_RESUMED: paused = false; break;
+      case GUARD_JOB: job = true; break;
+      case GUARD_JOB_DONE: job = false; break;
+      case GUARD_JOB_DIR:
+        {
+          size_t len = 0;
+          while (read (0, &c, 1) == 1 && c != '\0')
+            if (len < sizeof dir - 1)
+              dir[len++] = c;
+          dir[len] = '\0';
+          break;
+        }
+      case GUARD_DONE: return 0;
     }
   }
   if (!frozen && !paused && !job)

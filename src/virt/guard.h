@@ -14,20 +14,20 @@
 #include <sys/types.h>
 
 enum guard_stage {
-  GUARD_FROZEN = 'F',           /* filesystems frozen: thaw on death */
+  GUARD_FROZEN = 'F', /* filesystems frozen: thaw on death */
   GUARD_THAWED = 'T',
-  GUARD_PAUSED = 'P',           /* we paused a running VM: resume */
+  GUARD_PAUSED = 'P', /* we paused a running VM: resume */
   GUARD_RESUMED = 'R',
-  GUARD_JOB = 'J',              /* our backup job runs: abort it */
+  GUARD_JOB = 'J', /* our backup job runs: abort it */
   GUARD_JOB_DONE = 'E',
-  GUARD_JOB_DIR = 'D',          /* followed by the job's directory and a
+  GUARD_JOB_DIR = 'D', /* followed by the job's directory and a
                                  * NUL: remove it after the abort */
   GUARD_DONE = 'd',
 };
 
 struct guard {
   pid_t pid;
-  int fd;                       /* write end */
+  int fd; /* write end */
 };
 
 int guard_start (struct guard *g, const char *uri, const char *vm);

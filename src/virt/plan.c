@@ -16,20 +16,20 @@ static const char *
 state_name (int state)
 {
   switch (state) {
-  case VIR_DOMAIN_RUNNING: return "running";
-  case VIR_DOMAIN_BLOCKED: return "running";
-  case VIR_DOMAIN_PAUSED: return "paused";
-  case VIR_DOMAIN_SHUTDOWN: return "shutting down";
-  case VIR_DOMAIN_SHUTOFF: return "shut off";
-  case VIR_DOMAIN_CRASHED: return "crashed";
-  case VIR_DOMAIN_PMSUSPENDED: return "suspended by guest";
-  default: return "unknown";
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "running";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutting down";
+    case VIR_DOMAIN_SHUTOFF: return "shut off";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "suspended by guest";
+    default: return "unknown";
   }
 }
 
-static void
-check (struct vm_plan *p, enum plan_check_id id, const char *name, bool ok,
-       const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+static void check (struct vm_plan *p, enum plan_check_id id, const char *name,
+                   bool ok, const char *fmt, ...)
+  __attribute__ ((format (printf, 5, 6)));
 
 static void
 check (struct vm_plan *p, enum plan_check_id id, const char *name, bool ok,
@@ -72,7 +72,8 @@ check_freezable (struct vm_plan *p)
 
   if (!a->answers || !a->fsinfo_ok) {
     check (p, CHECK_FREEZABLE, "freezable filesystems", false,
-           "unknown: guest-get-fsinfo %s", a->answers ? "failed" : "not reached");
+           "unknown: guest-get-fsinfo %s",
+           a->answers ? "failed" : "not reached");
     return;
   }
   for (size_t i = 0; i < a->fs.len; i++) {
@@ -104,7 +105,8 @@ check_scratch (struct vm_plan *p)
     if (strcmp (d->type, "file") != 0) {
       check (p, CHECK_SCRATCH, "scratch space", false,
              "disk %s is a %s disk: no space beside it for the "
-             "point-in-time overlay", d->target, d->type);
+             "point-in-time overlay",
+             d->target, d->type);
       return;
     }
     dir = strdup (d->source);
@@ -134,9 +136,11 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
   /* A running VM's disks are those of its live definition: a disk
    * hot-plugged for now only is backed up, one added to the next boot's
    * configuration only is not there yet. */
-  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_SECURE
-                             | (virDomainIsActive (dom) == 1
-                                ? 0 : VIR_DOMAIN_XML_INACTIVE));
+  xml = virDomainGetXMLDesc (dom,
+                             VIR_DOMAIN_XML_SECURE
+                               | (virDomainIsActive (dom) == 1
+                                    ? 0
+                                    : VIR_DOMAIN_XML_INACTIVE));
   if (xml == NULL) {
     set_error (0, "VM %s: %s", virDomainGetName (dom), virt_error ());
     return -1;
@@ -155,7 +159,8 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
   check_agent (p, running);
   check_freezable (p);
   if (p->checks[CHECK_AGENT].ok && p->checks[CHECK_FREEZABLE].ok)
-    check (p, CHECK_FREEZE, "freeze", true, "checked when the backup "
+    check (p, CHECK_FREEZE, "freeze", true,
+           "checked when the backup "
            "freezes: %zu filesystem%s must report frozen",
            p->agent.fs.len, p->agent.fs.len == 1 ? "" : "s");
   else
@@ -173,10 +178,10 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
     if (!running)
       snprintf (p->mode_reason, sizeof p->mode_reason,
                 p->state == VIR_DOMAIN_SHUTOFF
-                ? "the VM is shut off: its disks are read directly"
-                : p->state == VIR_DOMAIN_PAUSED
-                ? "the VM is paused: backed up as it is, and it stays paused"
-                : "the VM is %s: its disks are copied as they are",
+                  ? "the VM is shut off: its disks are read directly"
+                  : p->state == VIR_DOMAIN_PAUSED
+                  ? "the VM is paused: backed up as it is, and it stays paused"
+                  : "the VM is %s: its disks are copied as they are",
                 p->state_name);
     else
       for (int i = 0; i < CHECK_COUNT; i++)

@@ -11,8 +11,13 @@
 #include "agent.h"
 #include "domain_xml.h"
 
-enum plan_check_id { CHECK_AGENT, CHECK_FREEZABLE, CHECK_FREEZE,
-                     CHECK_SCRATCH, CHECK_COUNT };
+enum plan_check_id {
+  CHECK_AGENT,
+  CHECK_FREEZABLE,
+  CHECK_FREEZE,
+  CHECK_SCRATCH,
+  CHECK_COUNT
+};
 
 struct plan_check {
   const char *name;
@@ -22,11 +27,11 @@ struct plan_check {
 
 struct vm_plan {
   struct domain_info dom;
-  int state;                    /* VIR_DOMAIN_* */
-  const char *state_name;       /* "running", "paused", "shut off", ... */
-  bool live;                    /* every check passed on a running VM */
-  const char *mode;             /* "live", "offline" */
-  char mode_reason[512];        /* why offline */
+  int state;              /* VIR_DOMAIN_* */
+  const char *state_name; /* "running", "paused", "shut off", ... */
+  bool live;              /* every check passed on a running VM */
+  const char *mode;       /* "live", "offline" */
+  char mode_reason[512];  /* why offline */
   struct plan_check checks[CHECK_COUNT];
   struct agent_probe agent;
 };

@@ -17,18 +17,21 @@ internal_disks (const char *xml)
   struct strbuf sb = STRBUF_INIT;
   xmlDoc *doc = xmlReadMemory (xml, strlen (xml), "snapshot.xml", NULL,
                                XML_PARSE_NONET | XML_PARSE_NOERROR
-                               | XML_PARSE_NOWARNING);
+                                 | XML_PARSE_NOWARNING);
   xmlNode *root = doc ? xmlDocGetRootElement (doc) : NULL;
 
   strbuf_addstr (&sb, " ");
   for (xmlNode *c = root ? root->children : NULL; c; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "disks"))
+    if (c->type != XML_ELEMENT_NODE
+        || strcmp ((const char *) c->name, "disks"))
       continue;
     for (xmlNode *d = c->children; d; d = d->next) {
       xmlChar *kind = d->type == XML_ELEMENT_NODE
-        ? xmlGetProp (d, BAD_CAST "snapshot") : NULL;
+        ? xmlGetProp (d, BAD_CAST "snapshot")
+        : NULL;
       xmlChar *name = d->type == XML_ELEMENT_NODE
-        ? xmlGetProp (d, BAD_CAST "name") : NULL;
+        ? xmlGetProp (d, BAD_CAST "name")
+        : NULL;
       if (kind && name && strcmp ((const char *) kind, "internal") == 0)
         strbuf_addf (&sb, "%s ", (const char *) name);
       xmlFree (kind);
@@ -43,10 +46,11 @@ static int
 append (vm_snapshot_vector *out, const char *name, char *xml, bool current,
         bool is_snapshot)
 {
-  struct vm_snapshot s = { .name = strdup (name), .xml = xml,
+  struct vm_snapshot s = { .name = strdup (name),
+                           .xml = xml,
                            .current = current,
-                           .internal_disks = is_snapshot
-                             ? internal_disks (xml) : strdup (" ") };
+                           .internal_disks = is_snapshot ? internal_disks (xml)
+                                                         : strdup (" ") };
 
   if (s.name == NULL || s.internal_disks == NULL
       || vm_snapshot_vector_append (out, s) == -1) {

@@ -19,7 +19,7 @@ struct vm_snapshot {
   char *name;
   char *xml;
   bool current;
-  char *internal_disks;         /* " vda vdb ": disks with snapshot='internal' */
+  char *internal_disks; /* " vda vdb ": disks with snapshot='internal' */
 };
 DEFINE_VECTOR_TYPE (vm_snapshot_vector, struct vm_snapshot);
 

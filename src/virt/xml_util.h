@@ -14,7 +14,8 @@ static inline xmlNode *
 xml_child (xmlNode *n, const char *name)
 {
   for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
+    if (c->type == XML_ELEMENT_NODE
+        && strcmp ((const char *) c->name, name) == 0)
       return c;
   return NULL;
 }
@@ -36,12 +37,12 @@ xml_add_escaped (struct strbuf *sb, const char *s)
 {
   for (; *s; s++) {
     switch (*s) {
-    case '&': strbuf_addstr (sb, "&amp;"); break;
-    case '<': strbuf_addstr (sb, "&lt;"); break;
-    case '>': strbuf_addstr (sb, "&gt;"); break;
-    case '\'': strbuf_addstr (sb, "&apos;"); break;
-    case '"': strbuf_addstr (sb, "&quot;"); break;
-    default: strbuf_add (sb, s, 1);
+      case '&': strbuf_addstr (sb, "&amp;"); break;
+      case '<': strbuf_addstr (sb, "&lt;"); break;
+      case '>': strbuf_addstr (sb, "&gt;"); break;
+      case '\'': strbuf_addstr (sb, "&apos;"); break;
+      case '"': strbuf_addstr (sb, "&quot;"); break;
+      default: strbuf_add (sb, s, 1);
     }
   }
 }

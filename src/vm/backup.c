@@ -21,7 +21,6 @@
 #include "backup_run.h"
 #include "host_private.h"
 
-
 /* Why auto chose offline for a running VM, as the event that names it. */
 static void
 emit_offline_reason (struct vm_run *r)
@@ -67,13 +66,16 @@ open_disk (struct vm_run *r, size_t i, const char *snapshot,
 
   *dirty_context = NULL;
   if (r->job.active && snapshot == NULL) {
-    if (since && (*dirty_context = backup_job_dirty_context (d->target)) == NULL)
+    if (since
+        && (*dirty_context = backup_job_dirty_context (d->target)) == NULL)
       return NULL;
     return backup_job_connect (&r->job, d->target, *dirty_context);
   }
   if (strcmp (d->type, "volume") == 0) {
-    set_error (0, "disk %s: storage volume %s not found (is its pool "
-               "active?)", d->target, d->source);
+    set_error (0,
+               "disk %s: storage volume %s not found (is its pool "
+               "active?)",
+               d->target, d->source);
     return NULL;
   }
   if (access (d->source, R_OK) == -1) {
@@ -90,8 +92,8 @@ open_disk (struct vm_run *r, size_t i, const char *snapshot,
       return NULL;
     }
   }
-  else if (nbd_server_start_snapshot (srv, d->source, fmt, true, 1,
-                                      snapshot) == -1) {
+  else if (nbd_server_start_snapshot (srv, d->source, fmt, true, 1, snapshot)
+           == -1) {
     error_prefix ("disk %s%s%s", d->target, snapshot ? " snapshot " : "",
                   snapshot ? snapshot : "");
     return NULL;
@@ -130,7 +132,10 @@ backup_one_disk (struct vm_run *r, size_t i, const char *snapshot,
   snprintf (label, sizeof label, "%s %s", r->plan.dom.name, d->target);
   vm_report_progress_begin (r->o->report, label);
   struct backup_disk_params p = {
-    .repo = r->store.repo, .store = &r->store, .nbd = nbd, .name = d->target,
+    .repo = r->store.repo,
+    .store = &r->store,
+    .nbd = nbd,
+    .name = d->target,
     .compression_level = r->o->level,
     .prev = inc && inc->since ? &inc->prev : NULL,
     .dirty_context = inc && inc->since ? dirty_context : NULL,
@@ -152,12 +157,13 @@ backup_one_disk (struct vm_run *r, size_t i, const char *snapshot,
     md->incremental = p.prev != NULL;
     md->image = inc ? inc->image : NULL;
     if (md->incremental)
-      emit (r, EV_INCREMENTAL, "disk %s: read %llu bytes changed since "
+      emit (r, EV_INCREMENTAL,
+            "disk %s: read %llu bytes changed since "
             "checkpoint %s; %llu bytes unchanged kept from backup %s",
             d->target, (unsigned long long) res.bytes_read, inc->since,
             (unsigned long long) res.bytes_unchanged, r->inc.base->id);
   }
- out:
+out:
   nbd_server_stop (&srv);
   free (dirty_context);
   return ret;
@@ -206,8 +212,10 @@ run (struct vm_run *r)
   else
     r->consistency = r->o->consistency;
   if (strcmp (r->consistency, "application") == 0 && !r->plan.live) {
-    set_error (0, "VM %s: a live application-consistent backup is not "
-               "possible: %s", info->name, r->plan.mode_reason);
+    set_error (0,
+               "VM %s: a live application-consistent backup is not "
+               "possible: %s",
+               info->name, r->plan.mode_reason);
     return -1;
   }
   /* Crash consistency means a running guest: a shut-off or paused one
@@ -225,11 +233,13 @@ run (struct vm_run *r)
            && strcmp (r->o->consistency, "auto") == 0)
     emit_offline_reason (r);
   else if (strcmp (r->consistency, "crash") == 0)
-    emit (r, EV_CRASH_CONSISTENT, "live backup without freezing, as asked: "
+    emit (r, EV_CRASH_CONSISTENT,
+          "live backup without freezing, as asked: "
           "the guest may report an unclean shutdown after a restore");
   if (store_begin (&r->store, r->store.repo) == -1
       || incremental_prepare (&r->inc, r->store.repo, r->dom, &r->plan,
-                              r->m.id, r->o->events) == -1)
+                              r->m.id, r->o->events)
+        == -1)
     return -1;
   r->m.run = r->inc.run;
   if (live_vm) {
@@ -246,8 +256,10 @@ run (struct vm_run *r)
     if (!d->included) {
       struct manifest_excluded x = { .target = d->target,
                                      .reason = (char *) d->reason };
-      emit (r, EV_DISK_EXCLUDED, "disk %s excluded: %s; protect it with an "
-            "in-guest backup", d->target, d->reason);
+      emit (r, EV_DISK_EXCLUDED,
+            "disk %s excluded: %s; protect it with an "
+            "in-guest backup",
+            d->target, d->reason);
       if (manifest_excluded_vector_append (&r->m.excluded, x) == -1)
         return -1;
       continue;
@@ -302,10 +314,11 @@ backup_vm (struct repo *repo, struct vm_host *host,
     }
     r.m.finished = time (NULL);
     if (manifest_commit (repo, &r.m) == 0) {
-      emit (&r, EV_BACKUP_FINISHED, "%s backup finished: %zu disk%s, %zu "
-            "excluded, %lld ms downtime", r.consistency, r.m.disks.len,
-            r.m.disks.len == 1 ? "" : "s", r.m.excluded.len,
-            (long long) r.m.downtime_ms);
+      emit (&r, EV_BACKUP_FINISHED,
+            "%s backup finished: %zu disk%s, %zu "
+            "excluded, %lld ms downtime",
+            r.consistency, r.m.disks.len, r.m.disks.len == 1 ? "" : "s",
+            r.m.excluded.len, (long long) r.m.downtime_ms);
       if (o->report && o->report->ops && o->report->ops->backed_up)
         o->report->ops->backed_up (o->report->opaque, &r.m,
                                    now_monotonic () - t0);
@@ -319,12 +332,12 @@ backup_vm (struct repo *repo, struct vm_host *host,
     manifest_unreserve (repo, &r.m);
     set_error (0, "%s", saved);
   }
- out:
+out:
   {
     char saved[1024];
     snprintf (saved, sizeof saved, "%s", get_error ());
     backup_job_end (&r.job);
-    boot_keeper_finish (&r.boot);   /* before the store it writes to ends */
+    boot_keeper_finish (&r.boot); /* before the store it writes to ends */
     if (r.inc.disks)
       incremental_finish (&r.inc, ret == 0);
     guard_stop (&r.guard);
@@ -344,7 +357,7 @@ backup_vm (struct repo *repo, struct vm_host *host,
     incremental_release (&r.inc);
   free (r.m.id);
   vm_plan_release (&r.plan);
- out_dom:
+out_dom:
   virDomainFree (r.dom);
   return ret;
 }

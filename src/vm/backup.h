@@ -8,11 +8,11 @@
 #include "report.h"
 
 struct backup_vm_opts {
-  const char *uri;              /* the host's (vm_host_open), as the user
+  const char *uri;         /* the host's (vm_host_open), as the user
                                  * gave it */
-  const char *consistency;      /* auto, application, crash, offline */
+  const char *consistency; /* auto, application, crash, offline */
   int level;
-  int downtime_warn_ms;         /* EV_DOWNTIME_HIGH above this */
+  int downtime_warn_ms; /* EV_DOWNTIME_HIGH above this */
   struct event_log *events;
   const struct vm_report *report;
 };

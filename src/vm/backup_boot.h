@@ -17,12 +17,12 @@
 struct boot_keeper {
   struct store *store;
   int level;
-  char *const *paths;           /* domain_info.boot */
+  char *const *paths; /* domain_info.boot */
   pthread_t thread;
   bool started;
   /* Results, valid after boot_keeper_finish: */
   struct manifest_file files[BOOT_KINDS]; /* role "boot"; path NULL: none */
-  int missing[BOOT_KINDS];      /* errno why a named file is not there,
+  int missing[BOOT_KINDS]; /* errno why a named file is not there,
                                  * or -1: not a regular file */
   int ret;
   char error[1024];

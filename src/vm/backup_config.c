@@ -22,7 +22,8 @@ vm_run_add_file (struct vm_run *r, const char *role, const char *path,
   if (text)
     f.size = strlen (text);
   if ((text ? backup_buffer (&r->store, r->o->level, text, f.size, &f.index)
-       : backup_file (&r->store, r->o->level, path, &f.size, &f.index)) == -1)
+            : backup_file (&r->store, r->o->level, path, &f.size, &f.index))
+      == -1)
     return -1;
   return manifest_file_vector_append (&r->m.files, f);
 }
@@ -50,7 +51,8 @@ keep_tpm (struct vm_run *r)
     while ((e = readdir (d)) != NULL) {
       char *path;
       struct stat st;
-      if (e->d_name[0] == '.' || asprintf (&path, "%s/%s", dir, e->d_name) == -1)
+      if (e->d_name[0] == '.'
+          || asprintf (&path, "%s/%s", dir, e->d_name) == -1)
         continue;
       if (stat (path, &st) == 0 && S_ISREG (st.st_mode)
           && string_vector_append (&r->names, path) == 0) {
@@ -77,13 +79,15 @@ keep_boot_files (struct vm_run *r)
     return -1;
   for (int k = 0; k < BOOT_KINDS; k++) {
     if (r->boot.missing[k])
-      emit (r, EV_BOOT_FILE_MISSING, "%s %s: %s; the VM cannot start "
-            "again without it", boot_kind_name[k], r->plan.dom.boot[k],
+      emit (r, EV_BOOT_FILE_MISSING,
+            "%s %s: %s; the VM cannot start "
+            "again without it",
+            boot_kind_name[k], r->plan.dom.boot[k],
             r->boot.missing[k] > 0 ? strerror (r->boot.missing[k])
-            : "not a regular file");
+                                   : "not a regular file");
     else if (r->boot.files[k].path
-             && manifest_file_vector_append (&r->m.files,
-                                             r->boot.files[k]) == -1)
+             && manifest_file_vector_append (&r->m.files, r->boot.files[k])
+               == -1)
       return -1;
   }
   return 0;
@@ -92,8 +96,9 @@ keep_boot_files (struct vm_run *r)
 int
 vm_run_keep_config (struct vm_run *r)
 {
-  char *xml = virDomainGetXMLDesc (r->dom, VIR_DOMAIN_XML_INACTIVE
-                                   | VIR_DOMAIN_XML_SECURE);
+  char *xml = virDomainGetXMLDesc (r->dom,
+                                   VIR_DOMAIN_XML_INACTIVE
+                                     | VIR_DOMAIN_XML_SECURE);
   int ret;
 
   if (xml == NULL) {
@@ -110,14 +115,17 @@ vm_run_keep_config (struct vm_run *r)
     ret = keep_tpm (r);
   /* Parents before children, so restore can redefine them in order. */
   for (size_t i = 0; ret == 0 && i < r->snaps.len; i++)
-    ret = vm_run_add_file (r, r->snaps.ptr[i].current ? "snapshot-current"
-                    : "snapshot", r->snaps.ptr[i].name, r->snaps.ptr[i].xml);
+    ret = vm_run_add_file (r,
+                           r->snaps.ptr[i].current ? "snapshot-current"
+                                                   : "snapshot",
+                           r->snaps.ptr[i].name, r->snaps.ptr[i].xml);
   /* vmbackup's own checkpoints are bookkeeping for the next backup:
    * their bitmaps live in the images, which a restore replaces. */
   for (size_t i = 0; ret == 0 && i < r->checkpoints.len; i++)
     if (strncmp (r->checkpoints.ptr[i].name, CHECKPOINT_PREFIX,
-                 strlen (CHECKPOINT_PREFIX)) != 0)
+                 strlen (CHECKPOINT_PREFIX))
+        != 0)
       ret = vm_run_add_file (r, "checkpoint", r->checkpoints.ptr[i].name,
-                    r->checkpoints.ptr[i].xml);
+                             r->checkpoints.ptr[i].xml);
   return ret;
 }

@@ -55,7 +55,6 @@ test_hold (struct vm_run *r, const char *what)
   }
 }
 
-
 static int
 freeze (struct vm_run *r)
 {
@@ -141,8 +140,8 @@ disks_since (const struct vm_run *r, const char **since)
 static int
 begin_job (struct vm_run *r)
 {
-  CLEANUP_FREE const char **since =
-    calloc (r->plan.dom.disks.len + 1, sizeof *since);
+  CLEANUP_FREE const char **since = calloc (r->plan.dom.disks.len + 1,
+                                            sizeof *since);
   char why[1024];
 
   if (since == NULL) {
@@ -151,8 +150,8 @@ begin_job (struct vm_run *r)
   }
   for (;;) {
     bool incremental = disks_since (r, since);
-    if (backup_job_begin (&r->job, r->dom, &r->plan.dom, since,
-                          r->inc.new_xml) == 0)
+    if (backup_job_begin (&r->job, r->dom, &r->plan.dom, since, r->inc.new_xml)
+        == 0)
       break;
     snprintf (why, sizeof why, "%s", get_error ());
     if (incremental)
@@ -182,7 +181,7 @@ vm_run_start_job (struct vm_run *r)
     emit (r, EV_FREEZE_FAILED, "%s: offline backup", get_error ());
     r->consistency = "offline";
   }
-  t0 = now_monotonic ();  /* downtime starts at the suspend */
+  t0 = now_monotonic (); /* downtime starts at the suspend */
   if (strcmp (r->consistency, "offline") == 0 && running && suspend (r) == -1)
     goto out;
   guard_stage (&r->guard, GUARD_JOB);
@@ -193,13 +192,15 @@ vm_run_start_job (struct vm_run *r)
   if (r->frozen)
     test_hold (r, "guest frozen, job started");
   ret = 0;
- out:
+out:
   thaw (r);
   if (r->paused_by_us) {
     resume (r);
     r->m.downtime_ms = (now_monotonic () - t0) * 1000;
-    emit (r, EV_SUSPENDED, "VM suspended for %lld ms for the point-in-time "
-          "copy", (long long) r->m.downtime_ms);
+    emit (r, EV_SUSPENDED,
+          "VM suspended for %lld ms for the point-in-time "
+          "copy",
+          (long long) r->m.downtime_ms);
     if (r->m.downtime_ms > r->o->downtime_warn_ms)
       emit (r, EV_DOWNTIME_HIGH, "downtime %lld ms is over %d ms",
             (long long) r->m.downtime_ms, r->o->downtime_warn_ms);

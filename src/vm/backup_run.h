@@ -24,7 +24,7 @@ DEFINE_VECTOR_TYPE (string_vector, char *);
 
 struct vm_run {
   const struct backup_vm_opts *o;
-  const char *uri;              /* libvirt's, for the guardian */
+  const char *uri; /* libvirt's, for the guardian */
   virDomainPtr dom;
   struct vm_plan plan;
   struct store store;
@@ -37,8 +37,8 @@ struct vm_run {
   double frozen_at;
   vm_snapshot_vector snaps;
   vm_snapshot_vector checkpoints;
-  string_vector names;          /* "vda@snap" disk names we allocated */
-  struct boot_keeper boot;      /* boot files, kept while disks are read */
+  string_vector names;     /* "vda@snap" disk names we allocated */
+  struct boot_keeper boot; /* boot files, kept while disks are read */
   sigset_t saved_mask;
 };
 

@@ -7,7 +7,7 @@
 #include "host.h"
 
 struct vm_host {
-  const char *uri;              /* as given (the guardian reconnects) */
+  const char *uri; /* as given (the guardian reconnects) */
   virConnectPtr conn;
 };
 

@@ -45,9 +45,14 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
     goto out_store;
   vm_report_progress_begin (report, img->name);
   struct backup_disk_params p = {
-    .repo = repo, .store = &store, .nbd = nbd, .name = img->name,
-    .size = true_size, .compression_level = level,
-    .progress = vm_report_progress, .progress_opaque = (void *) report,
+    .repo = repo,
+    .store = &store,
+    .nbd = nbd,
+    .name = img->name,
+    .size = true_size,
+    .compression_level = level,
+    .progress = vm_report_progress,
+    .progress_opaque = (void *) report,
   };
   r = backup_disk (&p, res);
   vm_report_progress_end (report);
@@ -63,11 +68,11 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
     m->finished = time (NULL);
     r = manifest_commit (repo, m);
   }
- out_store:
+out_store:
   store_end (&store);
   nbd_shutdown (nbd, 0);
   nbd_close (nbd);
- out_srv:
+out_srv:
   nbd_server_stop (&srv);
   return r;
 }
@@ -78,7 +83,9 @@ backup_image (struct repo *repo, const struct image_arg *img, int level,
               struct image_result *out)
 {
   struct manifest m = {
-    .name = img->name, .kind = "image", .time = time (NULL),
+    .name = img->name,
+    .kind = "image",
+    .time = time (NULL),
     .chunk_size = repo->chunk_size,
     /* An image file read through a read-only qemu-nbd is not in use by
      * a running guest: the same guarantee as a shut-off VM. */
@@ -98,8 +105,10 @@ backup_image (struct repo *repo, const struct image_arg *img, int level,
   event_emit (events, EV_BACKUP_STARTED, "backup of image %s", abspath);
   r = read_image (repo, img, level, report, &m, &disk, &res, abspath);
   if (r == 0) {
-    event_emit (events, EV_BACKUP_FINISHED, "backup finished: %llu bytes "
-                "read, %llu new", (unsigned long long) res.bytes_read,
+    event_emit (events, EV_BACKUP_FINISHED,
+                "backup finished: %llu bytes "
+                "read, %llu new",
+                (unsigned long long) res.bytes_read,
                 (unsigned long long) res.stored_new);
     snprintf (out->id, sizeof out->id, "%s", m.id);
     out->size = res.size;

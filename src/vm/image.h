@@ -11,7 +11,7 @@
 #include "report.h"
 
 struct image_arg {
-  char *name;                   /* the backup's name */
+  char *name; /* the backup's name */
   const char *path;
 };
 

@@ -20,15 +20,15 @@ struct incr_verdict {
 
 /* What is known of the previous backup and the checkpoint it names. */
 struct incr_base_facts {
-  const struct manifest *base;  /* newest readable backup of the VM,
+  const struct manifest *base; /* newest readable backup of the VM,
                                  * or NULL */
-  const char *repo_id;          /* this repository's */
-  const char *run;              /* the qemu process now; NULL: shut off */
-  int found;                    /* the checkpoint: 1 there, 0 gone,
+  const char *repo_id;         /* this repository's */
+  const char *run;             /* the qemu process now; NULL: shut off */
+  int found;                   /* the checkpoint: 1 there, 0 gone,
                                  * -1 libvirt failed (error) */
   const char *error;
-  const char *cp_name;          /* when found */
-  const char *cp_repository;    /* the repository it was made for */
+  const char *cp_name;       /* when found */
+  const char *cp_repository; /* the repository it was made for */
   /* When gone: the newest backup one of our checkpoints names that the
    * repository no longer has (pruned), or NULL. */
   const char *lost_backup, *lost_checkpoint;
@@ -42,11 +42,11 @@ bool incr_decide_base (const struct incr_base_facts *f,
 /* What is known of one disk, now and at the base. */
 struct incr_disk_facts {
   const char *target;
-  const char *format;           /* "" for raw */
+  const char *format;               /* "" for raw */
   const struct manifest_disk *then; /* the base's copy of it, or NULL */
   const char *base_id;
-  const char *image;            /* identity of its image now, or NULL */
-  bool in_checkpoint;           /* the checkpoint has a bitmap of it */
+  const char *image;  /* identity of its image now, or NULL */
+  bool in_checkpoint; /* the checkpoint has a bitmap of it */
 };
 
 /* May the disk be read as what changed since `since` (NULL: no usable

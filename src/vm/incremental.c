@@ -41,12 +41,13 @@ image_identity (const struct vm_disk *d)
   if (d->source == NULL || stat (d->source, &st) == -1)
     return NULL;
   if (S_ISBLK (st.st_mode)) {
-    if (asprintf (&s, "block:%u:%u", major (st.st_rdev),
-                  minor (st.st_rdev)) == -1)
+    if (asprintf (&s, "block:%u:%u", major (st.st_rdev), minor (st.st_rdev))
+        == -1)
       return NULL;
   }
   else if (asprintf (&s, "%llx:%llu", (unsigned long long) st.st_dev,
-                     (unsigned long long) st.st_ino) == -1)
+                     (unsigned long long) st.st_ino)
+           == -1)
     return NULL;
   return s;
 }
@@ -65,8 +66,10 @@ on_unreadable (void *opaque, const char *id, const char *msg)
 {
   struct incremental *inc = opaque;
 
-  emit (inc, EV_PREVIOUS_UNUSABLE, "backup %s cannot be read (%s): it is "
-        "not used as a base", id, msg);
+  emit (inc, EV_PREVIOUS_UNUSABLE,
+        "backup %s cannot be read (%s): it is "
+        "not used as a base",
+        id, msg);
 }
 
 /* The newest readable backup of this VM, or NULL. */
@@ -75,8 +78,8 @@ find_base (struct incremental *inc)
 {
   manifest_vector v = empty_vector;
 
-  if (manifest_list (inc->repo, inc->plan->dom.name, &v, on_unreadable,
-                     inc) == -1)
+  if (manifest_list (inc->repo, inc->plan->dom.name, &v, on_unreadable, inc)
+      == -1)
     return -1;
   for (size_t i = v.len; i-- > 0;)
     if (strcmp (v.ptr[i]->kind, "vm") == 0) {
@@ -118,7 +121,8 @@ static char *
 usable_checkpoint (struct incremental *inc, struct vm_checkpoint *cp)
 {
   vm_checkpoint_vector ours = empty_vector;
-  struct incr_base_facts f = { .base = inc->base, .repo_id = inc->repo->id,
+  struct incr_base_facts f = { .base = inc->base,
+                               .repo_id = inc->repo->id,
                                .run = inc->run };
   struct incr_verdict v;
   char *since = NULL;
@@ -148,9 +152,11 @@ disk_can_be_incremental (struct incremental *inc, size_t i, const char *since,
   struct incr_disk *id = &inc->disks[i];
   char key[256];
   struct incr_disk_facts f = {
-    .target = d->target, .format = d->format,
+    .target = d->target,
+    .format = d->format,
     .then = base_disk (inc->base, d->target),
-    .base_id = inc->base ? inc->base->id : NULL, .image = id->image,
+    .base_id = inc->base ? inc->base->id : NULL,
+    .image = id->image,
   };
   struct incr_verdict v;
 
@@ -163,18 +169,19 @@ disk_can_be_incremental (struct incremental *inc, size_t i, const char *since,
     int r = image_bitmap_state (d->source, since, &st);
     if (!incr_decide_bitmap (d->target, since, r == -1 ? -1 : (int) st,
                              r == -1 ? get_error () : NULL,
-                             inc->base->run != NULL, &inc->bitmaps_broken,
-                             &v))
+                             inc->base->run != NULL, &inc->bitmaps_broken, &v))
       goto no;
   }
   if (index_reader_open (&id->prev, inc->repo, &f.then->index) == -1) {
     id->prev.fd = -1;
-    emit (inc, EV_PREVIOUS_UNUSABLE, "disk %s: the index of backup %s is "
-          "damaged (%s): read whole", d->target, inc->base->id, get_error ());
+    emit (inc, EV_PREVIOUS_UNUSABLE,
+          "disk %s: the index of backup %s is "
+          "damaged (%s): read whole",
+          d->target, inc->base->id, get_error ());
     return false;
   }
   return true;
- no:
+no:
   if (v.event)
     emit (inc, v.event, "%s", v.msg);
   return false;
@@ -187,13 +194,15 @@ report_removed_disks (struct incremental *inc)
 
   for (size_t k = 0; inc->base && k < inc->base->disks.len; k++) {
     const char *name = inc->base->disks.ptr[k].name;
-    bool present = strchr (name, '@') != NULL;   /* snapshot states */
+    bool present = strchr (name, '@') != NULL; /* snapshot states */
     for (size_t i = 0; !present && i < info->disks.len; i++)
       present = info->disks.ptr[i].included
         && strcmp (info->disks.ptr[i].target, name) == 0;
     if (!present)
-      emit (inc, EV_DISK_CHANGED, "disk %s of backup %s is no longer backed "
-            "up (removed or excluded)", name, inc->base->id);
+      emit (inc, EV_DISK_CHANGED,
+            "disk %s of backup %s is no longer backed "
+            "up (removed or excluded)",
+            name, inc->base->id);
   }
 }
 
@@ -288,7 +297,7 @@ incremental_prepare (struct incremental *inc, struct repo *repo,
      * A checkpoint with a broken bitmap is dropped instead. */
     inc->keep = strdup (since);
   ret = 0;
- out:
+out:
   free (since);
   free (with_bitmap);
   vm_checkpoint_release (&cp);
@@ -306,8 +315,10 @@ read_whole (struct incr_disk *d)
 void
 incremental_fall_back (struct incremental *inc, const char *why)
 {
-  emit (inc, EV_BITMAP_BROKEN, "libvirt cannot use the dirty bitmaps (%s): "
-        "full read", why);
+  emit (inc, EV_BITMAP_BROKEN,
+        "libvirt cannot use the dirty bitmaps (%s): "
+        "full read",
+        why);
   for (size_t i = 0; i < inc->plan->dom.disks.len; i++)
     read_whole (&inc->disks[i]);
 }
@@ -315,8 +326,10 @@ incremental_fall_back (struct incremental *inc, const char *why)
 void
 incremental_no_checkpoint (struct incremental *inc, const char *why)
 {
-  emit (inc, EV_FULL_READ, "no checkpoint can be made (%s): this backup "
-        "goes on without one, and the next reads every disk whole", why);
+  emit (inc, EV_FULL_READ,
+        "no checkpoint can be made (%s): this backup "
+        "goes on without one, and the next reads every disk whole",
+        why);
   free (inc->new_xml);
   free (inc->new_name);
   free (inc->keep);
@@ -324,13 +337,14 @@ incremental_no_checkpoint (struct incremental *inc, const char *why)
 }
 
 void
-incremental_disk_resized (struct incremental *inc, size_t i,
-                          uint64_t old_size, uint64_t new_size)
+incremental_disk_resized (struct incremental *inc, size_t i, uint64_t old_size,
+                          uint64_t new_size)
 {
-  emit (inc, EV_DISK_CHANGED, "disk %s was resized since backup %s (%llu "
-        "to %llu bytes): read whole", inc->plan->dom.disks.ptr[i].target,
-        inc->base ? inc->base->id : "?", (unsigned long long) old_size,
-        (unsigned long long) new_size);
+  emit (inc, EV_DISK_CHANGED,
+        "disk %s was resized since backup %s (%llu "
+        "to %llu bytes): read whole",
+        inc->plan->dom.disks.ptr[i].target, inc->base ? inc->base->id : "?",
+        (unsigned long long) old_size, (unsigned long long) new_size);
   read_whole (&inc->disks[i]);
 }
 
@@ -359,9 +373,11 @@ incremental_finish (struct incremental *inc, bool ok)
       deleted++;
   }
   if (deleted)
-    emit (inc, EV_CHECKPOINTS_DELETED, "deleted %zu checkpoint%s that no "
-          "later backup needs%s%s", deleted, deleted == 1 ? "" : "s",
-          inc->keep ? "; kept " : "", inc->keep ? inc->keep : "");
+    emit (inc, EV_CHECKPOINTS_DELETED,
+          "deleted %zu checkpoint%s that no "
+          "later backup needs%s%s",
+          deleted, deleted == 1 ? "" : "s", inc->keep ? "; kept " : "",
+          inc->keep ? inc->keep : "");
   vm_checkpoint_vector_free (&ours);
 }
 

@@ -18,11 +18,11 @@
 #include "virt/plan.h"
 
 struct incr_disk {
-  char *since;                  /* read what changed since this checkpoint;
+  char *since;              /* read what changed since this checkpoint;
                                  * NULL: read the whole disk */
-  struct index_reader prev;     /* the previous backup's index (when since) */
-  bool bitmap;                  /* the new checkpoint tracks this disk */
-  char *image;                  /* identity of the image ("DEV:INO") */
+  struct index_reader prev; /* the previous backup's index (when since) */
+  bool bitmap;              /* the new checkpoint tracks this disk */
+  char *image;              /* identity of the image ("DEV:INO") */
 };
 
 struct incremental {
@@ -30,14 +30,14 @@ struct incremental {
   virDomainPtr dom;
   struct event_log *events;
   const struct vm_plan *plan;
-  struct manifest *base;        /* newest earlier backup of this VM */
-  char *run;                    /* identity of the running qemu process */
-  char *new_name;               /* checkpoint this backup creates, or NULL */
+  struct manifest *base; /* newest earlier backup of this VM */
+  char *run;             /* identity of the running qemu process */
+  char *new_name;        /* checkpoint this backup creates, or NULL */
   char *new_xml;
-  bool created;                 /* the job created new_name */
-  bool bitmaps_broken;          /* shut off: a disk's bitmap is unusable */
-  char *keep;                   /* checkpoint later backups build on */
-  struct incr_disk *disks;      /* aligned with plan->dom.disks */
+  bool created;            /* the job created new_name */
+  bool bitmaps_broken;     /* shut off: a disk's bitmap is unusable */
+  char *keep;              /* checkpoint later backups build on */
+  struct incr_disk *disks; /* aligned with plan->dom.disks */
 };
 
 /* Decide how each disk is read; emits the events that explain a full

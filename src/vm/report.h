@@ -12,30 +12,28 @@
 #include "repo/manifest.h"
 
 enum vm_report_level {
-  VM_REPORT_NOTE,               /* for information (test hooks) */
-  VM_REPORT_WARNING,            /* something the user should know */
+  VM_REPORT_NOTE,    /* for information (test hooks) */
+  VM_REPORT_WARNING, /* something the user should know */
 };
 
 /* A restore's outcome, for its result line. */
 struct vm_restore_result {
-  const char *backup;           /* the backup's ID */
-  const char *vm;               /* the restored VM's name */
+  const char *backup; /* the backup's ID */
+  const char *vm;     /* the restored VM's name */
   size_t ndisks;
-  bool config_only;             /* the disks are blank */
+  bool config_only; /* the disks are blank */
   double seconds;
 };
 
 struct vm_report_ops {
-  void (*message) (void *opaque, enum vm_report_level level,
-                   const char *msg);
+  void (*message) (void *opaque, enum vm_report_level level, const char *msg);
   /* One disk (or image) is read or written at a time: begin, any number
    * of updates, end. */
   void (*progress_begin) (void *opaque, const char *label);
   void (*progress) (void *opaque, uint64_t done, uint64_t total);
   void (*progress_end) (void *opaque);
   /* A backup was committed: m is what it holds (kind "vm" or "image"). */
-  void (*backed_up) (void *opaque, const struct manifest *m,
-                     double seconds);
+  void (*backed_up) (void *opaque, const struct manifest *m, double seconds);
   void (*restored) (void *opaque, const struct vm_restore_result *r);
 };
 
@@ -47,8 +45,7 @@ struct vm_report {
 void vm_report_message (const struct vm_report *rep,
                         enum vm_report_level level, const char *fmt, ...)
   __attribute__ ((format (printf, 3, 4)));
-void vm_report_progress_begin (const struct vm_report *rep,
-                               const char *label);
+void vm_report_progress_begin (const struct vm_report *rep, const char *label);
 /* The engine's progress callback (opaque: the struct vm_report). */
 void vm_report_progress (void *rep, uint64_t done, uint64_t total);
 void vm_report_progress_end (const struct vm_report *rep);

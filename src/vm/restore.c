@@ -50,8 +50,9 @@ undo (struct vm_restore *r)
   for (size_t i = 0; i < r->boot_created.len; i++)
     unlink (r->boot_created.ptr[i]);
   if (r->dom && !r->existing) {
-    virDomainUndefineFlags (r->dom, VIR_DOMAIN_UNDEFINE_NVRAM
-                            | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
+    virDomainUndefineFlags (r->dom,
+                            VIR_DOMAIN_UNDEFINE_NVRAM
+                              | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
   }
 }
 
@@ -78,9 +79,10 @@ remove_existing (struct vm_restore *r)
   }
   if (virDomainUndefineFlags (r->existing,
                               VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                              | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                              | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
-                              | VIR_DOMAIN_UNDEFINE_NVRAM) == -1) {
+                                | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                                | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+                                | VIR_DOMAIN_UNDEFINE_NVRAM)
+      == -1) {
     set_error (0, "undefine the existing VM: %s", virt_error ());
     domain_info_release (&old);
     return -1;
@@ -90,8 +92,10 @@ remove_existing (struct vm_restore *r)
     if (d->included && strcmp (d->type, "file") == 0)
       unlink (d->source);
   }
-  emit (r, EV_RESTORE_REPLACED, "existing VM %s %sundefined, its disks "
-        "deleted", r->name, active == 1 ? "turned off and " : "");
+  emit (r, EV_RESTORE_REPLACED,
+        "existing VM %s %sundefined, its disks "
+        "deleted",
+        r->name, active == 1 ? "turned off and " : "");
   domain_info_release (&old);
   return 0;
 }
@@ -103,8 +107,11 @@ put_in_place (struct vm_restore *r)
   const struct manifest_file *nv = restore_find_file (r->m, "nvram");
   struct disk_move *moves = calloc (r->plan.ndisks + 1, sizeof *moves);
   struct domain_rewrite rw = {
-    .name = r->o->as, .new_identity = r->o->as != NULL, .disks = moves,
-    .ndisks = 0, .nvram = r->plan.nvram,
+    .name = r->o->as,
+    .new_identity = r->o->as != NULL,
+    .disks = moves,
+    .ndisks = 0,
+    .nvram = r->plan.nvram,
   };
   CLEANUP_FREE char *xml = NULL;
 
@@ -114,7 +121,7 @@ put_in_place (struct vm_restore *r)
   }
   for (size_t i = 0; i < r->plan.ndisks; i++) {
     if (r->plan.disks[i].in_place)
-      continue;                 /* the domain XML names it already */
+      continue; /* the domain XML names it already */
     if (!r->plan.disks[i].keep_source) {
       moves[rw.ndisks].target = r->plan.disks[i].md->name;
       moves[rw.ndisks++].path = r->plan.disks[i].path;
@@ -181,7 +188,8 @@ check_existing (struct vm_restore *r)
     same_uuid = virDomainLookupByUUIDString (r->conn, r->info.uuid);
   ret = restore_check_conflict (r->name, r->existing != NULL,
                                 same_uuid ? virDomainGetName (same_uuid)
-                                : NULL, r->o);
+                                          : NULL,
+                                r->o);
   if (same_uuid)
     virDomainFree (same_uuid);
   if (ret == -1 || r->existing == NULL)
@@ -225,16 +233,22 @@ run (struct vm_restore *r)
                                    .opaque = r->conn };
     if (restore_plan_make (r->m, &r->info,
                            r->existing ? &r->existing_info : NULL, r->o,
-                           &probe, &r->plan) == -1)
+                           &probe, &r->plan)
+        == -1)
       return -1;
   }
   if (strcmp (r->m->consistency, "crash") == 0
-      || (strcmp (r->m->consistency, "offline") == 0 && r->m->downtime_ms > 0)) {
-    vm_report_message (r->o->report, VM_REPORT_WARNING, "backup %s is "
+      || (strcmp (r->m->consistency, "offline") == 0
+          && r->m->downtime_ms > 0)) {
+    vm_report_message (r->o->report, VM_REPORT_WARNING,
+                       "backup %s is "
                        "%s-consistent: the guest may report an unclean "
-                       "shutdown", r->m->id, r->m->consistency);
-    emit (r, EV_RESTORE_UNCLEAN, "backup is %s-consistent: the guest may "
-          "report an unclean shutdown", r->m->consistency);
+                       "shutdown",
+                       r->m->id, r->m->consistency);
+    emit (r, EV_RESTORE_UNCLEAN,
+          "backup is %s-consistent: the guest may "
+          "report an unclean shutdown",
+          r->m->consistency);
   }
   if (restore_write_disks (r) == -1)
     return -1;
@@ -242,8 +256,7 @@ run (struct vm_restore *r)
     return -1;
   if (restore_write_devices (r) == -1)
     return -1;
-  if (restore_boot_files (r->repo, r->m, r->o->events,
-                          &r->boot_created) == -1
+  if (restore_boot_files (r->repo, r->m, r->o->events, &r->boot_created) == -1
       || put_in_place (r) == -1 || restore_tpm (r) == -1
       || restore_snapshots (r) == -1)
     return -1;
@@ -268,13 +281,18 @@ restore_vm (struct repo *repo, const struct manifest *m,
   event_log_reset (o->events, o->as ? o->as : m->name, m->id);
   emit (&r, EV_RESTORE_STARTED, "restore of %s%s%s%s", m->id,
         o->as ? " as " : "", o->as ? o->as : "",
-        o->replace ? " (replacing)" : o->config_only ? " (config only)" : "");
+        o->replace         ? " (replacing)"
+          : o->config_only ? " (config only)"
+                           : "");
   ret = run (&r);
   if (ret == 0) {
     emit (&r, EV_RESTORE_FINISHED, "VM %s restored from %s", r.name, m->id);
     struct vm_restore_result res = {
-      .backup = m->id, .vm = r.name, .ndisks = r.plan.ndisks,
-      .config_only = o->config_only, .seconds = now_monotonic () - t0,
+      .backup = m->id,
+      .vm = r.name,
+      .ndisks = r.plan.ndisks,
+      .config_only = o->config_only,
+      .seconds = now_monotonic () - t0,
     };
     if (o->report && o->report->ops && o->report->ops->restored)
       o->report->ops->restored (o->report->opaque, &res);

@@ -11,10 +11,10 @@
 
 struct restore_vm_opts {
   const char *uri;
-  const char *as;               /* restore beside the original */
-  const char *storage;          /* put disks and NVRAM here */
-  bool replace;                 /* turn off and delete the existing VM */
-  bool config_only;             /* blank disks */
+  const char *as;      /* restore beside the original */
+  const char *storage; /* put disks and NVRAM here */
+  bool replace;        /* turn off and delete the existing VM */
+  bool config_only;    /* blank disks */
   bool start;
   struct event_log *events;
   const struct vm_report *report;

@@ -69,12 +69,15 @@ restore_block_check (virConnectPtr conn, const char *vm, const char *target,
   int fd;
 
   if (strcmp (md->format, "raw") != 0) {
-    set_error (0, "disk %s: a %s image on block device %s is restored as "
-               "a file: give --storage DIR", target, md->format, dev);
+    set_error (0,
+               "disk %s: a %s image on block device %s is restored as "
+               "a file: give --storage DIR",
+               target, md->format, dev);
     return -1;
   }
   if (stat (dev, &st) == -1 || !S_ISBLK (st.st_mode)) {
-    set_error (0, "disk %s: %s is not a block device on this host: create "
+    set_error (0,
+               "disk %s: %s is not a block device on this host: create "
                "it, or restore the disk as a file with --storage DIR",
                target, dev);
     return -1;
@@ -100,8 +103,8 @@ restore_block_check (virConnectPtr conn, const char *vm, const char *target,
   }
   user = other_user (conn, vm, st.st_rdev);
   if (user) {
-    set_error (0, "disk %s: block device %s is a disk of VM %s", target,
-               dev, user);
+    set_error (0, "disk %s: block device %s is a disk of VM %s", target, dev,
+               user);
     free (user);
     return -1;
   }

@@ -75,7 +75,8 @@ restore_boot_files (struct repo *repo, const struct manifest *m,
         return -1;
       }
       if (!same)
-        event_emit (events, EV_BOOT_FILE_DIFFERS, "boot file %s differs "
+        event_emit (events, EV_BOOT_FILE_DIFFERS,
+                    "boot file %s differs "
                     "from the backup's copy: the VM starts with the host's",
                     f->path);
       continue;
@@ -91,8 +92,10 @@ restore_boot_files (struct repo *repo, const struct manifest *m,
       set_error (ENOMEM, "boot file %s", f->path);
       return -1;
     }
-    event_emit (events, EV_BOOT_FILE_RESTORED, "boot file %s was missing: "
-                "put back from the backup", f->path);
+    event_emit (events, EV_BOOT_FILE_RESTORED,
+                "boot file %s was missing: "
+                "put back from the backup",
+                f->path);
   }
   return 0;
 }

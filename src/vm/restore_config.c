@@ -72,7 +72,8 @@ restore_snapshots (struct vm_restore *r)
     /* Under a new identity the snapshot's embedded domain (old UUID)
      * would be refused: the VM's own definition serves instead. */
     if (r->o->as) {
-      vm_report_message (r->o->report, VM_REPORT_WARNING, "snapshot %s not "
+      vm_report_message (r->o->report, VM_REPORT_WARNING,
+                         "snapshot %s not "
                          "redefined on a VM restored under a new name",
                          f->path);
       continue;
@@ -88,9 +89,12 @@ restore_snapshots (struct vm_restore *r)
       free (xml);
       xml = disk_only;
     }
-    snap = virDomainSnapshotCreateXML
-      (r->dom, xml, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
-       | (current ? VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT : 0));
+    snap
+      = virDomainSnapshotCreateXML (r->dom, xml,
+                                    VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
+                                      | (current
+                                           ? VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
+                                           : 0));
     if (snap == NULL) {
       set_error (0, "redefine snapshot %s: %s", f->path, virt_error ());
       return -1;
@@ -99,4 +103,3 @@ restore_snapshots (struct vm_restore *r)
   }
   return 0;
 }
-

@@ -19,8 +19,10 @@ restore_check_conflict (const char *name, bool exists, const char *same_uuid,
     return -1;
   }
   if (exists && !o->replace) {
-    set_error (0, "VM %s exists: restore with --replace to turn it off and "
-               "overwrite it, or with --as NAME beside it", name);
+    set_error (0,
+               "VM %s exists: restore with --replace to turn it off and "
+               "overwrite it, or with --as NAME beside it",
+               name);
     return -1;
   }
   return 0;
@@ -52,7 +54,8 @@ disk_path (const struct restore_vm_opts *o, const struct vm_disk *d,
   dir = o->storage ? o->storage : dirname (copy);
   if (o->as) {
     if (asprintf (&p, "%s/%s-%s.%s", dir, o->as, d->target,
-                  strcmp (md->format, "qcow2") == 0 ? "qcow2" : "img") == -1)
+                  strcmp (md->format, "qcow2") == 0 ? "qcow2" : "img")
+        == -1)
       p = NULL;
   }
   else {
@@ -82,23 +85,31 @@ plan_device (const struct restore_plan *plan, const struct vm_disk *d,
              const struct restore_probe *probe, struct planned_disk *pd)
 {
   if (o->as) {
-    set_error (0, "disk %s is the %s %s: give --storage DIR for the copy's "
-               "image", d->target, strcmp (d->type, "block") == 0
-               ? "block device" : d->type, d->source);
+    set_error (0,
+               "disk %s is the %s %s: give --storage DIR for the copy's "
+               "image",
+               d->target,
+               strcmp (d->type, "block") == 0 ? "block device" : d->type,
+               d->source);
     return -1;
   }
   if (strcmp (d->type, "block") != 0) {
-    set_error (0, "disk %s was a %s disk (%s): restore it as a file with "
-               "--storage DIR", d->target, d->type, d->source);
+    set_error (0,
+               "disk %s was a %s disk (%s): restore it as a file with "
+               "--storage DIR",
+               d->target, d->type, d->source);
     return -1;
   }
   if (existing && !owned_by (existing, d->source)) {
-    set_error (0, "disk %s: %s is not a disk of the VM being replaced "
-               "(use --storage DIR)", d->target, d->source);
+    set_error (0,
+               "disk %s: %s is not a disk of the VM being replaced "
+               "(use --storage DIR)",
+               d->target, d->source);
     return -1;
   }
   if (probe->check_block (probe->opaque, plan->name, d->target, d->source,
-                          pd->md) == -1)
+                          pd->md)
+      == -1)
     return -1;
   pd->in_place = true;
   pd->path = strdup (d->source);
@@ -116,7 +127,8 @@ plan_nvram (struct restore_plan *plan, const struct domain_info *info,
 {
   CLEANUP_FREE char *copy = strdup (info->nvram);
   const char *dir = o->storage ? o->storage
-    : copy ? dirname (copy) : "/var/lib/libvirt/qemu/nvram";
+    : copy                     ? dirname (copy)
+                               : "/var/lib/libvirt/qemu/nvram";
 
   if (!o->as && !o->storage)
     plan->nvram = strdup (info->nvram);
@@ -129,8 +141,10 @@ plan_nvram (struct restore_plan *plan, const struct domain_info *info,
   if (probe->exists (probe->opaque, plan->nvram)
       && !(existing && existing->nvram
            && strcmp (existing->nvram, plan->nvram) == 0)) {
-    set_error (0, "NVRAM %s already exists and is not the NVRAM of the VM "
-               "being replaced (use --as NAME or --storage DIR)", plan->nvram);
+    set_error (0,
+               "NVRAM %s already exists and is not the NVRAM of the VM "
+               "being replaced (use --as NAME or --storage DIR)",
+               plan->nvram);
     return -1;
   }
   return 0;
@@ -156,7 +170,7 @@ restore_plan_make (const struct manifest *m, const struct domain_info *info,
     struct planned_disk *pd;
 
     if (strchr (md->name, '@'))
-      continue;                 /* an internal snapshot's state */
+      continue; /* an internal snapshot's state */
     d = find_disk (info, md->name);
     if (d == NULL) {
       set_error (0, "disk %s is not in the backed-up domain XML", md->name);
@@ -171,8 +185,8 @@ restore_plan_make (const struct manifest *m, const struct domain_info *info,
     }
     pd->path = disk_path (o, d, md);
     pd->keep_source = d->from_volume && !o->as && !o->storage;
-    if (pd->path == NULL || asprintf (&pd->staged, "%s.vmbackup-new",
-                                      pd->path) == -1) {
+    if (pd->path == NULL
+        || asprintf (&pd->staged, "%s.vmbackup-new", pd->path) == -1) {
       pd->staged = NULL;
       set_error (ENOMEM, "restore plan");
       return -1;
@@ -181,7 +195,8 @@ restore_plan_make (const struct manifest *m, const struct domain_info *info,
      * replaced. */
     if (probe->exists (probe->opaque, pd->path)
         && !owned_by (existing, pd->path)) {
-      set_error (0, "disk %s: %s already exists and is not a disk of the VM "
+      set_error (0,
+                 "disk %s: %s already exists and is not a disk of the VM "
                  "being replaced (use --as NAME or --storage DIR)",
                  d->target, pd->path);
       return -1;

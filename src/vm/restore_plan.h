@@ -14,13 +14,13 @@
 
 struct planned_disk {
   const struct manifest_disk *md;
-  char *path;                   /* final path */
-  char *staged;                 /* PATH.vmbackup-new */
-  bool written;                 /* staged exists */
-  bool placed;                  /* moved to path */
-  bool in_place;                /* the block device path, written where it
+  char *path;       /* final path */
+  char *staged;     /* PATH.vmbackup-new */
+  bool written;     /* staged exists */
+  bool placed;      /* moved to path */
+  bool in_place;    /* the block device path, written where it
                                  * is once its VM is gone (restore_block.h) */
-  bool keep_source;             /* its pool volume's file: the domain XML
+  bool keep_source; /* its pool volume's file: the domain XML
                                  * names it already */
 };
 
@@ -35,10 +35,10 @@ struct restore_probe {
 };
 
 struct restore_plan {
-  const char *name;             /* the restored VM's name */
-  struct planned_disk *disks;   /* the manifest's disks but snapshot states */
+  const char *name;           /* the restored VM's name */
+  struct planned_disk *disks; /* the manifest's disks but snapshot states */
   size_t ndisks;
-  char *nvram;                  /* where NVRAM goes, or NULL */
+  char *nvram; /* where NVRAM goes, or NULL */
 };
 
 /* May the restore go ahead?  exists: a VM of the restored name is

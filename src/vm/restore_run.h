@@ -20,16 +20,16 @@ struct vm_restore {
   const struct manifest *m;
   const struct restore_vm_opts *o;
   virConnectPtr conn;
-  struct domain_info info;      /* of the backed-up XML */
+  struct domain_info info; /* of the backed-up XML */
   char *xml;
-  const char *name;             /* the restored VM's name */
-  struct restore_plan plan;     /* disks and NVRAM: where they go */
+  const char *name;         /* the restored VM's name */
+  struct restore_plan plan; /* disks and NVRAM: where they go */
   bool nvram_written;
-  virDomainPtr existing;        /* the VM we would replace */
+  virDomainPtr existing; /* the VM we would replace */
   struct domain_info existing_info;
-  bool was_running;             /* it ran: the restored VM runs too */
-  virDomainPtr dom;             /* the VM we defined */
-  path_vector boot_created;     /* boot files we put back */
+  bool was_running;         /* it ran: the restored VM runs too */
+  virDomainPtr dom;         /* the VM we defined */
+  path_vector boot_created; /* boot files we put back */
 };
 
 /* The largest domain or snapshot XML a backup may hold. */

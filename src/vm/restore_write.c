@@ -45,7 +45,10 @@ restore_layer (struct vm_restore *r, const struct manifest_disk *md,
 
   vm_report_progress_begin (r->o->report, md->name);
   struct restore_disk_params p = {
-    .repo = r->repo, .disk = md, .path = path, .format = md->format,
+    .repo = r->repo,
+    .disk = md,
+    .path = path,
+    .format = md->format,
     .overwrite = overwrite,
     .progress = vm_report_progress,
     .progress_opaque = (void *) r->o->report,
@@ -75,8 +78,8 @@ write_with_snapshots (struct vm_restore *r, struct planned_disk *pd,
       continue;
     if (!created) {
       snprintf (size, sizeof size, "%llu", (unsigned long long) pd->md->size);
-      char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", pd->staged,
-                       size, NULL };
+      char *argv[] = { "qemu-img", "create",   "-q", "-f",
+                       "qcow2",    pd->staged, size, NULL };
       if (run_quiet (argv) == -1) {
         set_error (0, "qemu-img create %s failed", pd->staged);
         return -1;
@@ -85,8 +88,8 @@ write_with_snapshots (struct vm_restore *r, struct planned_disk *pd,
     }
     if (restore_layer (r, state, pd->staged, true) == -1)
       return -1;
-    char *argv[] = { "qemu-img", "snapshot", "-q", "-c", f->path, pd->staged,
-                     NULL };
+    char *argv[] = { "qemu-img", "snapshot", "-q", "-c",
+                     f->path,    pd->staged, NULL };
     if (run_quiet (argv) == -1) {
       set_error (0, "disk %s: qemu-img snapshot -c %s failed", pd->md->name,
                  f->path);
@@ -106,13 +109,13 @@ restore_write_disks (struct vm_restore *r)
     struct planned_disk *pd = &r->plan.disks[i];
 
     if (pd->in_place)
-      continue;                 /* written once its VM is gone */
-    unlink (pd->staged);        /* from an earlier killed restore */
+      continue;          /* written once its VM is gone */
+    unlink (pd->staged); /* from an earlier killed restore */
     if (r->o->config_only) {
       char size[32];
       snprintf (size, sizeof size, "%llu", (unsigned long long) pd->md->size);
-      char *argv[] = { "qemu-img", "create", "-q", "-f", pd->md->format,
-                       pd->staged, size, NULL };
+      char *argv[] = { "qemu-img",     "create",   "-q", "-f",
+                       pd->md->format, pd->staged, size, NULL };
       if (run_quiet (argv) == -1) {
         set_error (0, "disk %s: qemu-img create %s failed", pd->md->name,
                    pd->staged);
@@ -150,4 +153,3 @@ restore_write_devices (struct vm_restore *r)
   }
   return 0;
 }
-

@@ -44,7 +44,7 @@ local_gc_begin (struct backend *be)
     goto fail;
   L->gc_cutoff = (oldest < start ? oldest : start) - SLACK_NS;
   return 0;
- fail:
+fail:
   local_gc_end (be);
   return -1;
 }
@@ -75,8 +75,10 @@ lock_for_sweep (int lock_fd, int lock_byte, const char *rel,
   if (r != 1)
     return r;
   if (notice) {
-    snprintf (msg, sizeof msg, "gc: waiting for a backup that is using %s "
-              "(a stopped backup holds it until it goes on)", rel);
+    snprintf (msg, sizeof msg,
+              "gc: waiting for a backup that is using %s "
+              "(a stopped backup holds it until it goes on)",
+              rel);
     notice (opaque, msg);
   }
   return chunk_prefix_lock (lock_fd, lock_byte, 1);
@@ -85,14 +87,15 @@ lock_for_sweep (int lock_fd, int lock_byte, const char *rel,
 int
 local_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
                 backend_keep_fn keep, void *opaque, bool dry_run,
-                backend_notice_fn notice, void *notice_opaque,
-                uint64_t *kept, uint64_t *deleted, uint64_t *bytes)
+                backend_notice_fn notice, void *notice_opaque, uint64_t *kept,
+                uint64_t *deleted, uint64_t *bytes)
 {
   struct local *L = local_of (be);
   char rel[16];
   const char *suffix = what == SWEEP_INDEXES ? ".idx" : NULL;
   int lock_byte = what == SWEEP_CHUNKS ? (int) prefix
-    : what == SWEEP_INDEXES ? 256 : -1;
+    : what == SWEEP_INDEXES            ? 256
+                                       : -1;
   CLEANUP_FREE char *path = NULL;
   int dfd;
   DIR *d;
@@ -101,7 +104,8 @@ local_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
   if (what == SWEEP_CHUNKS)
     snprintf (rel, sizeof rel, "chunks/%02x", prefix);
   else
-    snprintf (rel, sizeof rel, "%s", what == SWEEP_INDEXES ? "indexes" : "tmp");
+    snprintf (rel, sizeof rel, "%s",
+              what == SWEEP_INDEXES ? "indexes" : "tmp");
   if (what == SWEEP_TMP)
     keep = NULL;
   path = local_path (L, "%s", rel);
@@ -119,8 +123,8 @@ local_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
     return -1;
   }
   if (lock_byte >= 0
-      && lock_for_sweep (L->gc_lock_fd, lock_byte, rel, notice,
-                         notice_opaque) == -1) {
+      && lock_for_sweep (L->gc_lock_fd, lock_byte, rel, notice, notice_opaque)
+        == -1) {
     closedir (d);
     return -1;
   }
@@ -137,7 +141,7 @@ local_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
     if (keep) {
       if (n != DIGEST_HEX_LEN + slen
           || (slen && strcmp (e->d_name + DIGEST_HEX_LEN, suffix)))
-        continue;               /* not ours: leave it alone */
+        continue; /* not ours: leave it alone */
       memcpy (hex, e->d_name, DIGEST_HEX_LEN);
       hex[DIGEST_HEX_LEN] = '\0';
       if (digest_from_hex (hex, &dg) == -1)

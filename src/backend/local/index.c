@@ -22,7 +22,7 @@ copy_to_tmp (struct local *L, int fd, uint64_t len, char **tmppath)
   unsigned char buf[65536];
   int out = dir ? tmpfile_create (dir, tmppath) : -1;
 
-  for (uint64_t off = 0; out >= 0 && off < len; ) {
+  for (uint64_t off = 0; out >= 0 && off < len;) {
     size_t n = len - off < sizeof buf ? len - off : sizeof buf;
     if (read_full (fd, buf, n, off) == -1 || write_full (out, buf, n, off)) {
       set_error (errno, "copy index");

@@ -14,8 +14,8 @@
 #include "common/fsutil.h"
 #include "local.h"
 
-static const char *subdirs[] = { "chunks", "indexes", "backups", "locks",
-                                 "locks/writers", "tmp" };
+static const char *subdirs[] = { "chunks", "indexes",       "backups",
+                                 "locks",  "locks/writers", "tmp" };
 
 char *
 local_path (const struct local *L, const char *fmt, ...)
@@ -159,7 +159,7 @@ local_open (struct backend *be, const char *path)
   }
   return 0;
 
- fail:
+fail:
   local_close (be);
   return -1;
 }

@@ -28,7 +28,7 @@ struct pending_batch {
 struct local_writer {
   bool active;
   struct writer_reg reg;
-  int lock_fd;                  /* the publisher's (workers use their own) */
+  int lock_fd; /* the publisher's (workers use their own) */
   pthread_mutex_t lock;
   pthread_cond_t cond;
   struct pending_chunk *pending;
@@ -89,8 +89,8 @@ int local_index_put (struct backend *be, const struct digest *id, int fd,
 int local_index_open (struct backend *be, const struct digest *id);
 
 /* manifests.c */
-int local_manifest_reserve (struct backend *be, const char *name,
-                            int64_t time, char **id);
+int local_manifest_reserve (struct backend *be, const char *name, int64_t time,
+                            char **id);
 void local_manifest_unreserve (struct backend *be, const char *id);
 int local_manifest_commit (struct backend *be, const char *id,
                            const char *text);

@@ -51,7 +51,8 @@ writer_register (struct local *L, struct writer_reg *w)
     goto fail;
   }
   if (asprintf (&w->path, "%s/locks/writers/%s", L->path,
-                strrchr (tmppath, '/') + 1) == -1) {
+                strrchr (tmppath, '/') + 1)
+      == -1) {
     w->path = NULL;
     set_error (ENOMEM, "writer registration");
     goto fail;
@@ -62,7 +63,7 @@ writer_register (struct local *L, struct writer_reg *w)
   }
   return 0;
 
- fail:
+fail:
   close (w->fd);
   unlink (tmppath);
   free (w->path);
@@ -147,7 +148,10 @@ static int
 prefix_lock_op (int lock_fd, unsigned prefix, short type, int cmd)
 {
   struct flock fl = {
-    .l_type = type, .l_whence = SEEK_SET, .l_start = prefix, .l_len = 1,
+    .l_type = type,
+    .l_whence = SEEK_SET,
+    .l_start = prefix,
+    .l_len = 1,
   };
 
   while (fcntl (lock_fd, cmd, &fl) == -1) {
@@ -155,7 +159,7 @@ prefix_lock_op (int lock_fd, unsigned prefix, short type, int cmd)
     if (e == EINTR)
       continue;
     set_error (e, "lock chunk prefix %02x", prefix);
-    errno = e;                  /* trylock tells "held" from failure */
+    errno = e; /* trylock tells "held" from failure */
     return -1;
   }
   return 0;
@@ -174,7 +178,8 @@ int
 chunk_prefix_trylock (int lock_fd, unsigned prefix, int exclusive)
 {
   if (prefix_lock_op (lock_fd, prefix, exclusive ? F_WRLCK : F_RDLCK,
-                      F_OFD_SETLK) == 0)
+                      F_OFD_SETLK)
+      == 0)
     return 0;
   return errno == EAGAIN || errno == EACCES ? 1 : -1;
 }

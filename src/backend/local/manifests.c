@@ -87,7 +87,7 @@ local_manifest_reserve (struct backend *be, const char *name, int64_t time,
     }
   }
   set_error (0, "too many backups of %s in one second", name);
- fail:
+fail:
   free (*id);
   *id = NULL;
   return -1;
@@ -166,11 +166,12 @@ list_name (struct local *L, const char *name, char ***ids, size_t *n)
   int r = 0;
 
   if (d == NULL)
-    return dir && errno == ENOENT ? 0
+    return dir && errno == ENOENT
+      ? 0
       : (set_error (errno, "open %s", dir ? dir : "backups"), -1);
   while (r == 0 && (e = readdir (d)) != NULL) {
     if (e->d_name[0] == '.')
-      continue;                 /* reservations, temporary files */
+      continue; /* reservations, temporary files */
     if (add_id (ids, n, name, e->d_name) == -1) {
       set_error (ENOMEM, "list backups");
       r = -1;
@@ -200,10 +201,9 @@ local_manifest_list (struct backend *be, const char *name, char ***ids,
   }
   while (r == 0 && (e = readdir (d)) != NULL) {
     struct stat st;
-    if (e->d_name[0] == '.'
-        || fstatat (dirfd (d), e->d_name, &st, 0) == -1
+    if (e->d_name[0] == '.' || fstatat (dirfd (d), e->d_name, &st, 0) == -1
         || !S_ISDIR (st.st_mode))
-      continue;                 /* not a backup name: not ours */
+      continue; /* not a backup name: not ours */
     r = list_name (L, e->d_name, ids, n);
   }
   closedir (d);

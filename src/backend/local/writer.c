@@ -22,7 +22,7 @@
 
 struct pending_chunk {
   struct digest digest;
-  char tmp[64];                 /* relative to the repository */
+  char tmp[64]; /* relative to the repository */
   char final[128];
 };
 
@@ -56,11 +56,10 @@ publish (struct local *L, struct pending_chunk *batch, size_t n, int lock_fd)
     }
     /* Never replace a chunk file: one that appeared meanwhile (another
      * writer's copy of the same data) stays as it is. */
-    rr = renameat2 (L->dirfd, batch[i].tmp, L->dirfd,
-                    batch[i].final, RENAME_NOREPLACE);
-    if (rr == -1 && errno == EINVAL)    /* file system without it */
-      rr = renameat (L->dirfd, batch[i].tmp, L->dirfd,
-                     batch[i].final);
+    rr = renameat2 (L->dirfd, batch[i].tmp, L->dirfd, batch[i].final,
+                    RENAME_NOREPLACE);
+    if (rr == -1 && errno == EINVAL) /* file system without it */
+      rr = renameat (L->dirfd, batch[i].tmp, L->dirfd, batch[i].final);
     else if (rr == -1 && errno == EEXIST) {
       unlinkat (L->dirfd, batch[i].tmp, 0);
       rr = 0;
@@ -276,11 +275,11 @@ local_chunk_put (struct backend *be, int worker, const struct digest *d,
   L->w.pending_bytes += enclen;
   *stored = true;
   r = L->w.failed ? (set_error (0, "%s", L->w.error), -1) : 0;
-  if (r == 0 && (L->w.npending == PUBLISH_CHUNKS
-                 || L->w.pending_bytes >= PUBLISH_BYTES)) {
+  if (r == 0
+      && (L->w.npending == PUBLISH_CHUNKS
+          || L->w.pending_bytes >= PUBLISH_BYTES)) {
     batch = take_pending (L, &nbatch);
-    r = batch ? enqueue (L, batch, nbatch)
-      : (set_error (ENOMEM, "store"), -1);
+    r = batch ? enqueue (L, batch, nbatch) : (set_error (ENOMEM, "store"), -1);
   }
   pthread_mutex_unlock (&L->w.lock);
   return r;

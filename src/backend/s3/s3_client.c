@@ -162,39 +162,39 @@ write_body (char *data, size_t size, size_t n, void *opaque)
 
   if (b->out->len + n > b->max) {
     b->overflow = true;
-    return 0;                   /* curl stops: CURLE_WRITE_ERROR */
+    return 0; /* curl stops: CURLE_WRITE_ERROR */
   }
   strbuf_add (b->out, data, n);
   return n;
 }
 
 struct request {
-  const char *method;           /* GET PUT HEAD DELETE */
-  const char *key;              /* NULL: the bucket */
+  const char *method; /* GET PUT HEAD DELETE */
+  const char *key;    /* NULL: the bucket */
   const char *query;
-  const void *data;             /* PUT body */
+  const void *data; /* PUT body */
   size_t len;
-  struct curl_slist *headers;   /* extra headers */
-  struct strbuf *out;           /* GET: the body */
+  struct curl_slist *headers; /* extra headers */
+  struct strbuf *out;         /* GET: the body */
   size_t max;
   /* results */
   long status;
-  uint64_t length;              /* HEAD: Content-Length */
+  uint64_t length; /* HEAD: Content-Length */
 };
 
 static bool
 status_retryable (long status)
 {
   return status == 429 || status == 500 || status == 502 || status == 503
-         || status == 504;
+    || status == 504;
 }
 
 static bool
 curl_retryable (CURLcode rc)
 {
   return rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR
-         || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING
-         || rc == CURLE_PARTIAL_FILE || rc == CURLE_COULDNT_RESOLVE_HOST;
+    || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING
+    || rc == CURLE_PARTIAL_FILE || rc == CURLE_COULDNT_RESOLVE_HOST;
 }
 
 /* The object's name in messages: s3://bucket/prefix/key. */
@@ -224,15 +224,15 @@ status_error (const struct s3_client *c, struct request *r,
   else if (r->status == 412 || r->status == 409)
     err = EEXIST;
   if (strcmp (code, "RequestTimeTooSkewed") == 0)
-    set_error (err, "%s: %s: this host's clock differs from the S3 "
+    set_error (err,
+               "%s: %s: this host's clock differs from the S3 "
                "server's by more than S3 allows (15 min): set the clock",
                name.buf, r->method);
   else if (err == ENXIO)
     set_error (err, "s3://%s: no such bucket", c->cfg.bucket);
   else
-    set_error (err, "%s: %s: HTTP %ld%s%s%s%s", name.buf, r->method,
-               r->status, *code ? " " : "", code, *message ? ": " : "",
-               message);
+    set_error (err, "%s: %s: HTTP %ld%s%s%s%s", name.buf, r->method, r->status,
+               *code ? " " : "", code, *message ? ": " : "", message);
   strbuf_release (&name);
   return -1;
 }
@@ -285,13 +285,14 @@ perform_once (struct s3_client *c, CURL *h, struct request *r,
       set_error (EFBIG, "S3 answer larger than %zu bytes", r->max);
       return -1;
     }
-    return 1;                   /* transport error: the caller decides */
+    return 1; /* transport error: the caller decides */
   }
   curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &r->status);
   if (r->status >= 300 && r->out) {
     strbuf_add (err_body, r->out->buf + out_len0,
                 r->out->len - out_len0 < ERROR_BODY_MAX
-                ? r->out->len - out_len0 : ERROR_BODY_MAX);
+                  ? r->out->len - out_len0
+                  : ERROR_BODY_MAX);
     r->out->len = out_len0;
     r->out->buf[out_len0] = '\0';
   }
@@ -327,8 +328,7 @@ perform (struct s3_client *c, struct request *r)
       ret = 0;
       break;
     }
-    if (attempt >= c->cfg.attempts
-        || (t == 1 && !curl_retryable (rc))
+    if (attempt >= c->cfg.attempts || (t == 1 && !curl_retryable (rc))
         || (t == 0 && !status_retryable (r->status))) {
       /* A put-if-absent whose earlier try may have arrived: 412 now
        * means "there", which is what was asked for. */
@@ -341,7 +341,8 @@ perform (struct s3_client *c, struct request *r)
                    "%s: %s: %s%s", name.buf, r->method,
                    curl_easy_strerror (rc),
                    rc == CURLE_OPERATION_TIMEDOUT
-                   ? " (no answer from the S3 server)" : "");
+                     ? " (no answer from the S3 server)"
+                     : "");
         strbuf_release (&name);
       }
       break;
@@ -403,8 +404,7 @@ int
 s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
         const struct s3_put_opts *opts)
 {
-  struct request r = { .method = "PUT", .key = key, .data = data,
-                       .len = len };
+  struct request r = { .method = "PUT", .key = key, .data = data, .len = len };
   int ret;
 
   r.headers = base_headers (c);
@@ -418,9 +418,10 @@ s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
     struct tm tm;
     gmtime_r (&opts->retain_until, &tm);
     strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    r.headers = curl_slist_append (r.headers, opts->governance
-                                   ? "x-amz-object-lock-mode: GOVERNANCE"
-                                   : "x-amz-object-lock-mode: COMPLIANCE");
+    r.headers = curl_slist_append (r.headers,
+                                   opts->governance
+                                     ? "x-amz-object-lock-mode: GOVERNANCE"
+                                     : "x-amz-object-lock-mode: COMPLIANCE");
     snprintf (hdr, sizeof hdr, "x-amz-object-lock-retain-until-date: %s",
               date);
     r.headers = curl_slist_append (r.headers, hdr);
@@ -431,11 +432,11 @@ s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
 }
 
 int
-s3_get (struct s3_client *c, const char *key, struct strbuf *out,
-        size_t max)
+s3_get (struct s3_client *c, const char *key, struct strbuf *out, size_t max)
 {
-  struct request r = { .method = "GET", .key = key, .out = out,
-                       .max = out->len + max };
+  struct request r = {
+    .method = "GET", .key = key, .out = out, .max = out->len + max
+  };
   int ret;
 
   r.headers = base_headers (c);
@@ -475,8 +476,7 @@ s3_delete (struct s3_client *c, const char *key)
 }
 
 int
-s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn,
-         void *opaque)
+s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn, void *opaque)
 {
   CLEANUP_FREE char *token = NULL;
   struct strbuf full = STRBUF_INIT;
@@ -485,8 +485,7 @@ s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn,
   strbuf_addf (&full, "%s%s", c->cfg.prefix, prefix);
   do {
     struct strbuf query = STRBUF_INIT, page = STRBUF_INIT;
-    struct request r = { .method = "GET", .out = &page,
-                         .max = LIST_BODY_MAX };
+    struct request r = { .method = "GET", .out = &page, .max = LIST_BODY_MAX };
     char *next = NULL;
 
     /* Parameters in sorted order, as SigV4's canonical query wants. */

@@ -30,15 +30,15 @@ void s3_client_close (struct s3_client *c);
 const struct s3_config *s3_client_config (const struct s3_client *c);
 
 struct s3_put_opts {
-  bool if_absent;               /* If-None-Match: * (EEXIST if it exists) */
+  bool if_absent; /* If-None-Match: * (EEXIST if it exists) */
   /* Object Lock: with retain_until > 0, the object version cannot be
    * deleted or overwritten before then (COMPLIANCE: by nobody). */
   time_t retain_until;
-  bool governance;              /* GOVERNANCE instead of COMPLIANCE */
+  bool governance; /* GOVERNANCE instead of COMPLIANCE */
 };
 
-int s3_put (struct s3_client *c, const char *key, const void *data,
-            size_t len, const struct s3_put_opts *opts);
+int s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
+            const struct s3_put_opts *opts);
 /* The object into out (appended), refused with EFBIG past max bytes. */
 int s3_get (struct s3_client *c, const char *key, struct strbuf *out,
             size_t max);

@@ -74,8 +74,8 @@ read_credentials_file (struct s3_config *cfg)
     profile = "default";
   if (file)
     path = strdup (file);
-  else if (getenv ("HOME") && asprintf (&path, "%s/.aws/credentials",
-                                        getenv ("HOME")) == -1)
+  else if (getenv ("HOME")
+           && asprintf (&path, "%s/.aws/credentials", getenv ("HOME")) == -1)
     path = NULL;
   if (!path)
     return 0;
@@ -139,8 +139,8 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
   slash = strchr (rest, '/');
   cfg->bucket = slash ? strndup (rest, slash - rest) : strdup (rest);
   if (!valid_bucket (cfg->bucket)) {
-    set_error (0, "%s: bad bucket name '%s' (3-63 of a-z, 0-9, '.', '-')",
-               url, cfg->bucket);
+    set_error (0, "%s: bad bucket name '%s' (3-63 of a-z, 0-9, '.', '-')", url,
+               cfg->bucket);
     goto fail;
   }
   rest = slash ? slash + 1 : "";
@@ -163,7 +163,8 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
     size_t n = strlen (endpoint);
     while (n > 0 && endpoint[n - 1] == '/')
       n--;
-    if (strncmp (endpoint, "http://", 7) && strncmp (endpoint, "https://", 8)) {
+    if (strncmp (endpoint, "http://", 7)
+        && strncmp (endpoint, "https://", 8)) {
       set_error (0, "S3 endpoint %s: must start with http:// or https://",
                  endpoint);
       goto fail;
@@ -176,8 +177,8 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
     env = getenv ("AWS_DEFAULT_REGION");
   cfg->region = strdup (env && *env ? env : "us-east-1");
   if (!cfg->endpoint) {
-    if (asprintf (&cfg->endpoint, "https://s3.%s.amazonaws.com",
-                  cfg->region) == -1)
+    if (asprintf (&cfg->endpoint, "https://s3.%s.amazonaws.com", cfg->region)
+        == -1)
       cfg->endpoint = NULL;
     cfg->path_style = false;
   }
@@ -202,15 +203,18 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
   else
     read_credentials_file (cfg);
   if (!cfg->access_key || !cfg->secret_key || !*cfg->access_key) {
-    set_error (0, "%s: no S3 credentials (set AWS_ACCESS_KEY_ID and "
+    set_error (0,
+               "%s: no S3 credentials (set AWS_ACCESS_KEY_ID and "
                "AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)",
                url);
     goto fail;
   }
-  if ((cfg->timeout = env_int ("VMBACKUP_S3_TIMEOUT", DEFAULT_TIMEOUT,
-                               1, 3600)) == -1
-      || (cfg->attempts = env_int ("VMBACKUP_S3_ATTEMPTS", DEFAULT_ATTEMPTS,
-                                   1, 100)) == -1)
+  if ((cfg->timeout = env_int ("VMBACKUP_S3_TIMEOUT", DEFAULT_TIMEOUT, 1,
+                               3600))
+        == -1
+      || (cfg->attempts = env_int ("VMBACKUP_S3_ATTEMPTS", DEFAULT_ATTEMPTS, 1,
+                                   100))
+        == -1)
     goto fail;
   if (!cfg->prefix || !cfg->endpoint || !cfg->region) {
     set_error (ENOMEM, "%s", url);
@@ -218,7 +222,7 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
   }
   return 0;
 
- fail:
+fail:
   s3_config_release (cfg);
   return -1;
 }

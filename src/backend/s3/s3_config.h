@@ -8,15 +8,15 @@
 
 struct s3_config {
   char *bucket;
-  char *prefix;                 /* "" or "dir/sub/" (always ends in '/') */
-  char *endpoint;               /* "https://host[:port]", no trailing '/' */
+  char *prefix;   /* "" or "dir/sub/" (always ends in '/') */
+  char *endpoint; /* "https://host[:port]", no trailing '/' */
   char *region;
-  bool path_style;              /* endpoint/bucket/key, not bucket.endpoint/key */
+  bool path_style; /* endpoint/bucket/key, not bucket.endpoint/key */
   char *access_key;
   char *secret_key;
-  char *session_token;          /* NULL unless temporary credentials */
-  int timeout;                  /* seconds without progress: an error */
-  int attempts;                 /* tries of a request that may succeed later */
+  char *session_token; /* NULL unless temporary credentials */
+  int timeout;         /* seconds without progress: an error */
+  int attempts;        /* tries of a request that may succeed later */
 };
 
 /* Fill cfg from url ("s3://BUCKET[/PREFIX]") and, in this order of

@@ -19,14 +19,14 @@ parse (const char *body, size_t len)
     return NULL;
   return xmlReadMemory (body, (int) len, "s3.xml", NULL,
                         XML_PARSE_NONET | XML_PARSE_NOERROR
-                        | XML_PARSE_NOWARNING);
+                          | XML_PARSE_NOWARNING);
 }
 
 static bool
 named (xmlNodePtr n, const char *name)
 {
   return n->type == XML_ELEMENT_NODE
-         && strcmp ((const char *) n->name, name) == 0;
+    && strcmp ((const char *) n->name, name) == 0;
 }
 
 static xmlNodePtr
@@ -105,8 +105,8 @@ one_object (xmlNodePtr contents, const char *prefix, s3_list_fn fn,
     errno = 0;
     sz = strtoull (size, &end, 10);
   }
-  if (!key || strncmp (key, prefix, plen) != 0 || !key[plen]
-      || !size || !*size || *end || errno) {
+  if (!key || strncmp (key, prefix, plen) != 0 || !key[plen] || !size || !*size
+      || *end || errno) {
     set_error (EIO, "S3 listing: bad entry (key %s outside %s, or no size)",
                key ? key : "(none)", *prefix ? prefix : "the bucket");
     ret = -1;
@@ -150,7 +150,7 @@ s3_xml_list_page (const char *body, size_t len, const char *prefix,
       *next = strdup (tok);
     xmlFree (tok);
   }
- out:
+out:
   xmlFree (truncated);
   if (doc)
     xmlFreeDoc (doc);

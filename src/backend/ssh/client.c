@@ -100,7 +100,7 @@ remote_open (struct backend *be, const char *url)
   remote_url_free (&u);
   return 0;
 
- fail:
+fail:
   free (cl);
   conn_close (c);
   free (reply.buf);
@@ -138,8 +138,7 @@ remote_gc (struct backend *be, bool dry_run, struct gc_stats *st)
   unsigned char req = dry_run, out[6 * 8];
   struct conn_reply reply = { .buf = out, .cap = sizeof out };
 
-  if (conn_call (client_of (be)->conn, OP_GC, &req, 1, NULL, 0,
-                 &reply) == -1)
+  if (conn_call (client_of (be)->conn, OP_GC, &req, 1, NULL, 0, &reply) == -1)
     return -1;
   if (reply.len != sizeof out) {
     set_error (0, "protocol error: bad GC answer");
@@ -161,8 +160,9 @@ remote_verify (struct backend *be, char *const *ids, size_t n,
 {
   struct strbuf req = STRBUF_INIT;
   unsigned char out[3 * 8];
-  struct conn_reply reply = { .buf = out, .cap = sizeof out,
-                              .more = report, .more_opaque = opaque };
+  struct conn_reply reply = {
+    .buf = out, .cap = sizeof out, .more = report, .more_opaque = opaque
+  };
   int r;
 
   for (size_t i = 0; i < n; i++) {
@@ -173,8 +173,8 @@ remote_verify (struct backend *be, char *const *ids, size_t n,
     }
     strbuf_addf (&req, "%s\n", ids[i]);
   }
-  r = conn_call (client_of (be)->conn, OP_VERIFY, req.buf, req.len, NULL,
-                 0, &reply);
+  r = conn_call (client_of (be)->conn, OP_VERIFY, req.buf, req.len, NULL, 0,
+                 &reply);
   strbuf_release (&req);
   if (r == -1)
     return -1;

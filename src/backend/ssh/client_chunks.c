@@ -78,14 +78,16 @@ remote_chunk_refresh_ahead (struct backend *be, const struct digest *d)
     pthread_mutex_unlock (&cl->lock);
     return;
   }
-  *ra = (struct refresh_ahead) { .used = true, .seq = ++cl->refresh_seq,
-                                 .d = *d, .cl = cl };
+  *ra = (struct refresh_ahead) {
+    .used = true, .seq = ++cl->refresh_seq, .d = *d, .cl = cl
+  };
   cl->session = true;
   pthread_mutex_unlock (&cl->lock);
   put_le32 (req, 1);
   memcpy (req + 4, d->b, DIGEST_LEN);
   if (conn_send (cl->conn, OP_REFRESH, req, sizeof req, NULL, 0,
-                 refresh_ahead_done, ra) == -1) {
+                 refresh_ahead_done, ra)
+      == -1) {
     SCOPED_LOCK (&cl->lock);
     ra->done = ra->failed = true;
     pthread_cond_broadcast (&cl->cond);
@@ -126,8 +128,7 @@ remote_chunk_refresh (struct backend *be, const struct digest *d)
     return ahead;
   put_le32 (req, 1);
   memcpy (req + 4, d->b, DIGEST_LEN);
-  if (conn_call (cl->conn, OP_REFRESH, req, sizeof req, NULL, 0,
-                 &reply) == -1)
+  if (conn_call (cl->conn, OP_REFRESH, req, sizeof req, NULL, 0, &reply) == -1)
     return -1;
   __atomic_store_n (&cl->session, true, __ATOMIC_RELAXED);
   if (reply.len != 1 || answer[0] > 1) {
@@ -149,8 +150,10 @@ put_done (void *opaque, int status, const unsigned char *p, size_t len)
     }
   }
   else if (status == ST_OK)
-    record_failure (cl, (const unsigned char *) "protocol error: bad PUT "
-                    "answer", 27);
+    record_failure (cl,
+                    (const unsigned char *) "protocol error: bad PUT "
+                                            "answer",
+                    27);
   else if (status != ST_MORE)
     record_failure (cl, p, len);
 }
@@ -179,7 +182,8 @@ prefetch_done (void *opaque, int status, const unsigned char *p, size_t len)
   if (status == ST_MORE)
     return;
   SCOPED_LOCK (&cl->lock);
-  pf->failed = status != ST_OK || len > FORMAT_CHUNK_HEADER_LEN + cl->chunk_size;
+  pf->failed = status != ST_OK
+    || len > FORMAT_CHUNK_HEADER_LEN + cl->chunk_size;
   if (!pf->failed) {
     memcpy (pf->buf, p, len);
     pf->len = len;
@@ -199,12 +203,12 @@ remote_chunk_prefetch (struct backend *be, const struct digest *d)
     struct prefetch *p = &cl->prefetch[i];
     if (p->used && digest_cmp (&p->d, d) == 0) {
       pthread_mutex_unlock (&cl->lock);
-      return;                   /* on its way already */
+      return; /* on its way already */
     }
     if (!p->used && pf == NULL)
       pf = p;
   }
-  if (pf == NULL)               /* make room: the oldest one in */
+  if (pf == NULL) /* make room: the oldest one in */
     for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
       struct prefetch *p = &cl->prefetch[i];
       if (p->done && (pf == NULL || p->seq < pf->seq))
@@ -223,7 +227,8 @@ remote_chunk_prefetch (struct backend *be, const struct digest *d)
   pf->cl = cl;
   pthread_mutex_unlock (&cl->lock);
   if (conn_send (cl->conn, OP_GET, d->b, DIGEST_LEN, NULL, 0, prefetch_done,
-                 pf) == -1) {
+                 pf)
+      == -1) {
     /* Not sent (or failed by the reader already): chunk_get asks
      * again, and reports the error. */
     SCOPED_LOCK (&cl->lock);
@@ -235,8 +240,8 @@ remote_chunk_prefetch (struct backend *be, const struct digest *d)
 /* A prefetched copy of d, if there is one: 1 copied to buf, 0 none (or
  * it failed: the caller asks again and gets the error itself). */
 static int
-take_prefetched (struct client *cl, const struct digest *d,
-                 unsigned char *buf, size_t cap, size_t *len)
+take_prefetched (struct client *cl, const struct digest *d, unsigned char *buf,
+                 size_t cap, size_t *len)
 {
   SCOPED_LOCK (&cl->lock);
 

@@ -44,10 +44,10 @@ remote_index_put (struct backend *be, const struct digest *id, int fd,
   }
   memcpy (hdr, id->b, DIGEST_LEN);
   put_le64 (hdr + DIGEST_LEN, len);
-  if (conn_call (cl->conn, OP_INDEX_BEGIN, hdr, sizeof hdr, NULL, 0,
-                 NULL) == -1)
+  if (conn_call (cl->conn, OP_INDEX_BEGIN, hdr, sizeof hdr, NULL, 0, NULL)
+      == -1)
     return -1;
-  __atomic_store_n (&cl->session, true, __ATOMIC_RELAXED);   /* END ends it */
+  __atomic_store_n (&cl->session, true, __ATOMIC_RELAXED); /* END ends it */
   for (uint64_t off = 0; off < len; off += PROTO_MAX_READ) {
     size_t n = len - off < PROTO_MAX_READ ? len - off : PROTO_MAX_READ;
     if (read_full (fd, buf, n, off) == -1) {
@@ -56,15 +56,16 @@ remote_index_put (struct backend *be, const struct digest *id, int fd,
     }
     put_le64 (hdr + DIGEST_LEN, off);
     if (conn_send (cl->conn, OP_INDEX_DATA, hdr, sizeof hdr, buf, n,
-                   upload_done, &u) == -1) {
+                   upload_done, &u)
+        == -1) {
       /* Answers to the pieces already sent refer to u: wait them out. */
       conn_drain (cl->conn);
       return -1;
     }
   }
   /* The commit is answered after every piece. */
-  if (conn_call (cl->conn, OP_INDEX_COMMIT, id->b, DIGEST_LEN, NULL, 0,
-                 NULL) == -1) {
+  if (conn_call (cl->conn, OP_INDEX_COMMIT, id->b, DIGEST_LEN, NULL, 0, NULL)
+      == -1) {
     if (u.failed)
       set_error (0, "%s", u.error);
     return -1;
@@ -74,7 +75,7 @@ remote_index_put (struct backend *be, const struct digest *id, int fd,
 
 struct download {
   int fd;
-  uint64_t next;                /* answers come in request order */
+  uint64_t next; /* answers come in request order */
   uint64_t len;
   bool failed;
   char error[PROTO_MAX_MESSAGE + 1];
@@ -85,7 +86,7 @@ download_done (void *opaque, int status, const unsigned char *p, size_t len)
 {
   struct download *dl = opaque;
   uint64_t want = dl->len - dl->next < PROTO_MAX_READ ? dl->len - dl->next
-    : PROTO_MAX_READ;
+                                                      : PROTO_MAX_READ;
 
   if (status == ST_MORE || dl->failed)
     return;
@@ -94,8 +95,10 @@ download_done (void *opaque, int status, const unsigned char *p, size_t len)
     dl->failed = true;
   }
   else if (len != want) {
-    snprintf (dl->error, sizeof dl->error, "protocol error: index piece "
-              "of %zu bytes, expected %llu", len, (unsigned long long) want);
+    snprintf (dl->error, sizeof dl->error,
+              "protocol error: index piece "
+              "of %zu bytes, expected %llu",
+              len, (unsigned long long) want);
     dl->failed = true;
   }
   else if (write_full (dl->fd, p, len, dl->next) == -1) {
@@ -115,8 +118,8 @@ remote_index_get (struct backend *be, const struct digest *id, int fd,
   struct download dl = { .fd = fd };
   uint64_t off;
 
-  if (conn_call (cl->conn, OP_INDEX_SIZE, id->b, DIGEST_LEN, NULL, 0,
-                 &reply) == -1)
+  if (conn_call (cl->conn, OP_INDEX_SIZE, id->b, DIGEST_LEN, NULL, 0, &reply)
+      == -1)
     return -1;
   if (reply.len != 8) {
     set_error (0, "protocol error: bad INDEX_SIZE answer");
@@ -125,12 +128,12 @@ remote_index_get (struct backend *be, const struct digest *id, int fd,
   dl.len = *len = get_le64 (size);
   memcpy (req, id->b, DIGEST_LEN);
   for (off = 0; off < dl.len; off += PROTO_MAX_READ) {
-    uint32_t n = dl.len - off < PROTO_MAX_READ ? dl.len - off
-      : PROTO_MAX_READ;
+    uint32_t n = dl.len - off < PROTO_MAX_READ ? dl.len - off : PROTO_MAX_READ;
     put_le64 (req + DIGEST_LEN, off);
     put_le32 (req + DIGEST_LEN + 8, n);
     if (conn_send (cl->conn, OP_INDEX_READ, req, sizeof req, NULL, 0,
-                   download_done, &dl) == -1)
+                   download_done, &dl)
+        == -1)
       break;
   }
   /* dl is on this stack: every answer must be in before returning. */
@@ -213,8 +216,7 @@ remote_manifest_get (struct backend *be, const char *id, size_t max,
   int r;
 
   pw_str (&req, id);
-  r = conn_call (cl->conn, OP_MANIFEST_GET, req.buf, req.len, NULL, 0,
-                 &reply);
+  r = conn_call (cl->conn, OP_MANIFEST_GET, req.buf, req.len, NULL, 0, &reply);
   strbuf_release (&req);
   if (r == -1)
     return -1;
@@ -268,8 +270,7 @@ call_with_id (struct backend *be, uint16_t op, const char *id)
   int r;
 
   pw_str (&req, id);
-  r = conn_call (client_of (be)->conn, op, req.buf, req.len, NULL, 0,
-                 NULL);
+  r = conn_call (client_of (be)->conn, op, req.buf, req.len, NULL, 0, NULL);
   strbuf_release (&req);
   return r;
 }
@@ -293,6 +294,6 @@ remote_manifest_delete (struct backend *be, const char *id)
 int
 remote_manifest_commit (struct backend *be, const char *text)
 {
-  return conn_call (client_of (be)->conn, OP_COMMIT, text, strlen (text),
-                    NULL, 0, NULL);
+  return conn_call (client_of (be)->conn, OP_COMMIT, text, strlen (text), NULL,
+                    0, NULL);
 }

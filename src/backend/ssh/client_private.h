@@ -17,7 +17,7 @@
 
 struct prefetch {
   bool used, done, failed;
-  uint64_t seq;                 /* age, for eviction */
+  uint64_t seq; /* age, for eviction */
   struct digest d;
   unsigned char *buf;
   size_t len;
@@ -40,13 +40,13 @@ struct client {
   uint32_t flags;
   uint32_t chunk_size;
   pthread_mutex_t lock;
-  pthread_cond_t cond;          /* a prefetch arrived */
+  pthread_cond_t cond; /* a prefetch arrived */
   struct prefetch prefetch[PREFETCH_SLOTS];
   uint64_t prefetch_seq;
   struct refresh_ahead refresh[REFRESH_SLOTS];
   uint64_t refresh_seq;
-  bool session;                 /* the server holds a writer session */
-  bool failed;                  /* an asynchronous upload failed */
+  bool session; /* the server holds a writer session */
+  bool failed;  /* an asynchronous upload failed */
   char error[1024];
   uint64_t new_chunks, new_bytes;
 };
@@ -74,7 +74,7 @@ int remote_index_put (struct backend *be, const struct digest *id, int fd,
 int remote_index_get (struct backend *be, const struct digest *id, int fd,
                       uint64_t *len);
 int remote_manifest_list (struct backend *be, const char *name, char ***ids,
-                         size_t *n);
+                          size_t *n);
 int remote_manifest_get (struct backend *be, const char *id, size_t max,
                          char **text, size_t *len);
 int remote_manifest_reserve (struct backend *be, const char *name,

@@ -36,14 +36,14 @@ struct conn {
   pid_t pid;
   pthread_t reader;
   bool reader_started;
-  pthread_mutex_t lock;         /* slots, inflight, dead */
+  pthread_mutex_t lock; /* slots, inflight, dead */
   pthread_cond_t cond;
-  pthread_mutex_t send_lock;    /* one frame at a time on the socket */
+  pthread_mutex_t send_lock; /* one frame at a time on the socket */
   struct slot slots[MAX_INFLIGHT];
   size_t inflight;
   uint32_t generation;
   bool dead;
-  bool failed_all;              /* dead, and every request told so */
+  bool failed_all; /* dead, and every request told so */
   bool closing;
   char error[1024];
   unsigned char *rbuf;
@@ -118,8 +118,10 @@ reader_main (void *opaque)
     if (proto_header_decode (hdr, &f) == -1) {
       /* Typically a login script printing to stdout, or no vmbackup
        * at the far end. */
-      snprintf (why, sizeof why, "%s (is the far end 'vmbackup serve'? "
-                "see VMBACKUP_REMOTE_PATH)", get_error ());
+      snprintf (why, sizeof why,
+                "%s (is the far end 'vmbackup serve'? "
+                "see VMBACKUP_REMOTE_PATH)",
+                get_error ());
       break;
     }
     r = f.len ? recv_full (c->fd, c->rbuf, f.len) : 1;
@@ -132,8 +134,10 @@ reader_main (void *opaque)
     pthread_mutex_unlock (&c->lock);
     if (!s.used || s.id != f.id
         || (f.code != ST_OK && f.code != ST_ERROR && f.code != ST_MORE)) {
-      snprintf (why, sizeof why, "protocol error: unexpected answer (ID %u, "
-                "status %u)", f.id, f.code);
+      snprintf (why, sizeof why,
+                "protocol error: unexpected answer (ID %u, "
+                "status %u)",
+                f.id, f.code);
       break;
     }
     s.done (s.opaque, f.code, c->rbuf, f.len);
@@ -186,10 +190,11 @@ spawn_ssh (struct conn *c, const char *user, const char *host,
     argv[n++] = (char *) "-p";
     argv[n++] = (char *) port;
   }
-  if (asprintf (&target, "%s%s%s", user ? user : "", user ? "@" : "",
-                host) == -1
+  if (asprintf (&target, "%s%s%s", user ? user : "", user ? "@" : "", host)
+        == -1
       || asprintf (&command, "%s serve",
-                   remote && remote[0] ? remote : "vmbackup") == -1) {
+                   remote && remote[0] ? remote : "vmbackup")
+        == -1) {
     target = command = NULL;
     set_error (ENOMEM, "ssh command");
     return -1;
@@ -246,7 +251,7 @@ conn_open_ssh (const char *user, const char *host, const char *port)
   c->reader_started = true;
   return c;
 
- fail:
+fail:
   conn_close (c);
   return NULL;
 }
@@ -258,7 +263,7 @@ conn_close (struct conn *c)
     return;
   c->closing = true;
   if (c->fd >= 0)
-    shutdown (c->fd, SHUT_WR);  /* EOF: the server ends its session */
+    shutdown (c->fd, SHUT_WR); /* EOF: the server ends its session */
   if (c->reader_started)
     pthread_join (c->reader, NULL);
   if (c->fd >= 0)
@@ -331,8 +336,9 @@ conn_send (struct conn *c, uint16_t op, const void *payload, size_t len,
    * fresh one. */
   c->generation++;
   f.id = c->generation * MAX_INFLIGHT + i;
-  c->slots[i] = (struct slot) { .used = true, .id = f.id, .done = done,
-                                .opaque = opaque };
+  c->slots[i] = (struct slot) {
+    .used = true, .id = f.id, .done = done, .opaque = opaque
+  };
   c->inflight++;
   pthread_mutex_unlock (&c->lock);
   proto_header_encode (&f, hdr);

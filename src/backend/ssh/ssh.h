@@ -16,9 +16,9 @@
 extern const struct backend_ops backend_ssh;
 
 struct remote_url {
-  char *user;                   /* or NULL */
+  char *user; /* or NULL */
   char *host;
-  char *port;                   /* or NULL */
+  char *port; /* or NULL */
   char *path;
 };
 

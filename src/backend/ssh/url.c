@@ -55,7 +55,7 @@ remote_url_parse (const char *url, struct remote_url *u)
     p = at + 1;
   }
   end = slash;
-  if (*p == '[') {              /* [IPv6]:port */
+  if (*p == '[') { /* [IPv6]:port */
     const char *close = memchr (p, ']', slash - p);
     if (close == NULL)
       goto bad;
@@ -79,13 +79,14 @@ remote_url_parse (const char *url, struct remote_url *u)
   }
   if ((u->user && !plain_word (u->user, "._-"))
       || !plain_word (u->host, ".-_:")
-      || (u->port && (!plain_word (u->port, "")
-                      || strspn (u->port, "0123456789") != strlen (u->port)
-                      || atoi (u->port) < 1 || atoi (u->port) > 65535)))
+      || (u->port
+          && (!plain_word (u->port, "")
+              || strspn (u->port, "0123456789") != strlen (u->port)
+              || atoi (u->port) < 1 || atoi (u->port) > 65535)))
     goto bad;
   return 0;
 
- bad:
+bad:
   remote_url_free (u);
   set_error (0, "%s: not a repository URL (ssh://[USER@]HOST[:PORT]/PATH)",
              url);

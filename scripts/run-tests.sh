@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install dependencies, build, and run every test: unit, CLI, docs, style,
-# S3 (a real Ceph cluster) and VM tests in a normal build, unit, CLI and VM tests again under ASan/UBSan
-# (the guardian and restore paths run only with real guests), and the
-# libFuzzer harnesses in a clang build.  Ends with "N passed, N failed".
+# S3 (a real Ceph cluster) and VM tests in a normal build, unit, CLI and
+# VM tests again under ASan/UBSan (the guardian and restore paths run
+# only with real guests), and the libFuzzer harnesses in a clang build.  Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD

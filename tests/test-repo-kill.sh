@@ -9,6 +9,16 @@ cd "$scratch"
 # vmbackup's own temporary files go here, so leftovers can be counted.
 export TMPDIR=$scratch/tmp
 mkdir "$TMPDIR"
+
+# Wait up to 5 s for every qemu-nbd on big.img to exit; fail with $1 if one stays.
+no_qemu_nbd_left() {
+  for _ in $(seq 1 50); do
+    pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || return 0
+    sleep 0.1
+  done
+  ! pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || fail "$1"
+}
+
 vmb init >/dev/null
 truncate -s 64M small.img
 put_random small.img 0 16
@@ -29,11 +39,7 @@ kill -9 $pid 2>/dev/null || fail "backup finished before it could be killed"
 wait $pid 2>/dev/null || true
 
 # qemu-nbd must die with its parent (it would keep big.img locked).
-for _ in $(seq 1 50); do
-  pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || break
-  sleep 0.1
-done
-! pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || fail "qemu-nbd outlived vmbackup"
+no_qemu_nbd_left "qemu-nbd outlived vmbackup"
 [ -z "$(ls -A "$TMPDIR")" ] || fail "a killed backup left $(ls -A "$TMPDIR") in TMPDIR"
 
 # Killed at once, even before qemu-nbd is running or answering: nothing
@@ -45,11 +51,7 @@ for delay in 0 0.005 0.01 0.02 0.04 0.08; do
   kill -9 $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
 done
-for _ in $(seq 1 50); do
-  pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || break
-  sleep 0.1
-done
-! pgrep -f "qemu-nbd.*$scratch/big.img" >/dev/null || fail "qemu-nbd outlived a vmbackup killed early"
+no_qemu_nbd_left "qemu-nbd outlived a vmbackup killed early"
 [ -z "$(ls -A "$TMPDIR")" ] || fail "an early kill left $(ls -A "$TMPDIR") in TMPDIR"
 
 [ "$(vmb list | wc -l)" = 2 ] || fail "a killed backup is listed: $(vmb list)"

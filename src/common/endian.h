@@ -3,59 +3,44 @@
 #ifndef VMB_ENDIAN_H
 #define VMB_ENDIAN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+/* Store the low N bytes of V at P, least significant first. */
 static inline void
-put_le32 (unsigned char *p, uint32_t v)
+put_le (unsigned char *p, uint64_t v, size_t n)
 {
-  for (int i = 0; i < 4; i++)
+  for (size_t i = 0; i < n; i++)
     p[i] = v >> (8 * i);
 }
 
-static inline void
-put_le64 (unsigned char *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = v >> (8 * i);
-}
-
-static inline uint32_t
-get_le32 (const unsigned char *p)
-{
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++)
-    v |= (uint32_t) p[i] << (8 * i);
-  return v;
-}
-
+/* Load N bytes at P, least significant first. */
 static inline uint64_t
-get_le64 (const unsigned char *p)
+get_le (const unsigned char *p, size_t n)
 {
   uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
+  for (size_t i = 0; i < n; i++)
     v |= (uint64_t) p[i] << (8 * i);
   return v;
 }
 
+/* Store the low N bytes of V at P, most significant first. */
 static inline void
-put_be16 (unsigned char *p, uint16_t v)
+put_be (unsigned char *p, uint64_t v, size_t n)
 {
-  p[0] = v >> 8;
-  p[1] = v;
+  for (size_t i = 0; i < n; i++)
+    p[i] = v >> (8 * (n - 1 - i));
 }
 
-static inline void
-put_be32 (unsigned char *p, uint32_t v)
-{
-  for (int i = 0; i < 4; i++)
-    p[i] = v >> (8 * (3 - i));
-}
-
-static inline void
-put_be64 (unsigned char *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = v >> (8 * (7 - i));
-}
+/* Fixed widths. */
+#define put_le16(p, v) put_le (p, v, 2)
+#define put_le32(p, v) put_le (p, v, 4)
+#define put_le64(p, v) put_le (p, v, 8)
+#define get_le16(p) ((uint16_t) get_le (p, 2))
+#define get_le32(p) ((uint32_t) get_le (p, 4))
+#define get_le64(p) get_le (p, 8)
+#define put_be16(p, v) put_be (p, v, 2)
+#define put_be32(p, v) put_be (p, v, 4)
+#define put_be64(p, v) put_be (p, v, 8)
 
 #endif

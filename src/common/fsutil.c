@@ -216,3 +216,15 @@ read_file (const char *path, size_t max, char **buf, size_t *len)
   *len = st.st_size;
   return 0;
 }
+
+void
+tmpfile_discard (int *fd, char **tmppath)
+{
+  if (*fd >= 0)
+    close (*fd);
+  if (*tmppath)
+    unlink (*tmppath);
+  free (*tmppath);
+  *fd = -1;
+  *tmppath = NULL;
+}

@@ -25,6 +25,9 @@ int tmpfile_create (const char *dir, char **tmppath);
 int tmpfile_commit (int fd, const char *tmppath, const char *path);
 /* Like tmpfile_commit but fails with EEXIST instead of replacing. */
 int tmpfile_commit_new (int fd, const char *tmppath, const char *path);
+/* Abandon a temporary file: close *fd and remove and free *tmppath
+ * (each if set), leaving *fd -1 and *tmppath NULL. */
+void tmpfile_discard (int *fd, char **tmppath);
 
 /* Atomically replace path with buf. */
 int write_file_atomic (const char *path, const void *buf, size_t len);

@@ -1,4 +1,5 @@
 /* Sizes and times (see units.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,25 +12,9 @@
 int
 parse_size (const char *s, uint64_t *out)
 {
-  static const struct {
-    const char *suffix;
-    uint64_t mult;
-  } units[] = {
-    { "", 1 },
-    { "b", 1 },
-    { "k", 1ULL << 10 },
-    { "kib", 1ULL << 10 },
-    { "kb", 1ULL << 10 },
-    { "m", 1ULL << 20 },
-    { "mib", 1ULL << 20 },
-    { "mb", 1ULL << 20 },
-    { "g", 1ULL << 30 },
-    { "gib", 1ULL << 30 },
-    { "gb", 1ULL << 30 },
-    { "t", 1ULL << 40 },
-    { "tib", 1ULL << 40 },
-    { "tb", 1ULL << 40 },
-  };
+  /* "", "b", or a prefix alone or followed by "ib" or "b". */
+  static const char prefixes[] = "kmgt";
+  unsigned shift = 0;
   char *end;
   unsigned long long v;
 
@@ -39,15 +24,18 @@ parse_size (const char *s, uint64_t *out)
   v = strtoull (s, &end, 10);
   if (errno)
     return -1;
-  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-    if (strcasecmp (end, units[i].suffix) == 0) {
-      if (__builtin_mul_overflow (v, units[i].mult, &v))
-        return -1;
-      *out = v;
-      return 0;
-    }
+  if (*end && strcasecmp (end, "b") != 0) {
+    const char *p = strchr (prefixes, tolower ((unsigned char) *end));
+    if (!p
+        || (end[1] && strcasecmp (end + 1, "ib") != 0
+            && strcasecmp (end + 1, "b") != 0))
+      return -1;
+    shift = 10 * (p - prefixes + 1);
   }
-  return -1;
+  if (__builtin_mul_overflow (v, 1ULL << shift, &v))
+    return -1;
+  *out = v;
+  return 0;
 }
 
 const char *

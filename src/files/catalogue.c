@@ -53,19 +53,6 @@ len_or_zero (const char *s)
   return s ? strlen (s) : 0;
 }
 
-static void
-put_le16 (unsigned char *p, uint16_t v)
-{
-  p[0] = v;
-  p[1] = v >> 8;
-}
-
-static uint16_t
-get_le16 (const unsigned char *p)
-{
-  return p[0] | (uint16_t) p[1] << 8;
-}
-
 /* The stored data offset of a regular file, and the state after it. */
 static uint64_t
 stored_offset (const struct file_entry *e, struct catalogue_state *st)

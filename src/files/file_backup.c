@@ -97,6 +97,18 @@ same_version (const struct stat *a, const struct stat *b)
     && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* Make TO a copy of FROM.  -1 if out of memory. */
+static int
+copy_extents (extent_vector *to, const extent_vector *from)
+{
+  if (extent_vector_reserve (to, from->len) == -1)
+    return -1;
+  if (from->len)
+    memcpy (to->ptr, from->ptr, from->len * sizeof *from->ptr);
+  to->len = from->len;
+  return 0;
+}
+
 /* The data extents of a file of st->st_size bytes.  Files whose blocks
  * cover their size have no holes, and most files are like that: only
  * the others cost the SEEK_DATA/SEEK_HOLE calls. */
@@ -358,14 +370,10 @@ reuse_unchanged (struct run *r, struct walk_item *it)
       || old->inode != st->st_ino)
     return 0;
   len = file_entry_data_length (old);
-  if (extent_vector_reserve (&e->extents, old->extents.len) == -1) {
+  if (copy_extents (&e->extents, &old->extents) == -1) {
     set_error (ENOMEM, "extents");
     return -1;
   }
-  if (old->extents.len)
-    memcpy (e->extents.ptr, old->extents.ptr,
-            old->extents.len * sizeof *old->extents.ptr);
-  e->extents.len = old->extents.len;
   if (len == 0) {
     /* No bytes: any offset will do, but not one past the next reused
      * file's start (which may lie in a chunk already in our stream). */
@@ -446,14 +454,10 @@ visit (void *opaque, struct walk_item *it)
           != NULL) {
       e->flags |= ENTRY_HARDLINK;
       if ((e->target = strdup (h->path)) == NULL
-          || extent_vector_reserve (&e->extents, h->extents.len) == -1) {
+          || copy_extents (&e->extents, &h->extents) == -1) {
         set_error (ENOMEM, "hard link");
         return -1;
       }
-      if (h->extents.len)
-        memcpy (e->extents.ptr, h->extents.ptr,
-                h->extents.len * sizeof *h->extents.ptr);
-      e->extents.len = h->extents.len;
       e->size = h->size;
       e->data_offset = h->data_offset;
       r->res->files++;

@@ -217,13 +217,7 @@ fail:
 void
 index_writer_abort (struct index_writer *w)
 {
-  if (w->fd >= 0)
-    close (w->fd);
-  if (w->tmppath)
-    unlink (w->tmppath);
-  free (w->tmppath);
-  w->fd = -1;
-  w->tmppath = NULL;
+  tmpfile_discard (&w->fd, &w->tmppath);
 }
 
 int

@@ -38,13 +38,7 @@ stream_map_writer_set (struct stream_map_writer *w, uint64_t i, uint64_t end,
 void
 stream_map_writer_close (struct stream_map_writer *w)
 {
-  if (w->fd >= 0)
-    close (w->fd);
-  if (w->tmppath)
-    unlink (w->tmppath);
-  free (w->tmppath);
-  w->fd = -1;
-  w->tmppath = NULL;
+  tmpfile_discard (&w->fd, &w->tmppath);
 }
 
 int

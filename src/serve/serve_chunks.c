@@ -142,13 +142,7 @@ find_upload (struct session *s, const struct digest *id)
 static void
 drop_upload (struct index_upload *u)
 {
-  if (u->fd >= 0)
-    close (u->fd);
-  if (u->tmppath)
-    unlink (u->tmppath);
-  free (u->tmppath);
-  u->tmppath = NULL;
-  u->fd = -1;
+  tmpfile_discard (&u->fd, &u->tmppath);
   u->used = false;
 }
 

@@ -49,20 +49,31 @@ add (struct strbuf *cat, enum entry_type type, const char *path,
     extent_vector_append (&e.extents, (struct extent) { 0, data_len });
   CHECK (catalogue_encode (&e, &state, cat) == 0, "encode: %s", get_error ());
   if (bad_path) {
-    char *at = memmem (cat->buf + start, cat->len - start, path, strlen (path));
+    char *at = memmem (cat->buf + start, cat->len - start, path,
+                       strlen (path));
     CHECK (strlen (bad_path) == strlen (path), "same length");
     memcpy (at, bad_path, strlen (bad_path));
   }
   file_entry_release (&e);
 }
 
-/* Publish a file backup whose catalogue is cat and whose data stream is
- * "hello". */
-static struct manifest *
-publish (const char *name, const struct strbuf *cat, uint64_t entries)
+/* Empty the catalogue state and start cat with the magic. */
+static void
+start_catalogue (struct strbuf *cat)
 {
-  struct manifest m = { .name = (char *) name, .kind = "files",
-                        .consistency = "live", .time = time (NULL),
+  memset (&state, 0, sizeof state);
+  strbuf_add (cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
+}
+
+/* Publish a file backup whose catalogue is cat (released here) and whose
+ * data stream is "hello". */
+static struct manifest *
+publish (const char *name, struct strbuf *cat, uint64_t entries)
+{
+  struct manifest m = { .name = (char *) name,
+                        .kind = "files",
+                        .consistency = "live",
+                        .time = time (NULL),
                         .chunk_size = repo->chunk_size };
   struct cdc_params cdc;
   struct stream_writer data, cw;
@@ -72,17 +83,19 @@ publish (const char *name, const struct strbuf *cat, uint64_t entries)
   cdc_params_for_data (&cdc, repo->chunk_size);
   CHECK (store_begin (&store, repo) == 0, "store: %s", get_error ());
   CHECK (stream_writer_open (&data, &store, &cdc, 1, 3) == 0
-         && stream_writer_write (&data, "hello", 5) == 0
-         && stream_writer_finish (&data, &m.archive.data_map,
-                                  &m.archive.data_chunks,
-                                  &m.archive.data_size) == 0,
+           && stream_writer_write (&data, "hello", 5) == 0
+           && stream_writer_finish (&data, &m.archive.data_map,
+                                    &m.archive.data_chunks,
+                                    &m.archive.data_size)
+             == 0,
          "data: %s", get_error ());
   cdc_params_for_catalogue (&cdc, repo->chunk_size);
   CHECK (stream_writer_open (&cw, &store, &cdc, 0, 3) == 0
-         && stream_writer_write (&cw, cat->buf, cat->len) == 0
-         && stream_writer_finish (&cw, &m.archive.catalogue_map,
-                                  &m.archive.catalogue_chunks,
-                                  &m.archive.catalogue_size) == 0,
+           && stream_writer_write (&cw, cat->buf, cat->len) == 0
+           && stream_writer_finish (&cw, &m.archive.catalogue_map,
+                                    &m.archive.catalogue_chunks,
+                                    &m.archive.catalogue_size)
+             == 0,
          "catalogue: %s", get_error ());
   stream_writer_close (&data);
   stream_writer_close (&cw);
@@ -93,6 +106,7 @@ publish (const char *name, const struct strbuf *cat, uint64_t entries)
   out = manifest_resolve (repo, m.id);
   CHECK (out != NULL, "resolve: %s", get_error ());
   free (m.id);
+  strbuf_release (cat);
   return out;
 }
 
@@ -104,8 +118,9 @@ restore (const struct manifest *m, const char *to)
   int r;
 
   CHECK (event_log_open (&ev, "/dev/null") == 0, "event log");
-  struct files_restore_params p = { .repo = repo, .m = m, .to = to,
-                                    .events = &ev, .report = ignore };
+  struct files_restore_params p = {
+    .repo = repo, .m = m, .to = to, .events = &ev, .report = ignore
+  };
   r = files_restore (&p, &res);
   if (r == -1)
     fprintf (stderr, "(restore failed: %s)\n", get_error ());
@@ -144,8 +159,7 @@ main (void)
   CHECK (mkdir (path, 0700) == 0, "mkdir outside");
 
   /* "../x": two levels up from target/inner would be dir/x. */
-  memset (&state, 0, sizeof state);
-  strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
+  start_catalogue (&cat);
   add (&cat, ENTRY_DIR, "d", NULL, NULL, 0);
   add (&cat, ENTRY_REG, "d/ab/x", "d/../x", NULL, 5);
   m = publish ("dotdot", &cat, 2);
@@ -153,22 +167,18 @@ main (void)
   CHECK (strstr (get_error (), "unsafe path"), "error: %s", get_error ());
   CHECK (!exists ("target/x") && !exists ("x"), "wrote outside the target");
   manifest_free (m);
-  strbuf_release (&cat);
 
   /* "/x" as the first entry. */
-  memset (&state, 0, sizeof state);
-  strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
+  start_catalogue (&cat);
   add (&cat, ENTRY_REG, "ax", "/x", NULL, 5);
   m = publish ("absolute", &cat, 1);
   CHECK (restore (m, target) == -1, "restore of '/x' succeeded");
   CHECK (strstr (get_error (), "unsafe path"), "error: %s", get_error ());
   manifest_free (m);
-  strbuf_release (&cat);
 
   /* A symlink to outside, then an entry beneath it. */
   snprintf (path, sizeof path, "%s/outside", dir);
-  memset (&state, 0, sizeof state);
-  strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
+  start_catalogue (&cat);
   add (&cat, ENTRY_SYMLINK, "a", NULL, path, 0);
   add (&cat, ENTRY_REG, "a/x", NULL, NULL, 5);
   m = publish ("symlink", &cat, 2);
@@ -176,18 +186,15 @@ main (void)
   CHECK (!exists ("outside/x"), "wrote through a symlink");
   CHECK (exists ("target/inner/a/x"), "a/x not restored inside the target");
   manifest_free (m);
-  strbuf_release (&cat);
 
   /* A sane archive restores (the failures above are the paths). */
-  memset (&state, 0, sizeof state);
-  strbuf_add (&cat, CATALOGUE_MAGIC, CATALOGUE_MAGIC_LEN);
+  start_catalogue (&cat);
   add (&cat, ENTRY_DIR, "h", NULL, NULL, 0);
   add (&cat, ENTRY_REG, "h/x", NULL, NULL, 5);
   m = publish ("plain", &cat, 2);
   CHECK (restore (m, target) == 0, "plain restore failed");
   CHECK (exists ("target/inner/h/x"), "h/x missing");
   manifest_free (m);
-  strbuf_release (&cat);
 
   repo_close (repo);
   return 0;

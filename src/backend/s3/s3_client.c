@@ -400,12 +400,21 @@ add_md5 (struct curl_slist *l, const void *data, size_t len)
   return curl_slist_append (l, hdr);
 }
 
+/* perform() R, then free its headers. */
+static int
+send_request (struct s3_client *c, struct request *r)
+{
+  int ret = perform (c, r);
+
+  curl_slist_free_all (r->headers);
+  return ret;
+}
+
 int
 s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
         const struct s3_put_opts *opts)
 {
   struct request r = { .method = "PUT", .key = key, .data = data, .len = len };
-  int ret;
 
   r.headers = base_headers (c);
   r.headers = curl_slist_append (r.headers,
@@ -426,34 +435,29 @@ s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
               date);
     r.headers = curl_slist_append (r.headers, hdr);
   }
-  ret = perform (c, &r);
-  curl_slist_free_all (r.headers);
-  return ret;
+  return send_request (c, &r);
 }
 
 int
 s3_get (struct s3_client *c, const char *key, struct strbuf *out, size_t max)
 {
-  struct request r = {
-    .method = "GET", .key = key, .out = out, .max = out->len + max
-  };
-  int ret;
+  struct request r = { .method = "GET",
+                       .key = key,
+                       .headers = base_headers (c),
+                       .out = out,
+                       .max = out->len + max };
 
-  r.headers = base_headers (c);
-  ret = perform (c, &r);
-  curl_slist_free_all (r.headers);
-  return ret;
+  return send_request (c, &r);
 }
 
 int
 s3_head (struct s3_client *c, const char *key, uint64_t *size)
 {
-  struct request r = { .method = "HEAD", .key = key };
-  int ret;
+  struct request r = { .method = "HEAD",
+                       .key = key,
+                       .headers = base_headers (c) };
+  int ret = send_request (c, &r);
 
-  r.headers = base_headers (c);
-  ret = perform (c, &r);
-  curl_slist_free_all (r.headers);
   if (ret == -1 && r.status == 404) {
     /* HEAD has no body: "no such bucket" cannot be told apart here. */
     return 0;
@@ -466,13 +470,11 @@ s3_head (struct s3_client *c, const char *key, uint64_t *size)
 int
 s3_delete (struct s3_client *c, const char *key)
 {
-  struct request r = { .method = "DELETE", .key = key };
-  int ret;
+  struct request r = { .method = "DELETE",
+                       .key = key,
+                       .headers = base_headers (c) };
 
-  r.headers = base_headers (c);
-  ret = perform (c, &r);
-  curl_slist_free_all (r.headers);
-  return ret;
+  return send_request (c, &r);
 }
 
 int
@@ -498,8 +500,7 @@ s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn, void *opaque)
     add_encoded (&query, full.buf, false);
     r.query = query.buf;
     r.headers = base_headers (c);
-    ret = perform (c, &r);
-    curl_slist_free_all (r.headers);
+    ret = send_request (c, &r);
     if (ret == 0)
       ret = s3_xml_list_page (page.buf, page.len, c->cfg.prefix, fn, opaque,
                               &next);
@@ -515,14 +516,10 @@ s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn, void *opaque)
 int
 s3_bucket_create (struct s3_client *c, bool object_lock)
 {
-  struct request r = { .method = "PUT" };
-  int ret;
+  struct request r = { .method = "PUT", .headers = base_headers (c) };
 
-  r.headers = base_headers (c);
   if (object_lock)
     r.headers = curl_slist_append (r.headers,
                                    "x-amz-bucket-object-lock-enabled: true");
-  ret = perform (c, &r);
-  curl_slist_free_all (r.headers);
-  return ret;
+  return send_request (c, &r);
 }

@@ -39,3 +39,15 @@ make_tree ()
   # Directory times last: making entries in them changed them.
   touch -d '2019-05-06 07:08:09.987654321' "$src/deep/er" "$src/private"
 }
+
+# Make the tree at $src, back it up as "tree" and check the summary line
+# a user sees; sets id to the backup's ID.
+backup_tree ()
+{
+  make_tree "$src"
+  vmb files backup --name tree "$src" > backup.out ||
+    fail "backup: $(cat backup.out)"
+  grep -qE '^backup tree/[0-9T]+Z: 56 files, 9 directories, 4 other;' \
+    backup.out || fail "backup summary: $(cat backup.out)"
+  id=$(last_id tree)
+}

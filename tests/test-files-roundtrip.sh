@@ -16,12 +16,7 @@ cd "$scratch"
 vmb init >/dev/null
 
 src=$scratch/src
-make_tree "$src"
-
-vmb files backup --name tree "$src" > backup.out || fail "backup: $(cat backup.out)"
-grep -qE '^backup tree/[0-9T]+Z: 56 files, 9 directories, 4 other;' backup.out \
-  || fail "backup summary: $(cat backup.out)"
-id=$(last_id tree)
+backup_tree
 vmb list | grep -qE "^tree/.* live +files$" || fail "list: $(vmb list)"
 
 # ls: the entries, ls -l style.

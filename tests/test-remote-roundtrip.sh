@@ -25,11 +25,7 @@ grep -q "created repository $url (chunk size 1.0 MiB)" init.out \
 expect_fail 1 "directory is not empty" vmb init
 
 src=$scratch/src
-make_tree "$src"
-vmb files backup --name tree "$src" > backup.out || fail "backup: $(cat backup.out)"
-grep -qE '^backup tree/[0-9T]+Z: 56 files, 9 directories, 4 other;' backup.out \
-  || fail "backup summary: $(cat backup.out)"
-id=$(last_id tree)
+backup_tree
 vmb files ls "$id" > ls.out
 grep -qE "^-rwsr-xr-x 1234/5678 +1 2021-02-03T04:05:06Z $src/one$" ls.out \
   || fail "ls over ssh: $(grep /one ls.out)"

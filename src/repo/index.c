@@ -1,5 +1,6 @@
 /* Index files (see index.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,19 +97,30 @@ index_writer_open (struct index_writer *w, struct repo *repo,
   return 0;
 }
 
-int
-index_writer_set (struct index_writer *w, uint64_t i, const struct digest *d)
+/* Write (or read) the digest of slot i of an index with count slots:
+ * the one place that knows where a slot is. */
+static int
+slot_io (int fd, uint64_t count, uint64_t i, struct digest *d, bool write)
 {
-  if (i >= w->hdr.chunk_count) {
+  off_t off = INDEX_HEADER_LEN + i * DIGEST_LEN;
+
+  if (i >= count) {
     set_error (EINVAL, "index slot %llu", (unsigned long long) i);
     return -1;
   }
-  if (write_full (w->fd, d->b, DIGEST_LEN, INDEX_HEADER_LEN + i * DIGEST_LEN)
+  if ((write ? write_full (fd, d->b, DIGEST_LEN, off)
+             : read_full (fd, d->b, DIGEST_LEN, off))
       == -1) {
-    set_error (errno, "write index");
+    set_error (errno, write ? "write index" : "read index");
     return -1;
   }
   return 0;
+}
+
+int
+index_writer_set (struct index_writer *w, uint64_t i, const struct digest *d)
+{
+  return slot_io (w->fd, w->hdr.chunk_count, i, (struct digest *) d, true);
 }
 
 /* SHA-256 of the first len bytes of fd, read in blocks. */
@@ -275,16 +287,7 @@ fail:
 int
 index_reader_get (struct index_reader *r, uint64_t i, struct digest *d)
 {
-  if (i >= r->hdr.chunk_count) {
-    set_error (EINVAL, "index slot %llu", (unsigned long long) i);
-    return -1;
-  }
-  if (read_full (r->fd, d->b, DIGEST_LEN, INDEX_HEADER_LEN + i * DIGEST_LEN)
-      == -1) {
-    set_error (errno, "read index");
-    return -1;
-  }
-  return 0;
+  return slot_io (r->fd, r->hdr.chunk_count, i, d, false);
 }
 
 void

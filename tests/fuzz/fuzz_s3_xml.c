@@ -31,11 +31,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   s3_xml_error ((const char *) data, size, code, sizeof code, message,
                 sizeof message);
   if (memchr (code, '\0', sizeof code) == NULL
-      || memchr (message, '\0', sizeof message) == NULL
-      || strchr (code, '\n') || strchr (message, '\n'))
+      || memchr (message, '\0', sizeof message) == NULL || strchr (code, '\n')
+      || strchr (message, '\n'))
     abort ();
   if (s3_xml_list_page ((const char *) data, size, "repo/", check_key, NULL,
-                        &next) == 0
+                        &next)
+        == 0
       && next && next[0] == '\0')
     abort ();
   free (next);

@@ -106,45 +106,52 @@ nbd_server_start_dirty (struct nbd_server *srv, const char *image,
   return start (srv, image, format, true, false, 1, NULL, bitmap);
 }
 
-/* A listening socket in the abstract namespace, named by the kernel
- * (autobind): nothing in the file system, and the name disappears with
- * the last process holding the socket, so a SIGKILLed vmbackup leaves
- * no socket or directory behind.  srv->sock gets "@NAME". */
+/* A listening socket at DIR/sock in a private (0700) directory under
+ * $TMPDIR: only our user can reach it, which matters because qemu-nbd
+ * asks a client for nothing (an abstract socket, which would leave no
+ * directory behind after a SIGKILL, is open to every local user).  It is
+ * made here and handed to qemu-nbd by socket activation, so it accepts
+ * connections from the start: no window in which the socket file exists
+ * but nobody listens.  The descriptor is kept above 2 in case we were
+ * started with stdin, stdout or stderr closed. */
 static int
-listen_abstract (struct nbd_server *srv)
+listen_private (struct nbd_server *srv)
 {
-  struct sockaddr_un sa;
-  socklen_t len = sizeof (sa_family_t);
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fd;
 
-  if (fd == -1) {
-    set_error (errno, "socket");
+  if (asprintf (&srv->dir, "%s/vmbackup-nbd-XXXXXX", tmp) == -1
+      || mkdtemp (srv->dir) == NULL) {
+    set_error (errno, "create temporary directory in %s", tmp);
+    free (srv->dir);
+    srv->dir = NULL;
     return -1;
   }
-  memset (&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  if (bind (fd, (struct sockaddr *) &sa, len) == -1 || listen (fd, 64) == -1) {
-    set_error (errno, "listen on an abstract UNIX socket");
-    close (fd);
+  if (asprintf (&srv->sock, "%s/sock", srv->dir) == -1
+      || strlen (srv->sock) >= sizeof sa.sun_path) {
+    set_error (ENAMETOOLONG, "%s/sock", srv->dir);
     return -1;
   }
-  len = sizeof sa;
-  if (getsockname (fd, (struct sockaddr *) &sa, &len) == -1
-      || len <= offsetof (struct sockaddr_un, sun_path) + 1) {
-    set_error (errno, "getsockname");
+  strcpy (sa.sun_path, srv->sock);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && fd < 3) {
+    int high = fcntl (fd, F_DUPFD_CLOEXEC, 3);
     close (fd);
-    return -1;
+    fd = high;
   }
-  len -= offsetof (struct sockaddr_un, sun_path) + 1;
-  if (asprintf (&srv->sock, "@%.*s", (int) len, sa.sun_path + 1) == -1) {
-    set_error (errno, "asprintf");
-    close (fd);
+  if (fd == -1 || bind (fd, (struct sockaddr *) &sa, sizeof sa) == -1
+      || listen (fd, 64) == -1) {
+    set_error (errno, "listen on %s", srv->sock);
+    if (fd != -1)
+      close (fd);
     return -1;
   }
   return fd;
 }
 
-/* Connect to "@NAME" (abstract) or a path; -1 with the error set. */
+/* Connect to a UNIX socket (a path, or "@NAME" in the abstract
+ * namespace); -1 with the error set. */
 static int
 connect_unix (const char *sock)
 {
@@ -209,11 +216,16 @@ start (struct nbd_server *srv, const char *image, const char *format,
   memset (srv, 0, sizeof *srv);
   srv->pid = -1;
   srv->log_fd = memfd_create ("qemu-nbd-log", MFD_CLOEXEC);
+  if (srv->log_fd >= 0 && srv->log_fd < 3) {
+    int high = fcntl (srv->log_fd, F_DUPFD_CLOEXEC, 3);
+    close (srv->log_fd);
+    srv->log_fd = high;
+  }
   if (srv->log_fd == -1) {
     set_error (errno, "memfd_create");
     return -1;
   }
-  listen_fd = listen_abstract (srv);
+  listen_fd = listen_private (srv);
   if (listen_fd == -1) {
     nbd_server_stop (srv);
     return -1;
@@ -300,12 +312,13 @@ start (struct nbd_server *srv, const char *image, const char *format,
     fprintf (stderr, "cannot run qemu-nbd: %s\n", strerror (errno));
     _exit (127);
   }
-  /* Only qemu-nbd holds the socket now: when it dies, the name goes. */
-  close (listen_fd);
+  close (listen_fd); /* qemu-nbd's now */
 
   if (server_greets (srv->sock))
     return 0;
-  if (waitpid (srv->pid, NULL, WNOHANG) == 0) {
+  if (waitpid (srv->pid, NULL, WNOHANG) == srv->pid)
+    srv->pid = -1; /* reaped: its pid may be reused, never signal it */
+  else {
     /* Still running but silent: give it a moment to write why. */
     struct timespec delay = { 0, 100 * 1000 * 1000 };
     nanosleep (&delay, NULL);
@@ -338,11 +351,16 @@ nbd_server_stop (struct nbd_server *srv)
     }
   }
   srv->pid = -1;
-  if (srv->log_fd > 0)
+  if (srv->log_fd > 2)
     close (srv->log_fd);
   srv->log_fd = -1;
+  if (srv->sock)
+    unlink (srv->sock);
+  if (srv->dir)
+    rmdir (srv->dir);
   free (srv->sock);
-  srv->sock = NULL;
+  free (srv->dir);
+  srv->sock = srv->dir = NULL;
 }
 
 struct nbd_handle *

@@ -1,5 +1,4 @@
-/* A qemu-nbd process serving one disk image on a private UNIX socket
- * (abstract: nothing is left in the file system if we are killed).
+/* A qemu-nbd process serving one disk image on a private UNIX socket.
  * Used to read image files for backup and to write qcow2 images on
  * restore; libvirt's backup jobs provide their own NBD server instead. */
 #ifndef VMB_NBD_SERVER_H
@@ -13,7 +12,8 @@
 struct nbd_server {
   pid_t pid;
   int log_fd; /* qemu-nbd's stderr (a memfd) */
-  char *sock; /* "@NAME": an abstract UNIX socket */
+  char *dir;  /* private temporary directory */
+  char *sock; /* the UNIX socket in it */
 };
 
 /* "raw" or "qcow2", from the image's first bytes. */

@@ -330,8 +330,10 @@ perform (struct s3_client *c, struct request *r)
     }
     if (attempt >= c->cfg.attempts || (t == 1 && !curl_retryable (rc))
         || (t == 0 && !status_retryable (r->status))) {
-      /* A put-if-absent whose earlier try may have arrived: 412 now
-       * means "there", which is what was asked for. */
+      /* A put-if-absent retried after a lost answer may get 412 for its
+       * own earlier try: EEXIST then means "there", which is all a
+       * content-addressed caller needs; a caller that uses it as a claim
+       * must read the object back to know whose it is. */
       if (t == 0)
         status_error (c, r, &err_body);
       else {
@@ -506,6 +508,15 @@ s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn, void *opaque)
                               &next);
     strbuf_release (&query);
     strbuf_release (&page);
+    /* A server that hands back the token it was given would page for
+     * ever. */
+    if (ret == 0 && next && token && strcmp (next, token) == 0) {
+      set_error (EIO,
+                 "S3 listing of %s: the server repeats its "
+                 "continuation token",
+                 full.buf);
+      ret = -1;
+    }
     free (token);
     token = next;
   } while (ret == 0 && token);

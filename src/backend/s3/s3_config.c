@@ -138,6 +138,10 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
   }
   slash = strchr (rest, '/');
   cfg->bucket = slash ? strndup (rest, slash - rest) : strdup (rest);
+  if (!cfg->bucket) {
+    set_error (ENOMEM, "%s", url);
+    goto fail;
+  }
   if (!valid_bucket (cfg->bucket)) {
     set_error (0, "%s: bad bucket name '%s' (3-63 of a-z, 0-9, '.', '-')", url,
                cfg->bucket);

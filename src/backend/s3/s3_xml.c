@@ -15,11 +15,20 @@
 static xmlDocPtr
 parse (const char *body, size_t len)
 {
+  xmlDocPtr doc;
+
   if (len == 0 || len > INT32_MAX)
     return NULL;
-  return xmlReadMemory (body, (int) len, "s3.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR
-                          | XML_PARSE_NOWARNING);
+  doc = xmlReadMemory (body, (int) len, "s3.xml", NULL,
+                       XML_PARSE_NONET | XML_PARSE_NOERROR
+                         | XML_PARSE_NOWARNING);
+  /* S3 never sends a DTD; one could only declare entities that expand
+   * without bound when the text is read. */
+  if (doc && doc->intSubset) {
+    xmlFreeDoc (doc);
+    return NULL;
+  }
+  return doc;
 }
 
 static bool
@@ -107,8 +116,15 @@ one_object (xmlNodePtr contents, const char *prefix, s3_list_fn fn,
   }
   if (!key || strncmp (key, prefix, plen) != 0 || !key[plen] || !size || !*size
       || *end || errno) {
+    char shown[256];
+    size_t i = 0;
+    /* The server's key, as one line: control characters are dropped. */
+    for (const char *p = key ? key : "(none)"; *p && i + 1 < sizeof shown; p++)
+      if ((unsigned char) *p >= 0x20 && *p != 0x7f)
+        shown[i++] = *p;
+    shown[i] = '\0';
     set_error (EIO, "S3 listing: bad entry (key %s outside %s, or no size)",
-               key ? key : "(none)", *prefix ? prefix : "the bucket");
+               shown, *prefix ? prefix : "the bucket");
     ret = -1;
   }
   else
@@ -148,6 +164,10 @@ s3_xml_list_page (const char *body, size_t len, const char *prefix,
     }
     else
       *next = strdup (tok);
+    if (tok && *tok && !*next) {
+      set_error (ENOMEM, "S3 listing: continuation token");
+      ret = -1;
+    }
     xmlFree (tok);
   }
 out:

@@ -24,7 +24,7 @@ vmb backup --image small=small.img >/dev/null
 
 truncate -s 2G big.img
 put_random big.img 0 1024
-"$VMBACKUP" backup --image big=big.img > /dev/null 2>&1 &
+"$VMBACKUP" backup --image big="$scratch/big.img" > /dev/null 2>&1 &
 pid=$!
 # Wait until it has written chunks, then kill it without warning.
 for _ in $(seq 1 600); do
@@ -42,7 +42,7 @@ no_qemu_nbd_left "qemu-nbd outlived vmbackup"
 # Killed at once, even before qemu-nbd is running or answering: no
 # qemu-nbd survives either (qemu-nbd's parent-death signal is armed after fork).
 for delay in 0 0.005 0.01 0.02 0.04 0.08; do
-  "$VMBACKUP" backup --image big=big.img > /dev/null 2>&1 &
+  "$VMBACKUP" backup --image big="$scratch/big.img" > /dev/null 2>&1 &
   pid=$!
   sleep $delay
   kill -9 $pid 2>/dev/null || true

@@ -289,8 +289,12 @@ start (struct nbd_server *srv, const char *image, const char *format,
     int null = open ("/dev/null", O_RDWR);
     /* qemu-nbd must not outlive us, even if we are SIGKILLed: it would
      * keep the image locked.  The death signal is only armed from here
-     * on: a parent killed since fork() is checked for by hand. */
-    prctl (PR_SET_PDEATHSIG, SIGTERM);
+     * on: a parent killed since fork() is checked for by hand.  SIGKILL,
+     * because qemu-nbd can miss a SIGTERM while it starts or tears down
+     * a connection (qemu-nbd processes of killed backups were found
+     * running under init), and with its parent gone nobody reads what it
+     * serves. */
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != parent)
       _exit (1);
     dup2 (null, 0);

@@ -42,15 +42,16 @@ digest_cmp (const struct digest *a, const struct digest *b)
 }
 
 void
-digest_to_hex (const struct digest *d, char *out)
+hex_encode (const void *buf, size_t len, char *out)
 {
   static const char hex[] = "0123456789abcdef";
+  const unsigned char *p = buf;
 
-  for (int i = 0; i < DIGEST_LEN; i++) {
-    out[2 * i] = hex[d->b[i] >> 4];
-    out[2 * i + 1] = hex[d->b[i] & 15];
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = hex[p[i] >> 4];
+    out[2 * i + 1] = hex[p[i] & 15];
   }
-  out[DIGEST_HEX_LEN] = '\0';
+  out[2 * len] = '\0';
 }
 
 static int
@@ -64,18 +65,32 @@ hexval (char c)
 }
 
 int
-digest_from_hex (const char *hex, struct digest *out)
+hex_decode (const char *hex, size_t len, void *out)
 {
-  for (int i = 0; i < DIGEST_LEN; i++) {
+  unsigned char *p = out;
+
+  for (size_t i = 0; i < len; i++) {
     int hi = hexval (hex[2 * i]), lo;
     if (hi < 0)
       return -1;
     lo = hexval (hex[2 * i + 1]);
     if (lo < 0)
       return -1;
-    out->b[i] = hi << 4 | lo;
+    p[i] = hi << 4 | lo;
   }
-  return hex[DIGEST_HEX_LEN] == '\0' ? 0 : -1;
+  return hex[2 * len] == '\0' ? 0 : -1;
+}
+
+void
+digest_to_hex (const struct digest *d, char *out)
+{
+  hex_encode (d->b, DIGEST_LEN, out);
+}
+
+int
+digest_from_hex (const char *hex, struct digest *out)
+{
+  return hex_decode (hex, DIGEST_LEN, out->b);
 }
 
 bool

@@ -20,5 +20,9 @@ int digest_cmp (const struct digest *a, const struct digest *b);
 void digest_to_hex (const struct digest *d, char *out);
 int digest_from_hex (const char *hex, struct digest *out);
 bool buffer_is_zero (const void *buf, size_t len);
+/* Lowercase hexadecimal: out holds 2 * len + 1 bytes. */
+void hex_encode (const void *buf, size_t len, char *out);
+/* Exactly 2 * len lowercase hex digits, then '\0'; -1 otherwise. */
+int hex_decode (const char *hex, size_t len, void *out);
 
 #endif

@@ -1,0 +1,34 @@
+/* Working keys of an encrypted repository (see keys.h). */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/keys.h"
+
+int
+crypt_keys_derive (const unsigned char master[MASTER_KEY_LEN],
+                   enum aead_cipher cipher, struct crypt_keys *out)
+{
+  memset (out, 0, sizeof *out);
+  out->cipher = cipher;
+  if (kdf_hkdf (master, NULL, 0, "vmbackup chunk-id", out->id) == -1
+      || kdf_hkdf (master, NULL, 0, "vmbackup data", out->data) == -1
+      || kdf_hkdf (master, NULL, 0, "vmbackup metadata", out->meta) == -1) {
+    crypt_keys_clear (out);
+    return -1;
+  }
+  return 0;
+}
+
+void
+crypt_keys_clear (struct crypt_keys *k)
+{
+  OPENSSL_cleanse (k, sizeof *k);
+}
+
+int
+crypt_chunk_id (const struct crypt_keys *k, const void *data, size_t len,
+                struct digest *out)
+{
+  return kdf_hmac (k->id, data, len, out->b);
+}

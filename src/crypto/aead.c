@@ -87,13 +87,13 @@ check_len (size_t len)
 }
 
 int
-aead_seal (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
-           const void *aad, size_t aadlen, const void *plain, size_t len,
-           unsigned char *out)
+aead_encrypt (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
+              const void *aad, size_t aadlen, const void *in, size_t len,
+              unsigned char *out, unsigned char nonce[AEAD_NONCE_LEN],
+              unsigned char tag[AEAD_TAG_LEN])
 {
   const EVP_CIPHER *cipher = get_cipher (c);
   EVP_CIPHER_CTX *ctx;
-  unsigned char *nonce = out, *ct = out + AEAD_NONCE_LEN;
   int n, ok;
 
   if (cipher == NULL || check_len (len) == -1 || check_len (aadlen) == -1)
@@ -107,10 +107,9 @@ aead_seal (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
   ctx = EVP_CIPHER_CTX_new ();
   ok = ctx && EVP_EncryptInit_ex2 (ctx, cipher, key, nonce, NULL)
     && (aadlen == 0 || EVP_EncryptUpdate (ctx, NULL, &n, aad, aadlen))
-    && EVP_EncryptUpdate (ctx, ct, &n, plain, len)
-    && EVP_EncryptFinal_ex (ctx, ct + n, &n)
-    && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN,
-                            ct + len);
+    && EVP_EncryptUpdate (ctx, out, &n, in, len)
+    && EVP_EncryptFinal_ex (ctx, out + n, &n)
+    && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, tag);
   EVP_CIPHER_CTX_free (ctx);
   if (!ok) {
     set_error (0, "encryption failed");
@@ -120,33 +119,24 @@ aead_seal (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
 }
 
 int
-aead_open (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
-           const void *aad, size_t aadlen, const unsigned char *in,
-           size_t inlen, unsigned char *out)
+aead_decrypt (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
+              const void *aad, size_t aadlen, const void *in, size_t len,
+              const unsigned char nonce[AEAD_NONCE_LEN],
+              const unsigned char tag[AEAD_TAG_LEN], unsigned char *out)
 {
   const EVP_CIPHER *cipher = get_cipher (c);
   EVP_CIPHER_CTX *ctx;
-  size_t len = inlen - AEAD_OVERHEAD;
-  unsigned char tag[AEAD_TAG_LEN];
+  unsigned char tagcopy[AEAD_TAG_LEN];
   int n, ok;
 
-  if (cipher == NULL)
+  if (cipher == NULL || check_len (len) == -1 || check_len (aadlen) == -1)
     return -1;
-  if (inlen < AEAD_OVERHEAD) {
-    set_error (0,
-               "authentication failed: encrypted object of %zu bytes "
-               "is shorter than its nonce and tag",
-               inlen);
-    return -1;
-  }
-  if (check_len (len) == -1 || check_len (aadlen) == -1)
-    return -1;
-  memcpy (tag, in + AEAD_NONCE_LEN + len, AEAD_TAG_LEN);
+  memcpy (tagcopy, tag, AEAD_TAG_LEN);
   ctx = EVP_CIPHER_CTX_new ();
-  ok = ctx && EVP_DecryptInit_ex2 (ctx, cipher, key, in, NULL)
+  ok = ctx && EVP_DecryptInit_ex2 (ctx, cipher, key, nonce, NULL)
     && (aadlen == 0 || EVP_DecryptUpdate (ctx, NULL, &n, aad, aadlen))
-    && EVP_DecryptUpdate (ctx, out, &n, in + AEAD_NONCE_LEN, len)
-    && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag)
+    && EVP_DecryptUpdate (ctx, out, &n, in, len)
+    && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tagcopy)
     && EVP_DecryptFinal_ex (ctx, out + n, &n) > 0;
   EVP_CIPHER_CTX_free (ctx);
   if (!ok) {
@@ -158,4 +148,30 @@ aead_open (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
     return -1;
   }
   return 0;
+}
+
+int
+aead_seal (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
+           const void *aad, size_t aadlen, const void *plain, size_t len,
+           unsigned char *out)
+{
+  return aead_encrypt (c, key, aad, aadlen, plain, len, out + AEAD_NONCE_LEN,
+                       out, out + AEAD_NONCE_LEN + len);
+}
+
+int
+aead_open (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
+           const void *aad, size_t aadlen, const unsigned char *in,
+           size_t inlen, unsigned char *out)
+{
+  if (inlen < AEAD_OVERHEAD) {
+    set_error (0,
+               "authentication failed: encrypted object of %zu bytes "
+               "is shorter than its nonce and tag",
+               inlen);
+    return -1;
+  }
+  return aead_decrypt (c, key, aad, aadlen, in + AEAD_NONCE_LEN,
+                       inlen - AEAD_OVERHEAD, in, in + inlen - AEAD_TAG_LEN,
+                       out);
 }

@@ -29,7 +29,21 @@ int aead_cipher_parse (const char *name, enum aead_cipher *out);
  * and constant-time without them). */
 enum aead_cipher aead_cipher_default (void);
 
-/* out holds len + AEAD_OVERHEAD bytes.  Thread-safe. */
+/* Encrypt len bytes of in into out (which may be in itself), with a
+ * fresh random nonce, and give the nonce and tag.  Thread-safe. */
+int aead_encrypt (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
+                  const void *aad, size_t aadlen, const void *in, size_t len,
+                  unsigned char *out, unsigned char nonce[AEAD_NONCE_LEN],
+                  unsigned char tag[AEAD_TAG_LEN]);
+/* The reverse; -1 with "authentication failed" when the ciphertext,
+ * nonce, tag, associated data or key is not what it was sealed with
+ * (out is then wiped). */
+int aead_decrypt (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
+                  const void *aad, size_t aadlen, const void *in, size_t len,
+                  const unsigned char nonce[AEAD_NONCE_LEN],
+                  const unsigned char tag[AEAD_TAG_LEN], unsigned char *out);
+
+/* One buffer: out holds len + AEAD_OVERHEAD bytes. */
 int aead_seal (enum aead_cipher c, const unsigned char key[AEAD_KEY_LEN],
                const void *aad, size_t aadlen, const void *plain, size_t len,
                unsigned char *out);

@@ -53,6 +53,16 @@ test_aead (enum aead_cipher c)
          "truncated object opened");
   CHECK (aead_open (c, key, "name", 4, sealed, 5, out) == -1,
          "object shorter than nonce and tag opened");
+
+  /* In place, nonce and tag apart (as chunk files are laid out). */
+  unsigned char nonce[AEAD_NONCE_LEN], tag[AEAD_TAG_LEN];
+  memcpy (out, plain, sizeof plain);
+  CHECK (aead_encrypt (c, key, "id", 2, out, sizeof out, out, nonce, tag) == 0,
+         "%s", get_error ());
+  CHECK (memcmp (out, plain, sizeof plain) != 0, "not encrypted in place");
+  CHECK (aead_decrypt (c, key, "id", 2, out, sizeof out, nonce, tag, out) == 0,
+         "%s", get_error ());
+  CHECK (memcmp (out, plain, sizeof plain) == 0, "in-place round trip");
 }
 
 static void

@@ -104,7 +104,7 @@ remove_existing (struct vm_restore *r)
 static int
 put_in_place (struct vm_restore *r)
 {
-  const struct manifest_file *nv = restore_find_file (r->m, "nvram");
+  const struct manifest_file *nv = r->plan.nvram_file;
   struct disk_move *moves = calloc (r->plan.ndisks + 1, sizeof *moves);
   struct domain_rewrite rw = {
     .name = r->o->as,
@@ -256,7 +256,9 @@ run (struct vm_restore *r)
     return -1;
   if (restore_write_devices (r) == -1)
     return -1;
-  if (restore_boot_files (r->repo, r->m, r->o->events, &r->boot_created) == -1
+  if (restore_boot_files (r->repo, r->plan.boot, r->plan.nboot, r->o->events,
+                          &r->boot_created)
+        == -1
       || put_in_place (r) == -1 || restore_tpm (r) == -1
       || restore_snapshots (r) == -1)
     return -1;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -161,10 +162,14 @@ put_in_place (struct vm_restore *r)
   return 0;
 }
 
+/* lstat: a dangling symbolic link is something there too, which only
+ * the replaced VM's own files may be. */
 static bool
 path_exists (void *opaque, const char *path)
 {
-  return access (path, F_OK) == 0;
+  struct stat st;
+
+  return lstat (path, &st) == 0;
 }
 
 static int

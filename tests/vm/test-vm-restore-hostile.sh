@@ -4,12 +4,13 @@
 # client) adds a `file role=boot` line naming a path the backed-up domain
 # XML does not name.  Restore refuses it with one line before writing
 # anything and before touching the VM it would replace; the path stays
-# absent.  The same backup unforged restores as ever.
+# absent.  The same backup unforged restores as ever.  A missing boot
+# file is not put back through another user's symbolic link.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
 vm_test_begin
 
-define_guest hv
+define_guest hv --own-boot
 dir=$(guest_dir hv)
 vmb backup hv > backup.out || fail "backup: $(cat backup.out)"
 id=$(last_id hv)
@@ -67,4 +68,17 @@ ls "$dir" | grep -q hv-copy && fail "a refused restore wrote hv-copy's disks"
 vmb restore "$id" --as hv-copy > as.out || fail "restore --as: $(cat as.out)"
 cleanup_fn "destroy_guest hv-copy"
 vsh dominfo hv-copy >/dev/null || fail "hv-copy not defined"
+
+# --- a boot file's directory is gone, and another user put a symbolic
+# link in its place: root does not write where that user points
+vsh destroy hv >/dev/null
+mv "$dir/boot" "$dir/boot.real"
+mkdir "$scratch/elsewhere"
+ln -s "$scratch/elsewhere" "$dir/boot"
+chown -h nobody "$dir/boot"
+expect_fail 1 "^vmbackup: restore $id: boot file $dir/boot/vmlinux: $dir/boot is a symbolic link of user $(id -u nobody)\$" \
+  vmb restore "$id" --as hv-two
+[ -z "$(ls -A "$scratch/elsewhere")" ] || fail "restore wrote through the link: $(ls "$scratch/elsewhere")"
+vsh dominfo hv-two >/dev/null 2>&1 && fail "a failed restore left hv-two defined"
+ls "$dir" | grep -q hv-two && fail "a failed restore left hv-two's disks"
 echo "forged boot file lines refused before anything is written"

@@ -11,6 +11,12 @@ source "$(dirname "$0")/functions-vm.sh"
 vm_test_begin
 
 define_guest hv --own-boot
+# Copies a restore might define, whether it should or not (and ones an
+# earlier failed run left).
+for c in hv-copy hv-two; do
+  destroy_guest "$c"
+  cleanup_fn "destroy_guest $c"
+done
 dir=$(guest_dir hv)
 vmb backup hv > backup.out || fail "backup: $(cat backup.out)"
 id=$(last_id hv)
@@ -66,7 +72,6 @@ ls "$dir" | grep -q hv-copy && fail "a refused restore wrote hv-copy's disks"
 
 # --- the real backup still restores beside it
 vmb restore "$id" --as hv-copy > as.out || fail "restore --as: $(cat as.out)"
-cleanup_fn "destroy_guest hv-copy"
 vsh dominfo hv-copy >/dev/null || fail "hv-copy not defined"
 
 # --- a boot file's directory is gone, and another user put a symbolic

@@ -42,9 +42,10 @@ restore_file_buffer (struct repo *repo, const struct manifest_file *f,
   }
   for (uint64_t i = 0; i < ir.hdr.chunk_count; i++) {
     struct digest d;
-    size_t n, want = f->size - i * repo->chunk_size < repo->chunk_size
-                       ? f->size - i * repo->chunk_size
-                       : repo->chunk_size;
+    size_t n,
+      want = f->size - i * repo->chunk_size < repo->chunk_size
+      ? f->size - i * repo->chunk_size
+      : repo->chunk_size;
 
     if (index_reader_get (&ir, i, &d) == -1)
       goto out;

@@ -101,21 +101,21 @@ check_chunk (struct verify *v, struct chunk_ctx *ctx, const struct digest *d,
     return TAG_GOOD;
   }
   switch (get_error_kind ()) {
-  case ERROR_DAMAGED:
-    if (!v->keep_damaged && quarantine (v->repo, d))
-      snprintf (msg, msglen,
-                "%s (moved to quarantine/; the next "
-                "backup of this data repairs it)",
-                get_error ());
-    else
+    case ERROR_DAMAGED:
+      if (!v->keep_damaged && quarantine (v->repo, d))
+        snprintf (msg, msglen,
+                  "%s (moved to quarantine/; the next "
+                  "backup of this data repairs it)",
+                  get_error ());
+      else
+        snprintf (msg, msglen, "%s", get_error ());
+      return TAG_DAMAGED;
+    case ERROR_MISSING:
       snprintf (msg, msglen, "%s", get_error ());
-    return TAG_DAMAGED;
-  case ERROR_MISSING:
-    snprintf (msg, msglen, "%s", get_error ());
-    return TAG_MISSING;
-  default:
-    snprintf (msg, msglen, "%s (left in place)", get_error ());
-    return TAG_UNREADABLE;
+      return TAG_MISSING;
+    default:
+      snprintf (msg, msglen, "%s (left in place)", get_error ());
+      return TAG_UNREADABLE;
   }
 }
 
@@ -192,9 +192,9 @@ check_worker (void *opaque)
       char hex[DIGEST_HEX_LEN + 1];
       digest_to_hex (&d, hex);
       snprintf (msg, sizeof msg, "chunk %s: %s (reported above)", hex,
-                tag == TAG_MISSING  ? "missing"
-                : tag == TAG_DAMAGED ? "damaged"
-                                     : "unreadable");
+                tag == TAG_MISSING     ? "missing"
+                  : tag == TAG_DAMAGED ? "damaged"
+                                       : "unreadable");
       SCOPED_LOCK (&dc->lock);
       report (dc, offset, msg);
     }

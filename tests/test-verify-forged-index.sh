@@ -8,6 +8,7 @@
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 requires python3
+testdir=$(cd "$(dirname "$0")" && pwd)
 
 cd "$scratch"
 vmb init --chunk-size 64K >/dev/null
@@ -91,4 +92,27 @@ expect_fail 1 "chunk has 65536 bytes, the backup's index expects 1" \
   vmb restore a/20200101T000000Z --to out.img
 [ "$(wc -l < "$scratch/err")" = 1 ] || { cat "$scratch/err"; fail "restore error is not one line"; }
 [ ! -e out.img ] || fail "restore of the forged backup left a file"
+
+# Over ssh (where sshd is there to test with) verify runs on the server,
+# and restore checks the chunks on the client: the same outcome.
+if [ "$(id -u)" = 0 ] && { [ -x /usr/sbin/sshd ] || command -v sshd >/dev/null; }; then
+  source "$testdir/functions-ssh.sh"
+  start_sshd
+  authorize_key
+  local_repo=$VMBACKUP_REPO
+  remote=ssh://root@127.0.0.1:$ssh_port$local_repo
+  rc=0; VMBACKUP_REPO=$remote vmb verify > verify.out 2>&1 || rc=$?
+  [ "$rc" = 1 ] || { cat verify.out; fail "ssh: verify exit $rc, not 1"; }
+  for id in a/20200101T000000Z z/20200101T000000Z; do
+    grep -qE "^BAD backup $id disk d offset 0: chunk [0-9a-f]{64} has 65536 bytes, this backup expects 1" verify.out \
+      || { cat verify.out; fail "ssh: forged backup $id not reported"; }
+  done
+  [ -z "$(ls -A "$local_repo/quarantine" 2>/dev/null)" ] || fail "ssh: something went to quarantine/"
+  VMBACKUP_REPO=$remote vmb restore "$victim" --to out.img >/dev/null && cmp disk.img out.img \
+    || fail "ssh: victim does not restore"
+  rm out.img
+  VMBACKUP_REPO=$remote expect_fail 1 "chunk has 65536 bytes, the backup's index expects 1" \
+    vmb restore z/20200101T000000Z --to out.img
+  [ ! -e out.img ] || fail "ssh: restore of the forged backup left a file"
+fi
 echo OK

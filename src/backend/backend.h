@@ -162,7 +162,11 @@ struct backend_ops {
 
   /* The stored bytes of chunk d into buf (capacity cap), *len their
    * length.  A missing chunk is an error whose message ends ": missing"
-   * with errno unset. */
+   * with errno unset and error kind ERROR_MISSING; a stored file that
+   * cannot be a chunk (too large) is ERROR_DAMAGED; anything else
+   * (permissions, I/O, not a regular file, the link) is ERROR_OTHER:
+   * the chunk may be whole, and verify leaves it alone.  Never blocks
+   * on a special file in the chunk's place. */
   int (*chunk_get) (struct backend *be, const struct digest *d,
                     unsigned char *buf, size_t cap, size_t *len);
   /* Optional hint: chunk_get will soon be asked for d. */

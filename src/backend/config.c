@@ -1,14 +1,20 @@
 /* The repository's config object (docs/repository-format.pod, "config"):
- * format version, repository ID, chunk size.  Shared by the backends
- * that store it themselves. */
+ * format version, repository ID, chunk size, and a checksum of them, so
+ * that a config changed by hand (a chunk size that every new backup
+ * would silently use) is refused rather than trusted.  Shared by the
+ * backends that store it themselves. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/cleanup.h"
+#include "common/digest.h"
 #include "common/error.h"
 #include "backend.h"
+
+#define CHECKSUM_KEY "checksum "
 
 bool
 backend_chunk_size_valid (uint32_t chunk)
@@ -21,7 +27,9 @@ char *
 backend_config_new (uint32_t chunk_size)
 {
   unsigned char rnd[16];
-  char id[33], *text;
+  char id[33], *text, hex[DIGEST_HEX_LEN + 1];
+  CLEANUP_FREE char *body = NULL;
+  struct digest sum;
 
   if (getrandom (rnd, sizeof rnd, 0) != sizeof rnd) {
     set_error (errno, "getrandom");
@@ -29,13 +37,51 @@ backend_config_new (uint32_t chunk_size)
   }
   for (int i = 0; i < 16; i++)
     sprintf (id + 2 * i, "%02x", rnd[i]);
-  if (asprintf (&text, "vmbackup-repository %d\nid %s\nchunk-size %u\n",
+  if (asprintf (&body, "vmbackup-repository %d\nid %s\nchunk-size %u\n",
                 BACKEND_FORMAT_VERSION, id, chunk_size)
       == -1) {
     set_error (ENOMEM, "config");
     return NULL;
   }
+  if (digest_compute (body, strlen (body), &sum) == -1)
+    return NULL;
+  digest_to_hex (&sum, hex);
+  if (asprintf (&text, "%s" CHECKSUM_KEY "%s\n", body, hex) == -1) {
+    set_error (ENOMEM, "config");
+    return NULL;
+  }
   return text;
+}
+
+/* The checksum line, if there is one, must be the last and match the
+ * SHA-256 of every byte before it.  A config without one was written
+ * before there were checksums, and is read as it always was. */
+static int
+check_sum (struct backend *be, const char *text)
+{
+  const char *line = strstr (text, "\n" CHECKSUM_KEY);
+  char want[DIGEST_HEX_LEN + 1];
+  struct digest sum;
+
+  if (line == NULL)
+    return 0;
+  line++;
+  if (strlen (line) != strlen (CHECKSUM_KEY) + DIGEST_HEX_LEN + 1
+      || line[strlen (line) - 1] != '\n') {
+    set_error (0, "%s/config: malformed checksum line", be->location);
+    return -1;
+  }
+  if (digest_compute (text, line - text, &sum) == -1)
+    return -1;
+  digest_to_hex (&sum, want);
+  if (memcmp (line + strlen (CHECKSUM_KEY), want, DIGEST_HEX_LEN) != 0) {
+    set_error (0,
+               "%s/config: checksum mismatch (the file was changed; its "
+               "chunk size and ID are not trusted)",
+               be->location);
+    return -1;
+  }
+  return 0;
 }
 
 int
@@ -52,6 +98,8 @@ backend_config_parse (struct backend *be, const char *text)
                be->location);
     return -1;
   }
+  if (check_sum (be, text) == -1)
+    return -1;
   if (version != BACKEND_FORMAT_VERSION) {
     set_error (0,
                "%s: repository format %d is not supported (this vmbackup "

@@ -10,6 +10,7 @@
 
 static __thread char last_error[ERROR_MAX];
 static __thread int last_errno;
+static __thread enum error_kind last_kind;
 
 void
 set_error (int errnum, const char *fmt, ...)
@@ -25,6 +26,19 @@ set_error (int errnum, const char *fmt, ...)
   else
     snprintf (last_error, sizeof last_error, "%s", msg);
   last_errno = errnum;
+  last_kind = ERROR_OTHER;
+}
+
+void
+set_error_kind (enum error_kind kind)
+{
+  last_kind = kind;
+}
+
+enum error_kind
+get_error_kind (void)
+{
+  return last_kind;
 }
 
 void

@@ -11,4 +11,16 @@ void error_prefix (const char *fmt, ...)
 const char *get_error (void);
 int get_errno (void);
 
+/* What kind of failure the last error is, for the few callers that act
+ * differently on each: verify moves only damaged chunks to quarantine/
+ * and leaves a chunk it merely could not read where it is.  set_error
+ * makes it ERROR_OTHER; error_prefix keeps it. */
+enum error_kind {
+  ERROR_OTHER = 0, /* I/O, permissions, memory, the link: may be fine */
+  ERROR_MISSING,   /* the object is not there */
+  ERROR_DAMAGED,   /* the object is there and its bytes are wrong */
+};
+void set_error_kind (enum error_kind kind);
+enum error_kind get_error_kind (void);
+
 #endif

@@ -183,22 +183,54 @@ write_file_atomic (const char *path, const void *buf, size_t len)
 }
 
 int
+open_regular (int dirfd, const char *path, int flags, mode_t mode,
+              const char *name)
+{
+  /* Opening a FIFO for reading waits for a writer: O_NONBLOCK makes it
+   * return at once, and fstat then refuses it. */
+  int fd = openat (dirfd, path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                   mode);
+  struct stat st;
+  int fl;
+
+  if (fd == -1) {
+    set_error (errno, "%s", name);
+    return -1;
+  }
+  if (fstat (fd, &st) == -1 || (fl = fcntl (fd, F_GETFL)) == -1) {
+    set_error (errno, "%s", name);
+    close (fd);
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    set_error (0, "%s: not a regular file", name);
+    close (fd);
+    return -1;
+  }
+  /* Meaningless for a regular file, but the fd may be handed on. */
+  if (fcntl (fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+    set_error (errno, "%s", name);
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+int
 read_file (const char *path, size_t max, char **buf, size_t *len)
 {
-  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
+  CLEANUP_CLOSE int fd = open_regular (AT_FDCWD, path, O_RDONLY, 0, path);
   struct stat st;
   char *p;
 
-  if (fd == -1) {
-    set_error (errno, "open %s", path);
+  if (fd == -1)
     return -1;
-  }
   if (fstat (fd, &st) == -1) {
     set_error (errno, "stat %s", path);
     return -1;
   }
-  if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size > max) {
-    set_error (0, "%s: not a regular file of at most %zu bytes", path, max);
+  if ((uint64_t) st.st_size > max) {
+    set_error (0, "%s: larger than %zu bytes", path, max);
     return -1;
   }
   p = malloc (st.st_size + 1);

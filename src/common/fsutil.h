@@ -32,8 +32,16 @@ void tmpfile_discard (int *fd, char **tmppath);
 /* Atomically replace path with buf. */
 int write_file_atomic (const char *path, const void *buf, size_t len);
 
+/* Open a file of the repository: O_NONBLOCK, so that a FIFO or device
+ * put in its place cannot hang the reader, then only a regular file is
+ * accepted (O_NONBLOCK cleared again).  flags gets O_CLOEXEC.  Errors
+ * name the file as name: "<name>: <strerror>" (get_errno says which) or
+ * "<name>: not a regular file" (errno 0). */
+int open_regular (int dirfd, const char *path, int flags, mode_t mode,
+                  const char *name);
+
 /* Read a whole regular file of at most max bytes into a NUL-terminated
- * malloc'd buffer. */
+ * malloc'd buffer (opened as open_regular does). */
 int read_file (const char *path, size_t max, char **buf, size_t *len);
 
 #endif

@@ -174,7 +174,9 @@ restore_worker_main (void *opaque)
         goto fail;
       }
       if (rawlen != len) {
-        set_error (0, "disk %s offset %llu: chunk has %zu bytes, expected %zu",
+        set_error (0,
+                   "disk %s offset %llu: chunk has %zu bytes, the backup's "
+                   "index expects %zu",
                    rs->p->disk->name, (unsigned long long) off, rawlen, len);
         goto fail;
       }

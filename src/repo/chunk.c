@@ -293,8 +293,14 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
    * trusted no more than a local file. */
   if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size, rawlen)
       == -1) {
+    /* Every decode failure without an errno is about the bytes (header,
+     * CRC, decompression, digest); with one, it was memory or the
+     * digest library. */
+    bool damaged = get_errno () == 0;
     chunk_relpath (want, rel, sizeof rel);
     error_prefix ("chunk %s", rel + 10);
+    if (damaged)
+      set_error_kind (ERROR_DAMAGED);
     return -1;
   }
   return 0;

@@ -72,7 +72,10 @@ int chunk_decode (struct chunk_ctx *ctx, const unsigned char *file,
  * checked) into buf of cap bytes; a file larger than cap is refused. */
 int chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
                      size_t cap, size_t *len);
-/* Read chunk want from the repository into out. */
+/* Read chunk want from the repository into out.  On failure
+ * get_error_kind() says whether the chunk is missing, damaged (its
+ * stored bytes are wrong) or neither (it could not be read: it may be
+ * whole). */
 int chunk_load (struct repo *repo, struct chunk_ctx *ctx,
                 const struct digest *want, void *out, size_t *rawlen);
 

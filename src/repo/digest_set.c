@@ -15,11 +15,22 @@ digest_set_init (struct digest_set *s)
 }
 
 void
+digest_set_init_values (struct digest_set *s)
+{
+  digest_set_init (s);
+  s->with_values = true;
+}
+
+void
 digest_set_free (struct digest_set *s)
 {
+  bool with_values = s->with_values;
+
   free (s->slots);
   free (s->tags);
+  free (s->values);
   digest_set_init (s);
+  s->with_values = with_values;
 }
 
 static size_t
@@ -39,11 +50,15 @@ grow (struct digest_set *s)
 
   n.cap = s->cap ? s->cap * 2 : 1024;
   n.len = 0;
+  n.with_values = s->with_values;
   n.slots = calloc (n.cap, sizeof *n.slots);
   n.tags = calloc (n.cap, 1);
-  if (n.slots == NULL || n.tags == NULL) {
+  n.values = n.with_values ? calloc (n.cap, sizeof *n.values) : NULL;
+  if (n.slots == NULL || n.tags == NULL
+      || (n.with_values && n.values == NULL)) {
     free (n.slots);
     free (n.tags);
+    free (n.values);
     set_error (ENOMEM, "digest set");
     return -1;
   }
@@ -52,17 +67,20 @@ grow (struct digest_set *s)
       size_t j = find (&n, &s->slots[i]);
       n.slots[j] = s->slots[i];
       n.tags[j] = s->tags[i];
+      if (n.with_values)
+        n.values[j] = s->values[i];
       n.len++;
     }
   free (s->slots);
   free (s->tags);
+  free (s->values);
   *s = n;
   return 0;
 }
 
-int
-digest_set_add (struct digest_set *s, const struct digest *d,
-                unsigned char tag)
+static int
+add (struct digest_set *s, const struct digest *d, unsigned char tag,
+     uint32_t value)
 {
   size_t i;
 
@@ -76,7 +94,23 @@ digest_set_add (struct digest_set *s, const struct digest *d,
     s->len++;
   }
   s->tags[i] = tag;
+  if (s->with_values)
+    s->values[i] = value;
   return 0;
+}
+
+int
+digest_set_add (struct digest_set *s, const struct digest *d,
+                unsigned char tag)
+{
+  return add (s, d, tag, 0);
+}
+
+int
+digest_set_add_value (struct digest_set *s, const struct digest *d,
+                      unsigned char tag, uint32_t value)
+{
+  return add (s, d, tag, value);
 }
 
 unsigned char
@@ -85,4 +119,19 @@ digest_set_get (const struct digest_set *s, const struct digest *d)
   if (s->cap == 0)
     return 0;
   return s->tags[find (s, d)];
+}
+
+unsigned char
+digest_set_get_value (const struct digest_set *s, const struct digest *d,
+                      uint32_t *value)
+{
+  size_t i;
+
+  *value = 0;
+  if (s->cap == 0)
+    return 0;
+  i = find (s, d);
+  if (s->tags[i] && s->with_values)
+    *value = s->values[i];
+  return s->tags[i];
 }

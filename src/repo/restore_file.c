@@ -1,5 +1,6 @@
 /* Restoring configuration files (see restore_file.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,10 @@ restore_file_buffer (struct repo *repo, const struct manifest_file *f,
   }
   for (uint64_t i = 0; i < ir.hdr.chunk_count; i++) {
     struct digest d;
-    size_t n;
+    size_t n,
+      want = f->size - i * repo->chunk_size < repo->chunk_size
+      ? f->size - i * repo->chunk_size
+      : repo->chunk_size;
 
     if (index_reader_get (&ir, i, &d) == -1)
       goto out;
@@ -49,6 +53,15 @@ restore_file_buffer (struct repo *repo, const struct manifest_file *f,
       continue; /* calloc'd: already zero */
     if (chunk_load (repo, ctx, &d, out + i * repo->chunk_size, &n) == -1) {
       error_prefix ("file %s", f->role);
+      goto out;
+    }
+    /* A whole chunk of another length: the index is wrong, and the file
+     * would come back with the wrong bytes. */
+    if (n != want) {
+      set_error (0,
+                 "file %s offset %" PRIu64 ": chunk has %zu bytes, the "
+                 "backup's index expects %zu",
+                 f->role, i * repo->chunk_size, n, want);
       goto out;
     }
   }

@@ -17,8 +17,11 @@
 #include "verify.h"
 
 #define MAX_WORKERS 4
-#define TAG_GOOD 1
-#define TAG_BAD 2
+/* What verify learnt of a chunk, kept for the rest of the run. */
+#define TAG_GOOD 1       /* whole; its raw length is kept beside the tag */
+#define TAG_DAMAGED 2    /* its bytes are wrong */
+#define TAG_MISSING 3    /* not there */
+#define TAG_UNREADABLE 4 /* could not be read: may be whole, left alone */
 
 void
 verify_init (struct verify *v, struct repo *repo, verify_report_fn report,
@@ -28,7 +31,7 @@ verify_init (struct verify *v, struct repo *repo, verify_report_fn report,
   v->repo = repo;
   v->report = report;
   v->opaque = opaque;
-  digest_set_init (&v->checked);
+  digest_set_init_values (&v->checked);
 }
 
 void
@@ -80,6 +83,42 @@ quarantine (struct repo *repo, const struct digest *d)
   return done;
 }
 
+/* Read and check one chunk not seen before in this run: its tag, its raw
+ * length in *len when whole, else the problem in msg.  Only damage (the
+ * stored bytes are wrong) takes the chunk out of use; a chunk that could
+ * not be read may be whole, and moving it away would make every backup
+ * that needs it unrestorable. */
+static unsigned char
+check_chunk (struct verify *v, struct chunk_ctx *ctx, const struct digest *d,
+             unsigned char *buf, uint32_t *len, char *msg, size_t msglen)
+{
+  size_t rawlen;
+
+  *len = 0;
+  if (chunk_load (v->repo, ctx, d, buf, &rawlen) == 0) {
+    *len = rawlen;
+    msg[0] = '\0';
+    return TAG_GOOD;
+  }
+  switch (get_error_kind ()) {
+    case ERROR_DAMAGED:
+      if (!v->keep_damaged && quarantine (v->repo, d))
+        snprintf (msg, msglen,
+                  "%s (moved to quarantine/; the next "
+                  "backup of this data repairs it)",
+                  get_error ());
+      else
+        snprintf (msg, msglen, "%s", get_error ());
+      return TAG_DAMAGED;
+    case ERROR_MISSING:
+      snprintf (msg, msglen, "%s", get_error ());
+      return TAG_MISSING;
+    default:
+      snprintf (msg, msglen, "%s (left in place)", get_error ());
+      return TAG_UNREADABLE;
+  }
+}
+
 static void *
 check_worker (void *opaque)
 {
@@ -97,7 +136,8 @@ check_worker (void *opaque)
   for (;;) {
     struct digest d;
     unsigned char tag;
-    size_t rawlen, want;
+    size_t want;
+    uint32_t len;
     uint64_t i;
     int ok;
     char msg[1024];
@@ -137,34 +177,38 @@ check_worker (void *opaque)
     if (digest_is_zero (&d))
       continue;
     pthread_mutex_lock (&dc->lock);
-    tag = digest_set_get (&v->checked, &d);
+    tag = digest_set_get_value (&v->checked, &d, &len);
     pthread_mutex_unlock (&dc->lock);
     if (tag == 0) {
-      ok = chunk_load (v->repo, ctx, &d, buf, &rawlen) == 0;
-      if (ok && rawlen != want) {
-        set_error (0, "chunk has %zu bytes, expected %zu", rawlen, want);
-        ok = 0;
-      }
-      if (ok)
-        msg[0] = '\0';
-      else if (!v->keep_damaged && quarantine (v->repo, &d))
-        snprintf (msg, sizeof msg,
-                  "%s (moved to quarantine/; the next "
-                  "backup of this data repairs it)",
-                  get_error ());
-      else
-        snprintf (msg, sizeof msg, "%s", get_error ());
+      tag = check_chunk (v, ctx, &d, buf, &len, msg, sizeof msg);
       SCOPED_LOCK (&dc->lock);
       v->chunks_read++;
-      if (digest_set_add (&v->checked, &d, ok ? TAG_GOOD : TAG_BAD) == -1)
+      if (digest_set_add_value (&v->checked, &d, tag, len) == -1)
         dc->oom = true;
-      if (!ok)
+      if (tag != TAG_GOOD)
         report (dc, offset, msg);
     }
-    else if (tag == TAG_BAD) {
+    else if (tag != TAG_GOOD) {
       char hex[DIGEST_HEX_LEN + 1];
       digest_to_hex (&d, hex);
-      snprintf (msg, sizeof msg, "chunk %s: damaged (reported above)", hex);
+      snprintf (msg, sizeof msg, "chunk %s: %s (reported above)", hex,
+                tag == TAG_MISSING     ? "missing"
+                  : tag == TAG_DAMAGED ? "damaged"
+                                       : "unreadable");
+      SCOPED_LOCK (&dc->lock);
+      report (dc, offset, msg);
+    }
+    /* The chunk is whole, but it is not what this backup needs there:
+     * the index (or stream map) is wrong, not the chunk, which other
+     * backups may need as it is.  Checked on every reference, also of
+     * a chunk checked before. */
+    if (tag == TAG_GOOD && len != want) {
+      char hex[DIGEST_HEX_LEN + 1];
+      digest_to_hex (&d, hex);
+      snprintf (msg, sizeof msg,
+                "chunk %s has %" PRIu32 " bytes, this backup expects %zu: "
+                "the backup's %s is wrong (the chunk is left in place)",
+                hex, len, want, dc->map ? "stream map" : "index");
       SCOPED_LOCK (&dc->lock);
       report (dc, offset, msg);
     }

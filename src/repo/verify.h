@@ -15,7 +15,7 @@ typedef void (*verify_report_fn) (void *opaque, const char *problem);
 
 struct verify {
   struct repo *repo;
-  struct digest_set checked; /* tag 1: good, 2: bad */
+  struct digest_set checked; /* tag and raw length per chunk (verify.c) */
   verify_report_fn report;
   void *opaque;
   uint64_t problems;

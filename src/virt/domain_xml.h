@@ -30,6 +30,10 @@ enum boot_kind { BOOT_KERNEL, BOOT_INITRD, BOOT_DTB, BOOT_LOADER, BOOT_KINDS };
 /* "kernel", "initrd", "dtb", "loader": the <os> element names. */
 extern const char *const boot_kind_name[BOOT_KINDS];
 
+/* Where libvirt keeps an emulated (swtpm) TPM's state: a directory per
+ * domain UUID, with tpm2/ or tpm1.2/ below it. */
+#define SWTPM_STATE_DIR "/var/lib/libvirt/swtpm"
+
 struct domain_info {
   char *name;
   char *uuid;

@@ -28,9 +28,6 @@ vm_run_add_file (struct vm_run *r, const char *role, const char *path,
   return manifest_file_vector_append (&r->m.files, f);
 }
 
-/* swtpm keeps an emulated TPM's state under this directory. */
-#define SWTPM_DIR "/var/lib/libvirt/swtpm"
-
 static int
 keep_tpm (struct vm_run *r)
 {
@@ -43,7 +40,7 @@ keep_tpm (struct vm_run *r)
     DIR *d;
     struct dirent *e;
 
-    snprintf (dir, sizeof dir, "%s/%s/%s", SWTPM_DIR, r->plan.dom.uuid,
+    snprintf (dir, sizeof dir, "%s/%s/%s", SWTPM_STATE_DIR, r->plan.dom.uuid,
               subs[k]);
     d = opendir (dir);
     if (d == NULL)

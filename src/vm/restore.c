@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -104,7 +105,7 @@ remove_existing (struct vm_restore *r)
 static int
 put_in_place (struct vm_restore *r)
 {
-  const struct manifest_file *nv = restore_find_file (r->m, "nvram");
+  const struct manifest_file *nv = r->plan.nvram_file;
   struct disk_move *moves = calloc (r->plan.ndisks + 1, sizeof *moves);
   struct domain_rewrite rw = {
     .name = r->o->as,
@@ -161,10 +162,14 @@ put_in_place (struct vm_restore *r)
   return 0;
 }
 
+/* lstat: a dangling symbolic link is something there too, which only
+ * the replaced VM's own files may be. */
 static bool
 path_exists (void *opaque, const char *path)
 {
-  return access (path, F_OK) == 0;
+  struct stat st;
+
+  return lstat (path, &st) == 0;
 }
 
 static int
@@ -256,7 +261,9 @@ run (struct vm_restore *r)
     return -1;
   if (restore_write_devices (r) == -1)
     return -1;
-  if (restore_boot_files (r->repo, r->m, r->o->events, &r->boot_created) == -1
+  if (restore_boot_files (r->repo, r->plan.boot, r->plan.nboot, r->o->events,
+                          &r->boot_created)
+        == -1
       || put_in_place (r) == -1 || restore_tpm (r) == -1
       || restore_snapshots (r) == -1)
     return -1;

@@ -16,11 +16,14 @@
 #define BOOT_FILE_MAX (256u << 20)
 
 /* Create the directories above path (0755), as a rebuilt host may lack
- * /var/lib/libvirt/boot and the like. */
+ * /var/lib/libvirt/boot and the like.  A symbolic link on the way is
+ * followed only when root made it: one another user made would let that
+ * user choose where we, as root, write. */
 static int
 make_parents (const char *path)
 {
   CLEANUP_FREE char *dir = strdup (path);
+  struct stat st;
 
   if (dir == NULL) {
     set_error (ENOMEM, "%s", path);
@@ -30,6 +33,15 @@ make_parents (const char *path)
     *s = '\0';
     if (mkdir_if_missing (dir, 0755) == -1)
       return -1;
+    if (lstat (dir, &st) == -1) {
+      set_error (errno, "%s", dir);
+      return -1;
+    }
+    if (S_ISLNK (st.st_mode) && st.st_uid != 0) {
+      set_error (0, "%s is a symbolic link of user %u", dir,
+                 (unsigned) st.st_uid);
+      return -1;
+    }
     *s = '/';
   }
   return 0;
@@ -55,21 +67,19 @@ same_as_backup (struct repo *repo, const struct manifest_file *f,
 }
 
 int
-restore_boot_files (struct repo *repo, const struct manifest *m,
+restore_boot_files (struct repo *repo,
+                    const struct manifest_file *const *files, size_t n,
                     struct event_log *events, path_vector *created)
 {
-  for (size_t i = 0; i < m->files.len; i++) {
-    const struct manifest_file *f = &m->files.ptr[i];
+  for (size_t i = 0; i < n; i++) {
+    const struct manifest_file *f = files[i];
+    struct stat st;
     char *copy;
     bool same;
 
-    if (strcmp (f->role, "boot") != 0)
-      continue;
-    if (f->path[0] != '/') {
-      set_error (0, "boot file %s: not an absolute path", f->path);
-      return -1;
-    }
-    if (access (f->path, F_OK) == 0) {
+    /* lstat: a dangling symbolic link is something there, not a place
+     * to write through. */
+    if (lstat (f->path, &st) == 0) {
       if (same_as_backup (repo, f, f->path, &same) == -1) {
         error_prefix ("boot file %s", f->path);
         return -1;

@@ -14,9 +14,12 @@
 
 DEFINE_VECTOR_TYPE (path_vector, char *);
 
-/* Put back the missing ones; each path written is appended to created
- * (malloc'd), so that a failed restore can remove them again. */
-int restore_boot_files (struct repo *repo, const struct manifest *m,
+/* Put back the missing ones of files (the restore plan's: each at a
+ * path the backed-up domain XML names, restore_plan.h); each path
+ * written is appended to created (malloc'd), so that a failed restore
+ * can remove them again. */
+int restore_boot_files (struct repo *repo,
+                        const struct manifest_file *const *files, size_t n,
                         struct event_log *events, path_vector *created);
 
 #endif

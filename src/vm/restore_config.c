@@ -1,6 +1,5 @@
 /* What comes back beside a restored VM's disks once it is defined: its
  * emulated TPM's state and its snapshot metadata. */
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +13,6 @@
 #include "virt/domain_edit.h"
 #include "restore_run.h"
 
-#define SWTPM_DIR "/var/lib/libvirt/swtpm"
-
 const struct manifest_file *
 restore_find_file (const struct manifest *m, const char *role)
 {
@@ -25,33 +22,27 @@ restore_find_file (const struct manifest *m, const char *role)
   return NULL;
 }
 
+/* Into the restored domain's own state directory (a new UUID under
+ * --as), at the VERSION/FILE the plan took from each line. */
 int
 restore_tpm (struct vm_restore *r)
 {
-  char uuid[VIR_UUID_STRING_BUFLEN], dir[PATH_MAX];
+  char uuid[VIR_UUID_STRING_BUFLEN], dir[PATH_MAX], path[PATH_MAX];
 
-  if (!restore_find_file (r->m, "tpm")
-      || virDomainGetUUIDString (r->dom, uuid) == -1)
+  if (r->plan.ntpm == 0 || virDomainGetUUIDString (r->dom, uuid) == -1)
     return 0;
-  for (size_t i = 0; i < r->m->files.len; i++) {
-    const struct manifest_file *f = &r->m->files.ptr[i];
-    CLEANUP_FREE char *copy = NULL, *path = NULL;
-    const char *sub;
+  for (size_t i = 0; i < r->plan.ntpm; i++) {
+    const struct planned_tpm *t = &r->plan.tpm[i];
+    size_t vlen = strcspn (t->rel, "/");
 
-    if (strcmp (f->role, "tpm") != 0)
-      continue;
-    copy = strdup (f->path);
-    /* .../swtpm/<uuid>/<tpm2|tpm1.2>/<file>: keep the last two parts. */
-    sub = copy ? basename (dirname (copy)) : "tpm2";
-    snprintf (dir, sizeof dir, "%s/%s", SWTPM_DIR, uuid);
-    mkdir (SWTPM_DIR, 0711);
+    snprintf (dir, sizeof dir, "%s/%s", SWTPM_STATE_DIR, uuid);
+    mkdir (SWTPM_STATE_DIR, 0711);
     mkdir (dir, 0711);
-    snprintf (dir, sizeof dir, "%s/%s/%s", SWTPM_DIR, uuid, sub);
+    snprintf (dir, sizeof dir, "%s/%s/%.*s", SWTPM_STATE_DIR, uuid, (int) vlen,
+              t->rel);
     mkdir (dir, 0700);
-    free (copy);
-    copy = strdup (f->path);
-    if (copy == NULL || asprintf (&path, "%s/%s", dir, basename (copy)) == -1
-        || restore_file_path (r->repo, f, path, 0600) == -1)
+    snprintf (path, sizeof path, "%s/%s/%s", SWTPM_STATE_DIR, uuid, t->rel);
+    if (restore_file_path (r->repo, t->file, path, 0600) == -1)
       return -1;
   }
   return 0;

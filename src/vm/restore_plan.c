@@ -67,6 +67,32 @@ disk_path (const struct restore_vm_opts *o, const struct vm_disk *d,
   return p;
 }
 
+/* The domain XML names where a disk goes (its path, or with --storage
+ * its file name): a path with . or .. components is refused even under
+ * --storage, whose copy would take its last component. */
+static int
+source_check (const struct vm_disk *d)
+{
+  CLEANUP_FREE char *what = NULL;
+  const char *base;
+
+  if (asprintf (&what, "disk %s:", d->target) == -1) {
+    what = NULL;
+    set_error (ENOMEM, "restore plan");
+    return -1;
+  }
+  if (strcmp (d->type, "file") == 0 || strcmp (d->type, "block") == 0)
+    return restore_path_check (what, d->source);
+  /* A network disk copied under --storage takes its last part. */
+  base = strrchr (d->source, '/');
+  base = base ? base + 1 : d->source;
+  if (strcmp (base, ".") == 0 || strcmp (base, "..") == 0) {
+    set_error (0, "%s %s: a path with . or .. components", what, d->source);
+    return -1;
+  }
+  return 0;
+}
+
 static bool
 owned_by (const struct domain_info *existing, const char *path)
 {
@@ -130,6 +156,9 @@ plan_nvram (struct restore_plan *plan, const struct domain_info *info,
     : copy                     ? dirname (copy)
                                : "/var/lib/libvirt/qemu/nvram";
 
+  /* Its directory is kept even under a new name: the domain XML's. */
+  if (!o->storage && restore_path_check ("NVRAM", info->nvram) == -1)
+    return -1;
   if (!o->as && !o->storage)
     plan->nvram = strdup (info->nvram);
   else if (asprintf (&plan->nvram, "%s/%s_VARS.fd", dir, plan->name) == -1)
@@ -159,11 +188,20 @@ restore_plan_make (const struct manifest *m, const struct domain_info *info,
 {
   memset (plan, 0, sizeof *plan);
   plan->name = o->as ? o->as : info->name;
+  /* The name becomes part of file names (NVRAM under --storage). */
+  if (strchr (plan->name, '/')) {
+    set_error (0, "VM name %s has a /", plan->name);
+    return -1;
+  }
   plan->disks = calloc (m->disks.len + 1, sizeof *plan->disks);
   if (plan->disks == NULL) {
     set_error (ENOMEM, "restore plan");
     return -1;
   }
+  /* The kept files first: a forged line is refused before any disk is
+   * looked at. */
+  if (restore_plan_files (m, info, plan) == -1)
+    return -1;
   for (size_t i = 0; i < m->disks.len; i++) {
     const struct manifest_disk *md = &m->disks.ptr[i];
     const struct vm_disk *d;
@@ -178,6 +216,8 @@ restore_plan_make (const struct manifest *m, const struct domain_info *info,
     }
     pd = &plan->disks[plan->ndisks++];
     pd->md = md;
+    if (source_check (d) == -1)
+      return -1;
     if (strcmp (d->type, "file") != 0 && !o->storage) {
       if (plan_device (plan, d, existing, o, probe, pd) == -1)
         return -1;
@@ -216,5 +256,9 @@ restore_plan_release (struct restore_plan *plan)
   }
   free (plan->disks);
   free (plan->nvram);
+  free (plan->boot);
+  for (size_t i = 0; i < plan->ntpm; i++)
+    free (plan->tpm[i].rel);
+  free (plan->tpm);
   memset (plan, 0, sizeof *plan);
 }

@@ -1,8 +1,11 @@
 /* What a whole-VM restore will write where, decided before anything is
  * written: each disk's final path (its own, under --storage DIR, or a
- * new name for --as NAME), the NVRAM's, and which existing files it may
- * overwrite (only those of the VM it replaces).  Pure but for the two
- * probes, so that tests can ask it without a host. */
+ * new name for --as NAME), the NVRAM's, the boot files and TPM state it
+ * may put back, and which existing files it may overwrite (only those
+ * of the VM it replaces).  Every path comes from the backed-up domain
+ * XML or the command line, never from a manifest's file line alone
+ * (restore_paths.c).  Pure but for the two probes, so that tests can
+ * ask it without a host. */
 #ifndef VMB_VM_RESTORE_PLAN_H
 #define VMB_VM_RESTORE_PLAN_H
 
@@ -34,12 +37,37 @@ struct restore_probe {
   void *opaque;
 };
 
+/* One file of an emulated TPM's state. */
+struct planned_tpm {
+  const struct manifest_file *file;
+  char *rel; /* "tpm2/NAME" or "tpm1.2/NAME", under the restored
+              * domain's SWTPM_STATE_DIR/UUID */
+};
+
 struct restore_plan {
   const char *name;           /* the restored VM's name */
   struct planned_disk *disks; /* the manifest's disks but snapshot states */
   size_t ndisks;
-  char *nvram; /* where NVRAM goes, or NULL */
+  char *nvram;                            /* where NVRAM goes, or NULL */
+  const struct manifest_file *nvram_file; /* its line, or NULL */
+  /* Boot files to put back where missing: each at its path, one the
+   * backed-up domain XML's <os> names. */
+  const struct manifest_file **boot;
+  size_t nboot;
+  struct planned_tpm *tpm;
+  size_t ntpm;
 };
+
+/* A path restore may write: absolute, with no empty, . or ..
+ * component.  0, or -1 with the error "WHAT PATH: why". */
+int restore_path_check (const char *what, const char *path);
+
+/* The boot, NVRAM and TPM file lines of m, checked against the backed-up
+ * domain (info) and entered in plan (restore_paths.c).  0, or -1 with
+ * the error set. */
+int restore_plan_files (const struct manifest *m,
+                        const struct domain_info *info,
+                        struct restore_plan *plan);
 
 /* May the restore go ahead?  exists: a VM of the restored name is
  * defined; same_uuid: the name of another VM with the backup's UUID, or

@@ -58,6 +58,21 @@ main (void)
   digest_set_free (&s);
   CHECK (s.len == 0 && s.cap == 0 && s.slots == NULL, "free left state");
   CHECK (digest_set_get (&s, &in[0]) == 0, "freed set finds something");
+
+  /* A set with values (verify keeps each chunk's length): every value
+   * survives the set growing, and re-adding updates it. */
+  digest_set_init_values (&s);
+  for (size_t i = 0; i < N; i++)
+    CHECK (digest_set_add_value (&s, &in[i], 1, (uint32_t) i * 3) == 0,
+           "add value %zu", i);
+  CHECK (digest_set_add_value (&s, &in[9], 2, 65536) == 0, "re-add value");
+  for (size_t i = 0; i < N; i++) {
+    uint32_t v;
+    unsigned char t = digest_set_get_value (&s, &in[i], &v);
+    uint32_t want = i == 9 ? 65536 : (uint32_t) i * 3;
+    CHECK (t == (i == 9 ? 2 : 1) && v == want, "digest %zu: %u/%u", i, t, v);
+  }
+  digest_set_free (&s);
   free (in);
   return 0;
 }

@@ -100,7 +100,10 @@ vmb verify >/dev/null || fail "repository does not verify after the damaged back
 # --- a checkpoint made for another repository: a copy of the repository
 # given its own identity must not use the original's checkpoint
 cp -a repo repo2
-sed -i "s/^id .*/id $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')/" repo2/config
+sed -i -e "s/^id .*/id $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')/" \
+       -e '/^checksum /d' repo2/config
+# ... and the config sealed again (its checksum covers the ID).
+echo "checksum $(sha256sum < repo2/config | cut -c1-64)" >> repo2/config
 VMBACKUP_REPO=$scratch/repo2 backup_expect other-repo 1077 vda=full vdb=full
 [ "$(ours | wc -l)" = 2 ] || fail "one repository deleted the other's checkpoint: $(ours)"
 backup_expect own-repo - vda=incremental vdb=incremental

@@ -16,28 +16,35 @@ local_chunk_get (struct backend *be, const struct digest *d,
                  unsigned char *buf, size_t cap, size_t *len)
 {
   struct local *L = local_of (be);
-  char rel[128];
+  char rel[128], name[160];
   CLEANUP_CLOSE int fd = -1;
   struct stat st;
 
   local_chunk_relpath (d, rel, sizeof rel);
-  fd = openat (L->dirfd, rel, O_RDONLY | O_CLOEXEC);
+  snprintf (name, sizeof name, "chunk %s", rel + 10);
+  fd = open_regular (L->dirfd, rel, O_RDONLY, 0, name);
   if (fd == -1) {
-    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
-               errno == ENOENT ? ": missing" : "");
+    /* Only a chunk that is not there is missing; one that cannot be
+     * opened (permissions, I/O, not a regular file) may be whole and
+     * is not verify's to move away. */
+    if (get_errno () == ENOENT) {
+      set_error (0, "%s: missing", name);
+      set_error_kind (ERROR_MISSING);
+    }
     return -1;
   }
   if (fstat (fd, &st) == -1) {
-    set_error (errno, "chunk %s", rel + 10);
+    set_error (errno, "%s", name);
     return -1;
   }
   if ((uint64_t) st.st_size > cap) {
-    set_error (0, "chunk %s: too large (%lld bytes)", rel + 10,
-               (long long) st.st_size);
+    /* No chunk file is this large: its bytes are wrong. */
+    set_error (0, "%s: too large (%lld bytes)", name, (long long) st.st_size);
+    set_error_kind (ERROR_DAMAGED);
     return -1;
   }
   if (read_full (fd, buf, st.st_size, 0) == -1) {
-    set_error (errno, "chunk %s: read", rel + 10);
+    set_error (errno, "%s: read", name);
     return -1;
   }
   *len = st.st_size;

@@ -3,6 +3,7 @@
  * gc as the chunk prefixes do for chunks. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,7 +79,7 @@ local_index_put (struct backend *be, const struct digest *id, int fd,
 int
 local_index_open (struct backend *be, const struct digest *id)
 {
-  char hex[DIGEST_HEX_LEN + 1];
+  char hex[DIGEST_HEX_LEN + 1], name[32];
   CLEANUP_FREE char *path = NULL;
   int fd;
 
@@ -86,9 +87,11 @@ local_index_open (struct backend *be, const struct digest *id)
   path = local_path (local_of (be), "indexes/%s.idx", hex);
   if (path == NULL)
     return -1;
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd == -1)
-    set_error (errno == ENOENT ? 0 : errno, "index %.16s%s", hex,
-               errno == ENOENT ? ": missing" : "");
+  snprintf (name, sizeof name, "index %.16s", hex);
+  fd = open_regular (AT_FDCWD, path, O_RDONLY, 0, name);
+  if (fd == -1 && get_errno () == ENOENT) {
+    set_error (0, "%s: missing", name);
+    set_error_kind (ERROR_MISSING);
+  }
   return fd;
 }

@@ -105,9 +105,9 @@ writers_oldest_start (struct local *L, int64_t *oldest_ns)
     if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
       continue;
     snprintf (path, sizeof path, "%s/%s", dir, e->d_name);
-    fd = open (path, O_RDWR | O_CLOEXEC);
+    fd = open_regular (AT_FDCWD, path, O_RDWR, 0, path);
     if (fd == -1)
-      continue;
+      continue; /* gone meanwhile, or not a registration */
     if (flock (fd, LOCK_EX | LOCK_NB) == 0) {
       /* Nobody holds it: the writer died.  Its registration goes. */
       unlink (path);
@@ -131,17 +131,13 @@ writers_oldest_start (struct local *L, int64_t *oldest_ns)
 int
 chunk_lock_open (struct local *L)
 {
-  CLEANUP_FREE char *path = NULL;
-  int fd;
+  CLEANUP_FREE char *path = local_path (L, "locks/chunks");
 
-  path = local_path (L, "locks/chunks");
-  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
+  if (path == NULL)
+    return -1;
   /* Without the lock a writer could race gc: refuse rather than risk
    * it. */
-  if (fd == -1)
-    set_error (errno, "open %s", path);
-  return fd;
+  return open_regular (AT_FDCWD, path, O_RDWR | O_CREAT, 0600, path);
 }
 
 static int
@@ -194,12 +190,11 @@ int
 gc_lock (struct local *L)
 {
   CLEANUP_FREE char *path = local_path (L, "locks/gc");
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = path ? open_regular (AT_FDCWD, path, O_RDWR | O_CREAT, 0600, path)
+                : -1;
 
-  if (fd == -1) {
-    set_error (errno, "open %s", path);
+  if (fd == -1)
     return -1;
-  }
   if (flock (fd, LOCK_EX | LOCK_NB) == -1) {
     set_error (0, "another gc is running on this repository");
     close (fd);

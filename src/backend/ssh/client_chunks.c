@@ -274,8 +274,16 @@ remote_chunk_get (struct backend *be, const struct digest *d,
   if (take_prefetched (cl, d, buf, cap, len) == 1)
     return 0;
 
-  if (conn_call (cl->conn, OP_GET, d->b, DIGEST_LEN, NULL, 0, &reply) == -1)
+  if (conn_call (cl->conn, OP_GET, d->b, DIGEST_LEN, NULL, 0, &reply) == -1) {
+    /* The server's message is all that crosses the link; a missing chunk
+     * is one the server's backend said so of (backend.h), anything else
+     * (its I/O, the link) leaves the chunk's state unknown. */
+    const char *msg = get_error ();
+    size_t n = strlen (msg);
+    if (n >= 9 && strcmp (msg + n - 9, ": missing") == 0)
+      set_error_kind (ERROR_MISSING);
     return -1;
+  }
   *len = reply.len;
   return 0;
 }

@@ -21,11 +21,20 @@
 #define REPO_MAX_CHUNK BACKEND_MAX_CHUNK
 #define REPO_DEFAULT_CHUNK (4 * 1024 * 1024)
 
+struct crypt_keys;
+
 struct repo {
   char *path; /* as given: a directory or a URL */
   char id[33];
   uint32_t chunk_size;
   struct backend *be;
+  /* 0 for a repository stored in the clear, else the cipher its config
+   * names (enum aead_cipher). */
+  uint32_t encryption;
+  /* The working keys once unlocked; NULL before, and always for a
+   * reader without the key (serve, gc): what such a reader can still
+   * check is in docs/repository-format.pod, ENCRYPTION. */
+  struct crypt_keys *keys;
 };
 
 /* Create a repository at path (a directory, which must be missing or

@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential meson ninja-build pkg-config
   libnbd-dev libzstd-dev libssl-dev libvirt-dev libxml2-dev libjson-c-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libxxhash-dev
   # run: qemu-nbd, qemu-img
   qemu-utils libnbd-bin
   # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive

@@ -9,6 +9,13 @@
 #define FORMAT_MIN_CHUNK (64 * 1024)
 #define FORMAT_MAX_CHUNK (16 * 1024 * 1024)
 #define FORMAT_CHUNK_HEADER_LEN 32
+/* What an encrypted (version 2) chunk file has after its payload: the
+ * AEAD tag (16), the nonce (12) and the keyless check (16). */
+#define FORMAT_CHUNK_SEAL_LEN 44
+/* The largest chunk file a repository of chunks of C bytes can hold:
+ * data that compression does not shrink is stored as is. */
+#define FORMAT_CHUNK_FILE_MAX(c) \
+  (FORMAT_CHUNK_HEADER_LEN + (size_t) (c) + FORMAT_CHUNK_SEAL_LEN)
 #define FORMAT_INDEX_HEADER_LEN 64
 #define FORMAT_MANIFEST_MAX (1 << 20)
 

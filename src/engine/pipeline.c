@@ -104,11 +104,12 @@ work_on (struct pipeline_thread *t, struct slot *s)
   }
   if (buffer_is_zero (s->buf, s->len))
     return 0; /* the index slot is already zero */
-  if (digest_compute (s->buf, s->len, &s->digest) == -1
+  if (chunk_id (t->ctx, s->buf, s->len, &s->digest) == -1
       || (r = store_refresh (p->store, t->lock_fd, &s->digest)) == -1
       || (r == 1 && index_writer_set (p->index, s->chunk, &s->digest) == -1)
       || (r == 0
-          && chunk_encode_in_place (t->ctx, s->mem, s->len, &s->enclen)
+          && chunk_encode_in_place (t->ctx, &s->digest, s->mem, s->len,
+                                    &s->enclen)
             == -1)) {
     error_prefix ("disk %s", p->name);
     return -1;
@@ -217,7 +218,7 @@ start_thread (struct pipeline *pl, struct pipeline_thread *t, bool worker)
   if (t->lock_fd == -1)
     return -1;
   if (worker) {
-    t->ctx = chunk_ctx_new (pl->p.repo->chunk_size, pl->p.compression_level);
+    t->ctx = chunk_ctx_for (pl->p.repo, pl->p.compression_level);
     if (t->ctx == NULL)
       goto fail;
   }

@@ -351,7 +351,7 @@ restore_disk (const struct restore_disk_params *p)
   for (; started < nworkers; started++) {
     struct restore_worker *w = &workers[started];
     w->rs = &rs;
-    w->ctx = chunk_ctx_new (p->repo->chunk_size, 0);
+    w->ctx = chunk_ctx_for (p->repo, 0);
     if (posix_memalign ((void **) &w->buf, ZERO_BLOCK, p->repo->chunk_size))
       w->buf = NULL;
     if (w->ctx == NULL || w->buf == NULL

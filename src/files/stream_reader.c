@@ -19,7 +19,7 @@ stream_reader_open (struct stream_reader *r, struct repo *repo,
     error_prefix ("%s stream", what);
     return -1;
   }
-  r->ctx = chunk_ctx_new (repo->chunk_size, 0);
+  r->ctx = chunk_ctx_for (repo, 0);
   r->buf = malloc (repo->chunk_size);
   if (r->ctx == NULL || r->buf == NULL) {
     set_error (ENOMEM, "%s stream", what);

@@ -34,7 +34,7 @@ store_chunk (struct stream_writer *w, struct chunk_ctx *ctx, int lock_fd,
   struct digest d = { { 0 } };
 
   if (!buffer_is_zero (data, len)
-      && (digest_compute (data, len, &d) == -1
+      && (chunk_id (ctx, data, len, &d) == -1
           || store_put (w->store, ctx, lock_fd, &d, data, len) == -1))
     return -1;
   return stream_map_writer_set (&w->map, index, end, &d);
@@ -103,7 +103,7 @@ stream_writer_open (struct stream_writer *w, struct store *store,
   if (stream_map_writer_open (&w->map, store->repo) == -1)
     return -1;
   if (nworkers == 0) {
-    w->ctx = chunk_ctx_new (store->repo->chunk_size, level);
+    w->ctx = chunk_ctx_for (store->repo, level);
     if (w->ctx == NULL)
       goto oom;
     w->lock_fd = repo_worker_open (store->repo);
@@ -128,7 +128,7 @@ stream_writer_open (struct stream_writer *w, struct store *store,
     struct sw_worker *k = &w->workers[i];
     k->w = w;
     k->lock_fd = repo_worker_open (store->repo);
-    k->ctx = chunk_ctx_new (store->repo->chunk_size, level);
+    k->ctx = chunk_ctx_for (store->repo, level);
     if (k->lock_fd == -1)
       return -1;
     if (k->ctx == NULL)

@@ -204,7 +204,7 @@ proto_request_decode (const struct proto_frame *f,
     case OP_PUT:
       pr_digest (&r, &rq->digest);
       pr_rest (&r, &rq->data, &rq->datalen, FORMAT_CHUNK_HEADER_LEN + 1,
-               FORMAT_CHUNK_HEADER_LEN + FORMAT_MAX_CHUNK);
+               FORMAT_CHUNK_FILE_MAX (FORMAT_MAX_CHUNK));
       break;
     case OP_GET:
     case OP_INDEX_COMMIT:

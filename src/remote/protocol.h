@@ -26,7 +26,7 @@
 
 /* A PUT: a digest and the largest chunk file. */
 #define PROTO_MAX_PAYLOAD \
-  (DIGEST_LEN + FORMAT_CHUNK_HEADER_LEN + FORMAT_MAX_CHUNK)
+  (DIGEST_LEN + FORMAT_CHUNK_FILE_MAX (FORMAT_MAX_CHUNK))
 #define PROTO_MAX_READ (1 << 20) /* INDEX_READ, INDEX_DATA bytes */
 #define PROTO_MAX_PATH 4096
 #define PROTO_MAX_ID 255       /* backup name or ID */

@@ -31,7 +31,7 @@ store_stream (struct store *store, int level, uint64_t len, read_fn rd,
 
   if (lock_fd == -1)
     return -1;
-  if (buf == NULL || (ctx = chunk_ctx_new (repo->chunk_size, level)) == NULL) {
+  if (buf == NULL || (ctx = chunk_ctx_for (repo, level)) == NULL) {
     set_error (ENOMEM, "config file buffer");
     return -1;
   }
@@ -46,7 +46,7 @@ store_stream (struct store *store, int level, uint64_t len, read_fn rd,
       goto fail;
     if (buffer_is_zero (buf, n))
       continue;
-    if (digest_compute (buf, n, &d) == -1
+    if (chunk_id (ctx, buf, n, &d) == -1
         || store_put (store, ctx, lock_fd, &d, buf, n) == -1
         || index_writer_set (&w, i, &d) == -1)
       goto fail;

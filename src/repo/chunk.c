@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include "common/cleanup.h"
@@ -15,6 +17,7 @@
 #include "common/endian.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "crypto/keys.h"
 #include "chunk.h"
 
 struct chunk_ctx {
@@ -24,7 +27,18 @@ struct chunk_ctx {
   uint32_t chunk_size;
   unsigned char *buf; /* encoded chunk: header + payload */
   size_t bufcap;
+  bool encrypted;                /* version 2 chunks */
+  const struct crypt_keys *keys; /* NULL: check stored chunks only */
+  unsigned char *plain;          /* a decrypted compressed payload */
+  XXH3_state_t *check;
 };
+
+/* The keyless check is 16 bytes of XXH3-128; the seal after a version 2
+ * payload is tag, nonce, check. */
+#define CHECK_LEN 16
+#define TAG_AT(n) (CHUNK_HEADER_LEN + (n))
+#define NONCE_AT(n) (TAG_AT (n) + AEAD_TAG_LEN)
+#define CHECK_AT(n) (NONCE_AT (n) + AEAD_NONCE_LEN)
 
 void
 chunk_relpath (const struct digest *d, char *out, size_t len)
@@ -39,7 +53,7 @@ void
 chunk_header_encode (const struct chunk_header *h, unsigned char *out)
 {
   memcpy (out, CHUNK_MAGIC, 8);
-  put_le32 (out + 8, 1);
+  put_le32 (out + 8, h->version);
   put_le32 (out + 12, h->compression);
   put_le32 (out + 16, h->raw_size);
   put_le32 (out + 20, h->payload_size);
@@ -51,6 +65,8 @@ int
 chunk_header_parse (const unsigned char *buf, size_t len, uint32_t max_raw,
                     struct chunk_header *h)
 {
+  size_t want;
+
   if (len < CHUNK_HEADER_LEN) {
     set_error (0, "truncated chunk (%zu bytes)", len);
     return -1;
@@ -63,8 +79,9 @@ chunk_header_parse (const unsigned char *buf, size_t len, uint32_t max_raw,
     set_error (0, "chunk header checksum mismatch");
     return -1;
   }
-  if (get_le32 (buf + 8) != 1) {
-    set_error (0, "unsupported chunk version %u", get_le32 (buf + 8));
+  h->version = get_le32 (buf + 8);
+  if (h->version != 1 && h->version != 2) {
+    set_error (0, "unsupported chunk version %u", h->version);
     return -1;
   }
   h->compression = get_le32 (buf + 12);
@@ -84,14 +101,14 @@ chunk_header_parse (const unsigned char *buf, size_t len, uint32_t max_raw,
                h->payload_size, h->raw_size);
     return -1;
   }
-  if (len - CHUNK_HEADER_LEN < h->payload_size) {
-    set_error (0, "truncated chunk (payload %zu of %u bytes)",
-               len - CHUNK_HEADER_LEN, h->payload_size);
+  want = (size_t) CHUNK_HEADER_LEN + h->payload_size
+    + (h->version == 2 ? CHUNK_SEAL_LEN : 0);
+  if (len < want) {
+    set_error (0, "truncated chunk (%zu of %zu bytes)", len, want);
     return -1;
   }
-  if (len - CHUNK_HEADER_LEN > h->payload_size) {
-    set_error (0, "chunk payload is %zu bytes, header says %u",
-               len - CHUNK_HEADER_LEN, h->payload_size);
+  if (len > want) {
+    set_error (0, "chunk file is %zu bytes, its header says %zu", len, want);
     return -1;
   }
   return 0;
@@ -125,6 +142,25 @@ oom:
   return NULL;
 }
 
+struct chunk_ctx *
+chunk_ctx_for (const struct repo *repo, int level)
+{
+  struct chunk_ctx *ctx = chunk_ctx_new (repo->chunk_size, level);
+
+  if (ctx == NULL || repo->encryption == 0)
+    return ctx;
+  ctx->encrypted = true;
+  ctx->keys = repo->keys;
+  ctx->plain = malloc (ctx->bufcap);
+  ctx->check = XXH3_createState ();
+  if (ctx->plain == NULL || ctx->check == NULL) {
+    chunk_ctx_free (ctx);
+    set_error (ENOMEM, "chunk context");
+    return NULL;
+  }
+  return ctx;
+}
+
 void
 chunk_ctx_free (struct chunk_ctx *ctx)
 {
@@ -133,7 +169,85 @@ chunk_ctx_free (struct chunk_ctx *ctx)
   ZSTD_freeCCtx (ctx->cctx);
   ZSTD_freeDCtx (ctx->dctx);
   free (ctx->buf);
+  if (ctx->plain) {
+    OPENSSL_cleanse (ctx->plain, ctx->bufcap);
+    free (ctx->plain);
+  }
+  XXH3_freeState (ctx->check);
   free (ctx);
+}
+
+int
+chunk_id (struct chunk_ctx *ctx, const void *data, size_t len,
+          struct digest *out)
+{
+  if (!ctx->encrypted)
+    return digest_compute (data, len, out);
+  if (ctx->keys == NULL) {
+    set_error (0, "the repository is encrypted: its key is needed");
+    return -1;
+  }
+  return crypt_chunk_id (ctx->keys, data, len, out);
+}
+
+/* XXH3-128 of the chunk's name and the n bytes of file before the check:
+ * what a reader without the key can verify.  Not a cryptographic
+ * digest, and it need not be: anyone who can change the file can also
+ * recompute any unkeyed digest, so it is there to find damage, which
+ * 128 bits find with certainty; tampering is found by the AEAD tag. */
+static void
+keyless_check (struct chunk_ctx *ctx, const struct digest *id,
+               const unsigned char *file, size_t n,
+               unsigned char out[CHECK_LEN])
+{
+  XXH128_canonical_t c;
+
+  XXH3_128bits_reset (ctx->check);
+  XXH3_128bits_update (ctx->check, id->b, DIGEST_LEN);
+  XXH3_128bits_update (ctx->check, file, n);
+  XXH128_canonicalFromHash (&c, XXH3_128bits_digest (ctx->check));
+  memcpy (out, c.digest, CHECK_LEN);
+}
+
+/* The associated data of a version 2 chunk: its name and the header up
+ * to the payload size, so that the file cannot be moved under another
+ * name or have its sizes or compression changed. */
+static void
+chunk_aad (const struct digest *id, const unsigned char *file,
+           unsigned char aad[DIGEST_LEN + 24])
+{
+  memcpy (aad, id->b, DIGEST_LEN);
+  memcpy (aad + DIGEST_LEN, file, 24);
+}
+
+/* Encrypt the payload of the chunk file at file (header fields in h,
+ * payload in place after the header), append tag, nonce and check, and
+ * write the header. */
+static int
+seal (struct chunk_ctx *ctx, const struct digest *id, unsigned char *file,
+      struct chunk_header *h, size_t *outlen)
+{
+  unsigned char aad[DIGEST_LEN + 24];
+  uint32_t n = h->payload_size;
+
+  if (ctx->keys == NULL) {
+    set_error (0, "the repository is encrypted: its key is needed");
+    return -1;
+  }
+  h->version = 2;
+  h->payload_crc = 0;
+  chunk_header_encode (h, file);
+  chunk_aad (id, file, aad);
+  if (aead_encrypt (ctx->keys->cipher, ctx->keys->data, aad, sizeof aad,
+                    file + CHUNK_HEADER_LEN, n, file + CHUNK_HEADER_LEN,
+                    file + NONCE_AT (n), file + TAG_AT (n))
+      == -1)
+    return -1;
+  h->payload_crc = crc32c (0, file + CHUNK_HEADER_LEN, n);
+  chunk_header_encode (h, file);
+  keyless_check (ctx, id, file, CHECK_AT (n), file + CHECK_AT (n));
+  *outlen = CHECK_AT (n) + CHECK_LEN;
+  return 0;
 }
 
 /* Random or already compressed data (encrypted disks, media, archives)
@@ -200,8 +314,8 @@ check_len (const struct chunk_ctx *ctx, size_t len)
 }
 
 int
-chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
-              const unsigned char **out, size_t *outlen)
+chunk_encode (struct chunk_ctx *ctx, const struct digest *id, const void *data,
+              size_t len, const unsigned char **out, size_t *outlen)
 {
   struct chunk_header h;
   unsigned char *payload = ctx->buf + CHUNK_HEADER_LEN;
@@ -210,6 +324,10 @@ chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
     return -1;
   if (encode_payload (ctx, data, len, &h) != payload)
     memcpy (payload, data, len);
+  *out = ctx->buf;
+  if (ctx->encrypted)
+    return seal (ctx, id, ctx->buf, &h, outlen);
+  h.version = 1;
   h.payload_crc = crc32c (0, payload, h.payload_size);
   chunk_header_encode (&h, ctx->buf);
   *out = ctx->buf;
@@ -218,8 +336,8 @@ chunk_encode (struct chunk_ctx *ctx, const void *data, size_t len,
 }
 
 int
-chunk_encode_in_place (struct chunk_ctx *ctx, unsigned char *mem, size_t len,
-                       size_t *outlen)
+chunk_encode_in_place (struct chunk_ctx *ctx, const struct digest *id,
+                       unsigned char *mem, size_t len, size_t *outlen)
 {
   struct chunk_header h;
   unsigned char *data = mem + CHUNK_HEADER_LEN;
@@ -230,10 +348,92 @@ chunk_encode_in_place (struct chunk_ctx *ctx, unsigned char *mem, size_t len,
   payload = encode_payload (ctx, data, len, &h);
   if (payload != data)
     memcpy (data, payload, h.payload_size);
+  if (ctx->encrypted)
+    return seal (ctx, id, mem, &h, outlen);
+  h.version = 1;
   h.payload_crc = crc32c (0, data, h.payload_size);
   chunk_header_encode (&h, mem);
   *outlen = CHUNK_HEADER_LEN + h.payload_size;
   return 0;
+}
+
+/* What needs no key: the header, the length, the payload CRC and, for
+ * version 2, the keyless check against the chunk's name. */
+static int
+check_stored (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
+              const struct digest *want, uint32_t max_raw,
+              struct chunk_header *h)
+{
+  unsigned char check[CHECK_LEN];
+
+  if (chunk_header_parse (file, filelen, max_raw, h) == -1)
+    return -1;
+  if (h->version != (ctx->encrypted ? 2u : 1u)) {
+    set_error (0,
+               ctx->encrypted
+                 ? "chunk stored in the clear in an encrypted repository"
+                 : "encrypted chunk in a repository in the clear");
+    return -1;
+  }
+  if (crc32c (0, file + CHUNK_HEADER_LEN, h->payload_size) != h->payload_crc) {
+    set_error (0, "chunk payload checksum mismatch");
+    return -1;
+  }
+  if (h->version == 1)
+    return 0;
+  if (want == NULL) {
+    set_error (EINVAL, "an encrypted chunk is checked under its name");
+    return -1;
+  }
+  keyless_check (ctx, want, file, CHECK_AT (h->payload_size), check);
+  if (memcmp (check, file + CHECK_AT (h->payload_size), CHECK_LEN) != 0) {
+    set_error (0,
+               "chunk check mismatch (damaged, or stored under another "
+               "chunk's name)");
+    return -1;
+  }
+  return 0;
+}
+
+int
+chunk_check_stored (struct chunk_ctx *ctx, const unsigned char *file,
+                    size_t filelen, const struct digest *want,
+                    uint32_t max_raw, size_t *rawlen)
+{
+  struct chunk_header h;
+
+  if (check_stored (ctx, file, filelen, want, max_raw, &h) == -1)
+    return -1;
+  *rawlen = h.raw_size;
+  return 0;
+}
+
+/* The payload of a version 2 chunk, decrypted: into out when it was
+ * stored uncompressed, else into ctx->plain.  Returns where it is. */
+static const unsigned char *
+open_payload (struct chunk_ctx *ctx, const unsigned char *file,
+              const struct digest *want, const struct chunk_header *h,
+              void *out)
+{
+  unsigned char aad[DIGEST_LEN + 24];
+  unsigned char *to = h->compression == CHUNK_COMP_NONE ? out : ctx->plain;
+  uint32_t n = h->payload_size;
+
+  if (ctx->keys == NULL) {
+    set_error (0, "the repository is encrypted: its key is needed");
+    return NULL;
+  }
+  chunk_aad (want, file, aad);
+  if (aead_decrypt (ctx->keys->cipher, ctx->keys->data, aad, sizeof aad,
+                    file + CHUNK_HEADER_LEN, n, file + NONCE_AT (n),
+                    file + TAG_AT (n), to)
+      == -1) {
+    set_error (0,
+               "chunk authentication failed (changed by someone without "
+               "the key, or from another repository)");
+    return NULL;
+  }
+  return to;
 }
 
 int
@@ -245,12 +445,11 @@ chunk_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
   const unsigned char *payload = file + CHUNK_HEADER_LEN;
   struct digest got;
 
-  if (chunk_header_parse (file, filelen, max_raw, &h) == -1)
+  if (check_stored (ctx, file, filelen, want, max_raw, &h) == -1)
     return -1;
-  if (crc32c (0, payload, h.payload_size) != h.payload_crc) {
-    set_error (0, "chunk payload checksum mismatch");
+  if (h.version == 2
+      && (payload = open_payload (ctx, file, want, &h, out)) == NULL)
     return -1;
-  }
   if (h.compression == CHUNK_COMP_ZSTD) {
     size_t n = ZSTD_decompressDCtx (ctx->dctx, out, max_raw, payload,
                                     h.payload_size);
@@ -259,10 +458,10 @@ chunk_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
       return -1;
     }
   }
-  else
+  else if (payload != out)
     memcpy (out, payload, h.raw_size);
   if (want) {
-    if (digest_compute (out, h.raw_size, &got) == -1)
+    if (chunk_id (ctx, out, h.raw_size, &got) == -1)
       return -1;
     if (digest_cmp (&got, want) != 0) {
       set_error (0, "chunk content does not match its digest");
@@ -280,22 +479,28 @@ chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
   return repo->be->ops->chunk_get (repo->be, d, buf, cap, len);
 }
 
-int
-chunk_load (struct repo *repo, struct chunk_ctx *ctx,
-            const struct digest *want, void *out, size_t *rawlen)
+/* Read chunk want and check it: decoded into out (chunk_decode), or, in
+ * an encrypted repository opened without its key and out NULL, only as
+ * far as the keyless check goes. */
+static int
+load (struct repo *repo, struct chunk_ctx *ctx, const struct digest *want,
+      void *out, size_t *rawlen)
 {
   char rel[128];
   size_t len;
+  int r;
 
   if (chunk_read_file (repo, want, ctx->buf, ctx->bufcap, &len) == -1)
     return -1;
   /* Checked here whatever the backend: bytes that crossed a network are
    * trusted no more than a local file. */
-  if (chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size, rawlen)
-      == -1) {
+  r = out
+    ? chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size, rawlen)
+    : chunk_check_stored (ctx, ctx->buf, len, want, ctx->chunk_size, rawlen);
+  if (r == -1) {
     /* Every decode failure without an errno is about the bytes (header,
-     * CRC, decompression, digest); with one, it was memory or the
-     * digest library. */
+     * CRC, decompression, digest, authentication); with one, it was
+     * memory or the digest library. */
     bool damaged = get_errno () == 0;
     chunk_relpath (want, rel, sizeof rel);
     error_prefix ("chunk %s", rel + 10);
@@ -304,6 +509,22 @@ chunk_load (struct repo *repo, struct chunk_ctx *ctx,
     return -1;
   }
   return 0;
+}
+
+int
+chunk_load (struct repo *repo, struct chunk_ctx *ctx,
+            const struct digest *want, void *out, size_t *rawlen)
+{
+  return load (repo, ctx, want, out, rawlen);
+}
+
+int
+chunk_verify (struct repo *repo, struct chunk_ctx *ctx,
+              const struct digest *want, void *buf, size_t *rawlen)
+{
+  bool keyless = ctx->encrypted && ctx->keys == NULL;
+
+  return load (repo, ctx, want, keyless ? NULL : buf, rawlen);
 }
 
 void

@@ -35,7 +35,7 @@ restore_file_buffer (struct repo *repo, const struct manifest_file *f,
     goto out;
   }
   out = calloc (1, f->size + repo->chunk_size + 1);
-  ctx = chunk_ctx_new (repo->chunk_size, 0);
+  ctx = chunk_ctx_for (repo, 0);
   if (out == NULL || ctx == NULL) {
     set_error (ENOMEM, "file %s", f->role);
     goto out;

@@ -35,7 +35,7 @@ store_put (struct store *s, struct chunk_ctx *ctx, int worker,
     count_reused (s);
     return 0;
   }
-  if (chunk_encode (ctx, data, len, &enc, &enclen) == -1)
+  if (chunk_encode (ctx, d, data, len, &enc, &enclen) == -1)
     return -1;
   return store_put_encoded (s, worker, d, enc, enclen, NULL);
 }

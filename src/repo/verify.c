@@ -95,7 +95,7 @@ check_chunk (struct verify *v, struct chunk_ctx *ctx, const struct digest *d,
   size_t rawlen;
 
   *len = 0;
-  if (chunk_load (v->repo, ctx, d, buf, &rawlen) == 0) {
+  if (chunk_verify (v->repo, ctx, d, buf, &rawlen) == 0) {
     *len = rawlen;
     msg[0] = '\0';
     return TAG_GOOD;
@@ -124,7 +124,7 @@ check_worker (void *opaque)
 {
   struct disk_check *dc = opaque;
   struct verify *v = dc->v;
-  struct chunk_ctx *ctx = chunk_ctx_new (v->repo->chunk_size, 0);
+  struct chunk_ctx *ctx = chunk_ctx_for (v->repo, 0);
   unsigned char *buf = malloc (v->repo->chunk_size);
   uint64_t size = dc->index.hdr.disk_size, csize = dc->index.hdr.chunk_size;
 

@@ -78,7 +78,7 @@ serve_put (struct session *s, const struct proto_request *rq)
   test_hook_serve_chunk ();
   /* chunk_encode never makes a file larger than this (it stores data
    * as is rather than grow it), and s->aligned holds no more. */
-  if (rq->datalen > CHUNK_HEADER_LEN + s->repo->chunk_size) {
+  if (rq->datalen > CHUNK_FILE_MAX (s->repo->chunk_size)) {
     set_error (0,
                "chunk of %zu bytes refused: larger than a chunk file of "
                "this repository can be",
@@ -88,9 +88,14 @@ serve_put (struct session *s, const struct proto_request *rq)
   if (begin_writing (s) == -1)
     return -1;
   /* Decoded and hashed here: a client cannot put garbage, or someone
-   * else's data, under a digest. */
-  if (chunk_decode (s->ctx, rq->data, rq->datalen, &rq->digest, s->raw,
-                    s->repo->chunk_size, &rawlen)
+   * else's data, under a digest.  An encrypted chunk is checked as far
+   * as the server can without the key: header, length, payload CRC and
+   * its keyless check against the name it is put under. */
+  if ((s->repo->encryption
+         ? chunk_check_stored (s->ctx, rq->data, rq->datalen, &rq->digest,
+                               s->repo->chunk_size, &rawlen)
+         : chunk_decode (s->ctx, rq->data, rq->datalen, &rq->digest, s->raw,
+                         s->repo->chunk_size, &rawlen))
       == -1) {
     digest_to_hex (&rq->digest, hex);
     error_prefix ("chunk %s refused", hex);
@@ -112,7 +117,7 @@ serve_get (struct session *s, const struct proto_request *rq)
   size_t len;
 
   if (chunk_read_file (s->repo, &rq->digest, s->filebuf,
-                       CHUNK_HEADER_LEN + s->repo->chunk_size, &len)
+                       CHUNK_FILE_MAX (s->repo->chunk_size), &len)
       == -1)
     return -1;
   /* Sent as stored: the client decodes and checks it. */

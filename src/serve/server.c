@@ -153,12 +153,12 @@ serve_open (struct session *s, const struct proto_request *rq)
       || (s->repo = repo_open (path)) == NULL)
     return -1;
   s->raw = malloc (s->repo->chunk_size);
-  s->ctx = chunk_ctx_new (s->repo->chunk_size, 0);
-  s->filebuf = malloc (CHUNK_HEADER_LEN + s->repo->chunk_size > PROTO_MAX_READ
-                         ? CHUNK_HEADER_LEN + s->repo->chunk_size
+  s->ctx = chunk_ctx_for (s->repo, 0);
+  s->filebuf = malloc (CHUNK_FILE_MAX (s->repo->chunk_size) > PROTO_MAX_READ
+                         ? CHUNK_FILE_MAX (s->repo->chunk_size)
                          : PROTO_MAX_READ);
   if (posix_memalign ((void **) &s->aligned, CHUNK_ALIGN,
-                      CHUNK_HEADER_LEN + s->repo->chunk_size + CHUNK_ALIGN))
+                      CHUNK_FILE_MAX (s->repo->chunk_size) + CHUNK_ALIGN))
     s->aligned = NULL;
   if (s->raw == NULL || s->ctx == NULL || s->filebuf == NULL
       || s->aligned == NULL) {

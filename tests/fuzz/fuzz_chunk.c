@@ -40,7 +40,7 @@ try_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t len)
     abort ();
 
   /* Whatever decodes, re-encodes and decodes back to the same bytes. */
-  if (chunk_encode (ctx, out, rawlen, &enc, &enclen) == -1)
+  if (chunk_encode (ctx, &d, out, rawlen, &enc, &enclen) == -1)
     abort ();
   copy = malloc (enclen);
   if (copy == NULL)
@@ -69,8 +69,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (fixed == NULL)
       abort ();
     memcpy (fixed, data, size);
-    put_le32 (fixed + 24, crc32c (0, fixed + CHUNK_HEADER_LEN,
-                                  size - CHUNK_HEADER_LEN));
+    put_le32 (fixed + 24,
+              crc32c (0, fixed + CHUNK_HEADER_LEN, size - CHUNK_HEADER_LEN));
     put_le32 (fixed + 28, crc32c (0, fixed, 28));
     try_decode (ctx, fixed, size);
     free (fixed);

@@ -40,7 +40,7 @@ check_kind (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
   struct digest d, other;
   char what[128];
 
-  CHECK (chunk_encode (ctx, data, len, &enc, &n) == 0, "encode: %s",
+  CHECK (chunk_encode (ctx, NULL, data, len, &enc, &n) == 0, "encode: %s",
          get_error ());
   file = test_memdup (enc, n);
   CHECK (digest_compute (data, len, &d) == 0, "digest");
@@ -62,7 +62,8 @@ check_kind (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
   }
 
   /* Truncated anywhere, including inside the header, and extended. */
-  for (size_t len2 = 0; len2 < n; len2 += (len2 < 64 || n - len2 < 64 ? 1 : 61)) {
+  for (size_t len2 = 0; len2 < n;
+       len2 += (len2 < 64 || n - len2 < 64 ? 1 : 61)) {
     snprintf (what, sizeof what, "%s: truncated to %zu of %zu bytes", kind,
               len2, n);
     fails (ctx, file, len2, &d, "truncated", what);
@@ -86,7 +87,9 @@ check_kind (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
    * malicious repository would): the digest still catches it. */
   if (n > CHUNK_HEADER_LEN + 8) {
     struct chunk_header h = {
-      .compression = file[12], .raw_size = len,
+      .version = 1,
+      .compression = file[12],
+      .raw_size = len,
       .payload_size = n - CHUNK_HEADER_LEN,
     };
     file[n / 2] ^= 0x40;

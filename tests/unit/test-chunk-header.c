@@ -19,7 +19,10 @@ static void
 make (uint32_t comp, uint32_t raw, uint32_t payload)
 {
   struct chunk_header h = {
-    .compression = comp, .raw_size = raw, .payload_size = payload,
+    .version = 1,
+    .compression = comp,
+    .raw_size = raw,
+    .payload_size = payload,
     .payload_crc = 0x12345678,
   };
 
@@ -64,7 +67,7 @@ main (void)
   CHECK (chunk_header_parse (file, CHUNK_HEADER_LEN + 100, MAX, &h) == 0,
          "valid header: %s", get_error ());
   CHECK (h.compression == CHUNK_COMP_ZSTD && h.raw_size == 1000
-         && h.payload_size == 100 && h.payload_crc == 0x12345678,
+           && h.payload_size == 100 && h.payload_crc == 0x12345678,
          "fields did not survive: %u %u %u %08x", h.compression, h.raw_size,
          h.payload_size, h.payload_crc);
 
@@ -82,7 +85,7 @@ main (void)
   refuses (CHUNK_HEADER_LEN + 100, "header checksum", "bad header crc");
 
   make (CHUNK_COMP_ZSTD, 1000, 100);
-  file[17] ^= 1;                /* raw size, crc not updated */
+  file[17] ^= 1; /* raw size, crc not updated */
   refuses (CHUNK_HEADER_LEN + 100, "header checksum", "edited raw size");
 
   make (CHUNK_COMP_ZSTD, MAX + 1, 100);
@@ -93,9 +96,16 @@ main (void)
   refuses (CHUNK_HEADER_LEN + 100, "raw size", "raw size 0");
 
   make (CHUNK_COMP_ZSTD, 1000, 100);
+  put_le32 (file + 8, 3);
+  reseal ();
+  refuses (CHUNK_HEADER_LEN + 100, "version", "version 3");
+
+  /* Version 2 (encrypted) has the seal after the payload. */
+  make (CHUNK_COMP_ZSTD, 1000, 100);
   put_le32 (file + 8, 2);
   reseal ();
-  refuses (CHUNK_HEADER_LEN + 100, "version", "version 2");
+  refuses (CHUNK_HEADER_LEN + 100, "truncated", "version 2 without seal");
+  parses (CHUNK_HEADER_LEN + 100 + CHUNK_SEAL_LEN, "version 2 with seal");
 
   make (7, 1000, 100);
   refuses (CHUNK_HEADER_LEN + 100, "compression", "unknown compression");

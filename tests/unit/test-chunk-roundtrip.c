@@ -22,11 +22,11 @@ round_trip (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
   struct digest d;
   struct chunk_header h;
 
-  CHECK (chunk_encode (ctx, data, len, &enc, &enclen) == 0,
+  CHECK (chunk_encode (ctx, NULL, data, len, &enc, &enclen) == 0,
          "%s: encode: %s", what, get_error ());
   CHECK (memcmp (enc, CHUNK_MAGIC, 8) == 0, "%s: no chunk magic", what);
-  CHECK (get_le32 (enc + 12) == want_comp, "%s: compression %u, want %u",
-         what, get_le32 (enc + 12), want_comp);
+  CHECK (get_le32 (enc + 12) == want_comp, "%s: compression %u, want %u", what,
+         get_le32 (enc + 12), want_comp);
   if (want_comp == CHUNK_COMP_NONE)
     CHECK (enclen == CHUNK_HEADER_LEN + len, "%s: stored chunk is %zu bytes",
            what, enclen);
@@ -37,8 +37,8 @@ round_trip (struct chunk_ctx *ctx, const unsigned char *data, size_t len,
   /* Decode from a copy of exactly the file's size, as chunk_load would
    * read it, with a second context (another thread). */
   file = test_memdup (enc, enclen);
-  CHECK (chunk_header_parse (file, enclen, CHUNK, &h) == 0,
-         "%s: header: %s", what, get_error ());
+  CHECK (chunk_header_parse (file, enclen, CHUNK, &h) == 0, "%s: header: %s",
+         what, get_error ());
   CHECK (h.raw_size == len, "%s: header raw size %u", what, h.raw_size);
   CHECK (digest_compute (data, len, &d) == 0, "digest");
   memset (out, 0xa5, sizeof out);
@@ -77,19 +77,19 @@ main (void)
   {
     const unsigned char *e;
     size_t n;
-    CHECK (chunk_encode (ctx, data, CHUNK, &e, &n) == 0, "encode: %s",
+    CHECK (chunk_encode (ctx, NULL, data, CHUNK, &e, &n) == 0, "encode: %s",
            get_error ());
     CHECK (get_le32 (e + 12) == CHUNK_COMP_ZSTD && n < CHUNK * 3 / 4,
            "half-zero chunk not compressed (%zu bytes)", n);
   }
 
   /* Sizes the context was not made for are refused, not overflowed. */
-  CHECK (chunk_encode (ctx, data, 0, &enc, &enclen) == -1,
+  CHECK (chunk_encode (ctx, NULL, data, 0, &enc, &enclen) == -1,
          "empty chunk encoded");
   {
     unsigned char *big = calloc (1, CHUNK + 1);
     CHECK (big != NULL, "calloc");
-    CHECK (chunk_encode (ctx, big, CHUNK + 1, &enc, &enclen) == -1,
+    CHECK (chunk_encode (ctx, NULL, big, CHUNK + 1, &enc, &enclen) == -1,
            "chunk larger than the chunk size encoded");
     free (big);
   }

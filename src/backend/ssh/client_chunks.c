@@ -182,8 +182,7 @@ prefetch_done (void *opaque, int status, const unsigned char *p, size_t len)
   if (status == ST_MORE)
     return;
   SCOPED_LOCK (&cl->lock);
-  pf->failed = status != ST_OK
-    || len > FORMAT_CHUNK_HEADER_LEN + cl->chunk_size;
+  pf->failed = status != ST_OK || len > FORMAT_CHUNK_FILE_MAX (cl->chunk_size);
   if (!pf->failed) {
     memcpy (pf->buf, p, len);
     pf->len = len;
@@ -215,7 +214,7 @@ remote_chunk_prefetch (struct backend *be, const struct digest *d)
         pf = p;
     }
   if (pf && pf->buf == NULL)
-    pf->buf = malloc (FORMAT_CHUNK_HEADER_LEN + cl->chunk_size);
+    pf->buf = malloc (FORMAT_CHUNK_FILE_MAX (cl->chunk_size));
   if (pf == NULL || pf->buf == NULL) {
     pthread_mutex_unlock (&cl->lock);
     return;

@@ -14,6 +14,7 @@
 #include "manifest.h"
 
 #define MANIFEST_MAGIC "vmbackup-manifest 1"
+#define MANIFEST_MAGIC_SEALED "vmbackup-manifest 2"
 
 void
 manifest_free (struct manifest *m)
@@ -43,6 +44,7 @@ manifest_free (struct manifest *m)
   free (m->consistency);
   free (m->checkpoint);
   free (m->run);
+  free (m->sealed);
   free (m);
 }
 
@@ -161,7 +163,8 @@ manifest_serialize (const struct manifest *m)
   struct digest sum;
   char hex[DIGEST_HEX_LEN + 1];
 
-  strbuf_addstr (&sb, MANIFEST_MAGIC "\n");
+  strbuf_addstr (&sb,
+                 m->sealed ? MANIFEST_MAGIC_SEALED "\n" : MANIFEST_MAGIC "\n");
   strbuf_addstr (&sb, "id ");
   add_escaped (&sb, m->id);
   strbuf_addstr (&sb, "\nname ");
@@ -235,6 +238,8 @@ manifest_serialize (const struct manifest *m)
                  hex, a->data_size, a->data_chunks, chex, a->catalogue_size,
                  a->catalogue_chunks, a->entries, a->bytes, a->stored_new);
   }
+  if (m->sealed)
+    strbuf_addf (&sb, "sealed %s\n", m->sealed);
   digest_compute (sb.buf, sb.len, &sum);
   digest_to_hex (&sum, hex);
   strbuf_addf (&sb, "checksum %s\n", hex);
@@ -495,12 +500,16 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
   struct digest sum, want;
   char hex[DIGEST_HEX_LEN + 1];
   uint64_t v;
+  bool sealed;
 
   if (len > MANIFEST_MAX || len < sizeof MANIFEST_MAGIC
-      || memcmp (text, MANIFEST_MAGIC "\n", sizeof MANIFEST_MAGIC) != 0) {
+      || (memcmp (text, MANIFEST_MAGIC "\n", sizeof MANIFEST_MAGIC) != 0
+          && memcmp (text, MANIFEST_MAGIC_SEALED "\n", sizeof MANIFEST_MAGIC)
+            != 0)) {
     set_error (0, "not a vmbackup manifest");
     return -1;
   }
+  sealed = text[sizeof MANIFEST_MAGIC - 2] == '2';
   /* The checksum line is last: "checksum <64 hex>\n". */
   if (len < 74 + sizeof MANIFEST_MAGIC || text[len - 1] != '\n') {
     set_error (0, "manifest truncated");
@@ -552,6 +561,8 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
       STR (checkpoint);
     else if (KEY ("run"))
       STR (run);
+    else if (KEY ("sealed") && sealed)
+      STR (sealed);
     else if (KEY ("time") || KEY ("finished") || KEY ("downtime-ms")
              || KEY ("chunk-size")) {
       if (parse_u64 (val, vlen, &v) == -1 || v > INT64_MAX)
@@ -611,7 +622,8 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
   }
   if (!m->id || !m->name || !m->kind || !m->consistency || m->chunk_size == 0
       || !name_is_valid (m->name)
-      || (strcmp (m->kind, "files") == 0) != m->archive.present) {
+      || (strcmp (m->kind, "files") == 0) != m->archive.present
+      || sealed != (m->sealed != NULL)) {
     set_error (0, "manifest lacks required fields");
     return -1;
   }

@@ -86,6 +86,10 @@ struct manifest {
   manifest_file_vector files;
   manifest_excluded_vector excluded;
   struct manifest_archive archive;
+  /* In an encrypted repository (manifest version 2): the whole manifest,
+   * encrypted, in base64.  The fields above are then the readable
+   * envelope (manifest_seal.c) until the key holder unseals it. */
+  char *sealed;
 };
 
 void manifest_free (struct manifest *m);
@@ -96,6 +100,19 @@ uint64_t manifest_stored_new (const struct manifest *m);
 char *manifest_serialize (const struct manifest *m);
 /* Parse and check the checksum; *m must be zeroed. */
 int manifest_parse (const char *text, size_t len, struct manifest *m);
+
+/* manifest_seal.c: in an encrypted repository, the manifest is stored
+ * as a readable envelope (what prune, gc and a verifier without the key
+ * need: IDs, times, sizes, the indexes it names) around the sealed whole
+ * (docs/repository-format.pod, ENCRYPTION). */
+char *manifest_serialize_sealed (const struct repo *repo,
+                                 const struct manifest *m);
+/* After manifest_parse: a sealed manifest is opened when the repository
+ * is unlocked (*m is replaced by what was sealed, checked against the
+ * envelope) and kept as its envelope when it is not; a manifest that is
+ * sealed in a repository in the clear, or in the clear in an encrypted
+ * one, is refused. */
+int manifest_unseal (const struct repo *repo, struct manifest **m);
 
 /* Backup names: [A-Za-z0-9._-], 1 to 64, not starting with '.'. */
 int name_is_valid (const char *name);

@@ -35,7 +35,8 @@ manifest_commit (struct repo *repo, struct manifest *m)
 
   if (m->id == NULL && manifest_reserve (repo, m) == -1)
     return -1;
-  text = manifest_serialize (m);
+  text = repo->encryption ? manifest_serialize_sealed (repo, m)
+                          : manifest_serialize (m);
   if (text == NULL)
     return -1;
   return BE (repo)->ops->manifest_commit (BE (repo), m->id, text);
@@ -68,7 +69,8 @@ load_manifest (struct repo *repo, const char *id)
     set_error (errno, "calloc");
     return NULL;
   }
-  if (manifest_parse (text, len, m) == -1) {
+  if (manifest_parse (text, len, m) == -1
+      || manifest_unseal (repo, &m) == -1) {
     error_prefix ("backup %s", id);
     manifest_free (m);
     return NULL;

@@ -19,7 +19,11 @@
  *
  * The gear table is 256 values of splitmix64 from seed 0: any table
  * works, but changing it changes every cut and so defeats dedup against
- * older backups. */
+ * older backups.  An encrypted repository keys it (crypt_cdc_gear):
+ * with a public table, the lengths of the chunks of a known file are
+ * known, and stored chunk sizes would tell whether it was backed up. */
+#include <string.h>
+
 #include <pthread.h>
 
 #include "cdc.h"
@@ -57,6 +61,7 @@ cdc_params_init (struct cdc_params *p, size_t avg)
   unsigned bits = 0;
 
   pthread_once (&gear_once, gear_init);
+  memcpy (p->gear, gear, sizeof p->gear);
   while (((size_t) 1 << (bits + 1)) <= avg)
     bits++;
   p->avg = (size_t) 1 << bits;
@@ -67,6 +72,12 @@ cdc_params_init (struct cdc_params *p, size_t avg)
    * around it. */
   p->mask_small = top_bits (bits + 2);
   p->mask_large = top_bits (bits - 2);
+}
+
+void
+cdc_params_set_gear (struct cdc_params *p, const uint64_t g[256])
+{
+  memcpy (p->gear, g, sizeof p->gear);
 }
 
 static void
@@ -103,12 +114,12 @@ cdc_cut (const struct cdc_params *p, const unsigned char *buf, size_t len,
   end = len < p->max ? len : p->max;
   normal = end < p->avg ? end : p->avg;
   for (i = p->min; i < normal; i++) {
-    fp = (fp << 1) + gear[buf[i]];
+    fp = (fp << 1) + p->gear[buf[i]];
     if (!(fp & p->mask_small))
       return i + 1;
   }
   for (; i < end; i++) {
-    fp = (fp << 1) + gear[buf[i]];
+    fp = (fp << 1) + p->gear[buf[i]];
     if (!(fp & p->mask_large))
       return i + 1;
   }

@@ -17,11 +17,16 @@ struct cdc_params {
   size_t min, avg, max; /* avg a power of two; min < avg < max */
   uint64_t mask_small;  /* below avg: harder to cut */
   uint64_t mask_large;  /* from avg on: easier to cut */
+  uint64_t gear[256];   /* the hash's byte values */
 };
 
 /* Parameters for a target average chunk size avg (a power of two,
  * 256 <= avg), with min = avg / 4 and max = avg * 4. */
 void cdc_params_init (struct cdc_params *p, size_t avg);
+
+/* Use another gear table (an encrypted repository's, keyed): cuts then
+ * depend on the key as well as on the content. */
+void cdc_params_set_gear (struct cdc_params *p, const uint64_t gear[256]);
 
 /* File contents: average 1 MiB, min 256 KiB, max 4 MiB, but never a
  * maximum above the repository's chunk size (chunk files are at most

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/test_hooks.h"
+#include "crypto/keys.h"
 #include "repo/repo.h"
 #include "common/strbuf.h"
 #include "catalogue.h"
@@ -507,6 +508,13 @@ files_backup (const struct files_backup_params *p,
   hardlinks_init (&r.links);
   cdc_params_for_data (&data_cdc, repo->chunk_size);
   cdc_params_for_catalogue (&cat_cdc, repo->chunk_size);
+  if (repo->keys) {
+    uint64_t gear[256];
+    if (crypt_cdc_gear (repo->keys, gear) == -1)
+      goto out;
+    cdc_params_set_gear (&data_cdc, gear);
+    cdc_params_set_gear (&cat_cdc, gear);
+  }
   if (stream_writer_open (&r.data, p->store, &data_cdc, workers, p->level)
         == -1
       || stream_writer_open (&r.cat, p->store, &cat_cdc, 0, p->level) == -1

@@ -301,7 +301,8 @@ stream_writer_finish (struct stream_writer *w, struct digest *map,
   *size = w->base;
   /* The chunks the map names are published (store_finish, inside
    * backup_file) before the index that names the map. */
-  return backup_file (w->store, w->level, w->map.tmppath, &map_size, map);
+  return backup_stream_map (w->store, w->level, w->map.tmppath, &map_size,
+                            map);
 }
 
 void

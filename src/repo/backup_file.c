@@ -2,6 +2,7 @@
  * kilobytes to tens of megabytes: one thread, no pipeline. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,8 +20,8 @@
 typedef int (*read_fn) (void *opaque, void *buf, size_t len, uint64_t off);
 
 static int
-store_stream (struct store *store, int level, uint64_t len, read_fn rd,
-              void *opaque, struct digest *index)
+store_stream (struct store *store, int level, bool public, uint64_t len,
+              read_fn rd, void *opaque, struct digest *index)
 {
   struct repo *repo = store->repo;
   struct index_writer w;
@@ -31,7 +32,10 @@ store_stream (struct store *store, int level, uint64_t len, read_fn rd,
 
   if (lock_fd == -1)
     return -1;
-  if (buf == NULL || (ctx = chunk_ctx_for (repo, level)) == NULL) {
+  if (buf == NULL
+      || (ctx = public ? chunk_ctx_for_public (repo, level)
+                       : chunk_ctx_for (repo, level))
+        == NULL) {
     set_error (ENOMEM, "config file buffer");
     return -1;
   }
@@ -79,9 +83,9 @@ read_fd (void *opaque, void *buf, size_t len, uint64_t off)
   return 0;
 }
 
-int
-backup_file (struct store *store, int level, const char *path, uint64_t *size,
-             struct digest *index)
+static int
+store_file (struct store *store, int level, bool public, const char *path,
+            uint64_t *size, struct digest *index)
 {
   struct fd_src src = { .path = path };
   CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -97,7 +101,21 @@ backup_file (struct store *store, int level, const char *path, uint64_t *size,
   }
   src.fd = fd;
   *size = st.st_size;
-  return store_stream (store, level, st.st_size, read_fd, &src, index);
+  return store_stream (store, level, public, st.st_size, read_fd, &src, index);
+}
+
+int
+backup_file (struct store *store, int level, const char *path, uint64_t *size,
+             struct digest *index)
+{
+  return store_file (store, level, false, path, size, index);
+}
+
+int
+backup_stream_map (struct store *store, int level, const char *path,
+                   uint64_t *size, struct digest *index)
+{
+  return store_file (store, level, true, path, size, index);
 }
 
 struct mem_src {
@@ -119,5 +137,5 @@ backup_buffer (struct store *store, int level, const void *buf, size_t len,
 {
   struct mem_src src = { .p = buf };
 
-  return store_stream (store, level, len, read_mem, &src, index);
+  return store_stream (store, level, false, len, read_mem, &src, index);
 }

@@ -13,6 +13,9 @@
 /* From a file on disk, compressed at zstd level. */
 int backup_file (struct store *store, int level, const char *path,
                  uint64_t *size, struct digest *index);
+/* A stream map written to a file (chunk_ctx_for_public). */
+int backup_stream_map (struct store *store, int level, const char *path,
+                       uint64_t *size, struct digest *index);
 /* From memory (the domain XML libvirt gives us). */
 int backup_buffer (struct store *store, int level, const void *buf, size_t len,
                    struct digest *index);

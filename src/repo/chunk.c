@@ -27,7 +27,8 @@ struct chunk_ctx {
   uint32_t chunk_size;
   unsigned char *buf; /* encoded chunk: header + payload */
   size_t bufcap;
-  bool encrypted;                /* version 2 chunks */
+  bool encrypted;                /* a repository's with keyed names */
+  bool public;                   /* ...stored as version 1: stream maps */
   const struct crypt_keys *keys; /* NULL: check stored chunks only */
   unsigned char *plain;          /* a decrypted compressed payload */
   XXH3_state_t *check;
@@ -140,6 +141,16 @@ oom:
   chunk_ctx_free (ctx);
   set_error (ENOMEM, "chunk context");
   return NULL;
+}
+
+struct chunk_ctx *
+chunk_ctx_for_public (const struct repo *repo, int level)
+{
+  struct chunk_ctx *ctx = chunk_ctx_for (repo, level);
+
+  if (ctx)
+    ctx->public = true;
+  return ctx;
 }
 
 struct chunk_ctx *
@@ -325,7 +336,7 @@ chunk_encode (struct chunk_ctx *ctx, const struct digest *id, const void *data,
   if (encode_payload (ctx, data, len, &h) != payload)
     memcpy (payload, data, len);
   *out = ctx->buf;
-  if (ctx->encrypted)
+  if (ctx->encrypted && !ctx->public)
     return seal (ctx, id, ctx->buf, &h, outlen);
   h.version = 1;
   h.payload_crc = crc32c (0, payload, h.payload_size);
@@ -348,7 +359,7 @@ chunk_encode_in_place (struct chunk_ctx *ctx, const struct digest *id,
   payload = encode_payload (ctx, data, len, &h);
   if (payload != data)
     memcpy (data, payload, h.payload_size);
-  if (ctx->encrypted)
+  if (ctx->encrypted && !ctx->public)
     return seal (ctx, id, mem, &h, outlen);
   h.version = 1;
   h.payload_crc = crc32c (0, data, h.payload_size);
@@ -460,7 +471,9 @@ chunk_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
   }
   else if (payload != out)
     memcpy (out, payload, h.raw_size);
-  if (want) {
+  /* A public chunk of an encrypted repository read without the key:
+   * its keyed name cannot be checked, only its CRCs. */
+  if (want && !(ctx->encrypted && ctx->keys == NULL)) {
     if (chunk_id (ctx, out, h.raw_size, &got) == -1)
       return -1;
     if (digest_cmp (&got, want) != 0) {
@@ -522,7 +535,7 @@ int
 chunk_verify (struct repo *repo, struct chunk_ctx *ctx,
               const struct digest *want, void *buf, size_t *rawlen)
 {
-  bool keyless = ctx->encrypted && ctx->keys == NULL;
+  bool keyless = ctx->encrypted && ctx->keys == NULL && !ctx->public;
 
   return load (repo, ctx, want, keyless ? NULL : buf, rawlen);
 }

@@ -60,6 +60,12 @@ struct chunk_ctx *chunk_ctx_new (uint32_t chunk_size, int level);
  * unlocked; when it is encrypted and not unlocked, the context can only
  * check chunks as stored (chunk_check_stored). */
 struct chunk_ctx *chunk_ctx_for (const struct repo *repo, int level);
+/* For the chunks of stream maps: in an encrypted repository they are
+ * stored in the clear (version 1) under keyed names, so that gc and
+ * verify can follow a file backup's chunks without the key; they hold
+ * only keyed chunk names and chunk lengths (docs/repository-format.pod,
+ * ENCRYPTION, says why that is safe to show). */
+struct chunk_ctx *chunk_ctx_for_public (const struct repo *repo, int level);
 void chunk_ctx_free (struct chunk_ctx *ctx);
 
 /* The name of a chunk of data: SHA-256, or HMAC-SHA-256 under the id

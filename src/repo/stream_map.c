@@ -68,7 +68,7 @@ stream_map_open (struct stream_map *m, struct repo *repo,
     stream_map_close (m);
     return -1;
   }
-  m->ctx = chunk_ctx_for (repo, 0);
+  m->ctx = chunk_ctx_for_public (repo, 0);
   m->cache = malloc (repo->chunk_size);
   if (m->ctx == NULL || m->cache == NULL) {
     set_error (ENOMEM, "stream map");

@@ -46,6 +46,7 @@ struct disk_check {
   const struct manifest_disk *disk;
   struct index_reader index;
   struct stream_map *map; /* a file backup's stream, else NULL */
+  bool public_chunks;     /* the chunks of a stream map */
   pthread_mutex_t lock;
   uint64_t next;
   uint64_t problems;
@@ -124,7 +125,8 @@ check_worker (void *opaque)
 {
   struct disk_check *dc = opaque;
   struct verify *v = dc->v;
-  struct chunk_ctx *ctx = chunk_ctx_for (v->repo, 0);
+  struct chunk_ctx *ctx = dc->public_chunks ? chunk_ctx_for_public (v->repo, 0)
+                                            : chunk_ctx_for (v->repo, 0);
   unsigned char *buf = malloc (v->repo->chunk_size);
   uint64_t size = dc->index.hdr.disk_size, csize = dc->index.hdr.chunk_size;
 
@@ -223,9 +225,11 @@ static int run_workers (struct disk_check *dc);
 
 static int
 check_disk (struct verify *v, const struct manifest *m,
-            const struct manifest_disk *disk)
+            const struct manifest_disk *disk, bool public_chunks)
 {
-  struct disk_check dc = { .v = v, .m = m, .disk = disk };
+  struct disk_check dc = {
+    .v = v, .m = m, .disk = disk, .public_chunks = public_chunks
+  };
   int r;
 
   if (index_reader_open (&dc.index, v->repo, &disk->index) == -1) {
@@ -285,7 +289,7 @@ check_stream (struct verify *v, const struct manifest *m, const char *what,
                                    .index = *map_id };
   struct disk_check dc = { .v = v, .m = m, .disk = &as_file };
   struct stream_map map;
-  int r = check_disk (v, m, &as_file);
+  int r = check_disk (v, m, &as_file, true);
 
   if (r != 0)
     return r; /* the map itself is damaged */
@@ -309,7 +313,7 @@ verify_backup (struct verify *v, const struct manifest *m)
   int64_t problems = 0;
 
   for (size_t i = 0; i < m->disks.len; i++) {
-    int r = check_disk (v, m, &m->disks.ptr[i]);
+    int r = check_disk (v, m, &m->disks.ptr[i], false);
     if (r == -1)
       return -1;
     problems += r;
@@ -321,7 +325,7 @@ verify_backup (struct verify *v, const struct manifest *m)
     struct manifest_disk as_disk = { .name = f->role,
                                      .size = f->size,
                                      .index = f->index };
-    int r = check_disk (v, m, &as_disk);
+    int r = check_disk (v, m, &as_disk, false);
     if (r == -1)
       return -1;
     problems += r;

@@ -6,7 +6,8 @@
 # made every gc refuse "while a backup is unreadable", and prune kept
 # it as the newest), a map entry longer than the chunk it names, an
 # index that calls a stored chunk 1 byte long (verify then blamed the
-# healthy chunk), and an index naming a chunk that is not stored.
+# healthy chunk), and an index naming a chunk that is not stored (also
+# one the session put but dropped with END before publishing it).
 # Afterwards gc, verify, prune and restore of the real backups work as
 # before.
 source "$(dirname "$0")/functions.sh"
@@ -82,6 +83,16 @@ assert p.upload_index(name, idx)[0] == OK
 forged = text.replace("\narchive ", "\nfile role=nvram size=1000 index=%s "
                       "path=x\narchive " % name.hex())
 refused(reseal(forged), "file nvram: chunk 0 .*missing")
+
+# 5. A chunk put, then dropped unpublished by END: not stored after all.
+full = os.urandom(65536)
+p.expect(PUT, digest(full) + chunk_file(full), OK)
+p.expect(END, b"", OK)
+name, idx = index_file(65536, 65536, [digest(full)])
+assert p.upload_index(name, idx)[0] == OK
+forged = text.replace("\narchive ", "\nfile role=tpm size=65536 index=%s "
+                      "path=x\narchive " % name.hex())
+refused(reseal(forged), "file tpm: chunk 0 .*missing")
 
 # The real backup, as it was, under the reserved ID: accepted.
 p.expect(COMMIT, text.encode(), OK)

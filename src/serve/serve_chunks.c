@@ -39,9 +39,20 @@ begin_writing (struct session *s)
   return 0;
 }
 
+/* The chunks this session put may not all be stored after all (END
+ * drops the unpublished ones, a failed publication loses some): COMMIT
+ * must read them like any other, and no backup may claim their bytes. */
+static void
+forget_put_chunks (struct session *s)
+{
+  digest_set_free (&s->full_chunks);
+  s->stored_unclaimed = 0;
+}
+
 void
 serve_end_writing (struct session *s)
 {
+  forget_put_chunks (s);
   if (!s->writing)
     return;
   store_end (&s->store);
@@ -131,7 +142,11 @@ serve_get (struct session *s, const struct proto_request *rq)
 int
 serve_finish (struct session *s)
 {
-  return s->writing ? store_finish (&s->store) : 0;
+  if (s->writing && store_finish (&s->store) == -1) {
+    forget_put_chunks (s);
+    return -1;
+  }
+  return 0;
 }
 
 /* Index uploads */

@@ -25,16 +25,12 @@ vmb files backup --name data src > b.out || fail "backup: $(cat b.out)"
 newest=$(last_id data)
 
 raw_client "$local_repo" "$newest" <<'PY' || fail "raw protocol checks"
-import os, re, sys, time
+import os, re, sys
 from vmbproto import *
 
 repo, newest = sys.argv[1], sys.argv[2]
-p = Proto(ssh_argv())
-p.expect(OPEN, open_payload(repo), OK)
-text = p.expect(MANIFEST_GET, string(newest), OK).decode()
-now = int(time.time())
-rid = p.reserve("data", now)
-text = reseal(text, id=rid, time=now, finished=now)
+p = Proto.open_repo(repo)
+rid, now, text = p.copy_now(newest)
 archive = re.search(r"^archive (.*)$", text, re.M).group(1)
 attrs = dict(kv.split("=", 1) for kv in archive.split(" "))
 

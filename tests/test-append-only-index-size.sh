@@ -17,8 +17,7 @@ import os, sys, time
 from vmbproto import *
 
 repo = sys.argv[1]
-p = Proto(ssh_argv())
-p.expect(OPEN, open_payload(repo), OK)
+p = Proto.open_repo(repo)
 
 def tmp_bytes():
     tmp = os.path.join(repo, "tmp")

@@ -37,8 +37,7 @@ import sys
 from vmbproto import *
 
 repo, db = sys.argv[1], sys.argv[2]
-p = Proto(ssh_argv())
-p.expect(OPEN, open_payload(repo), OK)
+p = Proto.open_repo(repo)
 p.expect(MANIFEST_GET, string(db), ERROR, "no backup " + db)
 p.expect(RESERVE, string("db1") + u64(0), ERROR, "not allowed for this key")
 p.expect(RESERVE, string("web-other") + u64(0), ERROR, "300 seconds")

@@ -27,8 +27,7 @@ import sys, time
 from vmbproto import *
 
 repo, newest = sys.argv[1], sys.argv[2]
-p = Proto(ssh_argv())
-p.expect(OPEN, open_payload(repo), OK)
+p = Proto.open_repo(repo)
 text = p.expect(MANIFEST_GET, string(newest), OK).decode()
 now = int(time.time())
 for t in (4102444800, 3459422764800000, now - 86400, now + 3600):

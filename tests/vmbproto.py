@@ -142,6 +142,22 @@ class Proto:
         t = int(time.time()) if t is None else t
         return self.expect(RESERVE, string(name) + u64(t), OK)[4:].decode()
 
+    def copy_now(self, backup_id):
+        """Reserve a new ID of backup_id's name, now; returns it, the
+        time and backup_id's manifest resealed under it with that time
+        as start and finish: a valid manifest to commit, or to forge."""
+        text = self.expect(MANIFEST_GET, string(backup_id), OK).decode()
+        now = int(time.time())
+        rid = self.reserve(backup_id.split("/")[0], now)
+        return rid, now, reseal(text, id=rid, time=now, finished=now)
+
+    @classmethod
+    def open_repo(cls, repo):
+        """A session with the tests' sshd, repository repo open."""
+        p = cls(ssh_argv())
+        p.expect(OPEN, open_payload(repo), OK)
+        return p
+
     def upload_index(self, name, data):
         """INDEX_BEGIN, INDEX_DATA in order, INDEX_COMMIT: the status and
         text of the commit's answer."""

@@ -129,8 +129,11 @@ EXTREMES = ["0", "1", "-1", "4102444800", "18446744073709551615",
             "9223372036854775808", "99999999999999", "65535"]
 
 
-def mutate_manifest(rng, text, rid, indexes):
+def mutate_manifest(rng, text, rid, stamp, indexes):
+    # What a real client of this reservation writes, then mutated.
     lines = [re.sub(r"^name .*", "name evil", l) for l in text.split("\n")]
+    lines = [re.sub(r"^(time|finished) .*", r"\1 %d" % stamp, l)
+             for l in lines]
     for _ in range(rng.randrange(1, 3)):
         what = rng.randrange(10)
         i = rng.randrange(len(lines))
@@ -217,7 +220,8 @@ def main():
                 refused += 1
                 continue
             rid = rid[4:].decode()
-            text = mutate_manifest(rng, rng.choice(manifests), rid, known)
+            text = mutate_manifest(rng, rng.choice(manifests), rid, stamp,
+                                   known)
             if ok(p.call(COMMIT, text)) is None:
                 refused += 1
                 p.call(UNRESERVE, string(rid))

@@ -151,6 +151,32 @@ check_kind (const struct manifest *m)
   return -1;
 }
 
+/* What each kind holds, so that what is committed can be restored: an
+ * image backup is one disk, a files backup its archive and no disk, a
+ * VM backup has its domain XML once. */
+static int
+check_shape (const struct manifest *m)
+{
+  size_t domain_xml = 0;
+
+  for (size_t i = 0; i < m->files.len; i++)
+    domain_xml += strcmp (m->files.ptr[i].role, "domain-xml") == 0;
+  if (strcmp (m->kind, "image") == 0 && m->disks.len != 1) {
+    set_error (0, "an image backup has one disk, not %zu", m->disks.len);
+    return -1;
+  }
+  if (strcmp (m->kind, "files") == 0 && m->disks.len != 0) {
+    set_error (0, "a files backup has no disks");
+    return -1;
+  }
+  if (strcmp (m->kind, "vm") == 0 && domain_xml != 1) {
+    set_error (0, "a VM backup keeps its domain XML once, not %zu times",
+               domain_xml);
+    return -1;
+  }
+  return 0;
+}
+
 /* Times: the reserved start, a finish between it and now. */
 static int
 check_times (struct session *s, const struct manifest *m, size_t i)
@@ -223,7 +249,8 @@ serve_commit (struct session *s, const struct proto_request *rq)
                m->id, m->chunk_size, s->repo->chunk_size);
     goto out;
   }
-  if (check_kind (m) == -1 || check_times (s, m, i) == -1) {
+  if (check_kind (m) == -1 || check_shape (m) == -1
+      || check_times (s, m, i) == -1) {
     error_prefix ("backup %s refused", m->id);
     goto out;
   }

@@ -106,48 +106,91 @@ nbd_server_start_dirty (struct nbd_server *srv, const char *image,
   return start (srv, image, format, true, false, 1, NULL, bitmap);
 }
 
-/* A listening socket at DIR/sock in a private (0700) directory under
- * $TMPDIR: only our user can reach it, which matters because qemu-nbd
- * asks a client for nothing (an abstract socket, which would leave no
- * directory behind after a SIGKILL, is open to every local user).  It is
- * made here and handed to qemu-nbd by socket activation, so it accepts
- * connections from the start: no window in which the socket file exists
- * but nobody listens.  The descriptor is kept above 2 in case we were
- * started with stdin, stdout or stderr closed. */
+/* Keep a descriptor above 2, in case we were started with stdin,
+ * stdout or stderr closed: qemu-nbd's are set to those numbers. */
 static int
-listen_private (struct nbd_server *srv)
+fd_above_2 (int fd)
+{
+  int high;
+
+  if (fd < 0 || fd > 2)
+    return fd;
+  high = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  close (fd);
+  return high;
+}
+
+/* The listening socket qemu-nbd will serve, with every connection we
+ * will use already made: they wait in its backlog until qemu-nbd
+ * accepts them, which it does from the descriptor it is handed by
+ * socket activation.  So the socket file is unlinked and its private
+ * (0700) directory removed before qemu-nbd even runs: a SIGKILL at any
+ * later point leaves nothing in $TMPDIR, and nobody else can ever
+ * connect (qemu-nbd authenticates no one; an abstract socket, which
+ * needs no directory, is open to every local user).  Only a kill in
+ * the few system calls between mkdtemp() and rmdir() here can leave
+ * the directory.  Returns the listening descriptor, or -1 with the
+ * error set and nothing left on disk. */
+static int
+listen_connected (struct nbd_server *srv, int connections)
 {
   const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int fd;
+  char *dir = NULL;
+  int fd = -1, n;
 
-  if (asprintf (&srv->dir, "%s/vmbackup-nbd-XXXXXX", tmp) == -1
-      || mkdtemp (srv->dir) == NULL) {
+  if (connections < 1 || connections > NBD_SERVER_MAX_CONNECTIONS) {
+    set_error (EINVAL, "qemu-nbd: %d connections", connections);
+    return -1;
+  }
+  if (asprintf (&dir, "%s/vmbackup-nbd-XXXXXX", tmp) == -1) {
     set_error (errno, "create temporary directory in %s", tmp);
-    free (srv->dir);
-    srv->dir = NULL;
     return -1;
   }
-  if (asprintf (&srv->sock, "%s/sock", srv->dir) == -1
-      || strlen (srv->sock) >= sizeof sa.sun_path) {
-    set_error (ENAMETOOLONG, "%s/sock", srv->dir);
+  n = snprintf (sa.sun_path, sizeof sa.sun_path, "%s/sock", dir);
+  if (n < 0 || (size_t) n >= sizeof sa.sun_path) {
+    set_error (ENAMETOOLONG, "%s/sock", dir);
+    free (dir);
     return -1;
   }
-  strcpy (sa.sun_path, srv->sock);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0 && fd < 3) {
-    int high = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-    close (fd);
-    fd = high;
+  if (mkdtemp (dir) == NULL) {
+    set_error (errno, "create temporary directory in %s", tmp);
+    free (dir);
+    return -1;
   }
+  /* mkdtemp() filled in the X's: the path again, now the real one. */
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s/sock", dir);
+  fd = fd_above_2 (socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  /* The backlog holds all our connections: connect() below never
+   * waits for an accept(). */
   if (fd == -1 || bind (fd, (struct sockaddr *) &sa, sizeof sa) == -1
-      || listen (fd, 64) == -1) {
-    set_error (errno, "listen on %s", srv->sock);
-    if (fd != -1)
-      close (fd);
-    return -1;
+      || listen (fd, connections) == -1) {
+    set_error (errno, "listen on %s", sa.sun_path);
+    goto fail;
   }
+  for (srv->nconns = 0; srv->nconns < connections; srv->nconns++) {
+    int c = fd_above_2 (socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    srv->conns[srv->nconns] = c;
+    if (c == -1 || connect (c, (struct sockaddr *) &sa, sizeof sa) == -1) {
+      set_error (errno, "connect to %s", sa.sun_path);
+      if (c != -1)
+        close (c);
+      srv->conns[srv->nconns] = -1;
+      goto fail;
+    }
+  }
+  unlink (sa.sun_path);
+  rmdir (dir);
+  free (dir);
   return fd;
+
+fail:
+  if (fd != -1)
+    close (fd);
+  unlink (sa.sun_path);
+  rmdir (dir);
+  free (dir);
+  return -1;
 }
 
 /* Connect to a UNIX socket (a path, or "@NAME" in the abstract
@@ -180,27 +223,32 @@ connect_unix (const char *sock)
   return fd;
 }
 
-/* qemu-nbd is ready when it sends the NBD greeting on a connection;
- * if it exits first (a locked or unreadable image), the connection
- * ends without one. */
+/* qemu-nbd is ready when it sends the NBD greeting on our first
+ * connection; if it exits first (a locked or unreadable image), the
+ * connection ends without one.  The greeting is only peeked at: libnbd
+ * reads it when the connection is handed over. */
 static bool
-server_greets (const char *sock)
+server_greets (int fd)
 {
-  CLEANUP_CLOSE int fd = connect_unix (sock);
   struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  struct timespec delay = { .tv_nsec = 1000 * 1000 };
   char magic[8];
-  size_t got = 0;
+  int waited = 0;
 
-  while (fd >= 0 && got < sizeof magic) {
+  while (waited < START_TIMEOUT_MS) {
     ssize_t r;
-    if (poll (&pfd, 1, START_TIMEOUT_MS) != 1)
+    if (poll (&pfd, 1, START_TIMEOUT_MS - waited) != 1)
       return false;
-    r = read (fd, magic + got, sizeof magic - got);
+    r = recv (fd, magic, sizeof magic, MSG_PEEK);
     if (r <= 0)
       return false;
-    got += r;
+    if ((size_t) r == sizeof magic)
+      return memcmp (magic, "NBDMAGIC", 8) == 0;
+    /* Part of it: readable again at once, so wait for the rest. */
+    nanosleep (&delay, NULL);
+    waited++;
   }
-  return fd >= 0 && memcmp (magic, "NBDMAGIC", 8) == 0;
+  return false;
 }
 
 static int
@@ -215,17 +263,14 @@ start (struct nbd_server *srv, const char *image, const char *format,
 
   memset (srv, 0, sizeof *srv);
   srv->pid = -1;
-  srv->log_fd = memfd_create ("qemu-nbd-log", MFD_CLOEXEC);
-  if (srv->log_fd >= 0 && srv->log_fd < 3) {
-    int high = fcntl (srv->log_fd, F_DUPFD_CLOEXEC, 3);
-    close (srv->log_fd);
-    srv->log_fd = high;
-  }
+  for (int i = 0; i < NBD_SERVER_MAX_CONNECTIONS; i++)
+    srv->conns[i] = -1;
+  srv->log_fd = fd_above_2 (memfd_create ("qemu-nbd-log", MFD_CLOEXEC));
   if (srv->log_fd == -1) {
     set_error (errno, "memfd_create");
     return -1;
   }
-  listen_fd = listen_private (srv);
+  listen_fd = listen_connected (srv, connections);
   if (listen_fd == -1) {
     nbd_server_stop (srv);
     return -1;
@@ -318,7 +363,7 @@ start (struct nbd_server *srv, const char *image, const char *format,
   }
   close (listen_fd); /* qemu-nbd's now */
 
-  if (server_greets (srv->sock))
+  if (server_greets (srv->conns[0]))
     return 0;
   if (waitpid (srv->pid, NULL, WNOHANG) == srv->pid)
     srv->pid = -1; /* reaped: its pid may be reused, never signal it */
@@ -358,30 +403,22 @@ nbd_server_stop (struct nbd_server *srv)
   if (srv->log_fd > 2)
     close (srv->log_fd);
   srv->log_fd = -1;
-  if (srv->sock)
-    unlink (srv->sock);
-  if (srv->dir)
-    rmdir (srv->dir);
-  free (srv->sock);
-  free (srv->dir);
-  srv->sock = srv->dir = NULL;
+  for (int i = 0; i < srv->nconns; i++)
+    if (srv->conns[i] > 2)
+      close (srv->conns[i]);
+  srv->nconns = srv->next = 0;
 }
 
-struct nbd_handle *
-nbd_open_unix (const char *sock, bool want_allocation)
-{
-  return nbd_open_unix_export (sock, NULL, want_allocation, NULL);
-}
-
-struct nbd_handle *
-nbd_open_unix_export (const char *sock, const char *export,
-                      bool want_allocation, const char *dirty_context)
+/* An NBD handle on the connected socket fd, which it takes over. */
+static struct nbd_handle *
+open_socket (int fd, const char *export, bool want_allocation,
+             const char *dirty_context)
 {
   struct nbd_handle *h = nbd_create ();
-  int fd;
 
   if (h == NULL) {
     set_error (0, "libnbd: %s", nbd_get_error ());
+    close (fd);
     return NULL;
   }
   if ((export && nbd_set_export_name (h, export) == -1)
@@ -389,13 +426,10 @@ nbd_open_unix_export (const char *sock, const char *export,
       || (dirty_context && nbd_add_meta_context (h, dirty_context) == -1)) {
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
     nbd_close (h);
+    close (fd);
     return NULL;
   }
-  fd = connect_unix (sock);
-  if (fd == -1) {
-    nbd_close (h);
-    return NULL;
-  }
+  /* From here the handle owns fd: nbd_close() closes it. */
   if (nbd_connect_socket (h, fd) == -1) {
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
     nbd_close (h);
@@ -407,4 +441,30 @@ nbd_open_unix_export (const char *sock, const char *export,
     return NULL;
   }
   return h;
+}
+
+struct nbd_handle *
+nbd_server_connect (struct nbd_server *srv, bool want_allocation,
+                    const char *dirty_context)
+{
+  int fd;
+
+  if (srv->next >= srv->nconns) {
+    set_error (0, "qemu-nbd: all %d connections are in use", srv->nconns);
+    return NULL;
+  }
+  fd = srv->conns[srv->next];
+  srv->conns[srv->next++] = -1; /* the handle's now */
+  return open_socket (fd, NULL, want_allocation, dirty_context);
+}
+
+struct nbd_handle *
+nbd_open_unix_export (const char *sock, const char *export,
+                      bool want_allocation, const char *dirty_context)
+{
+  int fd = connect_unix (sock);
+
+  if (fd == -1)
+    return NULL;
+  return open_socket (fd, export, want_allocation, dirty_context);
 }

@@ -36,4 +36,9 @@ int write_file_atomic (const char *path, const void *buf, size_t len);
  * malloc'd buffer. */
 int read_file (const char *path, size_t max, char **buf, size_t *len);
 
+/* fd itself, or if it is 0, 1 or 2 a close-on-exec copy above 2 (fd is
+ * closed): a child's 0, 1 and 2 are set to other files before exec, and
+ * we may have been started with them closed.  -1 stays -1. */
+int fd_above_stdio (int fd);
+
 #endif

@@ -1,6 +1,7 @@
 /* Spawning and stopping qemu-nbd (see server.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "server.h"
+#include "unnamed_socket.h"
 
 #define START_TIMEOUT_MS 30000
 #define STOP_TIMEOUT_MS 10000
@@ -106,93 +109,6 @@ nbd_server_start_dirty (struct nbd_server *srv, const char *image,
   return start (srv, image, format, true, false, 1, NULL, bitmap);
 }
 
-/* Keep a descriptor above 2, in case we were started with stdin,
- * stdout or stderr closed: qemu-nbd's are set to those numbers. */
-static int
-fd_above_2 (int fd)
-{
-  int high;
-
-  if (fd < 0 || fd > 2)
-    return fd;
-  high = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  close (fd);
-  return high;
-}
-
-/* The listening socket qemu-nbd will serve, with every connection we
- * will use already made: they wait in its backlog until qemu-nbd
- * accepts them, which it does from the descriptor it is handed by
- * socket activation.  So the socket file is unlinked and its private
- * (0700) directory removed before qemu-nbd even runs: a SIGKILL at any
- * later point leaves nothing in $TMPDIR, and nobody else can ever
- * connect (qemu-nbd authenticates no one; an abstract socket, which
- * needs no directory, is open to every local user).  Only a kill in
- * the few system calls between mkdtemp() and rmdir() here can leave
- * the directory.  Returns the listening descriptor, or -1 with the
- * error set and nothing left on disk. */
-static int
-listen_connected (struct nbd_server *srv, int connections)
-{
-  const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  char *dir = NULL;
-  int fd = -1, n;
-
-  if (connections < 1 || connections > NBD_SERVER_MAX_CONNECTIONS) {
-    set_error (EINVAL, "qemu-nbd: %d connections", connections);
-    return -1;
-  }
-  if (asprintf (&dir, "%s/vmbackup-nbd-XXXXXX", tmp) == -1) {
-    set_error (errno, "create temporary directory in %s", tmp);
-    return -1;
-  }
-  n = snprintf (sa.sun_path, sizeof sa.sun_path, "%s/sock", dir);
-  if (n < 0 || (size_t) n >= sizeof sa.sun_path) {
-    set_error (ENAMETOOLONG, "%s/sock", dir);
-    free (dir);
-    return -1;
-  }
-  if (mkdtemp (dir) == NULL) {
-    set_error (errno, "create temporary directory in %s", tmp);
-    free (dir);
-    return -1;
-  }
-  /* mkdtemp() filled in the X's: the path again, now the real one. */
-  snprintf (sa.sun_path, sizeof sa.sun_path, "%s/sock", dir);
-  fd = fd_above_2 (socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  /* The backlog holds all our connections: connect() below never
-   * waits for an accept(). */
-  if (fd == -1 || bind (fd, (struct sockaddr *) &sa, sizeof sa) == -1
-      || listen (fd, connections) == -1) {
-    set_error (errno, "listen on %s", sa.sun_path);
-    goto fail;
-  }
-  for (srv->nconns = 0; srv->nconns < connections; srv->nconns++) {
-    int c = fd_above_2 (socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    srv->conns[srv->nconns] = c;
-    if (c == -1 || connect (c, (struct sockaddr *) &sa, sizeof sa) == -1) {
-      set_error (errno, "connect to %s", sa.sun_path);
-      if (c != -1)
-        close (c);
-      srv->conns[srv->nconns] = -1;
-      goto fail;
-    }
-  }
-  unlink (sa.sun_path);
-  rmdir (dir);
-  free (dir);
-  return fd;
-
-fail:
-  if (fd != -1)
-    close (fd);
-  unlink (sa.sun_path);
-  rmdir (dir);
-  free (dir);
-  return -1;
-}
-
 /* Connect to a UNIX socket (a path, or "@NAME" in the abstract
  * namespace); -1 with the error set. */
 static int
@@ -256,24 +172,32 @@ start (struct nbd_server *srv, const char *image, const char *format,
        bool readonly, bool direct, int connections, const char *snapshot,
        const char *bitmap)
 {
-  char shared[32], snaparg[1024], opts[8192];
+  char shared[32], snaparg[1024], opts[8192], dir[PATH_MAX];
   const char *argv[16];
   pid_t parent = getpid ();
-  int argc = 0, listen_fd;
+  int argc = 0, sp[2] = { -1, -1 };
 
   memset (srv, 0, sizeof *srv);
   srv->pid = -1;
   for (int i = 0; i < NBD_SERVER_MAX_CONNECTIONS; i++)
     srv->conns[i] = -1;
-  srv->log_fd = fd_above_2 (memfd_create ("qemu-nbd-log", MFD_CLOEXEC));
+  if (connections < 1 || connections > NBD_SERVER_MAX_CONNECTIONS) {
+    set_error (EINVAL, "qemu-nbd: %d connections", connections);
+    return -1;
+  }
+  if (unnamed_socket_template (dir, sizeof dir) == -1)
+    return -1;
+  srv->log_fd = fd_above_stdio (memfd_create ("qemu-nbd-log", MFD_CLOEXEC));
   if (srv->log_fd == -1) {
     set_error (errno, "memfd_create");
     return -1;
   }
-  listen_fd = listen_connected (srv, connections);
-  if (listen_fd == -1) {
-    nbd_server_stop (srv);
-    return -1;
+  /* The way the child hands us the connections it makes. */
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1
+      || (sp[0] = fd_above_stdio (sp[0])) == -1
+      || (sp[1] = fd_above_stdio (sp[1])) == -1) {
+    set_error (errno, "socketpair");
+    goto fail;
   }
   snprintf (shared, sizeof shared, "--shared=%d", connections);
   argv[argc++] = "qemu-nbd";
@@ -325,13 +249,31 @@ start (struct nbd_server *srv, const char *image, const char *format,
   srv->pid = fork ();
   if (srv->pid == -1) {
     set_error (errno, "fork");
-    close (listen_fd);
-    nbd_server_stop (srv);
-    return -1;
+    goto fail;
   }
   if (srv->pid == 0) {
     char pidenv[32];
-    int null = open ("/dev/null", O_RDWR);
+    int conns[NBD_SERVER_MAX_CONNECTIONS], null, listen_fd;
+
+    /* Our own process group: a terminal's ^C goes to vmbackup, not
+     * here, and a signal to vmbackup's group does not stop us halfway
+     * through the socket's directory. */
+    setpgid (0, 0);
+    dup2 (srv->log_fd, 1);
+    dup2 (srv->log_fd, 2);
+    /* Before the parent-death signal is armed: a parent killed now
+     * does not keep us from removing the directory again. */
+    listen_fd = unnamed_socket_listen (dir, connections, conns);
+    if (listen_fd == -1) {
+      /* may print: a forked child's only channel is the log */
+      fprintf (stderr, "cannot make qemu-nbd's socket in %s: %s\n", dir,
+               strerror (errno));
+      _exit (127);
+    }
+    if (unnamed_socket_send (sp[1], conns, connections) == -1)
+      _exit (1);
+    for (int i = 0; i < connections; i++)
+      close (conns[i]);
     /* qemu-nbd must not outlive us, even if we are SIGKILLed: it would
      * keep the image locked.  The death signal is only armed from here
      * on: a parent killed since fork() is checked for by hand.  SIGKILL,
@@ -342,9 +284,8 @@ start (struct nbd_server *srv, const char *image, const char *format,
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != parent)
       _exit (1);
+    null = open ("/dev/null", O_RDWR);
     dup2 (null, 0);
-    dup2 (srv->log_fd, 1);
-    dup2 (srv->log_fd, 2);
     /* systemd socket activation: qemu-nbd serves the socket we made
      * as fd 3 instead of creating one in the file system. */
     if (listen_fd == 3)
@@ -355,15 +296,19 @@ start (struct nbd_server *srv, const char *image, const char *format,
     setenv ("LISTEN_PID", pidenv, 1);
     setenv ("LISTEN_FDS", "1", 1);
     unsetenv ("LISTEN_FDNAMES");
-    setpgid (0, 0); /* a terminal's ^C goes to us, not it */
     execvp ("qemu-nbd", (char **) argv);
     /* may print: a forked child's only channel is the log */
     fprintf (stderr, "cannot run qemu-nbd: %s\n", strerror (errno));
     _exit (127);
   }
-  close (listen_fd); /* qemu-nbd's now */
+  close (sp[1]);
+  sp[1] = -1;
+  if (unnamed_socket_recv (sp[0], srv->conns, connections) == 0)
+    srv->nconns = connections;
+  close (sp[0]);
+  sp[0] = -1;
 
-  if (server_greets (srv->conns[0]))
+  if (srv->nconns > 0 && server_greets (srv->conns[0]))
     return 0;
   if (waitpid (srv->pid, NULL, WNOHANG) == srv->pid)
     srv->pid = -1; /* reaped: its pid may be reused, never signal it */
@@ -373,6 +318,11 @@ start (struct nbd_server *srv, const char *image, const char *format,
     nanosleep (&delay, NULL);
   }
   server_failure (srv, image);
+fail:
+  if (sp[0] != -1)
+    close (sp[0]);
+  if (sp[1] != -1)
+    close (sp[1]);
   nbd_server_stop (srv);
   return -1;
 }

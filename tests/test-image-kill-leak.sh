@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Image backups killed with SIGKILL at random points leave nothing
-# behind in $TMPDIR: no vmbackup-nbd-* directory (qemu-nbd's socket is
-# unlinked, and its private directory removed, before qemu-nbd runs) and
-# no qemu-nbd process.  Both formats qemu-nbd reads are killed: qcow2
-# and raw.  The delays come from a printed seed; set VMBACKUP_TEST_SEED
-# to replay a failure.
+# Image backups killed with SIGKILL leave nothing behind in $TMPDIR:
+# no vmbackup-nbd-* directory (qemu-nbd's socket is unlinked, and its
+# private directory removed, before qemu-nbd runs) and no qemu-nbd
+# process.  Killed at random delays while backing up qcow2 and raw
+# images (both read through qemu-nbd), and once exactly while the
+# socket's name exists (held there by a test hook).  The delays come
+# from a printed seed; set VMBACKUP_TEST_SEED to replay a failure.
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 requires qemu-img
@@ -48,6 +49,24 @@ for i in $(seq 1 30); do
 done
 [ "$kills" -ge 20 ] || fail "only $kills of 30 backups were still running when killed"
 echo "$kills kills: no directory, no qemu-nbd left"
+
+# Killed exactly while the socket has its name: the test hook holds the
+# process about to become qemu-nbd there.  It still removes the
+# directory, then follows its parent instead of running qemu-nbd.
+flag=$scratch/named
+VMBACKUP_TEST_NBD_PAUSE_FILE=$flag "$VMBACKUP" backup --image "w=$scratch/disk.raw" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do [ -s "$flag" ] && break; sleep 0.05; done
+[ -s "$flag" ] || fail "the socket was never made"
+dir=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'vmbackup-nbd-*')
+[ -S "$dir/sock" ] || fail "no socket in $TMPDIR while paused: $(ls -A "$TMPDIR")"
+kill -9 $pid
+wait $pid 2>/dev/null || true
+rm "$flag"
+for _ in $(seq 1 50); do [ -e "$dir" ] || break; sleep 0.1; done
+[ ! -e "$dir" ] || fail "killed while the socket had its name: $dir left"
+no_qemu_nbd_left "killed while the socket had its name"
+vmb list | grep -q '^w/' && fail "the killed backup is listed"
 
 # A backup that is not killed still works with the socket gone from disk.
 vmb backup --image whole="$scratch/disk.qcow2" >/dev/null || fail "backup"

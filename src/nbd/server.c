@@ -266,8 +266,8 @@ start (struct nbd_server *srv, const char *image, const char *format,
     listen_fd = unnamed_socket_listen (dir, connections, conns);
     if (listen_fd == -1) {
       /* may print: a forked child's only channel is the log */
-      fprintf (stderr, "cannot make qemu-nbd's socket in %s: %s\n", dir,
-               strerror (errno));
+      fprintf (stderr, "cannot make qemu-nbd's socket in %.*s: %s\n",
+               (int) (strrchr (dir, '/') - dir), dir, strerror (errno));
       _exit (127);
     }
     if (unnamed_socket_send (sp[1], conns, connections) == -1)

@@ -21,6 +21,7 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/test_hooks.h"
 #include "server.h"
 #include "unnamed_socket.h"
 
@@ -68,6 +69,7 @@ unnamed_socket_listen (char *dir, int n, int *conns)
       goto fail;
     }
   }
+  test_hook_nbd_socket_named ();
   unlink (sa.sun_path);
   rmdir (dir);
   return fd;

@@ -6,8 +6,10 @@
 # a prune was entitled to delete it: it is not among its name's newest
 # KEEP, the only ones 'prune --keep-last KEEP' must keep); after a gc
 # the repository's tmp/ is empty; no vmbackup-nbd-* directory and no
-# qemu-nbd is left.  The kill points come from a printed seed: set
-# VMBACKUP_TEST_SEED to replay a run.
+# qemu-nbd is left.
+# The operations and delays come from a seed, fixed unless
+# VMBACKUP_TEST_SEED gives another, and printed: the same seed replays
+# the same sequence (where a delay lands still depends on the machine).
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 requires qemu-img
@@ -16,7 +18,7 @@ requires sha256sum
 cd "$scratch"
 export TMPDIR=$scratch/tmp   # ours alone: other runs cannot interfere
 mkdir "$TMPDIR"
-seed=${VMBACKUP_TEST_SEED:-$(date +%s)}
+seed=${VMBACKUP_TEST_SEED:-1204}  # fixed, so a run is repeatable
 echo "seed $seed (VMBACKUP_TEST_SEED=$seed replays it)"
 RANDOM=$seed
 KILLS=40
@@ -96,6 +98,34 @@ for n in q r f; do
   record $n out "$(source_sum $n)"
 done
 
+# A backup of name $1 after a change to its source, in the background:
+# sets pid, cmd and now (what it must restore to).
+start_backup ()
+{
+  mutate $1
+  cmd=$(backup_cmd $1)
+  now=$(source_sum $1)
+  "$VMBACKUP" $cmd > out 2>&1 &
+  pid=$!
+}
+# Its end: recorded if it completed, its source kept if it was killed.
+end_backup ()
+{
+  if reap $pid "$cmd" out; then record $1 out "$now"
+  else killed[$1]+=" $now"; fi
+}
+# Run vmbackup ARGS, killed after 0 to $1 ms if it is still running.
+run_killed ()
+{
+  local ms=$1 p
+  shift
+  "$VMBACKUP" "$@" > out 2>&1 &
+  p=$!
+  sleep "$(delay $ms)"
+  kill -9 $p 2>/dev/null || true
+  reap $p "$*" out || true
+}
+
 round=0
 while [ "$kills" -lt "$KILLS" ]; do
   round=$((round + 1))
@@ -104,33 +134,14 @@ while [ "$kills" -lt "$KILLS" ]; do
   n=${names[$((RANDOM % 3))]}
   case $((RANDOM % 6)) in
     0|1|2) # a backup, killed after 0 to 0.6 s or left to finish
-      mutate $n
-      cmd=$(backup_cmd $n)
-      now=$(source_sum $n)
-      "$VMBACKUP" $cmd > out 2>&1 &
-      pid=$!
+      start_backup $n
       sleep "$(delay 600)"
       kill -9 $pid 2>/dev/null || true
-      if reap $pid "$cmd" out; then record $n out "$now"
-      else killed[$n]+=" $now"; fi ;;
-    3) # prune
-      "$VMBACKUP" prune --keep-last $KEEP > out 2>&1 &
-      pid=$!
-      sleep "$(delay 150)"
-      kill -9 $pid 2>/dev/null || true
-      reap $pid prune out || true ;;
-    4) # gc
-      "$VMBACKUP" gc > out 2>&1 &
-      pid=$!
-      sleep "$(delay 300)"
-      kill -9 $pid 2>/dev/null || true
-      reap $pid gc out || true ;;
+      end_backup $n ;;
+    3) run_killed 150 prune --keep-last $KEEP ;;
+    4) run_killed 300 gc ;;
     5) # gc while a backup runs; either, both or neither is killed
-      mutate $n
-      cmd=$(backup_cmd $n)
-      now=$(source_sum $n)
-      "$VMBACKUP" $cmd > out 2>&1 &
-      pid=$!
+      start_backup $n
       sleep "$(delay 200)"
       "$VMBACKUP" gc > gc.out 2>&1 &
       gcpid=$!
@@ -141,8 +152,7 @@ while [ "$kills" -lt "$KILLS" ]; do
         2) kill -9 $gcpid 2>/dev/null || true ;;
       esac
       reap $gcpid gc gc.out || true
-      if reap $pid "$cmd" out; then record $n out "$now"
-      else killed[$n]+=" $now"; fi ;;
+      end_backup $n ;;
   esac
 done
 echo "$kills kills in $round rounds, ${#complete[@]} complete backups, $((SECONDS - start)) s"

@@ -13,8 +13,8 @@
 #define NBD_SERVER_MAX_CONNECTIONS 8
 
 /* qemu-nbd listens on a socket that has no name in the file system any
- * more: every connection is made before it starts (server.c says why),
- * and handed out by nbd_server_connect(). */
+ * more: every connection is made before it starts (unnamed_socket.c
+ * says why), and handed out by nbd_server_connect(). */
 struct nbd_server {
   pid_t pid;
   int log_fd;                            /* qemu-nbd's stderr (a memfd) */

@@ -1,7 +1,8 @@
 /* The listening socket qemu-nbd serves, with every connection to it
  * made before qemu-nbd runs and its name in the file system gone
- * (server.c says why).  Made in the forked child that becomes qemu-nbd,
- * which hands the connections to its parent over a socket pair. */
+ * (unnamed_socket.c says why).  Made in the forked child that becomes
+ * qemu-nbd, which hands the connections to its parent over a socket
+ * pair. */
 #ifndef VMB_NBD_UNNAMED_SOCKET_H
 #define VMB_NBD_UNNAMED_SOCKET_H
 

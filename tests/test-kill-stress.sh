@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Many SIGKILLs at random points: image backups (qcow2 and raw, read by
-# qemu-nbd), files backups, prune and gc, and gc while a backup runs.
+# qemu-nbd), files backups, prune and gc, gc while a backup runs, and
+# image restores (never a partial image at the target's path).
 # After 40 kills: only complete backups are listed and each verifies
 # clean; every backup reported complete restores byte-identical (unless
 # a prune was entitled to delete it: it is not among its name's newest
@@ -32,7 +33,7 @@ put_random r.raw 8 24
 qemu-img convert -f raw -O qcow2 q.raw q.qcow2
 mkdir src
 for f in a b c d; do head -c $((RANDOM * 64)) /dev/urandom > src/$f; done
-head -c 6M /dev/urandom > src/big
+head -c 16M /dev/urandom > src/big
 
 # What a backup of each name must restore to, as a checksum of the
 # source when the backup ran: the image's bytes, or the tree's files.
@@ -53,7 +54,7 @@ mutate ()
        qemu-img convert -f raw -O qcow2 q.raw q.qcow2 ;;
     r) put_random r.raw $((RANDOM % 60)) 4 ;;
     f) head -c $((RANDOM * 128)) /dev/urandom > src/$(printf '%s' abcd | cut -c$((RANDOM % 4 + 1)))
-       dd if=/dev/urandom of=src/big bs=1M count=2 seek=$((RANDOM % 6)) conv=notrunc status=none ;;
+       dd if=/dev/urandom of=src/big bs=1M count=2 seek=$((RANDOM % 15)) conv=notrunc status=none ;;
   esac
 }
 backup_cmd ()
@@ -67,6 +68,7 @@ backup_cmd ()
 
 declare -A sum     # backup ID -> source checksum, for every complete one
 declare -A killed  # name -> the source checksums of its killed backups
+declare -A of      # command -> how many times it was killed
 complete=()
 kills=0
 # A backup that finished: its ID (stdout: "backup ID: ...") and source.
@@ -84,7 +86,7 @@ reap ()
   local rc=0
   wait "$1" 2>/dev/null || rc=$?
   case $rc in
-    137) kills=$((kills + 1)); return 1 ;;
+    137) kills=$((kills + 1)); of[${2%% *}]=$((${of[${2%% *}]:-0} + 1)); return 1 ;;
     0) return 0 ;;
     *) fail "round $round: '$2' failed ($rc): $(cat "$3")" ;;
   esac
@@ -132,7 +134,7 @@ while [ "$kills" -lt "$KILLS" ]; do
   [ "$round" -le 200 ] || fail "only $kills kills in 200 rounds"
   names=(q r f)
   n=${names[$((RANDOM % 3))]}
-  case $((RANDOM % 6)) in
+  case $((RANDOM % 7)) in
     0|1|2) # a backup, killed after 0 to 0.6 s or left to finish
       start_backup $n
       sleep "$(delay 600)"
@@ -153,9 +155,28 @@ while [ "$kills" -lt "$KILLS" ]; do
       esac
       reap $gcpid gc gc.out || true
       end_backup $n ;;
+    6) # an image restore: never a partial image at its path
+      [ $n = f ] && n=q
+      id=$(printf '%s\n' "${complete[@]}" | grep "^$n/" | sort | tail -1)
+      vmb list | grep -q "^$id " || continue  # pruned since
+      "$VMBACKUP" restore "$id" --to rk.img --format raw > out 2>&1 &
+      pid=$!
+      sleep "$(delay 300)"
+      kill -9 $pid 2>/dev/null || true
+      reap $pid "restore $id" out || true
+      if [ -e rk.img ]; then
+        [ "$(sha256sum < rk.img | cut -d' ' -f1)" = "${sum[$id]}" ] \
+          || fail "round $round: restore of $id left a wrong rk.img"
+        rm rk.img
+      fi ;;
   esac
 done
-echo "$kills kills in $round rounds, ${#complete[@]} complete backups, $((SECONDS - start)) s"
+# A restore killed before its rename left its temporary file, which the
+# next restore to the same path replaces.
+vmb restore q --to rk.img --format raw >/dev/null || fail "restore after the kills"
+[ -z "$(ls -A | grep vmbackup-partial)" ] || fail "partial restores left: $(ls -A | grep vmbackup-partial)"
+what=$(for k in "${!of[@]}"; do echo "$k ${of[$k]}"; done | sort | paste -sd, | sed 's/,/, /g')
+echo "$kills kills in $round rounds ($what), ${#complete[@]} complete backups, $((SECONDS - start)) s"
 
 # Nothing of the killed runs is left outside the repository.
 for _ in $(seq 1 50); do

@@ -63,3 +63,28 @@ authorize_key ()
   local d=$scratch/sshd
   echo "${1:+$1 }$(cat "$d/user_key.pub")" > "$d/authorized_keys"
 }
+
+_tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# start_append_only [SERVE OPTIONS]: sshd, a repository with 64 KiB
+# chunks at $local_repo (under $scratch/allowed), the test key forced to
+# "vmbackup serve --append-only --restrict-to-path $scratch/allowed
+# OPTIONS", and VMBACKUP_REPO its ssh:// URL.  The admin works on
+# $local_repo directly.
+start_append_only ()
+{
+  start_sshd
+  mkdir -p "$scratch/allowed"
+  local_repo=$scratch/allowed/repo
+  VMBACKUP_REPO=$local_repo vmb init --chunk-size 64K >/dev/null
+  authorize_key "command=\"$VMBACKUP serve --append-only --restrict-to-path $scratch/allowed${1:+ $1}\",restrict"
+  export VMBACKUP_REPO=ssh://root@127.0.0.1:$ssh_port$local_repo
+}
+
+# raw_client ARGS... <<'PY': a Python script (on standard input) that
+# can "from vmbproto import *" and reach the sshd (ssh_argv()).
+raw_client ()
+{
+  SSH_PORT=$ssh_port PYTHONPATH=$_tests_dir${PYTHONPATH:+:$PYTHONPATH} \
+    python3 - "$@"
+}

@@ -44,7 +44,7 @@ vmb prune data --keep-last 1 --dry-run >/dev/null || fail "prune --dry-run delet
 
 # Raw requests the real client never sends.
 HERE=$here SSH_PORT=$ssh_port python3 - "$allowed/repo" "$id" <<'PY' || fail "raw protocol checks"
-import hashlib, os, re, shlex, sys
+import hashlib, os, re, shlex, sys, time
 sys.path.insert(0, os.environ["HERE"])
 from vmbproto import *
 
@@ -101,13 +101,15 @@ assert before == after and st_before.st_ino == st_after.st_ino, "chunk rewritten
 text = expect(p.call(MANIFEST_GET, string(backup_id)), OK, None)
 expect(p.call(COMMIT, text), ERROR, "not reserved by this client")
 # Under a fresh ID, but naming an index that does not exist.
-rid = expect(p.call(RESERVE, string("data") + u64(2000000000)), OK, None)[4:].decode()
+now = int(time.time())
+rid = expect(p.call(RESERVE, string("data") + u64(now)), OK, None)[4:].decode()
 lines = text.decode().splitlines(True)
 body = "".join(l for l in lines if not l.startswith("checksum "))
 body = re.sub(r"^id .*$", "id " + rid, body, count=1, flags=re.M)
+body = re.sub(r"^(time|finished) .*$", r"\1 %d" % now, body, flags=re.M)
 body = re.sub(r"data=[0-9a-f]{64}", "data=" + "ab" * 32, body, count=1)
 body += "checksum " + hashlib.sha256(body.encode()).hexdigest() + "\n"
-expect(p.call(COMMIT, body.encode()), ERROR, "index abababab.* is not in the repository")
+expect(p.call(COMMIT, body.encode()), ERROR, "index abababab.*missing")
 expect(p.call(UNRESERVE, string(backup_id)), ERROR, "not reserved by this client")
 expect(p.call(UNRESERVE, string(rid)), OK, None)
 # Malformed and unknown requests: an error each, the session goes on.

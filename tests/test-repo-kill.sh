@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SIGKILL in the middle of a backup: earlier backups still verify, no
 # partial backup is listed, no qemu-nbd is left behind, and the next
-# backup succeeds.  (qemu-nbd's private socket directory in $TMPDIR is
-# still left by a SIGKILL: see src/nbd/server.c.)
+# backup succeeds.  (That nothing is left in $TMPDIR either is
+# test-image-kill-leak.sh.)
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 

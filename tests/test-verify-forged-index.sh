@@ -41,6 +41,8 @@ for l in text.splitlines()[:-1]:          # without the checksum line
         l = "id " + fid
     elif l.startswith("name "):
         l = "name " + name
+    elif l.startswith("time ") or l.startswith("finished "):
+        l = l.split()[0] + " 1577836800"   # the ID's stamp, 2020-01-01
     elif l.startswith("disk "):
         l = f"disk name=d format=raw size=1 index={trailer.hex()} stored-new=0 read=full bytes-read=0"
     out.append(l)

@@ -169,6 +169,12 @@ struct backend_ops {
    * on a special file in the chunk's place. */
   int (*chunk_get) (struct backend *be, const struct digest *d,
                     unsigned char *buf, size_t cap, size_t *len);
+  /* Optional: the first hdrlen bytes of chunk d as stored, and the
+   * length of the whole file in *filelen, without reading the rest (a
+   * server checking what a manifest names reads only headers).  Missing:
+   * as chunk_get.  NULL: the caller uses chunk_get. */
+  int (*chunk_head) (struct backend *be, const struct digest *d,
+                     unsigned char *hdr, size_t hdrlen, uint64_t *filelen);
   /* Optional hint: chunk_get will soon be asked for d. */
   void (*chunk_prefetch) (struct backend *be, const struct digest *d);
   /* Take damaged chunk d out of use (a later chunk_refresh answers 0,

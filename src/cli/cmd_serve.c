@@ -11,13 +11,42 @@
 #include "cli.h"
 #include "parse_options.h"
 
+/* --restrict-to-names values, each a comma-separated list, into
+ * o->restrict_names (empty items are skipped). */
+static int
+split_patterns (const struct opt_strings *in, struct serve_options *o)
+{
+  for (size_t i = 0; i < in->len; i++) {
+    const char *p = in->v[i];
+
+    while (*p) {
+      size_t n = strcspn (p, ",");
+      char **grown;
+
+      if (n > 0) {
+        grown = realloc (o->restrict_names,
+                         (o->nnames + 1) * sizeof *o->restrict_names);
+        if (grown == NULL)
+          return -1;
+        o->restrict_names = grown;
+        if ((grown[o->nnames] = strndup (p, n)) == NULL)
+          return -1;
+        o->nnames++;
+      }
+      p += n + (p[n] == ',');
+    }
+  }
+  return 0;
+}
+
 int
 cmd_serve (int argc, char **argv)
 {
   struct serve_options o = { 0 };
-  const char *paths[64];
+  const char *paths[64], *names[64];
   struct opt_strings restrict_to = OPT_STRINGS_INIT (paths);
-  int c, r;
+  struct opt_strings restrict_names = OPT_STRINGS_INIT (names);
+  int c, r, idle = 3600;
   const struct opt opts[] = {
     OPT_FLAG (0, "append-only", &o.append_only,
               "backups can be added and "
@@ -26,6 +55,13 @@ cmd_serve (int argc, char **argv)
                      "only "
                      "repositories at or under DIR (after resolving "
                      "symlinks and '..'); repeatable"),
+    OPT_STRING_LIST (0, "restrict-to-names", &restrict_names,
+                     "PATTERN[,PATTERN...]",
+                     "only backups whose name matches one of these shell "
+                     "patterns ('web*'); repeatable"),
+    OPT_INT (0, "idle-timeout", &idle, "SECONDS", 0, 86400 * 7, "seconds",
+             "end a session that sends nothing for this long (default "
+             "3600; 0: never)"),
     OPT_END (),
   };
 
@@ -45,6 +81,11 @@ cmd_serve (int argc, char **argv)
       return EXIT_FAIL;
     }
   }
+  if (split_patterns (&restrict_names, &o) == -1) {
+    cli_error ("out of memory");
+    return EXIT_FAIL;
+  }
+  o.idle_timeout = idle;
   if (optind != argc)
     return cli_usage_error ("serve", "unexpected argument '%s'", argv[optind]);
   /* A client that vanishes must end the session cleanly (dropping what
@@ -56,5 +97,8 @@ cmd_serve (int argc, char **argv)
   for (size_t i = 0; i < o.nrestrict; i++)
     free (o.restrict_paths[i]);
   free (o.restrict_paths);
+  for (size_t i = 0; i < o.nnames; i++)
+    free (o.restrict_names[i]);
+  free (o.restrict_names);
   return r == -1 ? EXIT_FAIL : EXIT_OK;
 }

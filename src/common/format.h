@@ -5,6 +5,8 @@
 #ifndef VMB_FORMAT_H
 #define VMB_FORMAT_H
 
+#include <stdint.h>
+
 #define FORMAT_VERSION 1
 #define FORMAT_MIN_CHUNK (64 * 1024)
 #define FORMAT_MAX_CHUNK (16 * 1024 * 1024)
@@ -18,5 +20,8 @@
   (FORMAT_CHUNK_HEADER_LEN + (size_t) (c) + FORMAT_CHUNK_SEAL_LEN)
 #define FORMAT_INDEX_HEADER_LEN 64
 #define FORMAT_MANIFEST_MAX (1 << 20)
+/* The largest disk (or stream map) an index may describe: 1 PiB.  It
+ * bounds every index: at most 96 + 32 * (1 PiB / chunk size) bytes. */
+#define FORMAT_MAX_DISK_SIZE (UINT64_C (1) << 50)
 
 #endif

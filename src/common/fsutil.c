@@ -260,3 +260,15 @@ tmpfile_discard (int *fd, char **tmppath)
   *fd = -1;
   *tmppath = NULL;
 }
+
+int
+fd_above_stdio (int fd)
+{
+  int high;
+
+  if (fd < 0 || fd > 2)
+    return fd;
+  high = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  close (fd);
+  return high;
+}

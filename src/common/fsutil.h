@@ -44,4 +44,9 @@ int open_regular (int dirfd, const char *path, int flags, mode_t mode,
  * malloc'd buffer (opened as open_regular does). */
 int read_file (const char *path, size_t max, char **buf, size_t *len);
 
+/* fd itself, or if it is 0, 1 or 2 a close-on-exec copy above 2 (fd is
+ * closed): a child's 0, 1 and 2 are set to other files before exec, and
+ * we may have been started with them closed.  -1 stays -1. */
+int fd_above_stdio (int fd);
+
 #endif

@@ -16,6 +16,25 @@ number (const char *name)
   return s ? strtoul (s, NULL, 10) : 0;
 }
 
+/* Write our pid to file and wait (at most a minute) until it is gone.
+ * Nothing here allocates: it may run in a child forked from threads. */
+static void
+pause_on (const char *file)
+{
+  char pid[32];
+  int fd = open (file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ssize_t n;
+
+  if (fd == -1)
+    return;
+  /* may print: the test reads our pid from its own file */
+  n = write (fd, pid, snprintf (pid, sizeof pid, "%d\n", (int) getpid ()));
+  (void) n; /* a short pid file only makes the test that asked fail */
+  close (fd);
+  for (int i = 0; i < 1200 && access (file, F_OK) == 0; i++)
+    usleep (50000);
+}
+
 void
 test_hook_serve_chunk (void)
 {
@@ -23,19 +42,21 @@ test_hook_serve_chunk (void)
   unsigned long kill_after = number ("VMBACKUP_TEST_SERVE_KILL_AFTER");
   unsigned long pause_after = number ("VMBACKUP_TEST_SERVE_PAUSE_AFTER");
   const char *pause_file = getenv ("VMBACKUP_TEST_SERVE_PAUSE_FILE");
-  FILE *f;
 
   chunks++;
   if (kill_after && kill_after == chunks)
     raise (SIGKILL);
-  if (pause_after && pause_file && pause_after == chunks
-      && (f = fopen (pause_file, "w")) != NULL) {
-    /* may print: the test reads our pid from its own file */
-    fprintf (f, "%d\n", (int) getpid ());
-    fclose (f);
-    for (int i = 0; i < 1200 && access (pause_file, F_OK) == 0; i++)
-      usleep (50000);
-  }
+  if (pause_after && pause_file && pause_after == chunks)
+    pause_on (pause_file);
+}
+
+void
+test_hook_nbd_socket_named (void)
+{
+  const char *pause_file = getenv ("VMBACKUP_TEST_NBD_PAUSE_FILE");
+
+  if (pause_file)
+    pause_on (pause_file);
 }
 
 void

@@ -13,6 +13,12 @@
  * test-remote-kill.sh stops a backup at a known point, not by a race. */
 void test_hook_serve_chunk (void);
 
+/* qemu-nbd's socket has its name in $TMPDIR (src/nbd/unnamed_socket.c):
+ * VMBACKUP_TEST_NBD_PAUSE_FILE=F writes our pid to F and waits (at most
+ * a minute) until F is removed, so tests/test-image-kill-leak.sh kills
+ * vmbackup exactly there. */
+void test_hook_nbd_socket_named (void);
+
 /* A file backup about to read path: VMBACKUP_TEST_GROW_WHILE_READ=PATH
  * appends a byte to that file, so it changes while it is read. */
 void test_hook_file_read (const char *path);

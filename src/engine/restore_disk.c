@@ -248,7 +248,7 @@ serve:
   if (nbd_server_start (&rs->srv, tmp, rs->p->format, false, nworkers) == -1)
     return -1;
   for (size_t i = 0; i < nworkers; i++) {
-    workers[i].nbd = nbd_open_unix (rs->srv.sock, false);
+    workers[i].nbd = nbd_server_connect (&rs->srv, false, NULL);
     if (workers[i].nbd == NULL)
       return -1;
   }

@@ -1,6 +1,7 @@
 /* Spawning and stopping qemu-nbd (see server.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "server.h"
+#include "unnamed_socket.h"
 
 #define START_TIMEOUT_MS 30000
 #define STOP_TIMEOUT_MS 10000
@@ -106,50 +109,6 @@ nbd_server_start_dirty (struct nbd_server *srv, const char *image,
   return start (srv, image, format, true, false, 1, NULL, bitmap);
 }
 
-/* A listening socket at DIR/sock in a private (0700) directory under
- * $TMPDIR: only our user can reach it, which matters because qemu-nbd
- * asks a client for nothing (an abstract socket, which would leave no
- * directory behind after a SIGKILL, is open to every local user).  It is
- * made here and handed to qemu-nbd by socket activation, so it accepts
- * connections from the start: no window in which the socket file exists
- * but nobody listens.  The descriptor is kept above 2 in case we were
- * started with stdin, stdout or stderr closed. */
-static int
-listen_private (struct nbd_server *srv)
-{
-  const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int fd;
-
-  if (asprintf (&srv->dir, "%s/vmbackup-nbd-XXXXXX", tmp) == -1
-      || mkdtemp (srv->dir) == NULL) {
-    set_error (errno, "create temporary directory in %s", tmp);
-    free (srv->dir);
-    srv->dir = NULL;
-    return -1;
-  }
-  if (asprintf (&srv->sock, "%s/sock", srv->dir) == -1
-      || strlen (srv->sock) >= sizeof sa.sun_path) {
-    set_error (ENAMETOOLONG, "%s/sock", srv->dir);
-    return -1;
-  }
-  strcpy (sa.sun_path, srv->sock);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0 && fd < 3) {
-    int high = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-    close (fd);
-    fd = high;
-  }
-  if (fd == -1 || bind (fd, (struct sockaddr *) &sa, sizeof sa) == -1
-      || listen (fd, 64) == -1) {
-    set_error (errno, "listen on %s", srv->sock);
-    if (fd != -1)
-      close (fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* Connect to a UNIX socket (a path, or "@NAME" in the abstract
  * namespace); -1 with the error set. */
 static int
@@ -180,27 +139,32 @@ connect_unix (const char *sock)
   return fd;
 }
 
-/* qemu-nbd is ready when it sends the NBD greeting on a connection;
- * if it exits first (a locked or unreadable image), the connection
- * ends without one. */
+/* qemu-nbd is ready when it sends the NBD greeting on our first
+ * connection; if it exits first (a locked or unreadable image), the
+ * connection ends without one.  The greeting is only peeked at: libnbd
+ * reads it when the connection is handed over. */
 static bool
-server_greets (const char *sock)
+server_greets (int fd)
 {
-  CLEANUP_CLOSE int fd = connect_unix (sock);
   struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  struct timespec delay = { .tv_nsec = 1000 * 1000 };
   char magic[8];
-  size_t got = 0;
+  int waited = 0;
 
-  while (fd >= 0 && got < sizeof magic) {
+  while (waited < START_TIMEOUT_MS) {
     ssize_t r;
-    if (poll (&pfd, 1, START_TIMEOUT_MS) != 1)
+    if (poll (&pfd, 1, START_TIMEOUT_MS - waited) != 1)
       return false;
-    r = read (fd, magic + got, sizeof magic - got);
+    r = recv (fd, magic, sizeof magic, MSG_PEEK);
     if (r <= 0)
       return false;
-    got += r;
+    if ((size_t) r == sizeof magic)
+      return memcmp (magic, "NBDMAGIC", 8) == 0;
+    /* Part of it: readable again at once, so wait for the rest. */
+    nanosleep (&delay, NULL);
+    waited++;
   }
-  return fd >= 0 && memcmp (magic, "NBDMAGIC", 8) == 0;
+  return false;
 }
 
 static int
@@ -208,27 +172,32 @@ start (struct nbd_server *srv, const char *image, const char *format,
        bool readonly, bool direct, int connections, const char *snapshot,
        const char *bitmap)
 {
-  char shared[32], snaparg[1024], opts[8192];
+  char shared[32], snaparg[1024], opts[8192], dir[PATH_MAX];
   const char *argv[16];
   pid_t parent = getpid ();
-  int argc = 0, listen_fd;
+  int argc = 0, sp[2] = { -1, -1 };
 
   memset (srv, 0, sizeof *srv);
   srv->pid = -1;
-  srv->log_fd = memfd_create ("qemu-nbd-log", MFD_CLOEXEC);
-  if (srv->log_fd >= 0 && srv->log_fd < 3) {
-    int high = fcntl (srv->log_fd, F_DUPFD_CLOEXEC, 3);
-    close (srv->log_fd);
-    srv->log_fd = high;
+  for (int i = 0; i < NBD_SERVER_MAX_CONNECTIONS; i++)
+    srv->conns[i] = -1;
+  if (connections < 1 || connections > NBD_SERVER_MAX_CONNECTIONS) {
+    set_error (EINVAL, "qemu-nbd: %d connections", connections);
+    return -1;
   }
+  if (unnamed_socket_template (dir, sizeof dir) == -1)
+    return -1;
+  srv->log_fd = fd_above_stdio (memfd_create ("qemu-nbd-log", MFD_CLOEXEC));
   if (srv->log_fd == -1) {
     set_error (errno, "memfd_create");
     return -1;
   }
-  listen_fd = listen_private (srv);
-  if (listen_fd == -1) {
-    nbd_server_stop (srv);
-    return -1;
+  /* The way the child hands us the connections it makes. */
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1
+      || (sp[0] = fd_above_stdio (sp[0])) == -1
+      || (sp[1] = fd_above_stdio (sp[1])) == -1) {
+    set_error (errno, "socketpair");
+    goto fail;
   }
   snprintf (shared, sizeof shared, "--shared=%d", connections);
   argv[argc++] = "qemu-nbd";
@@ -280,13 +249,31 @@ start (struct nbd_server *srv, const char *image, const char *format,
   srv->pid = fork ();
   if (srv->pid == -1) {
     set_error (errno, "fork");
-    close (listen_fd);
-    nbd_server_stop (srv);
-    return -1;
+    goto fail;
   }
   if (srv->pid == 0) {
     char pidenv[32];
-    int null = open ("/dev/null", O_RDWR);
+    int conns[NBD_SERVER_MAX_CONNECTIONS], null, listen_fd;
+
+    /* Our own process group: a terminal's ^C goes to vmbackup, not
+     * here, and a signal to vmbackup's group does not stop us halfway
+     * through the socket's directory. */
+    setpgid (0, 0);
+    dup2 (srv->log_fd, 1);
+    dup2 (srv->log_fd, 2);
+    /* Before the parent-death signal is armed: a parent killed now
+     * does not keep us from removing the directory again. */
+    listen_fd = unnamed_socket_listen (dir, connections, conns);
+    if (listen_fd == -1) {
+      /* may print: a forked child's only channel is the log */
+      fprintf (stderr, "cannot make qemu-nbd's socket in %.*s: %s\n",
+               (int) (strrchr (dir, '/') - dir), dir, strerror (errno));
+      _exit (127);
+    }
+    if (unnamed_socket_send (sp[1], conns, connections) == -1)
+      _exit (1);
+    for (int i = 0; i < connections; i++)
+      close (conns[i]);
     /* qemu-nbd must not outlive us, even if we are SIGKILLed: it would
      * keep the image locked.  The death signal is only armed from here
      * on: a parent killed since fork() is checked for by hand.  SIGKILL,
@@ -297,9 +284,8 @@ start (struct nbd_server *srv, const char *image, const char *format,
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != parent)
       _exit (1);
+    null = open ("/dev/null", O_RDWR);
     dup2 (null, 0);
-    dup2 (srv->log_fd, 1);
-    dup2 (srv->log_fd, 2);
     /* systemd socket activation: qemu-nbd serves the socket we made
      * as fd 3 instead of creating one in the file system. */
     if (listen_fd == 3)
@@ -310,15 +296,19 @@ start (struct nbd_server *srv, const char *image, const char *format,
     setenv ("LISTEN_PID", pidenv, 1);
     setenv ("LISTEN_FDS", "1", 1);
     unsetenv ("LISTEN_FDNAMES");
-    setpgid (0, 0); /* a terminal's ^C goes to us, not it */
     execvp ("qemu-nbd", (char **) argv);
     /* may print: a forked child's only channel is the log */
     fprintf (stderr, "cannot run qemu-nbd: %s\n", strerror (errno));
     _exit (127);
   }
-  close (listen_fd); /* qemu-nbd's now */
+  close (sp[1]);
+  sp[1] = -1;
+  if (unnamed_socket_recv (sp[0], srv->conns, connections) == 0)
+    srv->nconns = connections;
+  close (sp[0]);
+  sp[0] = -1;
 
-  if (server_greets (srv->sock))
+  if (srv->nconns > 0 && server_greets (srv->conns[0]))
     return 0;
   if (waitpid (srv->pid, NULL, WNOHANG) == srv->pid)
     srv->pid = -1; /* reaped: its pid may be reused, never signal it */
@@ -328,6 +318,11 @@ start (struct nbd_server *srv, const char *image, const char *format,
     nanosleep (&delay, NULL);
   }
   server_failure (srv, image);
+fail:
+  if (sp[0] != -1)
+    close (sp[0]);
+  if (sp[1] != -1)
+    close (sp[1]);
   nbd_server_stop (srv);
   return -1;
 }
@@ -358,30 +353,22 @@ nbd_server_stop (struct nbd_server *srv)
   if (srv->log_fd > 2)
     close (srv->log_fd);
   srv->log_fd = -1;
-  if (srv->sock)
-    unlink (srv->sock);
-  if (srv->dir)
-    rmdir (srv->dir);
-  free (srv->sock);
-  free (srv->dir);
-  srv->sock = srv->dir = NULL;
+  for (int i = 0; i < srv->nconns; i++)
+    if (srv->conns[i] > 2)
+      close (srv->conns[i]);
+  srv->nconns = srv->next = 0;
 }
 
-struct nbd_handle *
-nbd_open_unix (const char *sock, bool want_allocation)
-{
-  return nbd_open_unix_export (sock, NULL, want_allocation, NULL);
-}
-
-struct nbd_handle *
-nbd_open_unix_export (const char *sock, const char *export,
-                      bool want_allocation, const char *dirty_context)
+/* An NBD handle on the connected socket fd, which it takes over. */
+static struct nbd_handle *
+open_socket (int fd, const char *export, bool want_allocation,
+             const char *dirty_context)
 {
   struct nbd_handle *h = nbd_create ();
-  int fd;
 
   if (h == NULL) {
     set_error (0, "libnbd: %s", nbd_get_error ());
+    close (fd);
     return NULL;
   }
   if ((export && nbd_set_export_name (h, export) == -1)
@@ -389,13 +376,10 @@ nbd_open_unix_export (const char *sock, const char *export,
       || (dirty_context && nbd_add_meta_context (h, dirty_context) == -1)) {
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
     nbd_close (h);
+    close (fd);
     return NULL;
   }
-  fd = connect_unix (sock);
-  if (fd == -1) {
-    nbd_close (h);
-    return NULL;
-  }
+  /* From here the handle owns fd: nbd_close() closes it. */
   if (nbd_connect_socket (h, fd) == -1) {
     set_error (0, "connect to NBD server: %s", nbd_get_error ());
     nbd_close (h);
@@ -407,4 +391,30 @@ nbd_open_unix_export (const char *sock, const char *export,
     return NULL;
   }
   return h;
+}
+
+struct nbd_handle *
+nbd_server_connect (struct nbd_server *srv, bool want_allocation,
+                    const char *dirty_context)
+{
+  int fd;
+
+  if (srv->next >= srv->nconns) {
+    set_error (0, "qemu-nbd: all %d connections are in use", srv->nconns);
+    return NULL;
+  }
+  fd = srv->conns[srv->next];
+  srv->conns[srv->next++] = -1; /* the handle's now */
+  return open_socket (fd, NULL, want_allocation, dirty_context);
+}
+
+struct nbd_handle *
+nbd_open_unix_export (const char *sock, const char *export,
+                      bool want_allocation, const char *dirty_context)
+{
+  int fd = connect_unix (sock);
+
+  if (fd == -1)
+    return NULL;
+  return open_socket (fd, export, want_allocation, dirty_context);
 }

@@ -33,6 +33,10 @@
 #define PROTO_MAX_REFRESH 1024 /* digests in one REFRESH */
 #define PROTO_MAX_LIST 1024    /* IDs in one LIST answer */
 #define PROTO_MAX_MESSAGE 4096 /* error and MORE text */
+/* How far a client's backup times may be from the server's clock:
+ * hosts' clocks differ a little, and a backup reserves its ID a few
+ * seconds after it records its start. */
+#define PROTO_TIME_SKEW 300
 
 enum proto_op {
   OP_OPEN = 1,

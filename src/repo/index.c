@@ -46,6 +46,13 @@ index_header_parse (const unsigned char *buf, uint64_t filelen,
   h->chunk_size = get_le32 (buf + 12);
   h->disk_size = get_le64 (buf + 16);
   h->chunk_count = get_le64 (buf + 24);
+  if (h->disk_size > FORMAT_MAX_DISK_SIZE) {
+    set_error (0,
+               "index describes %llu bytes, more than the 1 PiB an index "
+               "may",
+               (unsigned long long) h->disk_size);
+    return -1;
+  }
   if (h->chunk_size < REPO_MIN_CHUNK || h->chunk_size > REPO_MAX_CHUNK
       || (h->chunk_size & (h->chunk_size - 1))) {
     set_error (0, "index has invalid chunk size %u", h->chunk_size);
@@ -76,11 +83,17 @@ index_writer_open (struct index_writer *w, struct repo *repo,
   unsigned char hdr[INDEX_HEADER_LEN];
 
   w->repo = repo;
+  w->tmppath = NULL;
+  w->fd = -1;
+  if (disk_size > FORMAT_MAX_DISK_SIZE) {
+    set_error (0, "%llu bytes: larger than the 1 PiB vmbackup backs up",
+               (unsigned long long) disk_size);
+    return -1;
+  }
   w->hdr.chunk_size = repo->chunk_size;
   w->hdr.disk_size = disk_size;
   w->hdr.chunk_count = disk_size / repo->chunk_size
     + (disk_size % repo->chunk_size != 0);
-  w->tmppath = NULL;
   w->fd = dir ? tmpfile_create (dir, &w->tmppath) : -1;
   if (w->fd == -1)
     return -1;
@@ -224,6 +237,15 @@ fail:
   close (fd);
   unlink (tmppath);
   return -1;
+}
+
+uint64_t
+index_max_len (uint32_t chunk_size)
+{
+  uint64_t slots = FORMAT_MAX_DISK_SIZE / chunk_size
+    + (FORMAT_MAX_DISK_SIZE % chunk_size != 0);
+
+  return INDEX_HEADER_LEN + slots * DIGEST_LEN + DIGEST_LEN;
 }
 
 void

@@ -65,6 +65,10 @@ int index_reader_open (struct index_reader *r, struct repo *repo,
 int index_reader_get (struct index_reader *r, uint64_t i, struct digest *d);
 void index_reader_close (struct index_reader *r);
 
+/* The length of the largest index (one of a FORMAT_MAX_DISK_SIZE
+ * disk) at this chunk size. */
+uint64_t index_max_len (uint32_t chunk_size);
+
 /* Check a whole index image in memory (fuzzing, tests). */
 int index_check_buffer (const unsigned char *buf, uint64_t len,
                         struct index_header *h);

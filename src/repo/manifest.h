@@ -139,10 +139,19 @@ DEFINE_VECTOR_TYPE (manifest_vector, struct manifest *);
 typedef void (*manifest_error_fn) (void *opaque, const char *id,
                                    const char *msg);
 
-/* Is id ("NAME/STAMP"), as a backend lists it, one of ours: is its name
- * part a valid backup name?  Anything else (a stray directory) is
- * skipped. */
+/* The latest backup time vmbackup accepts (9999-12-31T23:59:59Z), so
+ * that every STAMP has the one form "YYYYMMDDTHHMMSSZ" and sorts as its
+ * time does. */
+#define MANIFEST_TIME_MAX INT64_C (253402300799)
+#define MANIFEST_STAMP_LEN 16
+
+/* Is id ("NAME/STAMP"), as a backend lists it, one of ours: a valid
+ * backup name, a STAMP of the form above, and nothing or ".N" (N from 2
+ * to 999, as reservation makes them) after it?  Anything else (a stray
+ * directory, a forged ID) is skipped. */
 bool manifest_id_is_ours (const char *id);
+/* The same, and its STAMP is the one of a backup started at time. */
+bool manifest_id_matches (const char *id, int64_t time);
 
 /* All manifests (of one name if name != NULL), oldest first. */
 int manifest_list (struct repo *repo, const char *name, manifest_vector *out,

@@ -1,10 +1,12 @@
 /* Manifests in a repository: reserving a backup ID, committing,
  * listing, loading, resolving and deleting, over the backend's manifest
  * operations.  The text format itself is manifest.c. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -81,6 +83,14 @@ load_manifest (struct repo *repo, const char *id)
     manifest_free (m);
     return NULL;
   }
+  /* Its ID was made from its time: one that was not (a forged time, a
+   * year past 9999) would sort where it does not belong. */
+  if (!manifest_id_matches (id, m->time)) {
+    set_error (0, "backup %s: ID does not match its time %lld", id,
+               (long long) m->time);
+    manifest_free (m);
+    return NULL;
+  }
   if (m->chunk_size != repo->chunk_size) {
     set_error (0, "backup %s: chunk size %u differs from the repository's %u",
                id, m->chunk_size, repo->chunk_size);
@@ -90,17 +100,54 @@ load_manifest (struct repo *repo, const char *id)
   return m;
 }
 
-bool
-manifest_id_is_ours (const char *id)
+/* The STAMP of id, checked for its form (manifest.h), or NULL. */
+static const char *
+id_stamp (const char *id)
 {
-  const char *slash = strchr (id, '/');
+  static const char form[] = "DDDDDDDDTDDDDDDZ";
+  const char *slash = strchr (id, '/'), *s, *suffix;
   char name[NAME_MAX_LEN + 1];
 
   if (slash == NULL || slash - id > NAME_MAX_LEN)
-    return false;
+    return NULL;
   memcpy (name, id, slash - id);
   name[slash - id] = '\0';
-  return name_is_valid (name);
+  if (!name_is_valid (name))
+    return NULL;
+  s = slash + 1;
+  for (size_t i = 0; i < MANIFEST_STAMP_LEN; i++)
+    if (form[i] == 'D' ? !isdigit ((unsigned char) s[i]) : s[i] != form[i])
+      return NULL;
+  suffix = s + MANIFEST_STAMP_LEN;
+  if (suffix[0] == '\0')
+    return s;
+  /* ".2" to ".999", no leading zero */
+  if (suffix[0] != '.' || suffix[1] < '1' || suffix[1] > '9'
+      || strspn (suffix + 1, "0123456789") != strlen (suffix + 1)
+      || strlen (suffix + 1) > 3 || strcmp (suffix, ".1") == 0)
+    return NULL;
+  return s;
+}
+
+bool
+manifest_id_is_ours (const char *id)
+{
+  return id_stamp (id) != NULL;
+}
+
+bool
+manifest_id_matches (const char *id, int64_t time)
+{
+  const char *stamp = id_stamp (id);
+  char want[32];
+  struct tm tm;
+  time_t t = time;
+
+  if (stamp == NULL || time < 0 || time > MANIFEST_TIME_MAX
+      || gmtime_r (&t, &tm) == NULL)
+    return false;
+  strftime (want, sizeof want, "%Y%m%dT%H%M%SZ", &tm);
+  return memcmp (stamp, want, MANIFEST_STAMP_LEN) == 0;
 }
 
 int

@@ -39,9 +39,20 @@ begin_writing (struct session *s)
   return 0;
 }
 
+/* The chunks this session put may not all be stored after all (END
+ * drops the unpublished ones, a failed publication loses some): COMMIT
+ * must read them like any other, and no backup may claim their bytes. */
+static void
+forget_put_chunks (struct session *s)
+{
+  digest_set_free (&s->full_chunks);
+  s->stored_unclaimed = 0;
+}
+
 void
 serve_end_writing (struct session *s)
 {
+  forget_put_chunks (s);
   if (!s->writing)
     return;
   store_end (&s->store);
@@ -106,6 +117,13 @@ serve_put (struct session *s, const struct proto_request *rq)
                          rq->datalen, &stored)
       == -1)
     return -1;
+  if (stored) {
+    s->stored_unclaimed += rq->datalen;
+    /* Decoded above: COMMIT need not read its header again. */
+    if (rawlen == s->repo->chunk_size
+        && digest_set_add (&s->full_chunks, &rq->digest, 1) == -1)
+      return -1;
+  }
   pw_u8 (&s->reply, stored);
   pw_u64 (&s->reply, stored ? rq->datalen : 0);
   return 0;
@@ -129,7 +147,11 @@ serve_get (struct session *s, const struct proto_request *rq)
 int
 serve_finish (struct session *s)
 {
-  return s->writing ? store_finish (&s->store) : 0;
+  if (s->writing && store_finish (&s->store) == -1) {
+    forget_put_chunks (s);
+    return -1;
+  }
+  return 0;
 }
 
 /* Index uploads */
@@ -165,6 +187,16 @@ serve_index_begin (struct session *s, const struct proto_request *rq)
   CLEANUP_FREE char *dir = NULL;
   struct index_upload *u = NULL;
 
+  /* Bounded here, and filled only in order (serve_index_data): the
+   * temporary file never holds more than the client sent. */
+  if (rq->length > index_max_len (s->repo->chunk_size)) {
+    set_error (0,
+               "index of %llu bytes refused: larger than an index of "
+               "this repository can be (%llu)",
+               (unsigned long long) rq->length,
+               (unsigned long long) index_max_len (s->repo->chunk_size));
+    return -1;
+  }
   if (begin_writing (s) == -1)
     return -1;
   for (size_t i = 0; i < MAX_UPLOADS; i++) {
@@ -190,6 +222,7 @@ serve_index_begin (struct session *s, const struct proto_request *rq)
   u->used = true;
   u->id = rq->digest;
   u->len = rq->length;
+  u->received = 0;
   return 0;
 }
 
@@ -204,10 +237,19 @@ serve_index_data (struct session *s, const struct proto_request *rq)
     set_error (0, "protocol error: index data past its announced length");
     return -1;
   }
+  if (rq->offset != u->received) {
+    set_error (0,
+               "protocol error: index data at offset %llu, expected %llu "
+               "(data must come in order)",
+               (unsigned long long) rq->offset,
+               (unsigned long long) u->received);
+    return -1;
+  }
   if (write_full (u->fd, rq->data, rq->datalen, rq->offset) == -1) {
     set_error (errno, "write index");
     return -1;
   }
+  u->received += rq->datalen;
   return 0;
 }
 
@@ -220,7 +262,8 @@ serve_index_commit (struct session *s, const struct proto_request *rq)
 
   if (u == NULL)
     return -1;
-  if (fstat (u->fd, &st) == -1 || (uint64_t) st.st_size != u->len) {
+  if (u->received != u->len || fstat (u->fd, &st) == -1
+      || (uint64_t) st.st_size != u->len) {
     set_error (0, "index upload incomplete");
     drop_upload (u);
     return -1;

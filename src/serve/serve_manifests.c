@@ -1,6 +1,7 @@
-/* Server side of backup listing, reservation, commit and deletion, and
- * of the whole-repository requests (gc, verify), each run with the
- * local implementation. */
+/* Server side of backup listing, reading and deletion, and of the
+ * whole-repository requests (gc, verify), each run with the local
+ * implementation and limited to the backup names the key may use.
+ * Reservation and commit: serve_commit.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,9 +35,25 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/* "NAME/STAMP" with both parts valid backup names. */
+/* Is the name part of id ("NAME/..." or "NAME") one the key may use? */
+static bool
+id_allowed (struct session *s, const char *id)
+{
+  const char *slash = strchr (id, '/');
+  size_t n = slash ? (size_t) (slash - id) : strlen (id);
+  char name[NAME_MAX_LEN + 1];
+
+  if (n > NAME_MAX_LEN)
+    return false;
+  memcpy (name, id, n);
+  name[n] = '\0';
+  return serve_name_allowed (s->o, name);
+}
+
+/* "NAME/STAMP" with both parts valid backup names, and a name this key
+ * may use (else it is not there, as far as the key can tell). */
 static int
-check_id (const char *id)
+check_id (struct session *s, const char *id)
 {
   const char *slash = strchr (id, '/');
   char name[NAME_MAX_LEN + 1];
@@ -44,15 +61,16 @@ check_id (const char *id)
   if (slash && slash - id <= NAME_MAX_LEN && !strchr (slash + 1, '/')) {
     memcpy (name, id, slash - id);
     name[slash - id] = '\0';
-    if (name_is_valid (name) && name_is_valid (slash + 1))
+    if (name_is_valid (name) && name_is_valid (slash + 1)
+        && serve_name_allowed (s->o, name))
       return 0;
   }
   set_error (0, "no backup %s", id);
   return -1;
 }
 
-/* The IDs the backend lists under one name (or all): those whose
- * name part is a valid backup name; anything else is not ours. */
+/* The IDs the backend lists under one name (or all): those that are
+ * ours (manifest_id_is_ours) and that the key may see. */
 static int
 add_ids (struct session *s, const char *name, id_vector *out)
 {
@@ -61,7 +79,7 @@ add_ids (struct session *s, const char *name, id_vector *out)
   int r = s->repo->be->ops->manifest_list (s->repo->be, name, &ids, &n);
 
   for (size_t i = 0; i < n; i++) {
-    bool ours = manifest_id_is_ours (ids[i]);
+    bool ours = manifest_id_is_ours (ids[i]) && id_allowed (s, ids[i]);
 
     if (r == 0 && ours && id_vector_append (out, ids[i]) == 0)
       continue;
@@ -120,7 +138,7 @@ serve_manifest_get (struct session *s, const struct proto_request *rq)
   CLEANUP_FREE char *path = NULL, *text = NULL;
   size_t len;
 
-  if (check_id (rq->name) == -1)
+  if (check_id (s, rq->name) == -1)
     return -1;
   if (s->repo->be->ops->manifest_get (s->repo->be, rq->name, MANIFEST_MAX,
                                       &text, &len)
@@ -130,162 +148,10 @@ serve_manifest_get (struct session *s, const struct proto_request *rq)
   return 0;
 }
 
-static ssize_t
-find_reserved (struct session *s, const char *id)
-{
-  for (size_t i = 0; i < s->reserved.len; i++)
-    if (strcmp (s->reserved.ptr[i], id) == 0)
-      return i;
-  return -1;
-}
-
-static void
-forget_reserved (struct session *s, size_t i)
-{
-  free (s->reserved.ptr[i]);
-  s->reserved.ptr[i] = s->reserved.ptr[--s->reserved.len];
-}
-
-int
-serve_reserve (struct session *s, const struct proto_request *rq)
-{
-  struct manifest m = { .name = (char *) rq->name, .time = rq->time };
-  char *copy;
-
-  if (!name_is_valid (rq->name)) {
-    set_error (0, "bad backup name %s", rq->name);
-    return -1;
-  }
-  if (manifest_reserve (s->repo, &m) == -1)
-    return -1;
-  copy = strdup (m.id);
-  if (copy == NULL || reserved_vector_append (&s->reserved, copy) == -1) {
-    manifest_unreserve (s->repo, &m);
-    free (copy);
-    free (m.id);
-    set_error (ENOMEM, "reserve");
-    return -1;
-  }
-  pw_str (&s->reply, m.id);
-  free (m.id);
-  return 0;
-}
-
-static void
-unreserve_id (struct session *s, const char *id)
-{
-  const char *slash = strchr (id, '/');
-  CLEANUP_FREE char *name = slash ? strndup (id, slash - id) : NULL;
-  struct manifest m = { .name = name, .id = (char *) id };
-
-  if (name)
-    manifest_unreserve (s->repo, &m);
-}
-
-int
-serve_unreserve (struct session *s, const struct proto_request *rq)
-{
-  ssize_t i = find_reserved (s, rq->name);
-
-  if (i == -1) {
-    set_error (0, "backup ID %s was not reserved by this client", rq->name);
-    return -1;
-  }
-  unreserve_id (s, rq->name);
-  forget_reserved (s, i);
-  return 0;
-}
-
-void
-serve_drop_reservations (struct session *s)
-{
-  while (s->reserved.len) {
-    unreserve_id (s, s->reserved.ptr[0]);
-    forget_reserved (s, 0);
-  }
-}
-
-static int
-index_exists (struct session *s, const struct digest *d, const char *what)
-{
-  char hex[DIGEST_HEX_LEN + 1];
-  int fd = s->repo->be->ops->index_open (s->repo->be, d);
-
-  if (fd >= 0) {
-    close (fd);
-    return 0;
-  }
-  digest_to_hex (d, hex);
-  set_error (0, "%s: index %.16s is not in the repository", what, hex);
-  return -1;
-}
-
-/* Everything the manifest names must be there before it is. */
-static int
-check_references (struct session *s, const struct manifest *m)
-{
-  for (size_t i = 0; i < m->disks.len; i++)
-    if (index_exists (s, &m->disks.ptr[i].index, m->disks.ptr[i].name) == -1)
-      return -1;
-  for (size_t i = 0; i < m->files.len; i++)
-    if (index_exists (s, &m->files.ptr[i].index, m->files.ptr[i].role) == -1)
-      return -1;
-  if (m->archive.present
-      && (index_exists (s, &m->archive.data_map, "data stream map") == -1
-          || index_exists (s, &m->archive.catalogue_map,
-                           "catalogue stream map")
-            == -1))
-    return -1;
-  return 0;
-}
-
-int
-serve_commit (struct session *s, const struct proto_request *rq)
-{
-  struct manifest *m = calloc (1, sizeof *m);
-  ssize_t i;
-  int r = -1;
-
-  if (m == NULL) {
-    set_error (ENOMEM, "commit");
-    return -1;
-  }
-  if (manifest_parse ((const char *) rq->data, rq->datalen, m) == -1) {
-    error_prefix ("manifest refused");
-    goto out;
-  }
-  i = find_reserved (s, m->id);
-  if (i == -1 || strncmp (m->id, m->name, strlen (m->name))
-      || m->id[strlen (m->name)] != '/') {
-    set_error (0, "backup %s: ID not reserved by this client", m->id);
-    goto out;
-  }
-  if (m->chunk_size != s->repo->chunk_size) {
-    set_error (0, "backup %s: chunk size %u differs from the repository's %u",
-               m->id, m->chunk_size, s->repo->chunk_size);
-    goto out;
-  }
-  if (check_references (s, m) == -1) {
-    error_prefix ("backup %s refused", m->id);
-    goto out;
-  }
-  /* The chunks this session put are durable before anything names
-   * them, even for a client that did not ask (FINISH). */
-  if (serve_finish (s) == -1)
-    goto out;
-  /* manifest_commit never replaces an existing manifest. */
-  r = manifest_commit (s->repo, m);
-  if (r == 0)
-    forget_reserved (s, i);
-out:
-  manifest_free (m);
-  return r;
-}
-
 int
 serve_delete (struct session *s, const struct proto_request *rq)
 {
-  if (check_id (rq->name) == -1)
+  if (check_id (s, rq->name) == -1)
     return -1;
   return manifest_delete (s->repo, rq->name);
 }
@@ -338,7 +204,24 @@ send_problem (void *opaque, const char *problem)
 static void
 bad_manifest (void *opaque, const char *id, const char *msg)
 {
-  send_problem (opaque, msg);
+  struct verify_out *vo = opaque;
+
+  if (id_allowed (vo->s, id))
+    send_problem (opaque, msg);
+}
+
+/* Keep only the backups the key may see. */
+static void
+drop_hidden (struct session *s, manifest_vector *v)
+{
+  size_t kept = 0;
+
+  for (size_t i = 0; i < v->len; i++)
+    if (serve_name_allowed (s->o, v->ptr[i]->name))
+      v->ptr[kept++] = v->ptr[i];
+    else
+      manifest_free (v->ptr[i]);
+  v->len = kept;
 }
 
 int
@@ -362,6 +245,11 @@ serve_verify (struct session *s, const struct proto_request *rq)
     snprintf (id, sizeof id, "%.*s", (int) n, p);
     p += n + 1;
     m = strlen (id) == n ? manifest_resolve (s->repo, id) : NULL;
+    if (m && !serve_name_allowed (s->o, m->name)) {
+      manifest_free (m);
+      m = NULL;
+      set_error (0, "no backup %s", id);
+    }
     if (m == NULL)
       send_problem (&vo, get_error ());
     else if (manifest_vector_append (&v, m) == -1) {
@@ -370,6 +258,7 @@ serve_verify (struct session *s, const struct proto_request *rq)
       goto out;
     }
   }
+  drop_hidden (s, &v);
   verify_init (&ver, s->repo, send_problem, &vo);
   /* Moving a damaged chunk away is a removal: not for an append-only
    * client, which only gets the report. */

@@ -1,7 +1,9 @@
 /* "vmbackup serve": the request loop, opening the repository within the
  * allowed paths, and the end of a session (see server.h). */
 #include <errno.h>
+#include <fnmatch.h>
 #include <libgen.h>
+#include <poll.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,15 +47,45 @@ session_send (struct session *s, uint16_t status, const void *p, size_t len)
   return 0;
 }
 
+/* Wait until fd is readable, at most idle seconds (0: for ever).  A
+ * client that goes quiet keeps its writer registration, which holds
+ * back gc: after idle seconds the session ends as if it had hung up. */
+static int
+wait_readable (int fd, unsigned idle)
+{
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  int r;
+
+  if (idle == 0)
+    return 0;
+  do
+    r = poll (&pfd, 1, idle > INT_MAX / 1000 ? INT_MAX : (int) idle * 1000);
+  while (r == -1 && errno == EINTR);
+  if (r == -1) {
+    set_error (errno, "wait for the client");
+    return -1;
+  }
+  if (r == 0) {
+    set_error (0, "nothing from the client for %u seconds: session ended",
+               idle);
+    return -1;
+  }
+  return 0;
+}
+
 /* 1 read, 0 end of input before the first byte, -1 error (set). */
 static int
-read_frame_part (int fd, void *buf, size_t len, bool at_start)
+read_frame_part (int fd, void *buf, size_t len, bool at_start, unsigned idle)
 {
   unsigned char *p = buf;
   size_t done = 0;
 
   while (done < len) {
-    ssize_t n = read (fd, p + done, len - done);
+    ssize_t n;
+
+    if (wait_readable (fd, idle) == -1)
+      return -1;
+    n = read (fd, p + done, len - done);
     if (n == -1 && errno == EINTR)
       continue;
     if (n == -1) {
@@ -128,6 +160,17 @@ allowed_path (const struct serve_options *o, const char *path,
     return strdup (resolved);
   set_error (0, "repository %s is outside the paths this server allows", path);
   return NULL;
+}
+
+bool
+serve_name_allowed (const struct serve_options *o, const char *name)
+{
+  if (o->nnames == 0)
+    return true;
+  for (size_t i = 0; i < o->nnames; i++)
+    if (fnmatch (o->restrict_names[i], name, 0) == 0)
+      return true;
+  return false;
 }
 
 static int
@@ -250,6 +293,7 @@ session_end (struct session *s)
   serve_end_writing (s);
   serve_drop_reservations (s);
   reserved_vector_reset (&s->reserved);
+  digest_set_free (&s->full_chunks);
   repo_close (s->repo);
   chunk_ctx_free (s->ctx);
   free (s->raw);
@@ -279,7 +323,7 @@ serve (const struct serve_options *o, int in_fd, int out_fd)
   for (;;) {
     unsigned char hdr[PROTO_HEADER_LEN];
     struct proto_frame f;
-    int rr = read_frame_part (in_fd, hdr, sizeof hdr, true);
+    int rr = read_frame_part (in_fd, hdr, sizeof hdr, true, o->idle_timeout);
 
     if (rr == 0) {
       r = 0; /* the client hung up between requests */
@@ -287,7 +331,9 @@ serve (const struct serve_options *o, int in_fd, int out_fd)
     }
     /* A stream we cannot parse cannot be resynchronised: end. */
     if (rr == -1 || proto_header_decode (hdr, &f) == -1
-        || (f.len && read_frame_part (in_fd, payload, f.len, false) != 1))
+        || (f.len
+            && read_frame_part (in_fd, payload, f.len, false, o->idle_timeout)
+              != 1))
       break;
     s.req_id = f.id;
     s.raw_reply = NULL;

@@ -15,7 +15,18 @@ struct serve_options {
   /* Repositories must be at or under one of these (none: anywhere). */
   char **restrict_paths;
   size_t nrestrict;
+  /* Backup names must match one of these fnmatch(3) patterns (none:
+   * any name): the key can list, read, reserve, commit and verify only
+   * those backups. */
+  char **restrict_names;
+  size_t nnames;
+  /* End a session that sends nothing for this many seconds (0: never),
+   * so that a client that went quiet does not hold back gc for ever. */
+  unsigned idle_timeout;
 };
+
+/* May this session use backups named name? */
+bool serve_name_allowed (const struct serve_options *o, const char *name);
 
 /* Serve one client; 0 when it closed the connection cleanly, -1 with
  * the error set when the stream could not be read as the protocol. */

@@ -10,6 +10,7 @@
 #include "common/strbuf.h"
 #include "common/vector.h"
 #include "repo/chunk.h"
+#include "repo/digest_set.h"
 #include "repo/repo.h"
 #include "repo/store.h"
 #include "remote/protocol.h"
@@ -22,11 +23,17 @@ struct index_upload {
   bool used;
   struct digest id;
   uint64_t len;
+  uint64_t received; /* bytes written so far, in order */
   int fd;
   char *tmppath;
 };
 
-DEFINE_VECTOR_TYPE (reserved_vector, char *);
+/* A backup ID this client reserved, and the start time it gave. */
+struct reservation {
+  char *id;
+  int64_t time;
+};
+DEFINE_VECTOR_TYPE (reserved_vector, struct reservation);
 
 struct session {
   const struct serve_options *o;
@@ -43,6 +50,13 @@ struct session {
   unsigned char *aligned; /* uploaded chunk, for O_DIRECT */
   struct index_upload uploads[MAX_UPLOADS];
   reserved_vector reserved; /* backup IDs this client reserved */
+  /* Bytes of chunk files this session stored that no committed
+   * manifest has counted as its stored-new yet. */
+  uint64_t stored_unclaimed;
+  /* Chunks this session decoded and stored whose raw size is the
+   * repository's chunk size: COMMIT need not read them again
+   * (backup_check.h). */
+  struct digest_set full_chunks;
   pthread_mutex_t out_lock; /* verify reports from worker threads */
   /* The answer being built: reply, or the bytes at raw_reply. */
   uint32_t req_id;

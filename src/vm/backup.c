@@ -98,7 +98,7 @@ open_disk (struct vm_run *r, size_t i, const char *snapshot,
                   snapshot ? snapshot : "");
     return NULL;
   }
-  nbd = nbd_open_unix_export (srv->sock, NULL, true, *dirty_context);
+  nbd = nbd_server_connect (srv, true, *dirty_context);
   if (nbd == NULL)
     error_prefix ("disk %s", d->target);
   return nbd;

@@ -38,7 +38,7 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
     true_size = st.st_size;
   if (nbd_server_start (&srv, img->path, format, true, 1) == -1)
     return -1;
-  nbd = nbd_open_unix (srv.sock, true);
+  nbd = nbd_server_connect (&srv, true, NULL);
   if (nbd == NULL)
     goto out_srv;
   if (store_begin (&store, repo) == -1)

@@ -190,6 +190,7 @@ const struct backend_ops backend_local = {
   .writer_flush = local_writer_flush,
   .writer_end = local_writer_end,
   .chunk_get = local_chunk_get,
+  .chunk_head = local_chunk_head,
   .chunk_quarantine = local_chunk_quarantine,
   .index_put = local_index_put,
   .index_open = local_index_open,

@@ -79,6 +79,8 @@ void local_writer_end (struct backend *be);
 /* chunks.c */
 int local_chunk_get (struct backend *be, const struct digest *d,
                      unsigned char *buf, size_t cap, size_t *len);
+int local_chunk_head (struct backend *be, const struct digest *d,
+                      unsigned char *hdr, size_t hdrlen, uint64_t *filelen);
 int local_chunk_quarantine (struct backend *be, const struct digest *d);
 int local_chunk_exists_refresh (struct local *L, int lock_fd,
                                 const struct digest *d);

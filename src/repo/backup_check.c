@@ -25,7 +25,7 @@ read_head (struct check *c, const struct digest *d,
            unsigned char hdr[CHUNK_HEADER_LEN], uint64_t *filelen)
 {
   struct backend *be = c->repo->be;
-  size_t cap = CHUNK_HEADER_LEN + c->repo->chunk_size, len;
+  size_t cap = CHUNK_FILE_MAX (c->repo->chunk_size), len;
 
   if (be->ops->chunk_head)
     return be->ops->chunk_head (be, d, hdr, CHUNK_HEADER_LEN, filelen);

@@ -234,7 +234,10 @@ serve_commit (struct session *s, const struct proto_request *rq)
     return -1;
   }
   /* The parser restore and every other reader use. */
-  if (manifest_parse ((const char *) rq->data, rq->datalen, m) == -1) {
+  /* In an encrypted repository the server reads the envelope and
+   * refuses a manifest in the clear (and the reverse). */
+  if (manifest_parse ((const char *) rq->data, rq->datalen, m) == -1
+      || manifest_unseal (s->repo, &m) == -1) {
     error_prefix ("manifest refused");
     goto out;
   }

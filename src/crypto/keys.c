@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/endian.h"
 #include "crypto/keys.h"
 
 int
@@ -41,7 +42,7 @@ crypt_cdc_gear (const struct crypt_keys *k, uint64_t gear[256])
     unsigned char in[2] = { 'g', i }, out[KDF_KEY_LEN];
     if (kdf_hmac (k->cdc, in, sizeof in, out) == -1)
       return -1;
-    memcpy (&gear[i], out, sizeof gear[i]);
+    gear[i] = get_le64 (out);
   }
   return 0;
 }

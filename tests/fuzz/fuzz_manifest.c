@@ -1,17 +1,20 @@
-/* libFuzzer harness for backup manifests: manifest_parse and
- * manifest_free.
+/* libFuzzer harness for backup manifests: manifest_parse, manifest_free
+ * and, for sealed (version 2) manifests, manifest_unseal with and
+ * without the key (nothing a fuzzer makes opens).
  *
  * Each input is parsed as is and again with its checksum line replaced
  * by the right one (a fuzzer cannot forge SHA-256, so without this it
  * would never get past the checksum).  Anything accepted must serialise
  * and parse back to the same text; a violation aborts. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/keys.h"
 #include "repo/manifest.h"
 
-#define SUMLINE_LEN (9 + DIGEST_HEX_LEN + 1)    /* "checksum <hex>\n" */
+#define SUMLINE_LEN (9 + DIGEST_HEX_LEN + 1) /* "checksum <hex>\n" */
 
 static void
 round_trip (const struct manifest *m)
@@ -38,8 +41,22 @@ try_parse (const char *text, size_t len)
 
   if (m == NULL)
     abort ();
-  if (manifest_parse (text, len, m) == 0)
+  if (manifest_parse (text, len, m) == 0) {
+    static struct crypt_keys keys;
+    static const unsigned char master[MASTER_KEY_LEN] = { 5 };
+    struct repo keyed = { .encryption = AEAD_AES_256_GCM, .keys = &keys };
+    struct repo keyless = { .encryption = AEAD_AES_256_GCM };
+    bool sealed = m->sealed != NULL;
+
     round_trip (m);
+    if (keys.cipher == 0
+        && crypt_keys_derive (master, AEAD_AES_256_GCM, &keys) == -1)
+      abort ();
+    if (manifest_unseal (&keyless, &m) != (sealed ? 0 : -1))
+      abort ();
+    if (sealed && manifest_unseal (&keyed, &m) == 0)
+      abort (); /* forged a sealed manifest */
+  }
   manifest_free (m);
 }
 

@@ -27,9 +27,9 @@ backend_for (const char *location)
 }
 
 int
-backend_init (const char *location, uint32_t chunk_size)
+backend_init (const char *location, const struct backend_new *nc)
 {
-  return backend_for (location)->init (location, chunk_size);
+  return backend_for (location)->init (location, nc);
 }
 
 struct backend *

@@ -15,6 +15,9 @@
  *   chunk   a digest; stored as chunks/XX/<hex>
  *   index   a digest; stored as indexes/<hex>.idx
  *   backup  "NAME/STAMP"; stored as backups/NAME/STAMP
+ *   key     a key slot ID, 16 lower-case hex digits; stored as
+ *           keys/<id> (an encrypted repository's wrapped master key,
+ *           one small text object per passphrase or key file)
  *
  * Errors: every operation that returns int returns -1 with the error set
  * (common/error.h: set_error, with errno and a message naming the object)
@@ -53,6 +56,30 @@
 #define BACKEND_ALIGN 4096
 
 struct backend;
+
+/* Key slots: their names and largest size, and how many a repository
+ * may have (docs/repository-format.pod, KEY SLOTS). */
+#define BACKEND_KEY_ID_LEN 16
+#define BACKEND_KEY_MAX 1024
+#define BACKEND_MAX_KEY_SLOTS 32
+
+/* Config version 2 names the cipher of an encrypted repository; these
+ * are the values of crypto/aead.h's enum aead_cipher, which this layer
+ * does not use. */
+#define BACKEND_FORMAT_VERSION_ENCRYPTED 2
+#define BACKEND_ENCRYPTION_NONE 0
+#define BACKEND_ENCRYPTION_AES_256_GCM 1
+#define BACKEND_ENCRYPTION_CHACHA20_POLY1305 2
+
+/* What init creates. */
+struct backend_new {
+  uint32_t chunk_size;
+  uint32_t encryption; /* BACKEND_ENCRYPTION_* */
+  /* Encrypted: the first key slot, stored before the config. */
+  const char *key_id;
+  const char *key_text;
+  size_t key_len;
+};
 
 /* What one writer session added (writer_flush). */
 struct backend_stats {
@@ -102,12 +129,14 @@ struct backend_ops {
 
   /* --- Repository life --- */
 
-  /* Create an empty repository at location with this chunk size and a
-   * fresh random ID.  The configuration is written last, so that an
-   * interrupted init never passes for a repository. */
-  int (*init) (const char *location, uint32_t chunk_size);
-  /* Open an existing repository: set be->priv, be->id, be->chunk_size
-   * and be->append_only.  A clear error when location is not one. */
+  /* Create an empty repository at location as nc says, with a fresh
+   * random ID: for an encrypted one, its first key slot is stored
+   * before the configuration.  The configuration is written last, so
+   * that an interrupted init never passes for a repository. */
+  int (*init) (const char *location, const struct backend_new *nc);
+  /* Open an existing repository: set be->priv, be->id, be->chunk_size,
+   * be->encryption and be->append_only.  A clear error when location is
+   * not one. */
   int (*open) (struct backend *be, const char *location);
   void (*close) (struct backend *be);
   /* A malloc'd directory on this host where the repository code may
@@ -217,6 +246,31 @@ struct backend_ops {
                         size_t *n);
   int (*manifest_delete) (struct backend *be, const char *id);
 
+  /* --- Key slots (small text objects named by their ID) ---
+   *
+   * The backend neither reads nor checks them (repo/keyring.c does, and
+   * bounds their number and size); it keeps each one as an object of
+   * its own that is created once and never rewritten, so that adding a
+   * passphrase can never damage the slots already there. */
+
+  /* The IDs of the stored slots (names of BACKEND_KEY_ID_LEN lower-case
+   * hex digits; anything else under keys/ is not a slot), into ids, at
+   * most max of them: more is an error ("more than MAX key slots"), so
+   * that a hostile repository with thousands of slots costs one bounded
+   * listing.  A repository without keys/ has none. */
+  int (*key_list) (struct backend *be, char (*ids)[BACKEND_KEY_ID_LEN + 1],
+                   size_t max, size_t *n);
+  /* The text of slot id (at most BACKEND_KEY_MAX bytes; malloc'd,
+   * NUL-terminated).  Missing: error "key slot ID: missing". */
+  int (*key_get) (struct backend *be, const char *id, char **text,
+                  size_t *len);
+  /* Store slot id, durably before returning; put-if-absent: a slot
+   * that exists is an error and is left as it was. */
+  int (*key_put) (struct backend *be, const char *id, const char *text,
+                  size_t len);
+  /* Remove slot id, durably. */
+  int (*key_delete) (struct backend *be, const char *id);
+
   /* --- gc --- */
 
   /* Start a gc: exclude other gcs ("another gc is running") and fix the
@@ -252,13 +306,17 @@ struct backend {
   char *location; /* as given: a path or a URL */
   char id[33];    /* repository ID, hex */
   uint32_t chunk_size;
+  /* 0: stored in the clear (config version 1); else the cipher the
+   * config names, as a number this layer does not interpret
+   * (BACKEND_ENCRYPTION_*, the values of crypto/aead.h's enum). */
+  uint32_t encryption;
   bool append_only; /* the far side refuses deletes */
 };
 
 /* backend.c: pick the backend for location and open or create the
  * repository there. */
 struct backend *backend_open (const char *location);
-int backend_init (const char *location, uint32_t chunk_size);
+int backend_init (const char *location, const struct backend_new *nc);
 void backend_close (struct backend *be);
 
 /* config.c: the repository's "config" object, for backends that store
@@ -268,8 +326,11 @@ void backend_close (struct backend *be);
 #define BACKEND_MAX_CHUNK FORMAT_MAX_CHUNK
 #define BACKEND_CONFIG_MAX 4096
 bool backend_chunk_size_valid (uint32_t chunk_size);
-/* A new config text with a fresh random ID, malloc'd. */
-char *backend_config_new (uint32_t chunk_size);
+/* A new config text with a fresh random ID, malloc'd: version 1 for a
+ * repository in the clear, 2 with an "encryption" line otherwise. */
+char *backend_config_new (uint32_t chunk_size, uint32_t encryption);
+/* "aes-256-gcm" for BACKEND_ENCRYPTION_AES_256_GCM...; NULL if unknown. */
+const char *backend_encryption_name (uint32_t encryption);
 int backend_config_parse (struct backend *be, const char *text);
 
 #endif

@@ -12,6 +12,14 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
+/* What a command needs of an encrypted repository's key (the table
+ * says; cli_open_repo acts on it, key_source.h). */
+enum cli_key_use {
+  KEY_UNUSED = 0, /* never asks: gc, prune, serve, info, key management */
+  KEY_NEEDED,     /* encrypted: unlock, prompting if no other source */
+  KEY_IF_GIVEN,   /* encrypted: unlock if a key is given (verify) */
+};
+
 struct command {
   const char *name;
   int (*fn) (int argc, char **argv); /* NULL: it has sub-commands */
@@ -19,6 +27,7 @@ struct command {
   const char *synopsis;              /* after "usage: vmbackup NAME " */
   const char *description;           /* --help, before the options */
   const struct command *sub;         /* files backup|ls|restore */
+  enum cli_key_use key;              /* for cli_open_repo */
 };
 
 extern const struct command commands[];
@@ -29,6 +38,9 @@ int cli_dispatch (const struct command *cmd, int argc, char **argv);
 extern const char *global_repo;      /* --repo given before the command */
 extern const char *global_uri;       /* -c URI given before the command */
 extern const char *global_event_log; /* --event-log PATH */
+extern const char *global_key_file;  /* --key-file PATH */
+/* The command being run (cli_dispatch sets it). */
+extern const struct command *cli_current;
 
 int cmd_init (int argc, char **argv);
 int cmd_backup (int argc, char **argv);
@@ -43,6 +55,12 @@ int cmd_files_backup (int argc, char **argv);
 int cmd_files_ls (int argc, char **argv);
 int cmd_files_restore (int argc, char **argv);
 int cmd_serve (int argc, char **argv);
+int cmd_info (int argc, char **argv);
+int cmd_key_list (int argc, char **argv);
+int cmd_key_add (int argc, char **argv);
+int cmd_key_remove (int argc, char **argv);
+int cmd_key_passwd (int argc, char **argv);
+int cmd_key_export (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
@@ -57,8 +75,9 @@ int cli_usage_error (const char *name, const char *fmt, ...)
  * ssh:// URL); NULL after printing
  * an error when neither is set. */
 const char *cli_repo_path (const char *opt);
-/* Open it (over ssh for an ssh:// URL), printing the error on
- * failure. */
+/* Open it (over ssh for an ssh:// URL), and unlock it if it is
+ * encrypted and the running command needs the key (its table entry),
+ * printing the error on failure. */
 struct repo *cli_open_repo (const char *opt);
 
 /* Open the host event log.  When none was configured and the default

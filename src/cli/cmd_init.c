@@ -1,18 +1,73 @@
 /* vmbackup init */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/units.h"
+#include "crypto/aead.h"
 #include "repo/repo.h"
 #include "cli.h"
+#include "key_source.h"
 #include "parse_options.h"
+
+/* What a new repository gets without --encryption: encrypting every new
+ * repository by default (issue 13) is flipping this one line. */
+static const bool encrypt_by_default = false;
+
+/* 0 for "none", else the cipher; -1 after printing. */
+static int
+pick_cipher (const char *name, uint32_t *cipher)
+{
+  enum aead_cipher c;
+
+  if (name == NULL) {
+    *cipher = encrypt_by_default ? aead_cipher_default () : 0;
+    return 0;
+  }
+  if (strcmp (name, "none") == 0) {
+    *cipher = 0;
+    return 0;
+  }
+  if (aead_cipher_parse (name, &c) == -1) {
+    cli_error ("%s", get_error ());
+    return -1;
+  }
+  *cipher = c;
+  return 0;
+}
+
+static int
+init_encrypted (const char *path, uint64_t chunk, uint32_t cipher,
+                const char *label)
+{
+  struct cli_key k;
+  bool created;
+  int r;
+
+  if (cli_key_read_new_for_init (&k, path, &created) == -1)
+    return -1;
+  r = repo_init (path, chunk, cipher, &k.secret, label);
+  cli_key_wipe (&k);
+  if (r == -1) {
+    cli_error ("%s", get_error ());
+    if (created)
+      unlink (global_key_file);
+    return -1;
+  }
+  if (created)
+    printf ("created key file %s (keep it safe: it opens the repository)\n",
+            global_key_file);
+  return 0;
+}
 
 int
 cmd_init (int argc, char **argv)
 {
-  const char *repo_opt = NULL, *path;
+  const char *repo_opt = NULL, *path, *encryption = NULL, *label = NULL;
   uint64_t chunk = REPO_DEFAULT_CHUNK;
+  uint32_t cipher;
   char buf[32];
   int c;
   /* repo_init checks the power of two and its bounds. */
@@ -20,6 +75,13 @@ cmd_init (int argc, char **argv)
     OPT_SIZE (0, "chunk-size", &chunk, "SIZE", UINT32_MAX, "chunk size",
               "disks are cut in chunks of SIZE bytes: a power of two from "
               "64K to 16M (default 4M); it cannot change later"),
+    OPT_CHOICE (0, "encryption", &encryption,
+                "aes-256-gcm|chacha20-poly1305|none",
+                "encrypt everything stored, with this cipher (default "
+                "none for now); it cannot change later"),
+    OPT_STRING (0, "key-label", &label, "LABEL",
+                "the first key slot's label (default: passphrase or "
+                "key-file)"),
     OPT_REPO (&repo_opt),
     OPT_END (),
   };
@@ -29,13 +91,27 @@ cmd_init (int argc, char **argv)
   if (optind != argc)
     return cli_usage_error ("init", "unexpected argument '%s'", argv[optind]);
   path = cli_repo_path (repo_opt);
-  if (path == NULL)
+  if (path == NULL || pick_cipher (encryption, &cipher) == -1)
     return EXIT_FAIL;
-  if (repo_init (path, chunk) == -1) {
-    cli_error ("%s", get_error ());
+  if (cipher == 0 && (label || cli_key_given ())) {
+    cli_error ("%s would not be encrypted, yet a key%s was given: use "
+               "--encryption aes-256-gcm or chacha20-poly1305, or give no "
+               "key",
+               path, label ? " label" : "");
+    return EXIT_FAIL;
+  }
+  if (cipher ? init_encrypted (path, chunk, cipher, label) == -1
+             : repo_init (path, chunk, 0, NULL, NULL) == -1) {
+    if (cipher == 0)
+      cli_error ("%s", get_error ());
     return EXIT_FAIL;
   }
   printf ("created repository %s (chunk size %s)\n", path,
           format_size (chunk, buf, sizeof buf));
+  if (cipher)
+    printf ("encryption: %s (first key slot: %s)\n", aead_cipher_name (cipher),
+            global_key_file ? "key file" : "passphrase");
+  else
+    printf ("encryption: none (not encrypted)\n");
   return EXIT_OK;
 }

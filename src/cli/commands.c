@@ -18,27 +18,77 @@ static const struct command files_commands[] = {
     "times, xattrs, ACLs, symlinks, hard links, devices, FIFOs and holes.\n"
     "A file that keeps changing while it is read is stored as last read\n"
     "and reported (event 3000).  Sockets are skipped.",
-    NULL },
+    NULL, KEY_NEEDED },
   { "ls", cmd_files_ls, "list the entries of a file backup",
     "ID [PATH] [--json]",
     "List the entries of file backup ID (all, or PATH and what is under\n"
     "it).",
-    NULL },
+    NULL, KEY_NEEDED },
   { "restore", cmd_files_restore, "restore a file backup",
     "ID --to DIR [PATH...]",
     "Recreate the backup, or only the PATHs and what is under them, inside\n"
     "DIR (created if missing; existing files are replaced, nothing outside\n"
     "DIR is touched).  Without root, ownership, device nodes and some\n"
     "xattrs are left out with one warning each.",
+    NULL, KEY_NEEDED },
+  { NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+/* Key management opens the master key itself (cmd_key.c), so none of
+ * these asks through the table. */
+static const struct command key_commands[] = {
+  { "list", cmd_key_list, "list the key slots", "[--json]",
+    "One line per key slot: ID, kind (passphrase or key file), label,\n"
+    "creation time (UTC), and '*' beside the slot the given key opens.",
+    NULL },
+  { "add", cmd_key_add, "add a key slot",
+    "[--new-key-file PATH] [--label LABEL]",
+    "Add a passphrase ($VMBACKUP_NEW_PASSWORD, or asked twice on the\n"
+    "terminal) or, with --new-key-file, a new key file (created, mode\n"
+    "0600; an existing file is refused) that opens the repository.  The\n"
+    "key given as usual (--key-file, $VMBACKUP_PASSWORD...) must open it.",
+    NULL },
+  { "remove", cmd_key_remove, "remove a key slot", "SLOT",
+    "Remove key slot SLOT (an ID 'key list' prints).  The last slot is\n"
+    "never removed.",
+    NULL },
+  { "passwd", cmd_key_passwd, "replace a key slot",
+    "SLOT [--new-key-file PATH] [--label LABEL]",
+    "Add a new slot as 'key add' does, then remove SLOT.", NULL },
+  { "export", cmd_key_export, "print the master key for safekeeping",
+    "[--to FILE]",
+    "Print the master key in a printable form (repository ID, cipher, key,\n"
+    "check), or write it to FILE (mode 0600; must not exist).  Kept\n"
+    "offline, it opens the repository as --key-file FILE even when every\n"
+    "key slot is lost.  Whoever holds it reads every backup.",
     NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 const struct command commands[] = {
-  { "init", cmd_init, "create a repository", "[--chunk-size SIZE]",
+  { "init", cmd_init, "create a repository",
+    "[--chunk-size SIZE]\n"
+    "       [--encryption aes-256-gcm|chacha20-poly1305|none]\n"
+    "       [--key-label LABEL]",
     "Create a repository in the --repo directory, which must be missing or\n"
-    "empty.",
+    "empty.  An encrypted one gets a random master key and a first key\n"
+    "slot for the key given (--key-file PATH, created if missing;\n"
+    "$VMBACKUP_PASSWORD_FILE; $VMBACKUP_PASSWORD; or a passphrase asked\n"
+    "twice on the terminal).",
     NULL },
+  { "info", cmd_info, "describe the repository", "[--json]",
+    "Format version, ID, chunk size, encryption and number of key slots.\n"
+    "Needs no key.",
+    NULL },
+  { "key", NULL, "manage the keys of an encrypted repository",
+    "list [--json]\n"
+    "   or: vmbackup key add [--new-key-file PATH] [--label LABEL]\n"
+    "   or: vmbackup key remove SLOT\n"
+    "   or: vmbackup key passwd SLOT [--new-key-file PATH] [--label LABEL]\n"
+    "   or: vmbackup key export [--to FILE]",
+    "Key slots each wrap the repository's master key for one passphrase\n"
+    "or key file.  'vmbackup key CMD --help' describes one command.",
+    key_commands },
   { "backup", cmd_backup, "back up VMs and disk images",
     "[VM...] [--image NAME=PATH...]\n"
     "       [--consistency auto|application|crash|offline]",
@@ -52,7 +102,7 @@ const struct command commands[] = {
     "--image backs up a disk image file (raw or qcow2) as backup NAME.\n"
     "Each VM and image is independent: one failing does not stop the\n"
     "others, and the exit status is 1 if any failed.",
-    NULL },
+    NULL, KEY_NEEDED },
   { "events", cmd_events, "list backup events",
     "[VM] [--since TIME] [--json] | --catalogue",
     "The events of the host log, oldest first, of one VM or image name,\n"
@@ -62,7 +112,7 @@ const struct command commands[] = {
   { "list", cmd_list, "list backups", "[--json] [NAME]",
     "One line per backup, oldest first: ID, time (UTC), logical size, new\n"
     "bytes it stored, consistency.",
-    NULL },
+    NULL, KEY_NEEDED },
   { "restore", cmd_restore, "restore a VM or a disk",
     "ID [--replace] [--as NAME] [--storage DIR]\n"
     "       [--config-only] [--start]\n"
@@ -79,12 +129,12 @@ const struct command commands[] = {
     "and byte-identical to the source at backup time.  --file writes one\n"
     "file kept with a VM (domain.xml, the NVRAM or a boot file's path, as\n"
     "'list --json' names them) to a file that must not exist.",
-    NULL },
+    NULL, KEY_NEEDED },
   { "verify", cmd_verify, "check backups against their digests", "[ID...]",
     "Re-read every chunk the given backups (default: all) reference and\n"
     "check its digest.  Each problem is named by backup, disk and offset.\n"
     "Exit status 1 if anything is bad.",
-    NULL },
+    NULL, KEY_IF_GIVEN },
   { "prune", cmd_prune, "delete backups by retention policy",
     "[NAME] --keep-RULE N... [--dry-run]",
     "Keep the backups some rule selects (per name) and delete the others.\n"
@@ -159,6 +209,8 @@ list_names (const struct command *table, char *buf, size_t len)
               c->name);
 }
 
+const struct command *cli_current;
+
 int
 cli_dispatch (const struct command *cmd, int argc, char **argv)
 {
@@ -166,8 +218,10 @@ cli_dispatch (const struct command *cmd, int argc, char **argv)
   char names[128];
 
   optind = 0; /* full getopt reset for the command */
-  if (cmd->fn)
+  if (cmd->fn) {
+    cli_current = cmd;
     return cmd->fn (argc, argv);
+  }
   list_names (cmd->sub, names, sizeof names);
   if (argc < 2)
     return cli_usage_error (cmd->name, "%s needs %s", cmd->name, names);

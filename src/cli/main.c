@@ -12,6 +12,7 @@
 #include "repo/repo.h"
 #include "virt/guard.h"
 #include "cli.h"
+#include "key_source.h"
 
 const char *global_repo;
 const char *global_uri;
@@ -104,6 +105,10 @@ cli_open_repo (const char *opt)
   repo = repo_open (path);
   if (repo == NULL)
     cli_error ("%s", get_error ());
+  else if (cli_current && cli_repo_keys (repo, cli_current->key) == -1) {
+    repo_close (repo);
+    repo = NULL;
+  }
   return repo;
 }
 
@@ -112,7 +117,8 @@ main_help (FILE *f)
 {
   fprintf (f,
            "usage: vmbackup [-c URI] [--repo DIR] [--event-log PATH] "
-           "COMMAND [ARGS]\n\n"
+           "[--key-file PATH]\n"
+           "                COMMAND [ARGS]\n\n"
            "Back up and restore virtual machine disks.\n\nCommands:\n");
   for (const struct command *c = commands; c->name; c++)
     fprintf (f, "  %-9s %s\n", c->name, c->summary);
@@ -120,12 +126,16 @@ main_help (FILE *f)
            "\n'vmbackup COMMAND --help' describes one command.\n"
            "The repository is --repo DIR or $VMBACKUP_REPO: a directory, or\n"
            "ssh://[USER@]HOST[:PORT]/PATH for one served by 'vmbackup "
-           "serve'.\n");
+           "serve'.\n"
+           "The key of an encrypted repository is --key-file PATH,\n"
+           "$VMBACKUP_PASSWORD_FILE, $VMBACKUP_PASSWORD, or asked on the "
+           "terminal.\n");
 }
 
 /* Global options: before the command, as they may also come after it. */
 #define OPT_HELP 'h'
 #define OPT_REPO 0x100
+#define OPT_KEY_FILE 0x101
 
 int
 main (int argc, char **argv)
@@ -134,6 +144,7 @@ main (int argc, char **argv)
     { "repo", required_argument, NULL, OPT_REPO },
     { "connect", required_argument, NULL, 'c' },
     { "event-log", required_argument, NULL, 'E' },
+    { "key-file", required_argument, NULL, OPT_KEY_FILE },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -150,6 +161,7 @@ main (int argc, char **argv)
       case OPT_REPO: global_repo = optarg; break;
       case 'c': global_uri = optarg; break;
       case 'E': global_event_log = optarg; break;
+      case OPT_KEY_FILE: global_key_file = optarg; break;
       case OPT_HELP: main_help (stdout); return EXIT_OK;
       case 'V': printf ("vmbackup %s\n", VMBACKUP_VERSION); return EXIT_OK;
       case ':':

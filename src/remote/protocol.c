@@ -29,6 +29,10 @@ static const char *const op_names[] = {
   [OP_DELETE] = "DELETE",
   [OP_GC] = "GC",
   [OP_VERIFY] = "VERIFY",
+  [OP_KEY_LIST] = "KEY_LIST",
+  [OP_KEY_GET] = "KEY_GET",
+  [OP_KEY_PUT] = "KEY_PUT",
+  [OP_KEY_DELETE] = "KEY_DELETE",
 };
 
 const char *
@@ -165,6 +169,17 @@ pr_rest (struct proto_reader *r, const unsigned char **p, size_t *len,
   r->left = 0;
 }
 
+/* A key slot ID: exactly PROTO_KEY_ID_LEN lower-case hex digits, so
+ * that it is safe as a file name. */
+static void
+pr_key_id (struct proto_reader *r, char *out)
+{
+  pr_str (r, out, PROTO_KEY_ID_LEN);
+  if (strlen (out) != PROTO_KEY_ID_LEN
+      || strspn (out, "0123456789abcdef") != PROTO_KEY_ID_LEN)
+    r->bad = true;
+}
+
 static void
 pr_magic (struct proto_reader *r, struct proto_request *rq)
 {
@@ -192,6 +207,23 @@ proto_request_decode (const struct proto_frame *f,
       pr_magic (&r, rq);
       pr_str (&r, rq->path, PROTO_MAX_PATH);
       rq->chunk_size = pr_u32 (&r);
+      /* An encrypted repository's INIT goes on with its cipher and
+       * first key slot (a server that predates them refuses the
+       * trailing bytes rather than make a repository in the clear). */
+      if (r.left) {
+        rq->encryption = pr_u32 (&r);
+        if (rq->encryption == 0)
+          r.bad = true;
+        pr_key_id (&r, rq->name);
+        pr_rest (&r, &rq->data, &rq->datalen, 1, PROTO_MAX_KEY);
+      }
+      break;
+    case OP_KEY_LIST: break;
+    case OP_KEY_GET:
+    case OP_KEY_DELETE: pr_key_id (&r, rq->name); break;
+    case OP_KEY_PUT:
+      pr_key_id (&r, rq->name);
+      pr_rest (&r, &rq->data, &rq->datalen, 1, PROTO_MAX_KEY);
       break;
     case OP_REFRESH:
       rq->count = pr_u32 (&r);

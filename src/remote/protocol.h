@@ -37,6 +37,9 @@
  * hosts' clocks differ a little, and a backup reserves its ID a few
  * seconds after it records its start. */
 #define PROTO_TIME_SKEW 300
+#define PROTO_KEY_ID_LEN 16 /* a key slot's ID: hex digits */
+#define PROTO_MAX_KEY 1024  /* a key slot's text */
+#define PROTO_MAX_KEYS 32   /* slot IDs in one KEY_LIST answer */
 
 enum proto_op {
   OP_OPEN = 1,
@@ -59,7 +62,11 @@ enum proto_op {
   OP_DELETE = 18,
   OP_GC = 19,
   OP_VERIFY = 20,
-  OP_MAX = 20,
+  OP_KEY_LIST = 21,
+  OP_KEY_GET = 22,
+  OP_KEY_PUT = 23,
+  OP_KEY_DELETE = 24,
+  OP_MAX = 24,
 };
 
 enum proto_status {
@@ -87,9 +94,11 @@ struct proto_request {
   uint16_t op;
   uint32_t version;              /* OPEN, INIT */
   char path[PROTO_MAX_PATH + 1]; /* OPEN, INIT */
-  char name[PROTO_MAX_ID + 1];   /* backup name or ID; LIST: "" = all */
+  char name[PROTO_MAX_ID + 1];   /* backup name or ID; LIST: "" = all;
+                                  * INIT, KEY_*: key slot ID */
   char after[PROTO_MAX_ID + 1];  /* LIST: the last ID already received */
   uint32_t chunk_size;           /* INIT */
+  uint32_t encryption;           /* INIT: 0, or the first slot follows */
   struct digest digest;
   uint32_t count; /* REFRESH: digests at data */
   uint64_t offset, length;
@@ -97,7 +106,7 @@ struct proto_request {
   bool dry_run;              /* GC */
   const unsigned char *data; /* PUT: chunk file; INDEX_DATA: bytes;
                                  * COMMIT: manifest; VERIFY: IDs, one
-                                 * per line */
+                                 * per line; INIT, KEY_PUT: key slot */
   size_t datalen;
 };
 

@@ -22,6 +22,7 @@
 #define REPO_DEFAULT_CHUNK (4 * 1024 * 1024)
 
 struct crypt_keys;
+struct key_secret;
 
 struct repo {
   char *path; /* as given: a directory or a URL */
@@ -38,11 +39,30 @@ struct repo {
 };
 
 /* Create a repository at path (a directory, which must be missing or
- * empty, or a URL a backend knows). */
-int repo_init (const char *path, uint32_t chunk_size);
-/* Open an existing repository; a clear error if path is not one. */
+ * empty, or a URL a backend knows).  cipher 0: stored in the clear
+ * (config version 1); else an enum aead_cipher: a random master key,
+ * wrapped for secret in the first key slot (label NULL: the kind's
+ * name), config version 2. */
+int repo_init (const char *path, uint32_t chunk_size, uint32_t cipher,
+               const struct key_secret *secret, const char *label);
+/* What serve does for a client's INIT: the client made the master key
+ * and its first slot; the slot is checked (it parses, under its own ID)
+ * before anything is created. */
+int repo_create (const char *path, const struct backend_new *nc);
+/* Open an existing repository; a clear error if path is not one, or if
+ * its config says it is in the clear while it has key slots (an
+ * attacker who can rewrite the config must not make clients write
+ * plaintext into an encrypted repository). */
 struct repo *repo_open (const char *path);
 void repo_close (struct repo *repo);
+
+/* keyring.c: open the master key of an encrypted repository with a
+ * passphrase or key file (keyring.h says how), set repo->keys and wipe
+ * the master key.  A repository in the clear: "repository X is not
+ * encrypted; no key is needed".  Nothing is changed on failure. */
+int repo_unlock (struct repo *repo, const struct key_secret *secret);
+/* The same with the master key itself (an exported one). */
+int repo_unlock_master (struct repo *repo, const unsigned char master[32]);
 
 /* Where index and stream map writers keep their temporary files (the
  * backend's choice).  malloc'd. */

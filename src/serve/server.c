@@ -211,6 +211,8 @@ serve_open (struct session *s, const struct proto_request *rq)
   pw_str (&s->reply, s->repo->id);
   pw_u32 (&s->reply, s->repo->chunk_size);
   pw_u32 (&s->reply, s->o->append_only ? PROTO_APPEND_ONLY : 0);
+  if (s->repo->encryption)
+    pw_u32 (&s->reply, s->repo->encryption);
   return 0;
 }
 
@@ -218,13 +220,20 @@ static int
 serve_init (struct session *s, const struct proto_request *rq)
 {
   CLEANUP_FREE char *path = NULL;
+  struct backend_new nc = {
+    .chunk_size = rq->chunk_size,
+    .encryption = rq->encryption,
+    .key_id = rq->name,
+    .key_text = (const char *) rq->data,
+    .key_len = rq->datalen,
+  };
 
   /* Creating a repository in an empty place destroys nothing, so an
-   * append-only key may do it too. */
+   * append-only key may do it too (with its first key slot). */
   if (check_version (rq) == -1
       || (path = allowed_path (s->o, rq->path, true)) == NULL)
     return -1;
-  return repo_init (path, rq->chunk_size);
+  return repo_create (path, &nc);
 }
 
 static const char *
@@ -235,6 +244,8 @@ refused (const struct session *s, uint16_t op)
   switch (op) {
     case OP_DELETE: return "deleting backups";
     case OP_GC: return "gc";
+    case OP_KEY_PUT: return "adding a key slot";
+    case OP_KEY_DELETE: return "removing a key slot";
     default: return NULL;
   }
 }
@@ -280,6 +291,10 @@ dispatch (struct session *s, const struct proto_request *rq)
     case OP_DELETE: return serve_delete (s, rq);
     case OP_GC: return serve_gc (s, rq);
     case OP_VERIFY: return serve_verify (s, rq);
+    case OP_KEY_LIST: return serve_key_list (s, rq);
+    case OP_KEY_GET: return serve_key_get (s, rq);
+    case OP_KEY_PUT: return serve_key_put (s, rq);
+    case OP_KEY_DELETE: return serve_key_delete (s, rq);
   }
   set_error (0, "protocol error: unknown request %u", rq->op);
   return -1;

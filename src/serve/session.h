@@ -94,4 +94,9 @@ int serve_gc (struct session *s, const struct proto_request *rq);
 int serve_verify (struct session *s, const struct proto_request *rq);
 void serve_drop_reservations (struct session *s);
 
+int serve_key_list (struct session *s, const struct proto_request *rq);
+int serve_key_get (struct session *s, const struct proto_request *rq);
+int serve_key_put (struct session *s, const struct proto_request *rq);
+int serve_key_delete (struct session *s, const struct proto_request *rq);
+
 #endif

@@ -44,18 +44,21 @@ manifests (struct backend *be)
          get_error ());
   CHECK (be->ops->manifest_commit (be, id, "second\n") == -1,
          "a second put of the same manifest succeeded");
-  CHECK (be->ops->manifest_get (be, id, 4096, &text, &len) == 0
-         && len == 6 && strcmp (text, "first\n") == 0, "get: %s",
-         get_error ());
+  CHECK (be->ops->manifest_get (be, id, 4096, &text, &len) == 0 && len == 6
+           && strcmp (text, "first\n") == 0,
+         "get: %s", get_error ());
   free (text);
 
-  CHECK (be->ops->manifest_get (be, "vm/19700101T000000Z", 4096, &text,
-                                &len) == -1, "missing manifest read");
+  CHECK (be->ops->manifest_get (be, "vm/19700101T000000Z", 4096, &text, &len)
+           == -1,
+         "missing manifest read");
   CHECK (strcmp (get_error (), "no backup vm/19700101T000000Z") == 0
-         && get_errno () == 0, "missing: %s", get_error ());
+           && get_errno () == 0,
+         "missing: %s", get_error ());
 
   CHECK (be->ops->manifest_list (be, NULL, &ids, &n) == 0 && n == 1
-         && strcmp (ids[0], id) == 0, "list all: %zu", n);
+           && strcmp (ids[0], id) == 0,
+         "list all: %zu", n);
   CHECK (be->ops->manifest_list (be, "vm", &ids, &n) == 0 && n == 2,
          "list vm: %zu", n);
   for (size_t i = 0; i < n; i++)
@@ -95,19 +98,22 @@ chunks (struct backend *be, const char *dir)
   CHECK (worker >= 0, "worker: %s", get_error ());
   CHECK (be->ops->chunk_refresh (be, worker, &d) == 0, "absent chunk found");
   CHECK (be->ops->chunk_put (be, worker, &d, enc, 5000, false, &stored) == 0
-         && stored, "put: %s", get_error ());
+           && stored,
+         "put: %s", get_error ());
   /* Waiting in the session counts as there: not written twice. */
   CHECK (be->ops->chunk_put (be, worker, &d, enc, 5000, true, &stored) == 0
-         && !stored, "second put stored again");
+           && !stored,
+         "second put stored again");
   struct backend_stats st = { 0 };
   CHECK (be->ops->writer_flush (be, &st) == 0, "flush: %s", get_error ());
   CHECK (be->ops->chunk_put (be, worker, &d, enc, 5000, true, &stored) == 0
-         && !stored, "put after flush stored again");
-  CHECK (be->ops->chunk_get (be, &d, got, sizeof got, &len) == 0
-         && len == 5000 && memcmp (got, enc, len) == 0, "get: %s",
-         get_error ());
+           && !stored,
+         "put after flush stored again");
+  CHECK (be->ops->chunk_get (be, &d, got, sizeof got, &len) == 0 && len == 5000
+           && memcmp (got, enc, len) == 0,
+         "get: %s", get_error ());
   CHECK (be->ops->chunk_get (be, &missing, got, sizeof got, &len) == -1
-         && strstr (get_error (), ": missing") && get_errno () == 0,
+           && strstr (get_error (), ": missing") && get_errno () == 0,
          "missing chunk: %s", get_error ());
   CHECK (be->ops->chunk_get (be, &d, got, 100, &len) == -1,
          "a chunk larger than the buffer was read");
@@ -118,10 +124,13 @@ chunks (struct backend *be, const char *dir)
   CHECK (other != NULL, "second open: %s", get_error ());
   CHECK (be->ops->gc_begin (be) == 0, "gc_begin: %s", get_error ());
   CHECK (other->ops->gc_begin (other) == -1
-         && strstr (get_error (), "another gc"), "two gcs at once");
+           && strstr (get_error (), "another gc"),
+         "two gcs at once");
   CHECK (be->ops->gc_sweep (be, SWEEP_CHUNKS, d.b[0], keep_none, NULL, false,
-                            NULL, NULL, &kept, &deleted, &bytes) == 0
-         && deleted == 0, "gc deleted a fresh chunk");
+                            NULL, NULL, &kept, &deleted, &bytes)
+             == 0
+           && deleted == 0,
+         "gc deleted a fresh chunk");
   be->ops->gc_end (be);
   backend_close (other);
 
@@ -155,10 +164,11 @@ indexes (struct backend *be, const char *dir)
   }
   fd = be->ops->index_open (be, &id);
   CHECK (fd >= 0 && read_full (fd, back, sizeof back, 0) == 0
-         && memcmp (back, buf, sizeof buf) == 0, "index reads back");
+           && memcmp (back, buf, sizeof buf) == 0,
+         "index reads back");
   close (fd);
   CHECK (be->ops->index_open (be, &missing) == -1
-         && strstr (get_error (), ": missing") && get_errno () == 0,
+           && strstr (get_error (), ": missing") && get_errno () == 0,
          "missing index: %s", get_error ());
   unlink (path);
 }
@@ -168,18 +178,21 @@ main (void)
 {
   char dir[512];
   struct backend *be;
+  const struct backend_new odd = { .chunk_size = 1000 };
+  const struct backend_new nc = { .chunk_size = CHUNK };
 
   snprintf (dir, sizeof dir, "%s/repo", test_tmpdir ());
   CHECK (backend_open (dir) == NULL && strstr (get_error (), "not a vmbackup"),
          "opened a missing repository: %s", get_error ());
-  CHECK (backend_init (dir, 1000) == -1, "odd chunk size accepted");
-  CHECK (backend_init (dir, CHUNK) == 0, "init: %s", get_error ());
-  CHECK (backend_init (dir, CHUNK) == -1
-         && strstr (get_error (), "not empty"), "init twice");
+  CHECK (backend_init (dir, &odd) == -1, "odd chunk size accepted");
+  CHECK (backend_init (dir, &nc) == 0, "init: %s", get_error ());
+  CHECK (backend_init (dir, &nc) == -1 && strstr (get_error (), "not empty"),
+         "init twice");
   be = backend_open (dir);
   CHECK (be != NULL, "open: %s", get_error ());
   CHECK (strcmp (be->ops->name, "local") == 0 && be->chunk_size == CHUNK
-         && strlen (be->id) == 32 && !be->append_only, "identity");
+           && strlen (be->id) == 32 && !be->append_only,
+         "identity");
 
   manifests (be);
   chunks (be, dir);

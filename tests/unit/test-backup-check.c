@@ -191,7 +191,8 @@ main (void)
   struct backend_ops no_head;
 
   snprintf (repodir, sizeof repodir, "%s/repo", dir);
-  CHECK (repo_init (repodir, CHUNK) == 0, "repo_init: %s", get_error ());
+  CHECK (repo_init (repodir, CHUNK, 0, NULL, NULL) == 0, "repo_init: %s",
+         get_error ());
   repo = repo_open (repodir);
   CHECK (repo != NULL, "repo_open: %s", get_error ());
   ctx = chunk_ctx_new (CHUNK, 3);

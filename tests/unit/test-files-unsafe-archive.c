@@ -147,7 +147,8 @@ main (void)
 
   snprintf (dir, sizeof dir, "%s", test_tmpdir ());
   snprintf (path, sizeof path, "%s/repo", dir);
-  CHECK (repo_init (path, 64 << 10) == 0, "init: %s", get_error ());
+  CHECK (repo_init (path, 64 << 10, 0, NULL, NULL) == 0, "init: %s",
+         get_error ());
   repo = repo_open (path);
   CHECK (repo != NULL, "open: %s", get_error ());
   snprintf (path, sizeof path, "%s/target", dir);

@@ -16,7 +16,7 @@
 #include "test.h"
 
 #define CHUNK (64 * 1024)
-#define DISK_SIZE (100ULL * CHUNK + 4096)       /* 101 chunks, last partial */
+#define DISK_SIZE (100ULL * CHUNK + 4096) /* 101 chunks, last partial */
 #define COUNT 101
 
 static struct digest want[COUNT];
@@ -30,8 +30,9 @@ reads_back (struct repo *repo, const struct digest *id)
   CHECK (index_reader_open (&r, repo, id) == 0, "reader open: %s",
          get_error ());
   CHECK (r.hdr.chunk_size == CHUNK && r.hdr.disk_size == DISK_SIZE
-         && r.hdr.chunk_count == COUNT, "header %u %llu %llu",
-         r.hdr.chunk_size, (unsigned long long) r.hdr.disk_size,
+           && r.hdr.chunk_count == COUNT,
+         "header %u %llu %llu", r.hdr.chunk_size,
+         (unsigned long long) r.hdr.disk_size,
          (unsigned long long) r.hdr.chunk_count);
   for (uint64_t i = 0; i < COUNT; i++) {
     CHECK (index_reader_get (&r, i, &d) == 0, "get %llu: %s",
@@ -66,7 +67,8 @@ main (void)
   size_t len;
 
   snprintf (repodir, sizeof repodir, "%s/repo", dir);
-  CHECK (repo_init (repodir, CHUNK) == 0, "repo_init: %s", get_error ());
+  CHECK (repo_init (repodir, CHUNK, 0, NULL, NULL) == 0, "repo_init: %s",
+         get_error ());
   repo = repo_open (repodir);
   CHECK (repo != NULL, "repo_open: %s", get_error ());
 
@@ -83,7 +85,8 @@ main (void)
     if (i % 3)
       CHECK (index_writer_set (&w, i, &want[i]) == 0, "set %d: %s", i,
              get_error ());
-  CHECK (index_writer_set (&w, COUNT, &want[1]) == -1, "slot past the end set");
+  CHECK (index_writer_set (&w, COUNT, &want[1]) == -1,
+         "slot past the end set");
   CHECK (index_writer_commit (&w, &id) == 0, "commit: %s", get_error ());
   reads_back (repo, &id);
 
@@ -139,7 +142,7 @@ main (void)
       CHECK (strstr (get_error (), "truncated") != NULL,
              "%s: error \"%s\" does not say so", what, get_error ());
       CHECK (strncmp (get_error (), "index ", 6) == 0
-             && strncmp (get_error () + 6, hex, 16) == 0,
+               && strncmp (get_error () + 6, hex, 16) == 0,
              "%s: error \"%s\" does not name the index", what, get_error ());
     }
   }

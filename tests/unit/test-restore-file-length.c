@@ -29,7 +29,8 @@ main (void)
   size_t len;
 
   snprintf (repodir, sizeof repodir, "%s/repo", test_tmpdir ());
-  CHECK (repo_init (repodir, CHUNK) == 0, "repo_init: %s", get_error ());
+  CHECK (repo_init (repodir, CHUNK, 0, NULL, NULL) == 0, "repo_init: %s",
+         get_error ());
   repo = repo_open (repodir);
   CHECK (repo != NULL, "repo_open: %s", get_error ());
 

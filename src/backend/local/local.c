@@ -14,7 +14,7 @@
 #include "common/fsutil.h"
 #include "local.h"
 
-static const char *subdirs[] = { "chunks", "indexes",       "backups",
+static const char *subdirs[] = { "chunks", "indexes",       "backups", "keys",
                                  "locks",  "locks/writers", "tmp" };
 
 char *
@@ -70,8 +70,9 @@ dir_is_empty (const char *path)
 }
 
 static int
-local_init (const char *path, uint32_t chunk_size)
+local_init (const char *path, const struct backend_new *nc)
 {
+  uint32_t chunk_size = nc->chunk_size;
   CLEANUP_FREE char *config = NULL;
   char sub[4096];
   int empty;
@@ -102,8 +103,13 @@ local_init (const char *path, uint32_t chunk_size)
     if (mkdir_if_missing (sub, 0700) == -1)
       return -1;
   }
-  config = backend_config_new (chunk_size);
+  config = backend_config_new (chunk_size, nc->encryption);
   if (config == NULL)
+    return -1;
+  /* The first key slot before the config: an encrypted repository is
+   * never visible without a way to open it. */
+  if (nc->encryption
+      && local_key_store (path, nc->key_id, nc->key_text, nc->key_len) == -1)
     return -1;
   /* config is written last: a directory without it is not a repository,
    * so an interrupted init never passes for a working one. */
@@ -200,6 +206,10 @@ const struct backend_ops backend_local = {
   .manifest_get = local_manifest_get,
   .manifest_list = local_manifest_list,
   .manifest_delete = local_manifest_delete,
+  .key_list = local_key_list,
+  .key_get = local_key_get,
+  .key_put = local_key_put,
+  .key_delete = local_key_delete,
   .gc_begin = local_gc_begin,
   .gc_sweep = local_gc_sweep,
   .gc_end = local_gc_end,

@@ -102,6 +102,18 @@ int local_manifest_list (struct backend *be, const char *name, char ***ids,
                          size_t *n);
 int local_manifest_delete (struct backend *be, const char *id);
 
+/* keys.c */
+int local_key_list (struct backend *be, char (*ids)[BACKEND_KEY_ID_LEN + 1],
+                    size_t max, size_t *n);
+int local_key_get (struct backend *be, const char *id, char **text,
+                   size_t *len);
+int local_key_put (struct backend *be, const char *id, const char *text,
+                   size_t len);
+int local_key_delete (struct backend *be, const char *id);
+/* Store slot id in the repository directory repo (init, key_put). */
+int local_key_store (const char *repo, const char *id, const char *text,
+                     size_t len);
+
 /* gc.c */
 int local_gc_begin (struct backend *be);
 int local_gc_sweep (struct backend *be, enum backend_sweep what,

@@ -83,8 +83,13 @@ remote_open (struct backend *be, const char *url)
   pr_str (&r, id, PROTO_MAX_ID);
   be->chunk_size = pr_u32 (&r);
   cl->flags = pr_u32 (&r);
+  /* An encrypted repository's answer goes on with its cipher (an older
+   * client refuses the trailing bytes rather than write plaintext). */
+  if (r.left)
+    be->encryption = pr_u32 (&r);
   if (r.bad || r.left || strlen (id) != 32
-      || !backend_chunk_size_valid (be->chunk_size)) {
+      || !backend_chunk_size_valid (be->chunk_size)
+      || (be->encryption && !backend_encryption_name (be->encryption))) {
     set_error (0, "%s: protocol error: bad OPEN answer", url);
     goto fail;
   }
@@ -110,7 +115,7 @@ fail:
 }
 
 static int
-remote_init (const char *url, uint32_t chunk_size)
+remote_init (const char *url, const struct backend_new *nc)
 {
   struct remote_url u = { 0 };
   struct strbuf req = STRBUF_INIT;
@@ -119,7 +124,12 @@ remote_init (const char *url, uint32_t chunk_size)
 
   if (c) {
     hello (&req, u.path);
-    pw_u32 (&req, chunk_size);
+    pw_u32 (&req, nc->chunk_size);
+    if (nc->encryption) {
+      pw_u32 (&req, nc->encryption);
+      pw_str (&req, nc->key_id);
+      strbuf_add (&req, nc->key_text, nc->key_len);
+    }
     r = conn_call (c, OP_INIT, req.buf, req.len, NULL, 0, NULL);
     if (r == -1)
       error_prefix ("%s", url);
@@ -302,6 +312,10 @@ const struct backend_ops backend_ssh = {
   .manifest_get = remote_manifest_get,
   .manifest_list = remote_manifest_list,
   .manifest_delete = remote_manifest_delete,
+  .key_list = remote_key_list,
+  .key_get = remote_key_get,
+  .key_put = remote_key_put,
+  .key_delete = remote_key_delete,
   .gc_offload = remote_gc,
   .verify_offload = remote_verify,
 };

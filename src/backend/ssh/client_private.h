@@ -83,4 +83,13 @@ void remote_manifest_unreserve (struct backend *be, const char *id);
 int remote_manifest_commit (struct backend *be, const char *text);
 int remote_manifest_delete (struct backend *be, const char *id);
 
+/* client_keys.c */
+int remote_key_list (struct backend *be, char (*ids)[BACKEND_KEY_ID_LEN + 1],
+                     size_t max, size_t *n);
+int remote_key_get (struct backend *be, const char *id, char **text,
+                    size_t *len);
+int remote_key_put (struct backend *be, const char *id, const char *text,
+                    size_t len);
+int remote_key_delete (struct backend *be, const char *id);
+
 #endif

@@ -1,0 +1,323 @@
+/* Key sources for encrypted repositories (see key_source.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "cli.h"
+#include "key_source.h"
+#include "prompt.h"
+
+const char *global_key_file;
+
+#define SOURCES                                                           \
+  "give --key-file PATH, $VMBACKUP_PASSWORD_FILE or $VMBACKUP_PASSWORD, " \
+  "or run on a terminal to be asked"
+
+static const char *
+env (const char *name)
+{
+  const char *v = getenv (name);
+
+  return v && v[0] ? v : NULL;
+}
+
+bool
+cli_key_given (void)
+{
+  return global_key_file || env ("VMBACKUP_PASSWORD_FILE")
+    || env ("VMBACKUP_PASSWORD");
+}
+
+void
+cli_key_wipe (struct cli_key *k)
+{
+  OPENSSL_cleanse (k->buf, sizeof k->buf);
+  k->len = 0;
+  k->secret.data = NULL;
+  k->secret.len = 0;
+}
+
+static void
+set_secret (struct cli_key *k, enum key_slot_kind kind)
+{
+  k->secret.kind = kind;
+  k->secret.data = k->buf;
+  k->secret.len = k->len;
+}
+
+static int
+set_passphrase (struct cli_key *k, const char *p, size_t len)
+{
+  if (len == 0) {
+    cli_error ("%s: empty passphrase", k->source);
+    return -1;
+  }
+  if (len > CLI_SECRET_MAX) {
+    cli_error ("%s: passphrase longer than %d bytes", k->source,
+               CLI_SECRET_MAX);
+    return -1;
+  }
+  memcpy (k->buf, p, len);
+  k->len = len;
+  set_secret (k, KEY_SLOT_PASSPHRASE);
+  return 0;
+}
+
+/* A key file or an exported master key. */
+static int
+read_key_file (struct cli_key *k, const char *path, bool export_ok)
+{
+  char *text = NULL;
+  size_t len;
+  int r = -1;
+
+  snprintf (k->source, sizeof k->source, "--key-file %s", path);
+  if (read_file (path, MASTER_EXPORT_MAX_TEXT, &text, &len) == -1) {
+    cli_error ("key file %s", get_error ());
+    return -1;
+  }
+  if (keyring_is_export (text, len)) {
+    if (!export_ok)
+      cli_error ("%s: an exported master key opens a repository; it "
+                 "cannot be a new key",
+                 path);
+    else {
+      memcpy (k->buf, text, len);
+      k->len = len;
+      k->is_export = true;
+      r = 0;
+    }
+  }
+  else if (key_file_parse (text, len, k->buf) == -1)
+    cli_error ("%s: %s", path, get_error ());
+  else {
+    k->len = MASTER_KEY_LEN;
+    set_secret (k, KEY_SLOT_KEY_FILE);
+    r = 0;
+  }
+  OPENSSL_cleanse (text, len);
+  free (text);
+  return r;
+}
+
+/* $VMBACKUP_PASSWORD_FILE: its first line, without the newline. */
+static int
+read_password_file (struct cli_key *k, const char *path)
+{
+  char *text = NULL;
+  size_t len;
+  int r;
+
+  snprintf (k->source, sizeof k->source, "$VMBACKUP_PASSWORD_FILE (%s)", path);
+  if (read_file (path, 64 * 1024, &text, &len) == -1) {
+    cli_error ("VMBACKUP_PASSWORD_FILE: %s", get_error ());
+    return -1;
+  }
+  len = strcspn (text, "\n");
+  r = set_passphrase (k, text, len);
+  OPENSSL_cleanse (text, len);
+  free (text);
+  return r;
+}
+
+static int
+ask (struct cli_key *k, const char *prompt, const char *again)
+{
+  char first[CLI_SECRET_MAX + 2], second[CLI_SECRET_MAX + 2];
+  size_t n1, n2;
+  int r = -1;
+
+  snprintf (k->source, sizeof k->source, "the terminal");
+  if (prompt_secret (prompt, first, sizeof first, &n1) == -1) {
+    cli_error ("%s", get_error ());
+    return -1;
+  }
+  if (again && prompt_secret (again, second, sizeof second, &n2) == -1)
+    cli_error ("%s", get_error ());
+  else if (again && (n1 != n2 || memcmp (first, second, n1) != 0))
+    cli_error ("the passphrases do not match");
+  else
+    r = set_passphrase (k, first, n1);
+  OPENSSL_cleanse (first, sizeof first);
+  OPENSSL_cleanse (second, sizeof second);
+  return r;
+}
+
+int
+cli_key_read (struct cli_key *k, bool prompt_ok, const char *repo)
+{
+  const char *v;
+  char prompt[512];
+
+  memset (k, 0, sizeof *k);
+  if (global_key_file)
+    return read_key_file (k, global_key_file, true);
+  if ((v = env ("VMBACKUP_PASSWORD_FILE")) != NULL)
+    return read_password_file (k, v);
+  if ((v = env ("VMBACKUP_PASSWORD")) != NULL) {
+    snprintf (k->source, sizeof k->source, "$VMBACKUP_PASSWORD");
+    return set_passphrase (k, v, strlen (v));
+  }
+  if (!prompt_ok || !prompt_available ()) {
+    cli_error ("%s is encrypted and no key was given: " SOURCES, repo);
+    return -1;
+  }
+  snprintf (prompt, sizeof prompt, "Passphrase for %s: ", repo);
+  return ask (k, prompt, NULL);
+}
+
+/* A new key file at path (0600, never over an existing file). */
+static int
+make_key_file (struct cli_key *k, const char *path)
+{
+  struct strbuf text = STRBUF_INIT;
+  int r = -1;
+
+  if (key_file_generate (&text) == -1)
+    cli_error ("%s", get_error ());
+  else if (cli_write_secret_file (path, text.buf, text.len) == 0) {
+    r = key_file_parse (text.buf, text.len, k->buf);
+    k->len = MASTER_KEY_LEN;
+    set_secret (k, KEY_SLOT_KEY_FILE);
+    snprintf (k->source, sizeof k->source, "key file %s", path);
+  }
+  OPENSSL_cleanse (text.buf, text.len);
+  strbuf_release (&text);
+  return r;
+}
+
+int
+cli_key_read_new_for_init (struct cli_key *k, const char *repo, bool *created)
+{
+  char prompt[512];
+
+  *created = false;
+  memset (k, 0, sizeof *k);
+  if (global_key_file && access (global_key_file, F_OK) == -1
+      && errno == ENOENT) {
+    if (make_key_file (k, global_key_file) == -1)
+      return -1;
+    *created = true;
+    return 0;
+  }
+  if (global_key_file)
+    return read_key_file (k, global_key_file, false);
+  if (cli_key_given ())
+    return cli_key_read (k, false, repo);
+  if (!prompt_available ()) {
+    cli_error ("no key for the new encrypted repository %s: " SOURCES, repo);
+    return -1;
+  }
+  snprintf (prompt, sizeof prompt, "New passphrase for %s: ", repo);
+  return ask (k, prompt, "Repeat the passphrase: ");
+}
+
+int
+cli_key_read_new (struct cli_key *k, const char *new_key_file, bool *created)
+{
+  const char *v;
+
+  *created = false;
+  memset (k, 0, sizeof *k);
+  if (new_key_file) {
+    if (make_key_file (k, new_key_file) == -1)
+      return -1;
+    *created = true;
+    return 0;
+  }
+  if ((v = env ("VMBACKUP_NEW_PASSWORD")) != NULL) {
+    snprintf (k->source, sizeof k->source, "$VMBACKUP_NEW_PASSWORD");
+    return set_passphrase (k, v, strlen (v));
+  }
+  if (!prompt_available ()) {
+    cli_error ("no new key: give --new-key-file PATH or "
+               "$VMBACKUP_NEW_PASSWORD, or run on a terminal to be asked");
+    return -1;
+  }
+  return ask (k, "New passphrase: ", "Repeat the new passphrase: ");
+}
+
+int
+cli_write_secret_file (const char *path, const void *buf, size_t len)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 0600);
+
+  if (fd == -1) {
+    cli_error ("%s: %s%s", path, strerror (errno),
+               errno == EEXIST ? " (a key is never written over a file)" : "");
+    return -1;
+  }
+  if (write_full (fd, buf, len, -1) == -1 || fsync (fd) == -1) {
+    cli_error ("write %s: %s", path, strerror (errno));
+    close (fd);
+    unlink (path);
+    return -1;
+  }
+  close (fd);
+  return 0;
+}
+
+int
+cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
+                 char opened[KEY_SLOT_ID_LEN + 1])
+{
+  struct cli_key k;
+  int r;
+
+  if (repo->encryption == 0) {
+    cli_error ("repository %s is not encrypted; it has no keys", repo->path);
+    return -1;
+  }
+  if (cli_key_read (&k, true, repo->path) == -1)
+    return -1;
+  opened[0] = '\0';
+  if (k.is_export)
+    r = keyring_import (repo, (const char *) k.buf, k.len, master);
+  else
+    r = keyring_open (repo, &k.secret, master, opened);
+  cli_key_wipe (&k);
+  if (r == -1)
+    cli_error ("%s", get_error ());
+  return r;
+}
+
+int
+cli_repo_keys (struct repo *repo, enum cli_key_use use)
+{
+  unsigned char master[MASTER_KEY_LEN];
+  char opened[KEY_SLOT_ID_LEN + 1];
+  int r;
+
+  if (use == KEY_UNUSED)
+    return 0;
+  if (repo->encryption == 0) {
+    if (!cli_key_given ())
+      return 0;
+    /* Someone who can rewrite the config must not turn an encrypted
+     * repository into one we write plaintext into: a client that holds
+     * a key expects encryption. */
+    cli_error ("repository %s is not encrypted; no key is needed (refusing "
+               "it, since a key was given: --key-file, "
+               "$VMBACKUP_PASSWORD_FILE or $VMBACKUP_PASSWORD)",
+               repo->path);
+    return -1;
+  }
+  if (use == KEY_IF_GIVEN && !cli_key_given ())
+    return 0;
+  if (cli_open_master (repo, master, opened) == -1)
+    return -1;
+  r = repo_unlock_master (repo, master);
+  OPENSSL_cleanse (master, sizeof master);
+  if (r == -1)
+    cli_error ("%s", get_error ());
+  return r;
+}

@@ -88,7 +88,7 @@ def slot_secret(slot, secret):
         return None
     p = dict(kv.split("=") for kv in kdf.split()[1:])
     kek = hashlib.scrypt(value, salt=salt, n=int(p["n"]), r=int(p["r"]),
-                         p=int(p["p"]), maxmem=1 << 31, dklen=32)
+                         p=int(p["p"]), maxmem=(1 << 31) - 1, dklen=32)
     return kek, header, wrapped
 
 

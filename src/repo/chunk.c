@@ -379,11 +379,11 @@ check_stored (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
 
   if (chunk_header_parse (file, filelen, max_raw, h) == -1)
     return -1;
-  if (h->version != (ctx->encrypted ? 2u : 1u)) {
+  if (h->version != (ctx->encrypted && !ctx->public ? 2u : 1u)) {
     set_error (0,
-               ctx->encrypted
+               h->version == 1
                  ? "chunk stored in the clear in an encrypted repository"
-                 : "encrypted chunk in a repository in the clear");
+                 : "encrypted chunk where one in the clear belongs");
     return -1;
   }
   if (crc32c (0, file + CHUNK_HEADER_LEN, h->payload_size) != h->payload_crc) {

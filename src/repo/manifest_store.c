@@ -37,8 +37,11 @@ manifest_commit (struct repo *repo, struct manifest *m)
 
   if (m->id == NULL && manifest_reserve (repo, m) == -1)
     return -1;
-  text = repo->encryption ? manifest_serialize_sealed (repo, m)
-                          : manifest_serialize (m);
+  /* A manifest still sealed (serve, which has no key, committing what a
+   * client sealed) is stored as it came. */
+  text = repo->encryption && m->sealed == NULL
+    ? manifest_serialize_sealed (repo, m)
+    : manifest_serialize (m);
   if (text == NULL)
     return -1;
   return BE (repo)->ops->manifest_commit (BE (repo), m->id, text);

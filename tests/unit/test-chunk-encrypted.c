@@ -169,7 +169,7 @@ clear_and_encrypted_do_not_mix (const unsigned char *data, size_t len)
            "planted");
   free (file);
   file = seal_chunk (ctx, data, len, &id, &n);
-  refused (clear, file, n, &id, "encrypted chunk in a repository in the",
+  refused (clear, file, n, &id, "encrypted chunk where one in the clear",
            "encrypted chunk read as clear");
   free (file);
   chunk_ctx_free (clear);

@@ -19,5 +19,8 @@ trap 'rm -rf "$work"' EXIT
 cp -R "$seeds"/. "$work"/
 mkdir -p "$artifacts"
 
+# libFuzzer's own failure exit code is 77, which meson reads as "skipped":
+# a crash must be a failure.
 "$harness" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
+  -error_exitcode=1 -timeout_exitcode=1 \
   -print_final_stats=1 -artifact_prefix="$artifacts/" "$@" "$work"

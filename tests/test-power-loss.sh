@@ -10,19 +10,21 @@
 # tests/crash/powercut.py over that log: every change no sync covered is
 # lost -- a file's data goes back to its last synced content (O_DIRECT
 # writes included), a directory entry whose directory was not synced
-# after it is undone, last first.  Half the cuts instead keep directory
-# operations up to a random point in the log (metadata committed in
-# order, as a journal does) while the data behind them is still lost: a
-# chunk name may survive without its data.
+# after it is undone, last first.  The cuts take turns with two others
+# that keep directory operations (all of them, or up to a random point in
+# the log: metadata committed in order, as a journal does) while the data
+# behind them is still lost: a chunk name may survive without its data.
 #
 # Rounds: a backup (image or files, incremental) is SIGKILLed by the shim
 # before its Nth operation on the repository (N random, at most a little
 # past the end: then it finishes and the cut comes right after its
-# success), the power is cut, and then: every backup reported done still
-# verifies and restores byte-identical; everything listed verifies (no
-# partial backup); a new backup succeeds, the power is cut right after it
-# printed its ID and that backup restores; gc (itself cut at times) runs
-# clean.  VMB_POWERLOSS_SEED and VMB_POWERLOSS_ROUNDS reproduce a run.
+# success; or, every other round, just before one of the previous run's
+# syncs: the moment with the most unsynced), the power is cut, and then:
+# every backup reported done still verifies and restores byte-identical;
+# everything listed verifies (no partial backup); a new backup succeeds,
+# the power is cut right after it printed its ID and that backup
+# restores; gc (itself cut at times) runs clean.  VMB_POWERLOSS_SEED and
+# VMB_POWERLOSS_ROUNDS reproduce a run (up to the order of the threads).
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 requires python3
@@ -31,7 +33,7 @@ requires python3
 cutter=$(cd "$(dirname "$0")" && pwd)/crash/powercut.py
 
 seed=${VMB_POWERLOSS_SEED:-$(( $(date +%s%N) / 1000 % 1000000 ))}
-rounds=${VMB_POWERLOSS_ROUNDS:-12}
+rounds=${VMB_POWERLOSS_ROUNDS:-14}
 echo "power-loss: seed $seed, $rounds rounds (VMB_POWERLOSS_SEED=$seed" \
      "reproduces the crash points)"
 RANDOM=$seed
@@ -41,16 +43,33 @@ mkdir "$VMBACKUP_REPO" save
 export VMB_POWERCUT_REPO=$VMBACKUP_REPO VMB_POWERCUT_SAVE=$scratch/save \
        VMB_POWERCUT_LOG=$scratch/pc.log
 
-# Under the shim; CRASH=N kills it before its Nth repository operation.
-pc () { LD_PRELOAD=$POWERCUT VMB_POWERCUT_CRASH_AT=${CRASH:-0} "$VMBACKUP" "$@"; }
+# Under the shim; CRASH=N kills it before its Nth repository operation,
+# CRASH=sN before its Nth sync.
+pc () {
+  local at=${CRASH:-0} sync=0
+  [ "${at#s}" != "$at" ] && sync=${at#s} at=0
+  LD_PRELOAD=$POWERCUT VMB_POWERCUT_CRASH_AT=$at \
+    VMB_POWERCUT_CRASH_AT_SYNC=$sync "$VMBACKUP" "$@"
+}
 # Operations logged so far (each of them a possible crash point).
 nops () { grep -c '^[WCUMRLNB?] ' pc.log 2>/dev/null || true; }
+# Syncs logged so far.
+nsyncs () { grep -c '^B ' pc.log 2>/dev/null || true; }
 
+# power_cut KIND: each kind of moment (mid-run, after success) takes
+# the three ways of losing in turn; KIND "sync" (just before a sync) the
+# harshest there: every name kept, the data behind it lost (losing the
+# names too is what a cut anywhere before that sync does).
+declare -A ncuts
 ncut=0
 power_cut () {
-  local how=()
+  local how=() n=${ncuts[$1]:-0}
   ncut=$((ncut + 1))
-  [ $((ncut % 2)) = 0 ] && how=(--keep-order $RANDOM)
+  ncuts[$1]=$((n + 1))
+  case $1:$((n % 3)) in
+    sync:*|*:1) how=(--keep-order all) ;;
+    *:2) how=(--keep-order $RANDOM) ;;
+  esac
   python3 "$cutter" "$VMBACKUP_REPO" save pc.log "${how[@]}" >>cuts.log \
     || fail "power cut $ncut: $(tail -1 cuts.log)"
   rm -rf save pc.log
@@ -101,10 +120,40 @@ restores () {                   # ID KIND SUM
   fi
 }
 
+# No name in chunks/ points at a chunk a cut damaged, referenced or not
+# (the next backup would reuse it): every chunk file has a sound header
+# (repository-format(5): magic, header CRC-32C, exact length).
+chunk_files_sound () {
+  python3 - "$VMBACKUP_REPO/chunks" <<'PY'
+import os, struct, sys
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+bad = []
+for d, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(d, f)
+        with open(p, "rb") as fh:
+            h = fh.read(32)
+        size = os.path.getsize(p)
+        if (len(h) < 32 or h[:8] != b"VMBCHNK1"
+                or struct.unpack("<I", h[28:32])[0] != crc32c(h[:28])
+                or size != 32 + struct.unpack("<I", h[20:24])[0]):
+            bad.append("%s (%d bytes)" % (p[len(sys.argv[1]) + 1:], size))
+if bad:
+    sys.exit("damaged chunk files: " + ", ".join(bad[:5]))
+PY
+}
+
 # Everything reported done is listed, everything listed verifies; the
 # newest backup reported done, and one other at random, restore.
 check () {
   local what=$1 n listed
+  chunk_files_sound 2>err || fail "$what: $(cat err)"
   vmb list >list.out 2>err || fail "$what: list: $(cat err)"
   while read -r id _; do
     grep -q "^$id " list.out || fail "$what: reported backup $id is gone"
@@ -120,7 +169,7 @@ check () {
 
 # A power cut right after init must leave a working repository.
 pc init --chunk-size 64K >/dev/null
-power_cut
+power_cut done
 truncate -s 16M disk.img
 put_random disk.img 0 4
 put_random disk.img 9 2
@@ -128,38 +177,46 @@ mkdir tree
 for i in 0 1 2 3; do head -c $((RANDOM * 4)) /dev/urandom > tree/f$i; done
 
 # The baseline, each cut right after its success.
-declare -A ops
+declare -A ops syncs
 for kind in image files; do
-  before=$(nops)
+  before=$(nops) sbefore=$(nsyncs)
   backup $kind
   [ $rc = 0 ] || fail "$kind backup: $(cat err)"
   ops[$kind]=$(( $(nops) - before ))
-  power_cut
+  syncs[$kind]=$(( $(nsyncs) - sbefore ))
+  power_cut done
   check "cut after the first $kind backup"
 done
 
 for round in $(seq 1 "$rounds"); do
   kind=$([ $((RANDOM % 2)) = 0 ] && echo image || echo files)
   mutate $kind
-  # Up to a tenth past the end: some runs finish, then the cut follows.
-  crash=$(( RANDOM % (ops[$kind] * 11 / 10) + 1 ))
+  # Up to a tenth past the end (some runs finish, then the cut follows),
+  # or just before one of the syncs.
+  if [ $((round % 2)) = 0 ]; then
+    crash=s$(( RANDOM % syncs[$kind] + 1 )) at=sync
+  else
+    crash=$(( RANDOM % (ops[$kind] * 11 / 10) + 1 )) at=op
+  fi
   backup $kind $crash
   case $rc in
     0) result="finished" ;;
     137) result="killed" ;;
     *) fail "round $round: $kind backup failed: $(cat err)" ;;
   esac
-  power_cut
-  echo "round $round: $kind backup $result at operation $crash of ~${ops[$kind]}"
+  power_cut "$([ $at = sync ] && echo sync || echo $result)"
+  echo "round $round: $kind backup $result at $at ${crash#s} of" \
+       "~$([ $at = sync ] && echo "${syncs[$kind]}" || echo "${ops[$kind]}")"
   check "round $round ($kind, cut at $crash)"
 
   # The next backup succeeds, and is durable once it said so.
   mutate $kind
-  before=$(nops)
+  before=$(nops) sbefore=$(nsyncs)
   backup $kind
   [ $rc = 0 ] || fail "round $round: backup after the cut: $(cat err)"
   ops[$kind]=$(( $(nops) - before ))
-  power_cut
+  syncs[$kind]=$(( $(nsyncs) - sbefore ))
+  power_cut done
   check "round $round: cut after a finished $kind backup"
 
   if [ $((round % 4)) = 0 ]; then
@@ -167,10 +224,10 @@ for round in $(seq 1 "$rounds"); do
     rc=0
     CRASH=$((RANDOM % 300 + 1)) pc gc >out 2>err || rc=$?
     [ $rc = 0 ] || [ $rc = 137 ] || fail "round $round: gc: $(cat err)"
-    power_cut
+    power_cut gc
     check "round $round: gc cut"
     pc gc >out 2>err || fail "round $round: gc after the cut: $(cat err)"
-    power_cut
+    power_cut done
     check "round $round: after gc"
   fi
 done

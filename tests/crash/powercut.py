@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Apply a power cut to a directory watched by the powercut shim.
 
-    powercut.py REPO SAVE LOG [--keep-order SEED]
+    powercut.py REPO SAVE LOG [--keep-order SEED|all]
 
 Reads the shim's undo log (format and model: tests/crash/powercut_log.c)
 and undoes, in the worst case POSIX allows, everything no sync covered:
@@ -13,7 +13,9 @@ and undoes, in the worst case POSIX allows, everything no sync covered:
 With --keep-order SEED, directory operations are kept up to a point in
 the log chosen from SEED (a journaling file system commits metadata in
 order), while file data is still lost: a name may then survive and point
-at a file whose data did not.  Without it every unsynced operation goes.
+at a file whose data did not; --keep-order all keeps every one of them
+(metadata journaled, data not written back).  Without it every unsynced
+operation goes.
 
 Exit status 0; 1 with a message if the log asks for what it cannot undo.
 """
@@ -37,7 +39,7 @@ def main():
     args = sys.argv[1:]
     seed = None
     if len(args) == 5 and args[3] == "--keep-order":
-        seed = int(args[4])
+        seed = args[4]
         args = args[:3]
     if len(args) != 3:
         sys.exit(__doc__)
@@ -70,8 +72,10 @@ def main():
             if last_sync(w[2]) < pos:
                 ops.append((pos, w))
     cut = -1
-    if seed is not None and ops:
-        rng = random.Random(seed)
+    if seed == "all" and ops:
+        cut = ops[-1][0] + 1
+    elif seed is not None and ops:
+        rng = random.Random(int(seed))
         cut = rng.choice([p for p, _ in ops] + [ops[-1][0] + 1])
     undo = [(p, w) for p, w in ops if p >= cut]
 

@@ -35,7 +35,9 @@
  *
  * Environment: VMB_POWERCUT_REPO (the directory watched), _LOG, _SAVE
  * (a directory on the same file system), _CRASH_AT=N (SIGKILL the
- * process before its Nth operation on the repository, syncs included). */
+ * process before its Nth operation on the repository, syncs included),
+ * _CRASH_AT_SYNC=N (before its Nth sync: the moment with the most to
+ * lose, and the same moment whatever the data). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -60,10 +62,10 @@ static struct {
   dev_t dev;
   char save[PATH_MAX];
   int log_fd;
-  unsigned long crash_at;
+  unsigned long crash_at, crash_at_sync;
 } S;
 
-static atomic_ulong ops, next_id, next_save;
+static atomic_ulong ops, syncs, next_id, next_save;
 static pthread_rwlock_t op_lock;
 static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Incremented at every sync's begin; an inode whose last copy is of an
@@ -107,6 +109,7 @@ pc_init (void)
   const char *log = getenv ("VMB_POWERCUT_LOG");
   const char *save = getenv ("VMB_POWERCUT_SAVE");
   const char *crash = getenv ("VMB_POWERCUT_CRASH_AT");
+  const char *crash_sync = getenv ("VMB_POWERCUT_CRASH_AT_SYNC");
   pthread_rwlockattr_t a;
   struct stat st;
 
@@ -122,6 +125,7 @@ pc_init (void)
   S.repolen = strlen (S.repo);
   S.dev = st.st_dev;
   S.crash_at = crash ? strtoul (crash, NULL, 10) : 0;
+  S.crash_at_sync = crash_sync ? strtoul (crash_sync, NULL, 10) : 0;
   S.log_fd = raw_openat (AT_FDCWD, log,
                          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   S.active = S.log_fd >= 0;
@@ -266,15 +270,20 @@ pc_record (const char *fmt, ...)
 }
 
 static void
+crash (void)
+{
+  syscall (SYS_kill, getpid (), SIGKILL);
+  for (;;)
+    pause ();
+}
+
+static void
 count_op (void)
 {
   unsigned long n = atomic_fetch_add (&ops, 1) + 1;
 
-  if (S.crash_at && n == S.crash_at) {
-    syscall (SYS_kill, getpid (), SIGKILL);
-    for (;;)
-      pause ();
-  }
+  if (S.crash_at && n == S.crash_at)
+    crash ();
 }
 
 void
@@ -387,6 +396,8 @@ pc_sync_begin (const struct stat *file)
   unsigned long id;
 
   count_op ();
+  if (S.crash_at_sync && atomic_fetch_add (&syncs, 1) + 1 == S.crash_at_sync)
+    crash ();
   pthread_rwlock_wrlock (&op_lock);
   id = atomic_fetch_add (&next_id, 1) + 1;
   pthread_mutex_lock (&gen_lock);

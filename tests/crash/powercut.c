@@ -111,8 +111,18 @@ fallocate64 (int fd, int mode, off_t off, off_t len)
 int
 posix_fallocate (int fd, off_t off, off_t len)
 {
-  /* Returns an error number, not -1: count any failure as one. */
-  DATA_OP (fd, int, REAL (posix_fallocate) (fd, off, len) ? -1 : 0);
+  struct stat st;
+  char rel[4096];
+  struct pc_op op;
+  int r;
+
+  if (!pc_fd_in_repo (fd, &st, rel, sizeof rel) || !S_ISREG (st.st_mode))
+    return REAL (posix_fallocate) (fd, off, len);
+  pc_op_begin (&op);
+  pc_data (&op, fd, NULL, &st, rel);
+  r = REAL (posix_fallocate) (fd, off, len); /* an error number, not -1 */
+  pc_op_end (&op, r != 0);
+  return r;
 }
 
 ssize_t

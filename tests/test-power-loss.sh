@@ -30,6 +30,10 @@ requires qemu-nbd
 requires python3
 : "${POWERCUT:=$(dirname "$VMBACKUP")/tests/libpowercut.so}"
 [ -f "$POWERCUT" ] || { echo "$0: SKIP: no $POWERCUT (build first)"; exit 77; }
+# In an ASan build the shim is instrumented too, and the ASan runtime
+# must come first in the preload list.
+asan=$(ldd "$POWERCUT" | awk '/libasan/ { print $3 }')
+preload="${asan:+$asan }$POWERCUT"
 cutter=$(cd "$(dirname "$0")" && pwd)/crash/powercut.py
 
 seed=${VMB_POWERLOSS_SEED:-$(( $(date +%s%N) / 1000 % 1000000 ))}
@@ -48,7 +52,7 @@ export VMB_POWERCUT_REPO=$VMBACKUP_REPO VMB_POWERCUT_SAVE=$scratch/save \
 pc () {
   local at=${CRASH:-0} sync=0
   [ "${at#s}" != "$at" ] && sync=${at#s} at=0
-  LD_PRELOAD=$POWERCUT VMB_POWERCUT_CRASH_AT=$at \
+  LD_PRELOAD=$preload VMB_POWERCUT_CRASH_AT=$at \
     VMB_POWERCUT_CRASH_AT_SYNC=$sync "$VMBACKUP" "$@"
 }
 # Operations logged so far (each of them a possible crash point).

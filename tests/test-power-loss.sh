@@ -37,7 +37,7 @@ preload="${asan:+$asan }$POWERCUT"
 cutter=$(cd "$(dirname "$0")" && pwd)/crash/powercut.py
 
 seed=${VMB_POWERLOSS_SEED:-$(( $(date +%s%N) / 1000 % 1000000 ))}
-rounds=${VMB_POWERLOSS_ROUNDS:-14}
+rounds=${VMB_POWERLOSS_ROUNDS:-20}
 echo "power-loss: seed $seed, $rounds rounds (VMB_POWERLOSS_SEED=$seed" \
      "reproduces the crash points)"
 RANDOM=$seed

@@ -18,13 +18,15 @@
 # Rounds: a backup (image or files, incremental) is SIGKILLed by the shim
 # before its Nth operation on the repository (N random, at most a little
 # past the end: then it finishes and the cut comes right after its
-# success; or, every other round, just before one of the previous run's
-# syncs: the moment with the most unsynced), the power is cut, and then:
-# every backup reported done still verifies and restores byte-identical;
-# everything listed verifies (no partial backup); a new backup succeeds,
-# the power is cut right after it printed its ID and that backup
-# restores; gc (itself cut at times) runs clean.  VMB_POWERLOSS_SEED and
-# VMB_POWERLOSS_ROUNDS reproduce a run (up to the order of the threads).
+# success; or, every other round, just before its Nth sync, N up to the
+# previous run's count: the moment with the most unsynced), the power is
+# cut, and then: no chunk file is damaged, referenced or not (a later
+# backup would reuse it); every backup reported done still verifies and
+# restores byte-identical; everything listed verifies (no partial
+# backup); a new backup succeeds, the power is cut right after it
+# printed its ID and that backup restores; gc (itself cut at times) runs
+# clean.  VMB_POWERLOSS_SEED and VMB_POWERLOSS_ROUNDS reproduce a run (up
+# to the order of the threads).
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 requires python3
@@ -75,7 +77,7 @@ power_cut () {
     *:2) how=(--keep-order $RANDOM) ;;
   esac
   python3 "$cutter" "$VMBACKUP_REPO" save pc.log "${how[@]}" >>cuts.log \
-    || fail "power cut $ncut: $(tail -1 cuts.log)"
+    2>cut.err || fail "power cut $ncut: $(cat cut.err)"
   rm -rf save pc.log
   mkdir save
 }

@@ -182,17 +182,23 @@ put_random disk.img 9 2
 mkdir tree
 for i in 0 1 2 3; do head -c $((RANDOM * 4)) /dev/urandom > tree/f$i; done
 
-# The baseline, each cut right after its success.
+# finished_backup KIND WHAT: a backup that must succeed, its operations
+# and syncs counted (the next crash points of its kind), then the power
+# cut right after it printed its ID: it must be durable.
 declare -A ops syncs
-for kind in image files; do
-  before=$(nops) sbefore=$(nsyncs)
-  backup $kind
-  [ $rc = 0 ] || fail "$kind backup: $(cat err)"
-  ops[$kind]=$(( $(nops) - before ))
-  syncs[$kind]=$(( $(nsyncs) - sbefore ))
+finished_backup () {
+  local before=$(nops) sbefore=$(nsyncs)
+  backup $1
+  [ $rc = 0 ] || fail "$2: $1 backup: $(cat err)"
+  ops[$1]=$(( $(nops) - before ))
+  syncs[$1]=$(( $(nsyncs) - sbefore ))
   power_cut done
-  check "cut after the first $kind backup"
-done
+  check "$2: cut after a finished $1 backup"
+}
+
+# The baseline.
+finished_backup image baseline
+finished_backup files baseline
 
 for round in $(seq 1 "$rounds"); do
   kind=$([ $((RANDOM % 2)) = 0 ] && echo image || echo files)
@@ -217,13 +223,7 @@ for round in $(seq 1 "$rounds"); do
 
   # The next backup succeeds, and is durable once it said so.
   mutate $kind
-  before=$(nops) sbefore=$(nsyncs)
-  backup $kind
-  [ $rc = 0 ] || fail "round $round: backup after the cut: $(cat err)"
-  ops[$kind]=$(( $(nops) - before ))
-  syncs[$kind]=$(( $(nsyncs) - sbefore ))
-  power_cut done
-  check "round $round: cut after a finished $kind backup"
+  finished_backup $kind "round $round"
 
   if [ $((round % 4)) = 0 ]; then
     # gc, cut at a random point or right after it finished.

@@ -14,7 +14,11 @@
  *     holds the shared side of a lock from its undo record to its end
  *     and a sync's begin record is written under the exclusive side, so
  *     each operation is wholly before or after that record;
- *   - utimensat (gc's refresh) is not tracked: an mtime is not data.
+ *   - utimensat (gc's refresh) is not tracked: an mtime is not data;
+ *   - one process writes the repository at a time (the record of which
+ *     inodes were copied since the last sync is per process), and what
+ *     libc does by its internal calls (fopen's open, stdio's write) is
+ *     not seen: vmbackup writes no repository file that way.
  *
  * Before each operation on the repository the shim appends a record that
  * says how to undo it (a file's previous content is copied to the save

@@ -98,8 +98,8 @@ tmpfile_create (const char *dir, char **tmppath)
   return fd;
 }
 
-static int
-sync_parent (const char *path)
+int
+fsync_parent (const char *path)
 {
   CLEANUP_FREE char *copy = strdup (path);
 
@@ -138,7 +138,7 @@ commit (int fd, const char *tmppath, const char *path, int replace)
     set_error (errno, "%s %s", replace ? "rename to" : "create", path);
     goto fail;
   }
-  return sync_parent (path);
+  return fsync_parent (path);
 
 fail:
   if (fd >= 0)

@@ -14,6 +14,8 @@ int write_full (int fd, const void *buf, size_t len, off_t offset);
 int read_full (int fd, void *buf, size_t len, off_t offset);
 
 int fsync_dir (const char *dir);
+/* fsync the directory holding path: makes path's name durable. */
+int fsync_parent (const char *path);
 /* Create the directory if missing (one level). */
 int mkdir_if_missing (const char *path, mode_t mode);
 

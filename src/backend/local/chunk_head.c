@@ -15,36 +15,20 @@ int
 local_chunk_head (struct backend *be, const struct digest *d,
                   unsigned char *hdr, size_t hdrlen, uint64_t *filelen)
 {
-  struct local *L = local_of (be);
-  char rel[128];
-  CLEANUP_CLOSE int fd = -1;
+  char name[160];
   struct stat st;
+  CLEANUP_CLOSE int fd = local_chunk_open (local_of (be), d, name, sizeof name,
+                                           &st);
 
-  local_chunk_relpath (d, rel, sizeof rel);
-  /* O_NONBLOCK: something other than a file put there (a FIFO) must not
-   * hang the server; it is refused below. */
-  fd = openat (L->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-  if (fd == -1) {
-    set_error (errno == ENOENT ? 0 : errno, "chunk %s%s", rel + 10,
-               errno == ENOENT ? ": missing" : "");
+  if (fd == -1)
     return -1;
-  }
-  if (fstat (fd, &st) == -1) {
-    set_error (errno, "chunk %s", rel + 10);
-    return -1;
-  }
-  if (!S_ISREG (st.st_mode)) {
-    set_error (0, "chunk %s: not a regular file", rel + 10);
-    return -1;
-  }
   *filelen = st.st_size;
   if ((uint64_t) st.st_size < hdrlen) {
-    set_error (0, "chunk %s: truncated (%lld bytes)", rel + 10,
-               (long long) st.st_size);
+    set_error (0, "%s: truncated (%lld bytes)", name, (long long) st.st_size);
     return -1;
   }
   if (read_full (fd, hdr, hdrlen, 0) == -1) {
-    set_error (errno, "chunk %s: read", rel + 10);
+    set_error (errno, "%s: read", name);
     return -1;
   }
   return 0;

@@ -12,16 +12,14 @@
 #include "local.h"
 
 int
-local_chunk_get (struct backend *be, const struct digest *d,
-                 unsigned char *buf, size_t cap, size_t *len)
+local_chunk_open (struct local *L, const struct digest *d, char *name,
+                  size_t namelen, struct stat *st)
 {
-  struct local *L = local_of (be);
-  char rel[128], name[160];
-  CLEANUP_CLOSE int fd = -1;
-  struct stat st;
+  char rel[128];
+  int fd;
 
   local_chunk_relpath (d, rel, sizeof rel);
-  snprintf (name, sizeof name, "chunk %s", rel + 10);
+  snprintf (name, namelen, "chunk %s", rel + 10);
   fd = open_regular (L->dirfd, rel, O_RDONLY, 0, name);
   if (fd == -1) {
     /* Only a chunk that is not there is missing; one that cannot be
@@ -33,10 +31,25 @@ local_chunk_get (struct backend *be, const struct digest *d,
     }
     return -1;
   }
-  if (fstat (fd, &st) == -1) {
+  if (fstat (fd, st) == -1) {
     set_error (errno, "%s", name);
+    close (fd);
     return -1;
   }
+  return fd;
+}
+
+int
+local_chunk_get (struct backend *be, const struct digest *d,
+                 unsigned char *buf, size_t cap, size_t *len)
+{
+  char name[160];
+  struct stat st;
+  CLEANUP_CLOSE int fd = local_chunk_open (local_of (be), d, name, sizeof name,
+                                           &st);
+
+  if (fd == -1)
+    return -1;
   if ((uint64_t) st.st_size > cap) {
     /* No chunk file is this large: its bytes are wrong. */
     set_error (0, "%s: too large (%lld bytes)", name, (long long) st.st_size);

@@ -76,6 +76,7 @@ local_init (const char *path, const struct backend_new *nc)
   CLEANUP_FREE char *config = NULL;
   char sub[4096];
   int empty;
+  bool created;
 
   if (!backend_chunk_size_valid (chunk_size)) {
     set_error (0, "chunk size %u is not a power of two from 64 KiB to 16 MiB",
@@ -91,6 +92,7 @@ local_init (const char *path, const struct backend_new *nc)
     set_error (0, "%s: directory is not empty", path);
     return -1;
   }
+  created = access (path, F_OK) == -1;
   if (mkdir_if_missing (path, 0700) == -1)
     return -1;
   for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
@@ -103,6 +105,18 @@ local_init (const char *path, const struct backend_new *nc)
     if (mkdir_if_missing (sub, 0700) == -1)
       return -1;
   }
+  /* A name is durable only once its directory is synced: without this a
+   * power cut right after init can take chunks/XX or locks/writers away
+   * and every backup then fails.  The repository's own entries are synced
+   * with config's. */
+  if (created && fsync_parent (path) == -1)
+    return -1;
+  snprintf (sub, sizeof sub, "%s/chunks", path);
+  if (fsync_dir (sub) == -1)
+    return -1;
+  snprintf (sub, sizeof sub, "%s/locks", path);
+  if (fsync_dir (sub) == -1)
+    return -1;
   config = backend_config_new (chunk_size, nc->encryption);
   if (config == NULL)
     return -1;

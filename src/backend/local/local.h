@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
 #include "backend/backend.h"
@@ -77,6 +78,11 @@ int local_writer_flush (struct backend *be, struct backend_stats *stats);
 void local_writer_end (struct backend *be);
 
 /* chunks.c */
+/* Open chunk d as a regular file (a FIFO in its place must not hang
+ * anyone), naming it "chunk XX/HEX" in name, with its stat: the fd, or
+ * -1 with the error classified (missing or not). */
+int local_chunk_open (struct local *L, const struct digest *d, char *name,
+                      size_t namelen, struct stat *st);
 int local_chunk_get (struct backend *be, const struct digest *d,
                      unsigned char *buf, size_t cap, size_t *len);
 int local_chunk_head (struct backend *be, const struct digest *d,

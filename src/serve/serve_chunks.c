@@ -89,7 +89,8 @@ serve_put (struct session *s, const struct proto_request *rq)
   test_hook_serve_chunk ();
   /* chunk_encode never makes a file larger than this (it stores data
    * as is rather than grow it), and s->aligned holds no more. */
-  if (rq->datalen > CHUNK_FILE_MAX (s->repo->chunk_size)) {
+  if (rq->datalen > CHUNK_HEADER_LEN + s->repo->chunk_size
+        + (s->repo->encryption ? CHUNK_SEAL_LEN : 0)) {
     set_error (0,
                "chunk of %zu bytes refused: larger than a chunk file of "
                "this repository can be",

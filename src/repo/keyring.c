@@ -92,12 +92,12 @@ keyring_open (struct repo *repo, const struct key_secret *secret,
       return 0;
     }
   }
-  if (tried == 0)
-    set_error (0, "repository %s has no %s key slot", repo->path,
-               kind_name (secret->kind));
-  else
-    set_error (0, "wrong %s: no key slot of %s opens with it",
-               kind_name (secret->kind), repo->path);
+  set_error (0, "wrong %s: no key slot of %s opens with it%s",
+             kind_name (secret->kind), repo->path,
+             tried == 0 ? secret->kind == KEY_SLOT_PASSPHRASE
+                 ? " (it has no passphrase slot)"
+                 : " (it has no key-file slot)"
+                        : "");
   return -1;
 }
 

@@ -107,10 +107,18 @@ main (void)
            && strstr (get_error (), "more than 32 key slots"),
          "33 slots: %s", get_error ());
   unlink (path_in (dir, "keys/00000000000000bb"));
-  /* The planted one is read and refused, naming it. */
+  /* The planted one is read and refused, naming it; the other slots
+   * still open. */
   CHECK (keyring_load (repo, slots, &n) == -1
            && strstr (get_error (), "00000000000000aa"),
          "garbage slot: %s", get_error ());
+  CHECK (keyring_open (repo, &secret, master2, NULL) == 0,
+         "a damaged slot locks out the others: %s", get_error ());
+  CHECK (keyring_open (repo, &pass, master2, NULL) == -1
+           && strstr (get_error (),
+                      "(it has no passphrase slot); key slot "
+                      "00000000000000aa"),
+         "damaged slot not named: %s", get_error ());
   /* A real slot copied under another name. */
   {
     char src[1024];

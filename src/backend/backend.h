@@ -255,7 +255,8 @@ struct backend_ops {
 
   /* The IDs of the stored slots (names of BACKEND_KEY_ID_LEN lower-case
    * hex digits; anything else under keys/ is not a slot), into ids, at
-   * most max of them: more is an error ("more than MAX key slots"), so
+   * most max of them: more is an error ("more than MAX key slots", with
+   * *n set to max; any other error leaves it below max), so
    * that a hostile repository with thousands of slots costs one bounded
    * listing.  A repository without keys/ has none. */
   int (*key_list) (struct backend *be, char (*ids)[BACKEND_KEY_ID_LEN + 1],

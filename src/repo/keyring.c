@@ -1,5 +1,6 @@
 /* Key slots: loading, opening, adding, removing (see keyring.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,27 +78,37 @@ keyring_open (struct repo *repo, const struct key_secret *secret,
               unsigned char master[MASTER_KEY_LEN],
               char opened[KEY_SLOT_ID_LEN + 1])
 {
-  struct key_slot slots[KEYRING_MAX_SLOTS];
-  size_t n, tried = 0;
+  char ids[KEYRING_MAX_SLOTS][BACKEND_KEY_ID_LEN + 1];
+  char bad[256] = "";
+  size_t n, tried = 0, unreadable = 0;
 
-  if (need_encrypted (repo) == -1 || keyring_load (repo, slots, &n) == -1)
+  if (need_encrypted (repo) == -1
+      || repo->be->ops->key_list (repo->be, ids, KEYRING_MAX_SLOTS, &n) == -1)
     return -1;
   for (size_t i = 0; i < n; i++) {
-    if (slots[i].kind != secret->kind)
+    struct key_slot s;
+    /* A damaged slot must not lock out the holders of the others. */
+    if (load_one (repo, ids[i], &s) == -1) {
+      if (unreadable++ == 0)
+        snprintf (bad, sizeof bad, "; %s", get_error ());
+      continue;
+    }
+    if (s.kind != secret->kind)
       continue;
     tried++;
-    if (key_slot_open (&slots[i], secret, master) == 0) {
+    if (key_slot_open (&s, secret, master) == 0) {
       if (opened)
-        memcpy (opened, slots[i].id, KEY_SLOT_ID_LEN + 1);
+        memcpy (opened, s.id, KEY_SLOT_ID_LEN + 1);
       return 0;
     }
   }
-  if (tried == 0)
-    set_error (0, "repository %s has no %s key slot", repo->path,
-               kind_name (secret->kind));
-  else
-    set_error (0, "wrong %s: no key slot of %s opens with it",
-               kind_name (secret->kind), repo->path);
+  set_error (0, "wrong %s: no key slot of %s opens with it%s%s",
+             kind_name (secret->kind), repo->path,
+             tried == 0 ? secret->kind == KEY_SLOT_PASSPHRASE
+                 ? " (it has no passphrase slot)"
+                 : " (it has no key-file slot)"
+                        : "",
+             bad);
   return -1;
 }
 

@@ -103,8 +103,14 @@ check_downgrade (struct repo *repo)
 
   if (repo->encryption)
     return 0;
-  if (repo->be->ops->key_list (repo->be, ids, BACKEND_MAX_KEY_SLOTS, &n) == 0
-      && n == 0)
+  /* Too many slots (an error with n at the most) is "has key slots"
+   * too. */
+  if (repo->be->ops->key_list (repo->be, ids, BACKEND_MAX_KEY_SLOTS, &n) == -1
+      && n < BACKEND_MAX_KEY_SLOTS) {
+    error_prefix ("%s: key slots", repo->path);
+    return -1;
+  }
+  if (n == 0)
     return 0;
   set_error (0,
              "%s: the config says the repository is not encrypted, but it "

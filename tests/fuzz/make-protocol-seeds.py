@@ -35,6 +35,13 @@ seeds = {
     "delete": frame(DELETE, 17, string("vm1/20260101T000000Z")),
     "gc": frame(GC, 18, b"\x01"),
     "verify": frame(VERIFY, 19, b"vm1\nvm2/20260101T000000Z\n"),
+    "init-encrypted": frame(INIT, 1, open_payload("/srv/new") + u32(65536)
+                            + u32(1) + string("3f9c2a1b0d4e5f60")
+                            + b"vmbackup-key-slot 1\nid 3f9c2a1b0d4e5f60\n"),
+    "keys": (frame(KEY_LIST, 20) + frame(KEY_GET, 21, string("3f9c2a1b0d4e5f60"))
+             + frame(KEY_PUT, 22, string("3f9c2a1b0d4e5f60")
+                     + b"vmbackup-key-slot 1\nid 3f9c2a1b0d4e5f60\n")
+             + frame(KEY_DELETE, 23, string("3f9c2a1b0d4e5f60"))),
 }
 for name, data in seeds.items():
     with open(os.path.join(out, name), "wb") as f:

@@ -37,6 +37,7 @@ remote_key_list (struct backend *be, char (*ids)[BACKEND_KEY_ID_LEN + 1],
   count = pr_u32 (&r);
   if (count > max) {
     set_error (0, "%s: more than %zu key slots", be->location, max);
+    *n = max;
     return -1;
   }
   for (uint32_t i = 0; i < count && !r.bad; i++) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -70,6 +71,21 @@ plan_boot (struct restore_plan *plan, const struct domain_info *info,
  * VERSION tpm2 or tpm1.2; restore puts each file into the restored
  * domain's own directory (a new UUID under --as), so only VERSION/FILE
  * is taken from the line, and the line must be that shape exactly. */
+/* "tpm2/FILE" or "tpm1.2/FILE": one of swtpm's version directories and
+ * a file directly in it. */
+static bool
+tpm_file_name (const char *rest)
+{
+  const char *slash = strchr (rest, '/');
+  size_t len;
+
+  if (slash == NULL || strchr (slash + 1, '/') != NULL)
+    return false;
+  len = slash - rest;
+  return (len == 4 && memcmp (rest, "tpm2", 4) == 0)
+    || (len == 6 && memcmp (rest, "tpm1.2", 6) == 0);
+}
+
 static int
 plan_tpm (struct restore_plan *plan, const struct domain_info *info,
           const struct manifest_file *f)
@@ -77,7 +93,6 @@ plan_tpm (struct restore_plan *plan, const struct domain_info *info,
   static const char *const versions[] = { "tpm2", "tpm1.2" };
   CLEANUP_FREE char *dir = NULL;
   struct planned_tpm *t;
-  const char *rest;
   size_t n;
 
   if (!info->has_tpm || info->uuid == NULL) {
@@ -95,11 +110,7 @@ plan_tpm (struct restore_plan *plan, const struct domain_info *info,
     return -1;
   }
   n = strlen (dir);
-  rest = f->path + n;
-  if (strncmp (f->path, dir, n) != 0
-      || !(
-        (strncmp (rest, "tpm2/", 5) == 0 && !strchr (rest + 5, '/'))
-        || (strncmp (rest, "tpm1.2/", 7) == 0 && !strchr (rest + 7, '/')))) {
+  if (strncmp (f->path, dir, n) != 0 || !tpm_file_name (f->path + n)) {
     set_error (0,
                "TPM state file %s is not in %s%s or %s%s (the state "
                "libvirt keeps for the backed-up domain)",
@@ -108,7 +119,7 @@ plan_tpm (struct restore_plan *plan, const struct domain_info *info,
   }
   t = &plan->tpm[plan->ntpm];
   t->file = f;
-  t->rel = strdup (rest);
+  t->rel = strdup (f->path + n);
   if (t->rel == NULL) {
     set_error (ENOMEM, "restore plan");
     return -1;

@@ -153,7 +153,7 @@ check_kind (const struct manifest *m)
 
 /* What each kind holds, so that what is committed can be restored: an
  * image backup is one disk, a files backup its archive and no disk, a
- * VM backup has its domain XML once. */
+ * VM backup has its domain XML once; disks are raw or qcow2. */
 static int
 check_shape (const struct manifest *m)
 {
@@ -161,6 +161,13 @@ check_shape (const struct manifest *m)
 
   for (size_t i = 0; i < m->files.len; i++)
     domain_xml += strcmp (m->files.ptr[i].role, "domain-xml") == 0;
+  for (size_t i = 0; i < m->disks.len; i++)
+    if (strcmp (m->disks.ptr[i].format, "raw") != 0
+        && strcmp (m->disks.ptr[i].format, "qcow2") != 0) {
+      set_error (0, "disk %s: format %s is not raw or qcow2",
+                 m->disks.ptr[i].name, m->disks.ptr[i].format);
+      return -1;
+    }
   if (strcmp (m->kind, "image") == 0 && m->disks.len != 1) {
     set_error (0, "an image backup has one disk, not %zu", m->disks.len);
     return -1;

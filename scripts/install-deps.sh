@@ -12,6 +12,9 @@ packages=(
   qemu-utils libnbd-bin
   # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive
   clang libclang-rt-14-dev time util-linux python3 perl
+  # the independent repository reader (tests/vmbread.py): AES-GCM and
+  # ChaCha20-Poly1305, zstd, XXH3
+  python3-cryptography python3-zstandard python3-xxhash
   # file backup tests: setfattr, setfacl, getfacl
   attr acl
   # remote repository tests: a real sshd on 127.0.0.1, the ssh client

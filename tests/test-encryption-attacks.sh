@@ -16,6 +16,10 @@
 source "$(dirname "$0")/functions.sh"
 requires qemu-nbd
 requires python3
+/usr/bin/python3 -c 'import cryptography, zstandard, xxhash' 2>/dev/null || {
+  echo "$0: SKIP: Debian's python3-cryptography, python3-zstandard and python3-xxhash are needed"
+  exit 77
+}
 cd "$scratch"
 export VMBACKUP_PASSWORD="the right one"
 vmb init --chunk-size 64K --encryption aes-256-gcm >/dev/null

@@ -10,6 +10,10 @@ source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ssh.sh"
 requires qemu-nbd
 requires python3
+/usr/bin/python3 -c 'import cryptography, zstandard, xxhash' 2>/dev/null || {
+  echo "$0: SKIP: Debian's python3-cryptography, python3-zstandard and python3-xxhash are needed"
+  exit 77
+}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$scratch"
 export VMBACKUP_PASSWORD="correct horse battery staple"

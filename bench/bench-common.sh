@@ -4,6 +4,12 @@
 
 if [[ -x /usr/bin/time ]]; then have_gnu_time=1; else have_gnu_time=0; fi
 
+# vmbackup encrypts new repositories by default, as restic always does;
+# its key is a key file, made by the first init (a passphrase would add
+# one scrypt run, about half a second, to every command).
+# shellcheck disable=SC2154  # $work: set by the script that sources this
+export VMBACKUP_KEY_FILE=$work/vmbackup.key
+
 # Endless pseudo-random bytes, reproducible from a key number.
 # AES-CTR of zeros runs at GB/s where /dev/urandom does not.
 random_stream () {

@@ -70,13 +70,17 @@ _tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # chunks at $local_repo (under $scratch/allowed), the test key forced to
 # "vmbackup serve --append-only --restrict-to-path $scratch/allowed
 # OPTIONS", and VMBACKUP_REPO its ssh:// URL.  The admin works on
-# $local_repo directly.
+# $local_repo directly.  The repository is in the clear: these tests
+# forge manifests and indexes through the raw protocol, which needs the
+# format in the clear (the encrypted server path has its own tests).
 start_append_only ()
 {
   start_sshd
   mkdir -p "$scratch/allowed"
   local_repo=$scratch/allowed/repo
-  VMBACKUP_REPO=$local_repo vmb init --chunk-size 64K >/dev/null
+  in_the_clear
+  VMBACKUP_REPO=$local_repo vmb init --encryption none --chunk-size 64K \
+    >/dev/null
   authorize_key "command=\"$VMBACKUP serve --append-only --restrict-to-path $scratch/allowed${1:+ $1}\",restrict"
   export VMBACKUP_REPO=ssh://root@127.0.0.1:$ssh_port$local_repo
 }

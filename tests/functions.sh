@@ -47,6 +47,17 @@ scratch=$(mktemp -d "${TMPDIR:-/var/tmp}/vmbackup-test.XXXXXX")
 cleanup_fn "rm -rf '$scratch'"
 export VMBACKUP_REPO="$scratch/repo"
 export VMBACKUP_EVENT_LOG="$scratch/events.log"
+# New repositories are encrypted by default; the key is a key file (no
+# scrypt per command, so tests stay fast), made by the first init.  A
+# test of a repository in the clear unsets it (a key given for one is
+# refused) and says init --encryption none.
+export VMBACKUP_KEY_FILE="$scratch/repo.key"
+# For a test that reads or forges stored bytes through their format in
+# the clear (its inits say --encryption none).
+in_the_clear ()
+{
+  unset VMBACKUP_KEY_FILE
+}
 
 vmb ()
 {

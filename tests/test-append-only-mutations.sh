@@ -15,6 +15,7 @@
 # (printed; set it to replay a failure).
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ssh.sh"
+in_the_clear  # it mutates manifests and indexes in the clear
 requires_root "sshd"
 requires python3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +24,7 @@ start_sshd
 seed=${SEED:-$RANDOM}
 echo "seed $seed"
 repo=$scratch/repo
-vmb init --chunk-size 64K >/dev/null
+vmb init --encryption none --chunk-size 64K >/dev/null
 authorize_key "command=\"$VMBACKUP serve --append-only --restrict-to-path $repo\",restrict"
 
 # The victims: two image backups and two files backups.

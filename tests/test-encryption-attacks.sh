@@ -14,6 +14,7 @@
 #   - a sealed manifest replayed under another backup ID (checksum and
 #     envelope made right): refused with the key.
 source "$(dirname "$0")/functions.sh"
+unset VMBACKUP_KEY_FILE  # this test gives each key itself
 requires qemu-nbd
 requires python3
 /usr/bin/python3 -c 'import cryptography, zstandard, xxhash' 2>/dev/null || {

@@ -8,6 +8,7 @@
 # keys/ as it was; it also refuses a slot that does not parse.
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ssh.sh"
+unset VMBACKUP_KEY_FILE  # this test gives each key itself
 requires_root "sshd"
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$scratch"

@@ -8,6 +8,7 @@
 # because key slots exist; the passphrase prompt on a terminal does not
 # echo.  (Over ssh: test-encryption-keys-remote.sh.)
 source "$(dirname "$0")/functions.sh"
+unset VMBACKUP_KEY_FILE  # this test gives each key itself
 requires python3
 requires setsid
 cd "$scratch"
@@ -36,8 +37,20 @@ assert i["key_slots"] == 1 and len(i["id"]) == 32, i
 PY
 vmb --repo "$A" info | grep -qE "^encryption +aes-256-gcm$" || fail "info"
 
-# --- a repository in the clear stays version 1
-vmb --repo "$scratch/plain" init > plain.out
+# --- encrypted is the default: without a key, init says where one
+# comes from and makes nothing; with one, it encrypts
+expect_fail 1 "no key for the new encrypted repository .*/dflt: give --key-file PATH, \\\$VMBACKUP_KEY_FILE" \
+  setsid -w "$VMBACKUP" --repo "$scratch/dflt" init
+[ ! -e "$scratch/dflt/config" ] || fail "init without a key made a repository"
+VMBACKUP_KEY_FILE=$scratch/dflt.key vmb --repo "$scratch/dflt" init > dflt.out \
+  || fail "default init with a key file: $(cat dflt.out)"
+grep -qE "^encryption: (aes-256-gcm|chacha20-poly1305) \(first key slot: key file\)" \
+  dflt.out || fail "default init: $(cat dflt.out)"
+head -1 "$scratch/dflt/config" | grep -qx "vmbackup-repository 2" \
+  || fail "the default repository is not encrypted"
+
+# --- a repository in the clear, asked for, stays version 1
+vmb --repo "$scratch/plain" init --encryption none > plain.out
 grep -q "^encryption: none" plain.out || fail "init none: $(cat plain.out)"
 head -1 "$scratch/plain/config" | grep -qx "vmbackup-repository 1" \
   || fail "a repository in the clear is not version 1"
@@ -58,7 +71,7 @@ VMBACKUP_PASSWORD=pw1 vmb --repo "$A" list > /dev/null \
   || fail "the right passphrase does not open it"
 
 # --- no source and no terminal: one line naming the sources
-expect_fail 1 "no key was given: give --key-file PATH, \\\$VMBACKUP_PASSWORD_FILE or \\\$VMBACKUP_PASSWORD" \
+expect_fail 1 "no key was given: give --key-file PATH, \\\$VMBACKUP_KEY_FILE, \\\$VMBACKUP_PASSWORD_FILE or \\\$VMBACKUP_PASSWORD" \
   setsid -w "$VMBACKUP" --repo "$A" list < /dev/null
 one_line
 # ... and commands that need no key do not ask
@@ -171,7 +184,7 @@ one_line
 expect_fail 1 "is not encrypted; no key is needed" \
   vmb --key-file "$scratch/kb" --repo "$scratch/plain" list
 VMBACKUP_PASSWORD=x expect_fail 1 "would not be encrypted, yet a key" \
-  vmb --repo "$scratch/plain2" init
+  vmb --repo "$scratch/plain2" init --encryption none
 vmb --repo "$scratch/plain" list > /dev/null || fail "plain list"
 
 # --- a config rewritten from version 2 to 1 (checksum recomputed)
@@ -200,8 +213,9 @@ def run(argv, answers):
     if pid == 0:
         os.execve(vmb, [vmb] + argv, env)
     out = b""
+    pos = 0  # each prompt is looked for after the one answered before
     for prompt, answer in answers:
-        while prompt not in out:
+        while prompt not in out[pos:]:
             try:
                 b = os.read(fd, 1024)
             except OSError:
@@ -209,6 +223,7 @@ def run(argv, answers):
             if not b:
                 raise SystemExit("no prompt %r: %r" % (prompt, out))
             out += b
+        pos = out.index(prompt, pos) + len(prompt)
         time.sleep(0.2)  # let it turn echo off; the answer must not show
         os.write(fd, answer + (b"" if answer == b"\x03" else b"\n"))
     while True:
@@ -233,8 +248,13 @@ rc, out = run(["--repo", repo, "key", "add", "--label", "typed"],
                (b"Repeat the new passphrase: ", b"pw5")])
 assert rc == 0 and "added key slot" in out, out
 assert "pw4" not in out and "pw5" not in out, "echoed: %r" % out
-rc, out = run(["--repo", repo, "list"], [(b"Passphrase for", b"wrong")])
+# A mistyped passphrase is asked again, three tries in all.
+rc, out = run(["--repo", repo, "list"], [(b"Passphrase for", b"wrong")] * 3)
 assert rc == 1 and "wrong passphrase" in out, out
+assert out.count("Passphrase for") == 3 and "try again" in out, out
+rc, out = run(["--repo", repo, "list"],
+              [(b"Passphrase for", b"wrong"), (b"Passphrase for", b"pw4")])
+assert rc == 0 and out.count("try again") == 1, out
 rc, out = run(["--repo", repo, "list"], [(b"Passphrase for", b"\x03")])
 assert rc == -2, (rc, out)  # killed by the SIGINT of ^C, echo restored
 rc, out = run(["--repo", new, "init", "--encryption", "aes-256-gcm"],

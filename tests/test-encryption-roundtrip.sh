@@ -8,6 +8,7 @@
 # restores the image with the passphrase.
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ssh.sh"
+unset VMBACKUP_KEY_FILE  # this test gives each key itself
 requires qemu-nbd
 requires python3
 /usr/bin/python3 -c 'import cryptography, zstandard, xxhash' 2>/dev/null || {
@@ -42,6 +43,8 @@ mkdir src
 head -c 300K /dev/urandom > src/random
 printf '%s\n' "$marker" > "src/$marker.txt"
 vmb files backup --name f src > f1.out || fail "files backup: $(cat f1.out)"
+[ "$(vmb list --json | grep -c '"encryption": "aes-256-gcm"')" = 3 ] \
+  || fail "list --json does not say each backup is encrypted"
 
 # Nothing readable: the marker, its file name, the plain SHA-256 of any
 # chunk of the image.

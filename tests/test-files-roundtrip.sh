@@ -73,7 +73,10 @@ cp -a "$VMBACKUP_REPO" nobody-repo
 chown -R 65534:65534 nobody-repo
 mkdir nobody-out && chown 65534:65534 nobody-out
 touch nobody-events.log && chown 65534:65534 nobody-events.log
+# The user who restores holds the key too.
+cp "$VMBACKUP_KEY_FILE" nobody.key && chown 65534:65534 nobody.key
 VMBACKUP_EVENT_LOG=$scratch/nobody-events.log \
+  VMBACKUP_KEY_FILE=$scratch/nobody.key \
   setpriv --reuid=65534 --regid=65534 --clear-groups \
   "$VMBACKUP" --repo "$scratch/nobody-repo" files restore "$id" \
   --to nobody-out > nobody.out 2> nobody.err \

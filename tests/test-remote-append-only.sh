@@ -11,14 +11,15 @@
 # repository verifies clean locally at the end.
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ssh.sh"
+in_the_clear  # its raw client forges chunks and manifests in the clear
 requires_root "sshd"
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$scratch"
 start_sshd
 allowed=$scratch/allowed
 mkdir -p "$allowed" "$scratch/outside"
-VMBACKUP_REPO=$allowed/repo vmb init --chunk-size 64K >/dev/null
-VMBACKUP_REPO=$scratch/outside/repo vmb init >/dev/null
+VMBACKUP_REPO=$allowed/repo vmb init --encryption none --chunk-size 64K >/dev/null
+VMBACKUP_REPO=$scratch/outside/repo vmb init --encryption none >/dev/null
 authorize_key "command=\"$VMBACKUP serve --append-only --restrict-to-path $allowed\",restrict"
 base=ssh://root@127.0.0.1:$ssh_port
 export VMBACKUP_REPO=$base$allowed/repo
@@ -135,10 +136,10 @@ ln -s ../outside "$allowed/link"
 expect_fail 1 "outside the paths this server allows" vmb --repo "$base$scratch/outside/repo" list
 expect_fail 1 "outside the paths this server allows" vmb --repo "$base$allowed/../outside/repo" list
 expect_fail 1 "outside the paths this server allows" vmb --repo "$base$allowed/link/repo" list
-expect_fail 1 "outside the paths this server allows" vmb --repo "$base$allowed/link/new" init
+expect_fail 1 "outside the paths this server allows" vmb --repo "$base$allowed/link/new" init --encryption none
 [ ! -e "$scratch/outside/new" ] || fail "init through a symlink created a repository outside"
 expect_fail 1 "not absolute|not a repository URL" vmb --repo "ssh://root@127.0.0.1:$ssh_port/" list
-vmb --repo "$base$allowed/new" init >/dev/null || fail "init inside the allowed path"
+vmb --repo "$base$allowed/new" init --encryption none >/dev/null || fail "init inside the allowed path"
 vmb --repo "$base$allowed/new" list >/dev/null || fail "list of a new repository"
 
 VMBACKUP_REPO=$allowed/repo vmb verify > local.out || fail "local verify: $(cat local.out)"

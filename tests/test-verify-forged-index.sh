@@ -6,12 +6,13 @@
 # to quarantine/, and the victim still restores byte-identical; restore of
 # the forged backup fails with one clear line.
 source "$(dirname "$0")/functions.sh"
+in_the_clear  # it forges an index through the format in the clear
 requires qemu-nbd
 requires python3
 testdir=$(cd "$(dirname "$0")" && pwd)
 
 cd "$scratch"
-vmb init --chunk-size 64K >/dev/null
+vmb init --encryption none --chunk-size 64K >/dev/null
 truncate -s 1M disk.img
 put_random disk.img 0 1          # 16 chunks of data
 vmb backup --image m=disk.img >/dev/null

@@ -12,9 +12,9 @@
 #include "key_source.h"
 #include "parse_options.h"
 
-/* What a new repository gets without --encryption: encrypting every new
- * repository by default (issue 13) is flipping this one line. */
-static const bool encrypt_by_default = false;
+/* What a new repository gets without --encryption: everything that
+ * leaves the host should be encrypted, so the clear is the opt-out. */
+static const bool encrypt_by_default = true;
 
 /* 0 for "none", else the cipher; -1 after printing. */
 static int
@@ -78,7 +78,8 @@ cmd_init (int argc, char **argv)
     OPT_CHOICE (0, "encryption", &encryption,
                 "aes-256-gcm|chacha20-poly1305|none",
                 "encrypt everything stored, with this cipher (default "
-                "none for now); it cannot change later"),
+                "aes-256-gcm, or chacha20-poly1305 without AES "
+                "instructions), or none; it cannot change later"),
     OPT_STRING (0, "key-label", &label, "LABEL",
                 "the first key slot's label (default: passphrase or "
                 "key-file)"),

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+#include "crypto/aead.h"
 #include "repo/manifest.h"
 #include "cli.h"
 #include "parse_options.h"
@@ -17,8 +18,10 @@ warn_unreadable (void *opaque, const char *id, const char *msg)
   cli_warning ("%s (run 'vmbackup verify')", msg);
 }
 
+/* The repository's cipher, on each backup: a consumer of the array
+ * learns whether what it lists is encrypted without another command. */
 static void
-print_json (const manifest_vector *v)
+print_json (const manifest_vector *v, const char *encryption)
 {
   struct strbuf sb = STRBUF_INIT;
   char t[32];
@@ -41,6 +44,8 @@ print_json (const manifest_vector *v)
                  manifest_logical_size (m), manifest_stored_new (m));
     strbuf_add_json_string (&sb, m->consistency);
     strbuf_addf (&sb, ", \"downtime_ms\": %" PRId64, m->downtime_ms);
+    strbuf_addstr (&sb, ", \"encryption\": ");
+    strbuf_add_json_string (&sb, encryption);
     if (m->checkpoint) {
       strbuf_addstr (&sb, ", \"checkpoint\": ");
       strbuf_add_json_string (&sb, m->checkpoint);
@@ -109,7 +114,9 @@ cmd_list (int argc, char **argv)
     r = EXIT_FAIL;
   }
   else if (json)
-    print_json (&v);
+    print_json (&v,
+                repo->encryption ? aead_cipher_name (repo->encryption)
+                                 : "none");
   else {
     if (v.len)
       printf ("%-40s %-20s %10s %10s %-11s %s\n", "ID", "TIME", "SIZE", "NEW",

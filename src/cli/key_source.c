@@ -17,9 +17,12 @@
 
 const char *global_key_file;
 
+/* How often a passphrase typed at the terminal may be tried. */
+#define PROMPT_TRIES 3
+
 #define SOURCES                                                           \
-  "give --key-file PATH, $VMBACKUP_PASSWORD_FILE or $VMBACKUP_PASSWORD, " \
-  "or run on a terminal to be asked"
+  "give --key-file PATH, $VMBACKUP_KEY_FILE, $VMBACKUP_PASSWORD_FILE or " \
+  "$VMBACKUP_PASSWORD, or run on a terminal to be asked"
 
 static const char *
 env (const char *name)
@@ -136,6 +139,7 @@ ask (struct cli_key *k, const char *prompt, const char *again)
   int r = -1;
 
   snprintf (k->source, sizeof k->source, "the terminal");
+  k->typed = true;
   if (prompt_secret (prompt, first, sizeof first, &n1) == -1) {
     cli_error ("%s", get_error ());
     return -1;
@@ -277,14 +281,22 @@ cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
     cli_error ("repository %s is not encrypted; it has no keys", repo->path);
     return -1;
   }
-  if (cli_key_read (&k, true, repo->path) == -1)
-    return -1;
-  opened[0] = '\0';
-  if (k.is_export)
-    r = keyring_import (repo, (const char *) k.buf, k.len, master);
-  else
-    r = keyring_open (repo, &k.secret, master, opened);
-  cli_key_wipe (&k);
+  /* A passphrase typed at the prompt may be mistyped: ask again, as
+   * sudo and ssh do, up to PROMPT_TRIES times; a key from a file or the
+   * environment gets one try. */
+  for (int tries = 1;; tries++) {
+    if (cli_key_read (&k, true, repo->path) == -1)
+      return -1;
+    opened[0] = '\0';
+    if (k.is_export)
+      r = keyring_import (repo, (const char *) k.buf, k.len, master);
+    else
+      r = keyring_open (repo, &k.secret, master, opened);
+    cli_key_wipe (&k);
+    if (r == 0 || !k.typed || tries == PROMPT_TRIES)
+      break;
+    cli_warning ("%s; try again", get_error ());
+  }
   if (r == -1)
     cli_error ("%s", get_error ());
   return r;
@@ -307,7 +319,8 @@ cli_repo_keys (struct repo *repo, enum cli_key_use use)
      * a key expects encryption. */
     cli_error ("repository %s is not encrypted; no key is needed (refusing "
                "it, since a key was given: --key-file, "
-               "$VMBACKUP_PASSWORD_FILE or $VMBACKUP_PASSWORD)",
+               "$VMBACKUP_KEY_FILE, $VMBACKUP_PASSWORD_FILE or "
+               "$VMBACKUP_PASSWORD)",
                repo->path);
     return -1;
   }

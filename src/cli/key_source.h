@@ -26,6 +26,7 @@ struct cli_key {
   unsigned char buf[CLI_SECRET_MAX + 1];
   size_t len;
   char source[128]; /* "--key-file k", "$VMBACKUP_PASSWORD": for messages */
+  bool typed;       /* asked on the terminal: a mistake may be retyped */
 };
 
 extern const char *global_key_file; /* --key-file PATH */

@@ -172,6 +172,11 @@ main (int argc, char **argv)
                                 argv[optind - 1]);
     }
   }
+  /* A key file from the environment is the same source as --key-file
+   * (jobs and systemd units set it once); the option wins. */
+  if (global_key_file == NULL && getenv ("VMBACKUP_KEY_FILE")
+      && getenv ("VMBACKUP_KEY_FILE")[0])
+    global_key_file = getenv ("VMBACKUP_KEY_FILE");
   if (optind >= argc) {
     main_help (stderr);
     return EXIT_USAGE;

@@ -41,16 +41,23 @@ read_head (struct check *c, const struct digest *d,
 }
 
 /* Chunk d, slot i of what, must be stored with want raw bytes (a zero
- * digest is a chunk of zeros that is never stored). */
+ * digest is a chunk of zeros that is never stored).  In an encrypted
+ * repository a stream map's chunks are stored in the clear (version 1,
+ * so that gc reads them without the key) and every other chunk sealed
+ * (version 2): the server takes both at upload, since it cannot tell
+ * them apart there, and holds each reference to its kind here.  Only
+ * data chunks go into the full set, so a map chunk cannot vouch for a
+ * data reference to the same name. */
 static int
 check_chunk (struct check *c, const char *what, uint64_t i,
-             const struct digest *d, uint64_t want)
+             const struct digest *d, uint64_t want, bool map)
 {
   unsigned char hdr[CHUNK_HEADER_LEN];
   char hex[DIGEST_HEX_LEN + 1];
   struct chunk_header h;
   uint64_t filelen;
-  bool full = want == c->repo->chunk_size;
+  bool full = want == c->repo->chunk_size && !map;
+  unsigned version = c->repo->encryption && !map ? 2 : 1;
 
   if (digest_is_zero (d) || (full && c->full && digest_set_get (c->full, d)))
     return 0;
@@ -60,6 +67,13 @@ check_chunk (struct check *c, const char *what, uint64_t i,
   if (read_head (c, d, hdr, &filelen) == -1
       || chunk_header_parse (hdr, filelen, c->repo->chunk_size, &h) == -1) {
     error_prefix ("%s: chunk %llu (%.16s)", what, (unsigned long long) i, hex);
+    return -1;
+  }
+  if (h.version != version) {
+    set_error (0, "%s: chunk %llu (%.16s) is %s", what, (unsigned long long) i,
+               hex,
+               version == 2 ? "stored in the clear in an encrypted repository"
+                            : "encrypted where the clear belongs");
     return -1;
   }
   if (h.raw_size != want) {
@@ -76,7 +90,7 @@ check_chunk (struct check *c, const char *what, uint64_t i,
 /* Index id of something of size bytes, and every chunk it names. */
 static int
 check_index (struct check *c, const char *what, const struct digest *id,
-             uint64_t size)
+             uint64_t size, bool map)
 {
   uint32_t csize = c->repo->chunk_size;
   struct index_reader ir;
@@ -97,7 +111,7 @@ check_index (struct check *c, const char *what, const struct digest *id,
     uint64_t want = size - i * csize < csize ? size - i * csize : csize;
     r = index_reader_get (&ir, i, &d) == -1
       ? -1
-      : check_chunk (c, what, i, &d, want);
+      : check_chunk (c, what, i, &d, want, map);
   }
   index_reader_close (&ir);
   return r;
@@ -118,7 +132,7 @@ check_stream (struct check *c, const char *what, const struct digest *map_id,
                (unsigned long long) count);
     return -1;
   }
-  if (check_index (c, what, map_id, bytes) == -1)
+  if (check_index (c, what, map_id, bytes, true) == -1)
     return -1;
   if (stream_map_open (&map, c->repo, map_id, count, size) == -1) {
     error_prefix ("%s", what);
@@ -131,7 +145,7 @@ check_stream (struct check *c, const char *what, const struct digest *map_id,
     if (r == -1)
       error_prefix ("%s", what);
     else
-      r = check_chunk (c, what, i, &d, end - start);
+      r = check_chunk (c, what, i, &d, end - start, false);
   }
   stream_map_close (&map);
   return r;
@@ -147,11 +161,13 @@ backup_check (struct repo *repo, const struct manifest *m,
 
   for (size_t i = 0; r == 0 && i < m->disks.len; i++) {
     snprintf (what, sizeof what, "disk %s", m->disks.ptr[i].name);
-    r = check_index (&c, what, &m->disks.ptr[i].index, m->disks.ptr[i].size);
+    r = check_index (&c, what, &m->disks.ptr[i].index, m->disks.ptr[i].size,
+                     false);
   }
   for (size_t i = 0; r == 0 && i < m->files.len; i++) {
     snprintf (what, sizeof what, "file %s", m->files.ptr[i].role);
-    r = check_index (&c, what, &m->files.ptr[i].index, m->files.ptr[i].size);
+    r = check_index (&c, what, &m->files.ptr[i].index, m->files.ptr[i].size,
+                     false);
   }
   if (r == 0 && m->archive.present)
     r = check_stream (&c, "data stream", &m->archive.data_map,

@@ -164,7 +164,24 @@ same (const char *a, const char *b)
   return strcmp (a, b) == 0;
 }
 
-/* Where envelope and sealed copy overlap, they agree. */
+/* Field by field: memcmp would compare the struct's padding too, which
+ * no parser sets. */
+static bool
+archive_matches (const struct manifest_archive *a,
+                 const struct manifest_archive *b)
+{
+  return a->present == b->present && !digest_cmp (&a->data_map, &b->data_map)
+    && a->data_size == b->data_size && a->data_chunks == b->data_chunks
+    && !digest_cmp (&a->catalogue_map, &b->catalogue_map)
+    && a->catalogue_size == b->catalogue_size
+    && a->catalogue_chunks == b->catalogue_chunks && a->entries == b->entries
+    && a->bytes == b->bytes;
+}
+
+/* Where envelope and sealed copy overlap, they agree; all but
+ * stored-new, a count the server may lower at COMMIT (serve_commit.c:
+ * no backup claims more than its session stored) and cannot lower
+ * inside the seal. */
 static bool
 envelope_matches (const struct manifest *env, const struct manifest *m)
 {
@@ -174,14 +191,13 @@ envelope_matches (const struct manifest *env, const struct manifest *m)
       || env->downtime_ms != m->downtime_ms || env->chunk_size != m->chunk_size
       || env->autostart != m->autostart || env->disks.len != m->disks.len
       || env->files.len != m->files.len || env->excluded.len != m->excluded.len
-      || memcmp (&env->archive, &m->archive, sizeof m->archive) != 0)
+      || !archive_matches (&env->archive, &m->archive))
     return false;
   for (size_t i = 0; i < m->disks.len; i++) {
     const struct manifest_disk *a = &env->disks.ptr[i], *b = &m->disks.ptr[i];
     if (!same (a->name, b->name) || !same (a->format, b->format)
         || a->size != b->size || digest_cmp (&a->index, &b->index)
-        || a->stored_new != b->stored_new || a->incremental != b->incremental
-        || a->bytes_read != b->bytes_read)
+        || a->incremental != b->incremental || a->bytes_read != b->bytes_read)
       return false;
   }
   for (size_t i = 0; i < m->files.len; i++) {
@@ -194,6 +210,24 @@ envelope_matches (const struct manifest *env, const struct manifest *m)
     if (!same (env->excluded.ptr[i].target, m->excluded.ptr[i].target))
       return false;
   return true;
+}
+
+static uint64_t
+lower (uint64_t a, uint64_t b)
+{
+  return a < b ? a : b;
+}
+
+/* The lower of the two counts: neither the client's seal nor the
+ * server's envelope can make a backup claim more than the other says. */
+static void
+keep_lower_stored_new (const struct manifest *env, struct manifest *m)
+{
+  for (size_t i = 0; i < m->disks.len; i++)
+    m->disks.ptr[i].stored_new = lower (m->disks.ptr[i].stored_new,
+                                        env->disks.ptr[i].stored_new);
+  m->archive.stored_new = lower (m->archive.stored_new,
+                                 env->archive.stored_new);
 }
 
 int
@@ -228,6 +262,7 @@ manifest_unseal (const struct repo *repo, struct manifest **pm)
     manifest_free (m);
     return -1;
   }
+  keep_lower_stored_new (env, m);
   manifest_free (env);
   *pm = m;
   return 0;

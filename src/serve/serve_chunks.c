@@ -79,6 +79,25 @@ serve_refresh (struct session *s, const struct proto_request *rq)
   return 0;
 }
 
+/* The context that checks an uploaded chunk.  In an encrypted
+ * repository a stream map's chunks are stored in the clear (version 1)
+ * under keyed names, and nothing at upload tells them from data: both
+ * versions are taken here, each checked as far as it can be, and
+ * COMMIT (backup_check) holds every reference to the version its role
+ * needs. */
+static struct chunk_ctx *
+upload_ctx (struct session *s, const struct proto_request *rq)
+{
+  struct chunk_header h;
+
+  if (s->repo->encryption
+      && chunk_header_parse (rq->data, rq->datalen, s->repo->chunk_size, &h)
+        == 0
+      && h.version == 1)
+    return s->map_ctx;
+  return s->ctx;
+}
+
 int
 serve_put (struct session *s, const struct proto_request *rq)
 {
@@ -104,8 +123,8 @@ serve_put (struct session *s, const struct proto_request *rq)
    * as the server can without the key: header, length, payload CRC and
    * its keyless check against the name it is put under. */
   if ((s->repo->encryption
-         ? chunk_check_stored (s->ctx, rq->data, rq->datalen, &rq->digest,
-                               s->repo->chunk_size, &rawlen)
+         ? chunk_check_stored (upload_ctx (s, rq), rq->data, rq->datalen,
+                               &rq->digest, s->repo->chunk_size, &rawlen)
          : chunk_decode (s->ctx, rq->data, rq->datalen, &rq->digest, s->raw,
                          s->repo->chunk_size, &rawlen))
       == -1) {
@@ -121,7 +140,7 @@ serve_put (struct session *s, const struct proto_request *rq)
   if (stored) {
     s->stored_unclaimed += rq->datalen;
     /* Decoded above: COMMIT need not read its header again. */
-    if (rawlen == s->repo->chunk_size
+    if (rawlen == s->repo->chunk_size && upload_ctx (s, rq) == s->ctx
         && digest_set_add (&s->full_chunks, &rq->digest, 1) == -1)
       return -1;
   }

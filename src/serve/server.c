@@ -197,14 +197,15 @@ serve_open (struct session *s, const struct proto_request *rq)
     return -1;
   s->raw = malloc (s->repo->chunk_size);
   s->ctx = chunk_ctx_for (s->repo, 0);
+  s->map_ctx = chunk_ctx_for_public (s->repo, 0);
   s->filebuf = malloc (CHUNK_FILE_MAX (s->repo->chunk_size) > PROTO_MAX_READ
                          ? CHUNK_FILE_MAX (s->repo->chunk_size)
                          : PROTO_MAX_READ);
   if (posix_memalign ((void **) &s->aligned, CHUNK_ALIGN,
                       CHUNK_FILE_MAX (s->repo->chunk_size) + CHUNK_ALIGN))
     s->aligned = NULL;
-  if (s->raw == NULL || s->ctx == NULL || s->filebuf == NULL
-      || s->aligned == NULL) {
+  if (s->raw == NULL || s->ctx == NULL || s->map_ctx == NULL
+      || s->filebuf == NULL || s->aligned == NULL) {
     set_error (ENOMEM, "open repository");
     return -1;
   }
@@ -311,6 +312,7 @@ session_end (struct session *s)
   digest_set_free (&s->full_chunks);
   repo_close (s->repo);
   chunk_ctx_free (s->ctx);
+  chunk_ctx_free (s->map_ctx);
   free (s->raw);
   free (s->aligned);
   free (s->filebuf);

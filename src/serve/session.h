@@ -45,9 +45,10 @@ struct session {
   bool writing;
   struct store store;
   int lock_fd;
-  struct chunk_ctx *ctx;  /* checks uploaded chunks */
-  unsigned char *raw;     /* decoded chunk */
-  unsigned char *aligned; /* uploaded chunk, for O_DIRECT */
+  struct chunk_ctx *ctx;     /* checks uploaded chunks */
+  struct chunk_ctx *map_ctx; /* ...those of stream maps (in the clear) */
+  unsigned char *raw;        /* decoded chunk */
+  unsigned char *aligned;    /* uploaded chunk, for O_DIRECT */
   struct index_upload uploads[MAX_UPLOADS];
   reserved_vector reserved; /* backup IDs this client reserved */
   /* Bytes of chunk files this session stored that no committed

@@ -88,6 +88,23 @@ put_random ()
      status=none
 }
 
+# What backup ID holds, as its owner reads it (the manifest of an
+# encrypted repository is sealed): "disk name=N format=F size=S" and
+# "file role=R size=S path=P" lines, in the manifest's order.
+backup_lines ()
+{
+  vmb list --json "${1%%/*}" | python3 -c '
+import json, sys
+for b in json.load(sys.stdin):
+    if b["id"] != sys.argv[1]:
+        continue
+    for d in b["disks"]:
+        print("disk name=%s format=%s size=%d" % (d["name"], d["format"], d["size"]))
+    for f in b["files"]:
+        print("file role=%s size=%d path=%s" % (f["role"], f["size"], f["path"]))
+' "$1"
+}
+
 # The last backup ID of NAME.
 last_id ()
 {

@@ -351,7 +351,12 @@ vm_test_begin ()
   start_libvirt
   build_guest
   cd "$scratch"
-  vmb init >/dev/null
+  # Encrypted (the default), unless the test called in_the_clear.
+  if [ -n "${VMBACKUP_KEY_FILE:-}" ]; then
+    vmb init >/dev/null
+  else
+    vmb init --encryption none >/dev/null
+  fi
 }
 
 # Start a defined guest; remembers when, for wait_agent's timing.

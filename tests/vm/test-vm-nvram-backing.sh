@@ -28,7 +28,7 @@ vmb plan nb-uefi | grep -q "^  nvram " || fail "plan does not show the NVRAM"
 snapshot_guest nb-uefi before-upgrade external
 vmb backup nb-uefi > uefi.out || fail "uefi backup: $(cat uefi.out)"
 id=$(last_id nb-uefi)
-m="$VMBACKUP_REPO/backups/$id"
+backup_lines "$id" > manifest.lines; m=manifest.lines
 nvram=$(vsh dumpxml nb-uefi | sed -n 's:.*<nvram[^>]*>\(.*\)</nvram>.*:\1:p')
 grep -q "^file role=nvram size=$(stat -c %s "$nvram") " "$m" || fail "NVRAM not kept: $(cat "$m")"
 grep -q "^file role=snapshot-current .* path=before-upgrade$" "$m" || fail "snapshot metadata not kept"

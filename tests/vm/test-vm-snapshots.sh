@@ -18,7 +18,7 @@ guest_exec sn 'echo third > /data/c; sync'
 
 vmb backup sn > backup.out || fail "backup: $(cat backup.out)"
 id=$(last_id sn)
-m="$VMBACKUP_REPO/backups/$id"
+backup_lines "$id" > manifest.lines; m=manifest.lines
 grep -q "^disk name=vda@s1 " "$m" || fail "no disk state for s1: $(cat "$m")"
 grep -q "^disk name=vda@s2 " "$m" || fail "no disk state for s2"
 # Parents before children; the current snapshot marked.

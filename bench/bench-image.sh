@@ -227,7 +227,7 @@ done
 
 # vmbackup's own account of what it stored, as a cross-check on du.
 echo "bench-image: vmbackup list --json:"
-"$VMBACKUP" --repo "$(repo_of vmbackup)" list --json
+"${vmb_clear[@]}" --repo "$(repo_of vmbackup)" list --json
 
 # ---- report ---------------------------------------------------------------
 

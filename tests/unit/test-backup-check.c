@@ -4,7 +4,9 @@
  * hold, a chunk longer or shorter than its slot, a chunk not stored, a
  * stream map with fewer entries than the manifest says, a map entry
  * longer than its chunk, a stream that ends early.  The same through a
- * backend without chunk_head (whole chunk files read). */
+ * backend without chunk_head (whole chunk files read).  In an encrypted
+ * repository, a chunk in the clear where a sealed one belongs, and a
+ * sealed chunk in a stream map (stored in the clear), are refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,10 @@
 
 #include "common/endian.h"
 #include "common/error.h"
+#include "crypto/aead.h"
+#include "crypto/keyslot.h"
 #include "repo/backup_check.h"
+#include "repo/chunk.h"
 #include "repo/index.h"
 #include "repo/manifest.h"
 #include "repo/store.h"
@@ -38,7 +43,8 @@ put (const void *given, size_t len)
     memcpy (buf, given, len);
   else
     test_fill_random (buf, len);
-  digest_compute (buf, len, &d);
+  /* Named as the repository names it (keyed when encrypted). */
+  CHECK (chunk_id (ctx, buf, len, &d) == 0, "chunk_id: %s", get_error ());
   CHECK (store_put (&st, ctx, worker, &d, buf, len) == 0, "put: %s",
          get_error ());
   CHECK (store_finish (&st) == 0, "finish: %s", get_error ());
@@ -183,12 +189,98 @@ stream_cases (void)
            "has 1000 bytes, the backup says 2000");
 }
 
+/* An encrypted repository: sealed data chunks, stream maps in the
+ * clear, each where its role says. */
+static void
+encrypted_cases (const char *dir)
+{
+  unsigned char fkey[32];
+  struct key_secret sec = { KEY_SLOT_KEY_FILE, fkey, sizeof fkey };
+  struct repo *clear_repo = repo;
+  struct store clear_st = st;
+  int clear_worker = worker;
+  struct chunk_ctx *sealed, *public;
+  char path[512];
+
+  test_fill_random (fkey, sizeof fkey);
+  snprintf (path, sizeof path, "%s/encrypted", dir);
+  CHECK (repo_init (path, CHUNK, AEAD_AES_256_GCM, &sec, NULL) == 0,
+         "init encrypted: %s", get_error ());
+  repo = repo_open (path);
+  CHECK (repo != NULL && repo_unlock (repo, &sec) == 0, "open: %s",
+         get_error ());
+  CHECK (store_begin (&st, repo) == 0, "store_begin: %s", get_error ());
+  worker = repo_worker_open (repo);
+  CHECK (worker >= 0, "worker: %s", get_error ());
+  sealed = chunk_ctx_for (repo, 3);
+  public = chunk_ctx_for_public (repo, 3);
+  CHECK (sealed != NULL && public != NULL, "contexts");
+
+  {
+    struct digest good, plain;
+    struct manifest_disk disk = { .name = "vda", .format = "raw" };
+    struct manifest m = { .kind = "image", .chunk_size = CHUNK };
+
+    ctx = sealed;
+    good = put (NULL, CHUNK);
+    ctx = public;
+    plain = put (NULL, CHUNK);
+    disk.size = CHUNK;
+    disk.index = index_of (CHUNK, &good, 1);
+    m.disks.ptr = &disk;
+    m.disks.len = 1;
+    passes (&m, "an encrypted image backup");
+    disk.index = index_of (CHUNK, &plain, 1);
+    refused (&m, "a disk naming a chunk in the clear",
+             "is stored in the clear in an encrypted repository");
+  }
+  {
+    struct digest c[2], p[2];
+    uint64_t ends[2] = { 1000, 4000 };
+    struct manifest m = { .kind = "files", .chunk_size = CHUNK };
+    struct manifest_archive *a = &m.archive;
+
+    ctx = sealed;
+    c[0] = put (NULL, 1000);
+    c[1] = put (NULL, 3000);
+    ctx = public;
+    p[0] = put (NULL, 1000);
+    p[1] = put (NULL, 3000);
+    a->present = true;
+    a->data_map = a->catalogue_map = map_of (ends, c, 2);
+    a->data_size = a->catalogue_size = 4000;
+    a->data_chunks = a->catalogue_chunks = 2;
+    passes (&m, "an encrypted file backup");
+    a->data_map = map_of (ends, p, 2);
+    refused (&m, "a stream of chunks in the clear", "data stream: chunk 0 (");
+    refused (&m, "a stream of chunks in the clear",
+             "is stored in the clear in an encrypted repository");
+    /* New chunks, so that the map's content (and so its name) is new:
+     * the chunk of the map above would be found stored and kept. */
+    ctx = sealed;
+    c[0] = put (NULL, 1000);
+    c[1] = put (NULL, 3000);
+    a->data_map = map_of (ends, c, 2);
+    refused (&m, "a stream map sealed", "encrypted where the clear belongs");
+  }
+
+  close (worker);
+  worker = clear_worker;
+  store_end (&st);
+  chunk_ctx_free (sealed);
+  chunk_ctx_free (public);
+  repo_close (repo);
+  repo = clear_repo;
+  st = clear_st;
+}
+
 int
 main (void)
 {
   const char *dir = test_tmpdir ();
   char repodir[512];
   struct backend_ops no_head;
+  const struct backend_ops *no_head_saved;
 
   snprintf (repodir, sizeof repodir, "%s/repo", dir);
   CHECK (repo_init (repodir, CHUNK, 0, NULL, NULL) == 0, "repo_init: %s",
@@ -204,11 +296,19 @@ main (void)
   image_cases ();
   stream_cases ();
   /* A backend without chunk_head: whole chunk files are read. */
+  no_head_saved = repo->be->ops;
   no_head = *repo->be->ops;
   no_head.chunk_head = NULL;
   repo->be->ops = &no_head;
   image_cases ();
   stream_cases ();
+
+  repo->be->ops = no_head_saved;
+  {
+    struct chunk_ctx *clear_ctx = ctx;
+    encrypted_cases (dir);
+    ctx = clear_ctx;
+  }
 
   close (worker);
   store_end (&st);

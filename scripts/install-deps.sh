@@ -27,6 +27,9 @@ packages=(
   xz-utils zstd
   # VM tests on a block device: losetup, mount
   mount
+  # host backup tests: libvirt starts a network's dnsmasq (even without
+  # DHCP) and its firewall rules
+  dnsmasq-base iptables
   # S3 repository tests: a real Ceph cluster (mon, OSD, radosgw) on
   # 127.0.0.1, and curl for signed requests
   ceph-mon ceph-osd radosgw ceph-common curl

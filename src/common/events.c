@@ -74,6 +74,12 @@ const struct event_def event_catalogue[] = {
   { EV_FILE_RESTORE_NO_XATTRS, SEV_WARNING,
     "extended attributes not restored" },
   { EV_FILE_RESTORE_ERROR, SEV_ERROR, "file not restored" },
+  { EV_HOST_RESTORED, SEV_INFO, "host object restored" },
+  { EV_HOST_KEPT, SEV_INFO, "host object already there: kept" },
+  { EV_HOST_REPLACED, SEV_WARNING, "host object replaced by the backup's" },
+  { EV_HOST_NOT_RESTORED, SEV_INFO, "host object kept for the record only" },
+  { EV_HOST_RESTORE_FAILED, SEV_ERROR, "host object not restored" },
+  { EV_HOST_SECRET_NO_VALUE, SEV_WARNING, "secret kept without its value" },
   { 0, 0, NULL },
 };
 

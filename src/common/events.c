@@ -74,6 +74,13 @@ const struct event_def event_catalogue[] = {
   { EV_FILE_RESTORE_NO_XATTRS, SEV_WARNING,
     "extended attributes not restored" },
   { EV_FILE_RESTORE_ERROR, SEV_ERROR, "file not restored" },
+  { EV_JOB_STARTED, SEV_INFO, "job run started" },
+  { EV_JOB_FINISHED, SEV_INFO, "job run finished" },
+  { EV_JOB_FAILED, SEV_ERROR, "job run failed" },
+  { EV_JOB_TARGET_FAILED, SEV_ERROR, "job target not backed up" },
+  { EV_JOB_PRUNE_FAILED, SEV_ERROR, "job retention not applied" },
+  { EV_JOB_VERIFY_PROBLEMS, SEV_ERROR, "job verify found problems" },
+  { EV_JOB_NOTIFY_FAILED, SEV_WARNING, "job notify command failed" },
   { 0, 0, NULL },
 };
 

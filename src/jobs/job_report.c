@@ -189,7 +189,12 @@ job_write_json (const char *path, const struct job *job,
   text = json_object_to_json_string_ext (o,
                                          JSON_C_TO_STRING_PRETTY
                                            | JSON_C_TO_STRING_NOSLASHESCAPE);
-  rc = publish (path, text, strlen (text));
+  {
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf (&sb, "%s\n", text);
+    rc = publish (path, sb.buf, sb.len);
+    strbuf_release (&sb);
+  }
   json_object_put (o);
   return rc;
 }

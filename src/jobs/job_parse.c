@@ -213,17 +213,18 @@ key_files_exclude (struct parse *p, char *v)
 static int
 key_named_paths (struct parse *p, char *v, enum job_target_kind kind)
 {
-  char *eq = strchr (v, '=');
+  char *eq = strchr (v, '='), *rest;
   job_string_vector paths = empty_vector;
 
   if (eq == NULL || eq == v || eq[1] == '\0')
     return bad (p, "'%s' is not NAME=PATH", v);
+  rest = eq + 1;
   *eq = '\0';
   while (eq > v && (eq[-1] == ' ' || eq[-1] == '\t'))
     *--eq = '\0';
   if (check_target_name (p, v, false) == -1)
     return -1;
-  if (split_words (eq + 1 + strspn (eq + 1, " \t"), &paths) == -1) {
+  if (split_words (rest, &paths) == -1) {
     set_error (0, "out of memory");
     return -1;
   }

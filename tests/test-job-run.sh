@@ -99,3 +99,16 @@ vmb events nightly > ev.out
 sed -i 's/^verify = 1d/verify = always/' jobs/nightly.conf
 vmb job run nightly > run3.out || fail "third run: $(cat run3.out)"
 tail -1 run3.out | grep -q "verified 2 backups: 0 problems" || fail "verify always: $(cat run3.out)"
+
+# password-file: the job's passphrase opens the repository, and replaces
+# whatever key source the environment has.
+VMBACKUP_NEW_PASSWORD="job pass phrase" vmb --key-file "$key" key add --label job >/dev/null
+echo "job pass phrase" > pw
+sed -i "s|^key-file .*|password-file = $scratch/pw|" jobs/nightly.conf
+VMBACKUP_PASSWORD="wrong" vmb job run nightly > pw.out 2> pw.err \
+  || fail "password-file run: $(cat pw.out pw.err)"
+tail -1 pw.out | grep -q "^job nightly: ok, 2 of 2 targets backed up" || fail "password-file: $(cat pw.out)"
+echo "not it" > pw
+rc=0; vmb job run nightly > bad.out 2> bad.err || rc=$?
+[ $rc = 1 ] && tail -1 bad.out | grep -q "^job nightly: FAILED, repository $VMBACKUP_REPO: cannot be opened$" \
+  || fail "wrong passphrase: exit $rc: $(cat bad.out bad.err)"

@@ -209,6 +209,16 @@ print_problem (void *opaque, const char *problem)
   printf ("BAD %s\n", problem);
 }
 
+/* A new connection for a run whose own went idle (job_run.h). */
+static struct repo *
+reopen_repo (void *opaque, struct repo *old)
+{
+  const struct job *job = opaque;
+
+  repo_close (old);
+  return cli_open_repo (job->repository);
+}
+
 /* The Prometheus file: the job's, else the node exporter's directory's
  * when there is one, else none. */
 static const char *
@@ -271,7 +281,10 @@ cmd_job_run (int argc, char **argv)
   struct job job;
   struct event_log events;
   struct job_run_result r;
-  struct job_run_opts o = { .verify_report = print_problem };
+  struct repo *repo;
+  struct job_run_opts o = { .verify_report = print_problem,
+                            .reopen = reopen_repo,
+                            .repo = &repo };
   char json[4096];
   ssize_t n;
   int c, lock, status;
@@ -317,8 +330,9 @@ cmd_job_run (int argc, char **argv)
   job_state_read (json, &o.last_success, &o.last_verify);
   o.self = self;
   o.events = &events;
-  o.repo = cli_open_repo (job.repository);
-  if (o.repo == NULL) {
+  o.reopen_opaque = &job;
+  repo = cli_open_repo (job.repository);
+  if (repo == NULL) {
     char why[512];
     snprintf (why, sizeof why, "repository %s: cannot be opened",
               job.repository);
@@ -332,7 +346,7 @@ cmd_job_run (int argc, char **argv)
   }
   status = report (&job, sdir, &r, &events);
   job_run_result_free (&r);
-  repo_close (o.repo);
+  repo_close (repo);
   event_log_close (&events);
   job_lock_release (lock);
   job_free (&job);

@@ -85,17 +85,51 @@ free_targets (const struct job *job, struct job_target *t, size_t n)
   free (t);
 }
 
-/* The backup the target's process made: its newest backup begun since
- * the process started. */
+/* The backups of name, oldest first, into an empty *v.  A listing
+ * that fails is tried once more on a new connection (reopen). */
+static int
+list_backups (const struct job_run_opts *o, const char *name,
+              manifest_vector *v)
+{
+  if (*o->repo && manifest_list (*o->repo, name, v, NULL, NULL) == 0)
+    return 0;
+  manifest_vector_free (v);
+  if (o->reopen == NULL)
+    return -1;
+  *o->repo = o->reopen (o->reopen_opaque, *o->repo);
+  if (*o->repo == NULL) {
+    set_error (0, "the repository cannot be opened again");
+    return -1;
+  }
+  return manifest_list (*o->repo, name, v, NULL, NULL);
+}
+
+/* The ID of the newest backup of the target's name, or "". */
 static void
-find_backup (struct repo *repo, const struct job_target *t, int64_t since,
-             struct job_target_result *res)
+newest_backup (const struct job_run_opts *o, const struct job_target *t,
+               char id[NAME_MAX_LEN + 64])
 {
   manifest_vector v = empty_vector;
   char buf[NAME_MAX_LEN + 1];
 
-  if (manifest_list (repo, backup_name (t, buf), &v, NULL, NULL) == 0 && v.len
-      && v.ptr[v.len - 1]->time >= since) {
+  id[0] = '\0';
+  if (list_backups (o, backup_name (t, buf), &v) == 0 && v.len)
+    snprintf (id, NAME_MAX_LEN + 64, "%s", v.ptr[v.len - 1]->id);
+  manifest_vector_free (&v);
+}
+
+/* The backup the target's process made: the newest of its name, when
+ * that is not the one that was newest before it started.  (Not by
+ * time: an ssh server stamps backups with its own clock.) */
+static void
+find_backup (const struct job_run_opts *o, const struct job_target *t,
+             const char *before, struct job_target_result *res)
+{
+  manifest_vector v = empty_vector;
+  char buf[NAME_MAX_LEN + 1];
+
+  if (list_backups (o, backup_name (t, buf), &v) == 0 && v.len
+      && strcmp (v.ptr[v.len - 1]->id, before) != 0) {
     const struct manifest *m = v.ptr[v.len - 1];
     snprintf (res->backup, sizeof res->backup, "%s", m->id);
     res->size = manifest_logical_size (m);
@@ -123,12 +157,14 @@ back_up (const struct job *job, const struct job_run_opts *o,
 {
   pid_t *pids = calloc (n + 1, sizeof *pids);
   double *began = calloc (n + 1, sizeof *began);
+  char (*before)[NAME_MAX_LEN + 64] = calloc (n + 1, sizeof *before);
   size_t next = 0, running = 0;
   int rc = 0;
 
-  if (pids == NULL || began == NULL) {
+  if (pids == NULL || began == NULL || before == NULL) {
     free (pids);
     free (began);
+    free (before);
     set_error (errno, "out of memory");
     return -1;
   }
@@ -138,6 +174,7 @@ back_up (const struct job *job, const struct job_run_opts *o,
     while (running < (size_t) job->concurrency && next < n) {
       struct job_target_result *res = &r->targets.ptr[next];
       char **argv = job_target_argv (o->self, job, &t[next]);
+      newest_backup (o, &t[next], before[next]);
       began[next] = now ();
       pids[next] = argv ? job_spawn (argv) : -1;
       job_argv_free (argv);
@@ -163,18 +200,19 @@ back_up (const struct job *job, const struct job_run_opts *o,
     res->seconds = now () - began[i];
     res->exit_status = status;
     res->ok = status == 0;
-    find_backup (o->repo, &t[i], (int64_t) began[i], res);
+    find_backup (o, &t[i], before[i], res);
     if (!res->ok)
       target_failed (o, res);
   }
   free (pids);
   free (began);
+  free (before);
   return rc;
 }
 
 /* Keep what the job's rules select of one name's backups. */
 static int
-prune_name (struct repo *repo, const char *name,
+prune_name (const struct job_run_opts *o, const char *name,
             const struct keep_policy *keep, size_t *removed)
 {
   manifest_vector v = empty_vector;
@@ -182,7 +220,7 @@ prune_name (struct repo *repo, const char *name,
   bool *kept = NULL;
   int rc = -1;
 
-  if (manifest_list (repo, name, &v, NULL, NULL) == -1)
+  if (list_backups (o, name, &v) == -1)
     goto out;
   times = calloc (v.len + 1, sizeof *times);
   kept = calloc (v.len + 1, sizeof *kept);
@@ -197,7 +235,7 @@ prune_name (struct repo *repo, const char *name,
   for (size_t i = 0; i < v.len; i++) {
     if (kept[i])
       continue;
-    if (manifest_delete (repo, v.ptr[v.len - 1 - i]->id) == -1)
+    if (manifest_delete (*o->repo, v.ptr[v.len - 1 - i]->id) == -1)
       goto out;
     (*removed)++;
   }
@@ -224,7 +262,7 @@ apply_retention (const struct job *job, const struct job_run_opts *o,
   for (size_t i = 0; i < n; i++) {
     if (!r->targets.ptr[i].ok)
       continue;
-    if (prune_name (o->repo, backup_name (&t[i], buf), &job->keep, &r->pruned)
+    if (prune_name (o, backup_name (&t[i], buf), &job->keep, &r->pruned)
         == -1) {
       snprintf (r->prune_error, sizeof r->prune_error, "prune %s: %s",
                 t[i].name, get_error ());
@@ -257,8 +295,7 @@ verify (const struct job_run_opts *o, const struct job_target *t, size_t n,
   char **ids = NULL;
 
   for (size_t i = 0; i < n; i++)
-    if (manifest_list (o->repo, backup_name (&t[i], buf), &v, NULL, NULL)
-        == -1)
+    if (list_backups (o, backup_name (&t[i], buf), &v) == -1)
       goto failed;
   r->verified = true;
   r->last_verify = r->started;
@@ -271,7 +308,7 @@ verify (const struct job_run_opts *o, const struct job_target *t, size_t n,
   }
   for (size_t i = 0; i < v.len; i++)
     ids[i] = v.ptr[i]->id;
-  if (verify_run (o->repo, ids, v.len, o->verify_report, o->opaque, &res)
+  if (verify_run (*o->repo, ids, v.len, o->verify_report, o->opaque, &res)
       == -1)
     goto failed;
   r->verify_backups = res.backups;

@@ -30,8 +30,15 @@ struct job_target_result {
 DEFINE_VECTOR_TYPE (job_result_vector, struct job_target_result);
 
 struct job_run_opts {
-  const char *self;  /* the vmbackup executable the targets run */
-  struct repo *repo; /* open, and unlocked if encrypted */
+  const char *self;   /* the vmbackup executable the targets run */
+  struct repo **repo; /* open, and unlocked if encrypted; may be
+                       * replaced by reopen (the caller closes *repo at
+                       * the end, which may be NULL) */
+  /* Close old and open the repository again, or NULL (having said why):
+   * an ssh server ends a session idle for an hour, which the run's own
+   * connection is while a big VM is backed up.  May be NULL. */
+  struct repo *(*reopen) (void *reopen_opaque, struct repo *old);
+  void *reopen_opaque;
   struct event_log *events;
   int64_t last_verify;            /* of the previous runs, 0: never */
   int64_t last_success;           /* idem */

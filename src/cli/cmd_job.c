@@ -342,6 +342,7 @@ cmd_job_run (int argc, char **argv)
     char why[512];
     snprintf (why, sizeof why, "%s", get_error ());
     cli_error ("job %s: %s", job.name, why);
+    job_run_result_free (&r);
     job_run_failed (&job, &o, why, &r);
   }
   status = report (&job, sdir, &r, &events);

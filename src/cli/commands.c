@@ -164,6 +164,19 @@ const struct command commands[] = {
     "The client runs $VMBACKUP_RSH (default 'ssh') and, on the far side,\n"
     "$VMBACKUP_REMOTE_PATH (default 'vmbackup').",
     NULL },
+  { "copy", cmd_copy, "copy backups to another repository",
+    "--to REPO [--from REPO] ID... | --name NAME | --all\n"
+    "       [--dry-run] [--from-key-file PATH] [--to-key-file PATH]",
+    "Copy backups, under their IDs, from --from (default --repo) into\n"
+    "--to, sending only the chunks the target lacks.  Repositories that\n"
+    "share a key (both in the clear, or made with 'init --key-from') get\n"
+    "chunks as stored; otherwise each chunk is decrypted and encrypted\n"
+    "again with the target's key.  A backup the target has is skipped,\n"
+    "so a copy that was stopped is run again to finish.  Each side's key:\n"
+    "--from-key-file, $VMBACKUP_FROM_KEY_FILE, $VMBACKUP_FROM_PASSWORD_FILE,\n"
+    "$VMBACKUP_FROM_PASSWORD (--to-..., $VMBACKUP_TO_... for the target),\n"
+    "then the usual sources.",
+    NULL },
   { "gc", cmd_gc, "delete chunks no backup references", "[--dry-run]",
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
     "anything a running backup uses is kept.",

@@ -74,6 +74,11 @@ const struct event_def event_catalogue[] = {
   { EV_FILE_RESTORE_NO_XATTRS, SEV_WARNING,
     "extended attributes not restored" },
   { EV_FILE_RESTORE_ERROR, SEV_ERROR, "file not restored" },
+  { EV_COPY_STARTED, SEV_INFO, "copy started" },
+  { EV_COPY_BACKUP_COPIED, SEV_INFO, "backup copied" },
+  { EV_COPY_BACKUP_SKIPPED, SEV_INFO, "backup already in the target: skipped" },
+  { EV_COPY_BACKUP_FAILED, SEV_ERROR, "backup not copied" },
+  { EV_COPY_FINISHED, SEV_INFO, "copy finished" },
   { 0, 0, NULL },
 };
 

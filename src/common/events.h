@@ -62,6 +62,12 @@ enum event_id {
   EV_FILE_RESTORE_NO_DEVICES = 3011,
   EV_FILE_RESTORE_NO_XATTRS = 3012,
   EV_FILE_RESTORE_ERROR = 3013,
+  /* Copies between repositories (vmbackup copy). */
+  EV_COPY_STARTED = 4000,
+  EV_COPY_BACKUP_COPIED = 4001,
+  EV_COPY_BACKUP_SKIPPED = 4002,
+  EV_COPY_BACKUP_FAILED = 4003,
+  EV_COPY_FINISHED = 4004,
 };
 
 struct event_def {

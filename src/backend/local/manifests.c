@@ -93,6 +93,48 @@ fail:
   return -1;
 }
 
+/* A copied backup keeps its ID (backend.h).  The reservation is made
+ * if missing, not exclusively: the one a killed copy of the same backup
+ * left is taken over, so that the copy can be run again. */
+int
+local_manifest_reserve_id (struct backend *be, const char *id)
+{
+  struct local *L = local_of (be);
+  const char *slash = strchr (id, '/');
+  CLEANUP_FREE char *dir = NULL, *path = NULL, *resv = NULL;
+  int fd;
+
+  /* The repository code checked the ID's form; a path is still built
+   * from it here, so nothing that could leave backups/NAME/ passes. */
+  if (slash == NULL || slash == id || id[0] == '.' || slash[1] == '.'
+      || strchr (slash + 1, '/') || strstr (id, "..")) {
+    set_error (0, "bad backup ID %s", id);
+    return -1;
+  }
+  dir = local_path (L, "backups/%.*s", (int) (slash - id), id);
+  path = local_path (L, "backups/%s", id);
+  resv = reservation_path (L, id);
+  if (dir == NULL || path == NULL || resv == NULL)
+    return -1;
+  if (access (dir, F_OK) == -1) {
+    CLEANUP_FREE char *parent = local_path (L, "backups");
+    if (parent == NULL || mkdir_if_missing (dir, 0700) == -1
+        || fsync_dir (parent) == -1)
+      return -1;
+  }
+  if (access (path, F_OK) == 0) {
+    set_error (EEXIST, "backup %s exists", id);
+    return -1;
+  }
+  fd = open (resv, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd == -1) {
+    set_error (errno, "reserve backup ID %s", id);
+    return -1;
+  }
+  close (fd);
+  return 0;
+}
+
 void
 local_manifest_unreserve (struct backend *be, const char *id)
 {

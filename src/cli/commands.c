@@ -69,12 +69,14 @@ const struct command commands[] = {
   { "init", cmd_init, "create a repository",
     "[--chunk-size SIZE]\n"
     "       [--encryption aes-256-gcm|chacha20-poly1305|none]\n"
-    "       [--key-label LABEL]",
+    "       [--key-label LABEL] [--key-from REPO]",
     "Create a repository in the --repo directory, which must be missing or\n"
     "empty.  An encrypted one gets a random master key and a first key\n"
     "slot for the key given (--key-file PATH, created if missing;\n"
     "$VMBACKUP_PASSWORD_FILE; $VMBACKUP_PASSWORD; or a passphrase asked\n"
-    "twice on the terminal).",
+    "twice on the terminal).  --key-from REPO takes REPO's master key,\n"
+    "cipher and chunk size instead, so that 'copy' between the two sends\n"
+    "chunks as stored.",
     NULL },
   { "info", cmd_info, "describe the repository", "[--json]",
     "Format version, ID, chunk size, encryption and number of key slots.\n"

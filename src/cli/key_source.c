@@ -366,6 +366,15 @@ cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
   return open_master (repo, NULL, master, opened);
 }
 
+int
+cli_open_master_side (struct repo *repo, const struct cli_key_side *side,
+                      unsigned char master[MASTER_KEY_LEN])
+{
+  char opened[KEY_SLOT_ID_LEN + 1];
+
+  return open_master (repo, side, master, opened);
+}
+
 static int
 unlock_with (struct repo *repo, const struct cli_key_side *side)
 {

@@ -72,6 +72,11 @@ bool cli_key_side_given (const struct cli_key_side *side);
  * printing. */
 int cli_repo_keys_side (struct repo *repo, const struct cli_key_side *side);
 
+/* Open repo's master key with the side's key (init --key-from).  -1
+ * after printing. */
+int cli_open_master_side (struct repo *repo, const struct cli_key_side *side,
+                          unsigned char master[MASTER_KEY_LEN]);
+
 /* After opening repo for a command of that use: unlock it, or refuse a
  * key given for a repository in the clear.  -1 after printing. */
 int cli_repo_keys (struct repo *repo, enum cli_key_use use);

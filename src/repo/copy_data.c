@@ -8,6 +8,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/test_hooks.h"
 #include "backup_file.h"
 #include "copy.h"
 #include "index.h"
@@ -52,6 +53,8 @@ target_present (struct copy *c, const struct digest *d)
 static void
 count_sent (struct copy *c, size_t bytes)
 {
+  if (!c->dry_run)
+    test_hook_copy_chunk ();
   c->part.chunks_sent++;
   c->part.bytes_sent += bytes;
 }

@@ -199,6 +199,8 @@ cmd_copy (int argc, char **argv)
       struct event_log quiet = { .fd = -1 };
       say_one (m, k, dry_run, &st, to->path, events_open ? &events : &quiet);
       strbuf_release (&quiet.lines);
+      /* A long copy's log shows each backup as it is done. */
+      fflush (stdout);
     }
     if (k == 1)
       skipped++;

@@ -260,7 +260,7 @@ copy_backup (struct copy *c, const struct manifest *src, struct copy_stats *st)
   }
   /* Everything the manifest names is durable before it is published;
    * the commit is the last step, so a killed copy shows nothing. */
-  if (store_finish (&c->store) == -1 || manifest_commit (c->to, m) == -1)
+  if (copy_flush (c) == -1 || manifest_commit (c->to, m) == -1)
     goto out;
   reserved = false;
   r = 0;

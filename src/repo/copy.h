@@ -59,6 +59,7 @@ struct copy {
    * share one, but a second check costs nothing). */
   struct digest_set target_done;
   struct copy_stats part; /* of the disk or stream being copied */
+  uint64_t unflushed_bytes, unflushed_chunks; /* sent since the last flush */
 };
 
 /* Get ready to copy from one repository to another: both open and, if
@@ -83,5 +84,8 @@ int copy_index (struct copy *c, const struct digest *src, uint64_t size,
  * chunks of a stream of size bytes. */
 int copy_stream (struct copy *c, const struct digest *src, uint64_t count,
                  uint64_t size, struct digest *dst);
+
+/* Make every chunk sent so far durable and visible. */
+int copy_flush (struct copy *c);
 
 #endif

@@ -50,13 +50,32 @@ target_present (struct copy *c, const struct digest *d)
   return store_refresh (&c->store, c->worker, d);
 }
 
-static void
+/* What a killed copy keeps for the next run: chunks are made durable
+ * and visible (writer_flush) every so often, not only before an index,
+ * so that a large disk copied again does not start over.  A backend
+ * that writes in batches pays one flush per this much. */
+#define FLUSH_BYTES (64u << 20)
+#define FLUSH_CHUNKS 256
+
+int
+copy_flush (struct copy *c)
+{
+  c->unflushed_bytes = c->unflushed_chunks = 0;
+  return store_finish (&c->store);
+}
+
+static int
 count_sent (struct copy *c, size_t bytes)
 {
-  if (!c->dry_run)
-    test_hook_copy_chunk ();
   c->part.chunks_sent++;
   c->part.bytes_sent += bytes;
+  if (c->dry_run)
+    return 0;
+  test_hook_copy_chunk ();
+  c->unflushed_bytes += bytes;
+  if (++c->unflushed_chunks < FLUSH_CHUNKS && c->unflushed_bytes < FLUSH_BYTES)
+    return 0;
+  return copy_flush (c);
 }
 
 /* Same keys: the chunk file goes as it is stored, after the checks a
@@ -80,8 +99,7 @@ copy_as_stored (struct copy *c, const struct digest *d)
           || store_put_encoded (&c->store, c->worker, d, c->file, len, NULL)
             == -1))
     return -1;
-  count_sent (c, len);
-  return 0;
+  return count_sent (c, len);
 }
 
 /* Keys differ: the data is read, checked and opened with the source's
@@ -110,8 +128,7 @@ copy_reencoded (struct copy *c, const struct digest *d, struct digest *out)
       && store_put_encoded (&c->store, c->worker, out, enc, enclen, NULL)
         == -1)
     return -1;
-  count_sent (c, enclen);
-  return 0;
+  return count_sent (c, enclen);
 }
 
 /* The target's name of source chunk d, copied if the target lacks it. */
@@ -200,7 +217,7 @@ copy_index (struct copy *c, const struct digest *src, uint64_t size,
   }
   /* The chunks are durable and visible before the index that names
    * them. */
-  if (store_finish (&c->store) == -1) {
+  if (copy_flush (c) == -1) {
     index_writer_abort (&w);
     return -1;
   }
@@ -247,7 +264,7 @@ copy_stream (struct copy *c, const struct digest *src, uint64_t count,
   }
   /* The map is stored as a new file backup stores its own (its chunks
    * are published before its index, inside). */
-  else
+  else if (copy_flush (c) == 0)
     r = backup_stream_map (&c->store, COPY_LEVEL, w.tmppath, &map_size, dst);
 out:
   if (!c->dry_run)

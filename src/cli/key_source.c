@@ -179,7 +179,8 @@ cli_key_side_given (const struct cli_key_side *side)
 {
   char var[64];
 
-  return side_key_file (side) || side_env (side, "PASSWORD_FILE", var, sizeof var)
+  return side_key_file (side)
+    || side_env (side, "PASSWORD_FILE", var, sizeof var)
     || side_env (side, "PASSWORD", var, sizeof var);
 }
 

@@ -29,8 +29,7 @@ same_keys (const struct repo *a, const struct repo *b)
   return a->keys->cipher == b->keys->cipher
     && CRYPTO_memcmp (a->keys->id, b->keys->id, sizeof a->keys->id) == 0
     && CRYPTO_memcmp (a->keys->data, b->keys->data, sizeof a->keys->data) == 0
-    && CRYPTO_memcmp (a->keys->meta, b->keys->meta, sizeof a->keys->meta)
-         == 0;
+    && CRYPTO_memcmp (a->keys->meta, b->keys->meta, sizeof a->keys->meta) == 0;
 }
 
 static int
@@ -54,8 +53,7 @@ check_pair (struct repo *from, struct repo *to)
   if ((from->encryption && from->keys == NULL)
       || (to->encryption && to->keys == NULL)) {
     set_error (0, "repository %s is encrypted: its key is needed",
-               from->encryption && from->keys == NULL ? from->path
-                                                      : to->path);
+               from->encryption && from->keys == NULL ? from->path : to->path);
     return -1;
   }
   return 0;
@@ -138,7 +136,7 @@ target_has_backup (const struct copy *c, const char *id)
   return c->n_target_ids
     && bsearch (&id, c->target_ids, c->n_target_ids, sizeof *c->target_ids,
                 cmp_str)
-         != NULL;
+    != NULL;
 }
 
 /* A copy of m to rewrite: through its text, which every field has. */
@@ -200,7 +198,7 @@ copy_parts (struct copy *c, struct manifest *m, struct copy_stats *st)
           == -1
         || copy_stream (c, &a->catalogue_map, a->catalogue_chunks,
                         a->catalogue_size, &a->catalogue_map)
-             == -1) {
+          == -1) {
       error_prefix ("archive");
       return -1;
     }

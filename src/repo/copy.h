@@ -30,8 +30,8 @@
 #include "store.h"
 
 struct copy_stats {
-  uint64_t chunks_sent; /* chunks the target lacked (dry run: would) */
-  uint64_t bytes_sent;  /* their stored size (dry run, keys differing:
+  uint64_t chunks_sent;    /* chunks the target lacked (dry run: would) */
+  uint64_t bytes_sent;     /* their stored size (dry run, keys differing:
                          * the source's, an estimate) */
   uint64_t chunks_present; /* chunks the target had */
 };
@@ -41,7 +41,7 @@ DEFINE_VECTOR_TYPE (copy_digest_vector, struct digest);
 struct copy {
   struct repo *from, *to;
   bool dry_run;
-  bool same_keys; /* chunks go as stored; names do not change */
+  bool same_keys;    /* chunks go as stored; names do not change */
   char **target_ids; /* the target's backups when the run began, sorted */
   size_t n_target_ids;
   struct store store; /* the writer session in the target */

@@ -36,8 +36,8 @@ _Static_assert(BACKEND_ENCRYPTION_AES_256_GCM == AEAD_AES_256_GCM
 
 int
 repo_init_master (const char *path, uint32_t chunk_size, uint32_t cipher,
-                  const unsigned char *master,
-                  const struct key_secret *secret, const char *label)
+                  const unsigned char *master, const struct key_secret *secret,
+                  const char *label)
 {
   struct backend_new nc = { .chunk_size = chunk_size, .encryption = cipher };
   struct key_slot slot;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vmbackup copy to and from a repository served over a real ssh link:
-# local -> ssh under another key (re-encrypted; verify and restore over
-# ssh), ssh -> local sharing the key (init --key-from over ssh; chunk
+# local -> ssh under another key (a dry run first; re-encrypted; verify
+# and restore over ssh), ssh -> local sharing the key (init --key-from over ssh; chunk
 # files byte-identical), a second copy sends nothing, gc on the server
 # keeps everything.  With an append-only key (RESERVE_COPY is checked
 # like any commit) a copy into the repository works, a backup older than
@@ -26,6 +26,12 @@ ids=$(vmb list | awk 'NR>1 {print $1}' | sort)
 
 # --- local -> ssh, another key ---
 VMBACKUP_KEY_FILE=remote.key vmb --repo "$url" init --chunk-size 256K >/dev/null
+vmb copy --to "$url" --all --dry-run --to-key-file remote.key > dry.out \
+  || fail "dry run to ssh: $(cat dry.out)"
+grep -qE "^would copy a/[0-9T]+Z: 9 chunks \(2\.0 MiB\) missing in the target, 0 there$" dry.out \
+  || fail "dry run to ssh: $(cat dry.out)"
+[ -z "$(VMBACKUP_KEY_FILE=remote.key vmb --repo "$url" list)" ] || fail "dry run over ssh copied"
+[ -z "$(find srv/remote/chunks -type f)" ] || fail "dry run over ssh stored chunks"
 vmb copy --to "$url" --all --to-key-file remote.key > up.out \
   || fail "copy to ssh: $(cat up.out)"
 grep -qE "^copied a/[0-9T]+Z: 9 chunks sent \(2\.0 MiB\), 0 already there$" up.out \

@@ -92,7 +92,11 @@ copy_open (struct copy *c, struct repo *from, struct repo *to, bool dry_run)
     set_error (ENOMEM, "copy");
     goto fail;
   }
-  if (dry_run)
+  /* A dry run asks the target for chunk headers; a backend that cannot
+   * give them alone (ssh) is asked in a writer session, where the
+   * question is a refresh (batched) rather than a download of the whole
+   * chunk.  A refresh changes no data, only how long gc waits. */
+  if (dry_run && to->be->ops->chunk_head)
     return 0;
   c->worker = repo_worker_open (to);
   if (c->worker == -1 || store_begin (&c->store, to) == -1)

@@ -23,8 +23,8 @@
  * stream maps): level 3, as file backups have it. */
 #define COPY_LEVEL 3
 
-/* Is chunk d stored in the target?  Only for a dry run, which must not
- * refresh (that needs a writer session): the header will do. */
+/* Is chunk d stored in the target?  For a dry run on a backend that
+ * reads chunk headers: it needs no writer session. */
 static int
 target_has (struct copy *c, const struct digest *d)
 {
@@ -41,11 +41,12 @@ target_has (struct copy *c, const struct digest *d)
   return get_error_kind () == ERROR_MISSING ? 0 : -1;
 }
 
-/* Is d there, and (not a dry run) refreshed so that a gc keeps it? */
+/* Is d there, and (in a writer session) refreshed so that a gc keeps
+ * it? */
 static int
 target_present (struct copy *c, const struct digest *d)
 {
-  if (c->dry_run)
+  if (!c->writing)
     return target_has (c, d);
   return store_refresh (&c->store, c->worker, d);
 }
@@ -170,7 +171,7 @@ hint (struct copy *c, const struct digest *d)
     return;
   if (!c->same_keys)
     chunk_prefetch (c->from, d);
-  else if (!c->dry_run)
+  else if (c->writing)
     store_refresh_ahead (&c->store, d);
 }
 

@@ -143,6 +143,25 @@ target_has_backup (const struct copy *c, const char *id)
     != NULL;
 }
 
+/* The target has id from now on (the same ID given twice is copied
+ * once). */
+static void
+note_copied (struct copy *c, const char *id)
+{
+  char *dup = strdup (id);
+  char **grown = dup
+    ? realloc (c->target_ids, (c->n_target_ids + 1) * sizeof *c->target_ids)
+    : NULL;
+
+  if (grown == NULL) {
+    free (dup); /* only costs a clear "exists" error if asked again */
+    return;
+  }
+  c->target_ids = grown;
+  c->target_ids[c->n_target_ids++] = dup;
+  qsort (c->target_ids, c->n_target_ids, sizeof *c->target_ids, cmp_str);
+}
+
 /* A copy of m to rewrite: through its text, which every field has. */
 static struct manifest *
 manifest_dup (const struct manifest *m)
@@ -265,6 +284,7 @@ copy_backup (struct copy *c, const struct manifest *src, struct copy_stats *st)
   if (copy_flush (c) == -1 || manifest_commit (c->to, m) == -1)
     goto out;
   reserved = false;
+  note_copied (c, m->id);
   r = 0;
 out:
   if (r == -1) {

@@ -2,7 +2,8 @@
  * STAMP names (manifest_id_time: only real dates, the inverse of how
  * IDs are made), and reserving exactly an ID (manifest_reserve_exact
  * over the local backend's manifest_reserve_id): an ID that is a backup
- * is refused, a reservation a killed copy left is taken over, an ID that
+ * is refused, a reservation a killed copy left is taken over but not a
+ * (possibly running) backup's, an ID that
  * does not match the backup's time or name, or that would leave
  * backups/NAME/, is refused. */
 #include <errno.h>
@@ -80,6 +81,23 @@ main (void)
   CHECK (manifest_reserve_exact (repo, &m) == -1
            && strstr (get_error (), "exists"),
          "reserved a published ID: %s", get_error ());
+
+  /* A backup's reservation (empty) is left to its backup. */
+  {
+    struct manifest running = m;
+    char other[600];
+    FILE *f;
+
+    running.id = (char *) "web/20261204T181750Z";
+    snprintf (other, sizeof other, "%s/backups/web/.reserved-20261204T181750Z",
+              dir);
+    f = fopen (other, "w");
+    CHECK (f != NULL && fclose (f) == 0, "make %s", other);
+    CHECK (manifest_reserve_exact (repo, &running) == -1
+             && strstr (get_error (), "reserved by a backup that is running"),
+           "took over a backup's reservation: %s", get_error ());
+    CHECK (access (other, F_OK) == 0, "a backup's reservation removed");
+  }
 
   wrong_time.time++;
   CHECK (manifest_reserve_exact (repo, &wrong_time) == -1

@@ -93,9 +93,31 @@ fail:
   return -1;
 }
 
-/* A copied backup keeps its ID (backend.h).  The reservation is made
- * if missing, not exclusively: the one a killed copy of the same backup
- * left is taken over, so that the copy can be run again. */
+/* What a copy's reservation holds, which tells it from a backup's
+ * (empty): a copy takes over a copy's, so that a killed copy can be run
+ * again, but never a backup's, which may be running. */
+#define COPY_RESERVATION "copy\n"
+
+static int
+take_over (const char *resv, const char *id)
+{
+  char buf[sizeof COPY_RESERVATION];
+  int fd = open (resv, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf) : -1;
+
+  if (fd >= 0)
+    close (fd);
+  if (n == (ssize_t) strlen (COPY_RESERVATION)
+      && memcmp (buf, COPY_RESERVATION, n) == 0)
+    return 0;
+  set_error (EEXIST,
+             "backup ID %s is reserved by a backup that is running (or "
+             "was killed: then remove %s)",
+             id, resv);
+  return -1;
+}
+
+/* A copied backup keeps its ID (backend.h). */
 int
 local_manifest_reserve_id (struct backend *be, const char *id)
 {
@@ -126,9 +148,17 @@ local_manifest_reserve_id (struct backend *be, const char *id)
     set_error (EEXIST, "backup %s exists", id);
     return -1;
   }
-  fd = open (resv, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd == -1) {
+  fd = open (resv, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd == -1 && errno == EEXIST)
+    return take_over (resv, id);
+  if (fd == -1
+      || write_full (fd, COPY_RESERVATION, strlen (COPY_RESERVATION), 0)
+        == -1) {
     set_error (errno, "reserve backup ID %s", id);
+    if (fd >= 0) {
+      close (fd);
+      unlink (resv);
+    }
     return -1;
   }
   close (fd);

@@ -78,9 +78,12 @@ grep -qE "^skipped a/[0-9T]+Z: already in other$" again.out || fail "skip line"
 put_random a.img 7 1
 vmb backup --image a=a.img >/dev/null
 new=$(last_id a)
-VMBACKUP_TO_KEY_FILE=other.key vmb copy --to other "$new" > incr.out
+# (The same ID twice is copied once.)
+VMBACKUP_TO_KEY_FILE=other.key vmb copy --to other "$new" "$new" > incr.out
 grep -q "^copied $new: 1 chunks sent (1.0 MiB), 6 already there$" incr.out \
   || fail "incremental copy: $(cat incr.out)"
+grep -q "^copied 1 backup, skipped 1, failed 0: 1 chunks sent" incr.out \
+  || fail "an ID given twice: $(cat incr.out)"
 VMBACKUP_KEY_FILE=other.key vmb --repo other restore "$new" --to new.img >/dev/null
 cmp a.img new.img || fail "new backup restored from other differs"
 

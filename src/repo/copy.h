@@ -60,6 +60,7 @@ struct copy {
   struct digest_set target_done;
   struct copy_stats part; /* of the disk or stream being copied */
   uint64_t unflushed_bytes, unflushed_chunks; /* sent since the last flush */
+  bool last_missing; /* the target lacked the last chunk asked about */
 };
 
 /* Get ready to copy from one repository to another: both open and, if

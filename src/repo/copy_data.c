@@ -87,6 +87,7 @@ copy_as_stored (struct copy *c, const struct digest *d)
   size_t len, rawlen;
   int r = target_present (c, d);
 
+  c->last_missing = r == 0;
   if (r != 0) {
     c->part.chunks_present += r == 1;
     return r == -1 ? -1 : 0;
@@ -162,16 +163,18 @@ copy_chunk (struct copy *c, const struct digest *d, struct digest *out)
 }
 
 /* A hint for the chunk that comes AHEAD places later: the source
- * fetches it when it will be read, the target looks for it when only
- * its presence matters. */
+ * fetches it when it will be read (always, when the keys differ; with
+ * the same keys, while the target lacks what comes: missing chunks come
+ * in runs, a first copy is one), the target looks for it when its
+ * presence decides. */
 static void
 hint (struct copy *c, const struct digest *d)
 {
   if (digest_is_zero (d) || digest_set_get (&c->done, d))
     return;
-  if (!c->same_keys)
+  if (!c->same_keys || c->last_missing)
     chunk_prefetch (c->from, d);
-  else if (c->writing)
+  if (c->same_keys && c->writing)
     store_refresh_ahead (&c->store, d);
 }
 

@@ -38,9 +38,9 @@ typedef void (*host_report_fn) (void *opaque, const char *kind,
                                 const char *detail);
 
 struct host_restore_opts {
-  bool dry_run;         /* say what would be done, change nothing */
-  bool replace;         /* objects that differ are put back as kept */
-  const char *files_to; /* write host files under this directory */
+  bool dry_run;               /* say what would be done, change nothing */
+  bool replace;               /* objects that differ are put back as kept */
+  const char *files_to;       /* write host files under this directory */
   const char *const *exclude; /* restore --all: VMs left out */
   size_t nexclude;
   struct event_log *events;

@@ -28,10 +28,9 @@ print_result (const struct restore_test_result *res)
     printf ("  removed the leftovers of %u dead restore test%s first\n",
             res->leftovers, res->leftovers == 1 ? "" : "s");
   for (size_t i = 0; i < res->nchecks; i++)
-    printf ("  check %-24s %s %5.1f s (at %.1f s): %s\n",
-            res->checks[i].spec, res->checks[i].ok ? "ok    " : "FAILED",
-            res->checks[i].seconds, res->checks[i].at,
-            res->checks[i].detail);
+    printf ("  check %-24s %s %5.1f s (at %.1f s): %s\n", res->checks[i].spec,
+            res->checks[i].ok ? "ok    " : "FAILED", res->checks[i].seconds,
+            res->checks[i].at, res->checks[i].detail);
   if (!res->passed)
     printf ("  reason: %s\n", res->reason);
 }
@@ -44,8 +43,7 @@ json_result (const struct restore_test_result *res)
   json_object_object_add (o, "backup", json_object_new_string (res->backup));
   json_object_object_add (o, "vm", json_object_new_string (res->original));
   json_object_object_add (o, "test_vm", json_object_new_string (res->vm));
-  json_object_object_add (o, "network",
-                          json_object_new_string (res->network));
+  json_object_object_add (o, "network", json_object_new_string (res->network));
   json_object_object_add (o, "passed", json_object_new_boolean (res->passed));
   json_object_object_add (o, "reason",
                           res->passed ? NULL
@@ -60,7 +58,8 @@ json_result (const struct restore_test_result *res)
                           json_object_new_double (res->total_seconds));
   json_object_object_add (o, "leftovers_removed",
                           json_object_new_int (res->leftovers));
-  json_object_object_add (o, "cleaned", json_object_new_boolean (res->cleaned));
+  json_object_object_add (o, "cleaned",
+                          json_object_new_boolean (res->cleaned));
   json_object_object_add (o, "interrupted",
                           json_object_new_boolean (res->interrupted));
   checks = json_object_new_array ();
@@ -176,8 +175,10 @@ cmd_restore_test (int argc, char **argv)
   }
   event_log_close (&events);
   if (json)
-    printf ("%s\n", json_object_to_json_string_ext (
-                      all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+    printf ("%s\n",
+            json_object_to_json_string_ext (all,
+                                            JSON_C_TO_STRING_PRETTY
+                                              | JSON_C_TO_STRING_SPACED));
   r = failed ? EXIT_FAIL : EXIT_OK;
 out:
   json_object_put (all);

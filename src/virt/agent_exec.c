@@ -66,8 +66,8 @@ agent_ping (virDomainPtr dom, int timeout_s)
 static void
 add_output (json_object *r, const char *key, char *out, size_t outlen)
 {
-  static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char b64[]
+    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   json_object *v;
   const char *s;
   size_t used = strlen (out);

@@ -15,7 +15,7 @@ static bool
 is (xmlNode *n, const char *name)
 {
   return n->type == XML_ELEMENT_NODE
-         && strcmp ((const char *) n->name, name) == 0;
+    && strcmp ((const char *) n->name, name) == 0;
 }
 
 static bool
@@ -45,8 +45,9 @@ drop_children (xmlNode *n, const char *name)
 static void
 isolate_nic (xmlNode *nic, const char *network)
 {
-  static const char *host_bound[] = { "source", "virtualport", "vlan",
-                                      "bandwidth", "target", "port", NULL };
+  static const char *host_bound[] = { "source",    "virtualport", "vlan",
+                                      "bandwidth", "target",      "port",
+                                      NULL };
   xmlNode *src;
 
   for (int i = 0; host_bound[i]; i++)

@@ -177,8 +177,8 @@ run_checks (struct run *r, double started)
       emit (r, EV_RT_CHECK_PASSED, "check %s passed in %.1f s: %s", c->spec,
             c->seconds, c->detail);
     else {
-      emit (r, EV_RT_CHECK_FAILED, "check %s failed after %.1f s: %s",
-            c->spec, c->seconds, c->detail);
+      emit (r, EV_RT_CHECK_FAILED, "check %s failed after %.1f s: %s", c->spec,
+            c->seconds, c->detail);
       failed++;
     }
   }
@@ -205,8 +205,8 @@ steps (struct run *r, struct repo *repo, const struct manifest *m)
   snprintf (r->res->network, sizeof r->res->network, "%s", r->state.network);
   emit (r, EV_RT_STARTED, "restore test of %s as VM %s on isolated network %s",
         m->id, r->state.vm, r->state.network);
-  if (interrupted (r) == -1 || make_network (r) == -1
-      || interrupted (r) == -1 || restore_isolated (r, repo, m) == -1)
+  if (interrupted (r) == -1 || make_network (r) == -1 || interrupted (r) == -1
+      || restore_isolated (r, repo, m) == -1)
     return -1;
   r->res->restore_seconds = now_monotonic () - t0;
   emit (r, EV_RT_RESTORED,

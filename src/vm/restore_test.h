@@ -60,14 +60,14 @@ struct restore_test_result {
   char vm[256];       /* the throw-away VM */
   char network[64];
   bool passed;
-  char reason[1024];       /* why not */
-  double restore_seconds;  /* restore and define */
-  double agent_seconds;    /* start to the agent's first answer; <0: never */
-  double total_seconds;    /* everything, cleanup included */
-  unsigned leftovers;      /* earlier dead runs cleaned up first */
-  bool cleaned;            /* everything made was removed */
-  bool interrupted;        /* a stop signal ended it */
-  size_t nchecks;          /* results run (<= opts nchecks) */
+  char reason[1024];      /* why not */
+  double restore_seconds; /* restore and define */
+  double agent_seconds;   /* start to the agent's first answer; <0: never */
+  double total_seconds;   /* everything, cleanup included */
+  unsigned leftovers;     /* earlier dead runs cleaned up first */
+  bool cleaned;           /* everything made was removed */
+  bool interrupted;       /* a stop signal ended it */
+  size_t nchecks;         /* results run (<= opts nchecks) */
   struct restore_check_result checks[RESTORE_TEST_MAX_CHECKS];
 };
 

@@ -152,8 +152,8 @@ restore_check_run (virDomainPtr dom, const struct restore_check *c,
         break;
       }
       r->ok = status == c->expect;
-      snprintf (r->detail, sizeof r->detail, "exit status %d%s%d%s%s",
-                status, r->ok ? ", as wanted " : ", wanted ", c->expect,
+      snprintf (r->detail, sizeof r->detail, "exit status %d%s%d%s%s", status,
+                r->ok ? ", as wanted " : ", wanted ", c->expect,
                 *out ? ": " : "", out);
       break;
   }

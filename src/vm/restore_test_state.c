@@ -31,7 +31,7 @@ make_dirs (const char *path)
     return -1;
   }
   memcpy (buf, path, len + 1);
-  for (char *p = buf + 1; ; p++) {
+  for (char *p = buf + 1;; p++) {
     if (*p == '/' || *p == '\0') {
       char c = *p;
       *p = '\0';
@@ -117,11 +117,12 @@ remove_vm (virConnectPtr conn, const char *name)
   if (virDomainIsActive (d) == 1 && virDomainDestroy (d) == -1)
     r = -1;
   if (r == 0 && virDomainIsPersistent (d) == 1
-      && virDomainUndefineFlags (d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                                      | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                                      | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
-                                      | VIR_DOMAIN_UNDEFINE_NVRAM)
-           == -1)
+      && virDomainUndefineFlags (d,
+                                 VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                                   | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                                   | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+                                   | VIR_DOMAIN_UNDEFINE_NVRAM)
+        == -1)
     r = -1;
   virDomainFree (d);
   return r;
@@ -139,7 +140,8 @@ remove_network (virConnectPtr conn, const char *name)
     return no_such () ? 0 : -1;
   if (virNetworkIsActive (n) == 1 && virNetworkDestroy (n) == -1)
     r = -1;
-  if (r == 0 && virNetworkIsPersistent (n) == 1 && virNetworkUndefine (n) == -1)
+  if (r == 0 && virNetworkIsPersistent (n) == 1
+      && virNetworkUndefine (n) == -1)
     r = -1;
   virNetworkFree (n);
   return r;
@@ -159,8 +161,7 @@ rt_state_remove (virConnectPtr conn, struct rt_state *s)
   }
   /* The state file goes last, with the directory: until then a later
    * run would still find what is left. */
-  if (s->dir[0]
-      && nftw (s->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == -1
+  if (s->dir[0] && nftw (s->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == -1
       && errno != ENOENT) {
     set_error (errno, "remove %s", s->dir);
     return -1;
@@ -194,9 +195,10 @@ ours (const char *name)
 {
   if (strncmp (name, "rt-", 3) != 0)
     return false;
-  return strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                       "0123456789-_.+")
-         == strlen (name);
+  return strspn (name,
+                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "0123456789-_.+")
+    == strlen (name);
 }
 
 int
@@ -235,8 +237,8 @@ rt_state_sweep (virConnectPtr conn, const char *state_dir,
       read_state (s.fd, &s);
     if ((s.vm[0] && !ours (s.vm)) || (s.network[0] && !ours (s.network))) {
       event_emit (events, EV_RT_CLEANUP_FAILED,
-                  "%s names %s and %s, not a restore test's: left alone",
-                  path, s.vm, s.network);
+                  "%s names %s and %s, not a restore test's: left alone", path,
+                  s.vm, s.network);
       if (s.fd >= 0)
         close (s.fd);
       continue;
@@ -257,7 +259,8 @@ rt_state_sweep (virConnectPtr conn, const char *state_dir,
   }
   closedir (d);
   if (ret == -1)
-    set_error (0, "leftovers of a dead restore test could not all be "
-                  "removed (see the events)");
+    set_error (0,
+               "leftovers of a dead restore test could not all be "
+               "removed (see the events)");
   return ret;
 }

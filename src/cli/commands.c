@@ -156,8 +156,8 @@ const struct command commands[] = {
     "'list --json' names them) to a file that must not exist.",
     NULL, KEY_NEEDED },
   { "restore-test", cmd_restore_test, "prove backups boot",
-    "ID... [--check agent|exec:CMD[=STATUS]|tcp:PORT]... [--timeout S]\n"
-    "       [--json] [--state-dir DIR]",
+    "ID... [--check CHECK]... [--timeout S] [--json]\n"
+    "       [--state-dir DIR]",
     "Restore each VM backup beside everything as a throw-away VM (new\n"
     "name, UUID, MACs and files), every NIC on an isolated network made\n"
     "for it, boot it, wait for its guest agent and run the checks: agent\n"

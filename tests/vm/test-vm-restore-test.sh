@@ -56,6 +56,8 @@ expect_fail 2 "^vmbackup: bad check 'bogus': want agent, exec:CMD\[=STATUS\] or 
 expect_fail 2 "bad check 'tcp:99999': a TCP port is 1 to 65535" rt "$good" --check tcp:99999
 expect_fail 2 "bad check 'exec:': no command" rt "$good" --check exec:
 expect_fail 1 "^vmbackup: no backup named nosuch$" rt nosuch
+# A bad one after a good one: refused before the good one is tested.
+expect_fail 1 "^vmbackup: no backup named nosuch$" rt "$good" nosuch
 truncate -s 1M img.raw
 vmb backup --image rt-img="$scratch/img.raw" >/dev/null
 expect_fail 1 "^vmbackup: backup rt-img/.* is not a VM backup" rt rt-img

@@ -116,14 +116,16 @@ remove_vm (virConnectPtr conn, const char *name)
     return no_such () ? 0 : -1;
   if (virDomainIsActive (d) == 1 && virDomainDestroy (d) == -1)
     r = -1;
-  if (r == 0 && virDomainIsPersistent (d) == 1
-      && virDomainUndefineFlags (d,
-                                 VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                                   | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                                   | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
-                                   | VIR_DOMAIN_UNDEFINE_NVRAM)
-        == -1)
-    r = -1;
+  if (r == 0 && virDomainIsPersistent (d) == 1) {
+    unsigned flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+      | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+      | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM;
+    /* Its TPM state too (under /var/lib/libvirt/swtpm/UUID/, outside the
+     * run's directory), where libvirt knows how (8.9 and later). */
+    if (virDomainUndefineFlags (d, flags | VIR_DOMAIN_UNDEFINE_TPM) == -1
+        && virDomainUndefineFlags (d, flags) == -1)
+      r = -1;
+  }
   virDomainFree (d);
   return r;
 }

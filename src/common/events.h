@@ -76,6 +76,16 @@ enum event_id {
   EV_HOST_NOT_RESTORED = 6003,
   EV_HOST_RESTORE_FAILED = 6004,
   EV_HOST_SECRET_NO_VALUE = 6010,
+  /* Restore tests (vmbackup restore-test). */
+  EV_RT_STARTED = 6100,
+  EV_RT_RESTORED = 6101,
+  EV_RT_AGENT = 6102,
+  EV_RT_CHECK_PASSED = 6103,
+  EV_RT_CHECK_FAILED = 6104,
+  EV_RT_PASSED = 6105,
+  EV_RT_FAILED = 6106,
+  EV_RT_LEFTOVER_REMOVED = 6110,
+  EV_RT_CLEANUP_FAILED = 6111,
   /* Copies between repositories (vmbackup copy). */
   EV_COPY_STARTED = 4100,
   EV_COPY_BACKUP_COPIED = 4101,

@@ -55,11 +55,26 @@ beat (struct s3_lease *l)
   int r;
 
   clock_gettime (CLOCK_MONOTONIC, &start);
+  /* A lease that lapsed (this process was stopped, or the server away)
+   * may already count as dead to a gc that then went on: renewing it
+   * now would hide that.  It stays lost. */
+  pthread_mutex_lock (&l->lock);
+  if (l->beaten
+      && ts_seconds (&start) - ts_seconds (&l->last_ok) >= l->lease_s * 0.75)
+    l->lost = true;
+  r = l->lost ? -1 : 0;
+  pthread_mutex_unlock (&l->lock);
+  if (r == -1) {
+    set_error (ETIMEDOUT, "lease %s lapsed", l->key);
+    return -1;
+  }
   snprintf (body, sizeof body, "lease %d\n", l->lease_s);
   r = s3_put (l->c, l->key, body, strlen (body), NULL);
   if (r == 0) {
     pthread_mutex_lock (&l->lock);
-    l->last_ok = start;
+    if (!l->lost)
+      l->last_ok = start;
+    l->beaten = true;
     pthread_mutex_unlock (&l->lock);
   }
   return r;
@@ -228,13 +243,17 @@ int
 s3_lease_check (struct s3_lease *l, const char *what)
 {
   double age;
+  bool lost;
 
   pthread_mutex_lock (&l->lock);
   age = mono_now () - ts_seconds (&l->last_ok);
+  if (age >= l->lease_s * 0.75)
+    l->lost = true;
+  lost = l->lost;
   pthread_mutex_unlock (&l->lock);
   /* A quarter of the lease as margin for the two clocks' rates and the
    * time a request takes to land. */
-  if (age < l->lease_s * 0.75)
+  if (!lost)
     return 0;
   set_error (ETIMEDOUT,
              "%s: abandoned: lease %s not renewed for %.0f s of %d (the "

@@ -35,6 +35,8 @@ struct s3_lease {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   struct timespec last_ok; /* CLOCK_MONOTONIC, start of the last beat */
+  bool beaten;             /* last_ok is set */
+  bool lost;               /* lapsed once: never ours again */
 };
 
 /* What a look at locks/ found, besides our own lease. */

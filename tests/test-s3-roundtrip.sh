@@ -14,6 +14,7 @@ cd "$scratch"
 export VMBACKUP_S3_ENDPOINT=$s3_endpoint
 url=s3://vmb/hosts/one
 export VMBACKUP_REPO=$url
+export XDG_CACHE_HOME=$scratch/cache
 
 # init makes the missing bucket; an encrypted repository by default.
 vmb init --chunk-size 1M > init.out || fail "init on S3: $(cat init.out)"
@@ -44,6 +45,13 @@ cmp disk-v1.img r1.img || fail "first backup restored differs"
 vmb restore "$id2" --to r2.img > /dev/null || fail "restore $id2"
 cmp disk.img r2.img || fail "second backup restored differs"
 [ "$(du -k r2.img | cut -f1)" -lt 20000 ] || fail "restore is not sparse"
+# The indexes are kept in the local cache; a damaged cache is not the
+# repository: without it (another host) the same restore works.
+ls "$scratch"/cache/vmbackup/s3/*/indexes/*.idx > cached || fail "no index cache"
+[ "$(wc -l < cached)" = 2 ] || fail "index cache: $(cat cached)"
+XDG_CACHE_HOME=$scratch/cache2 vmb restore "$id1" --to r1b.img > /dev/null ||
+  fail "restore with an empty cache"
+cmp disk-v1.img r1b.img || fail "restore with an empty cache differs"
 
 # Files, with the events of the backup.
 mkdir -p tree/sub
@@ -87,6 +95,7 @@ rc=0; vmb verify > bad.out || rc=$?
 # Put it back whole, for prune and gc.
 vmb backup --image disk=$scratch/disk.img > /dev/null || fail "backup 3"
 vmb backup --image disk=$scratch/disk-v1.img > /dev/null || fail "backup 4"
+vmb files backup --name tree --reread "$scratch/tree" > /dev/null || fail "files backup 2"
 
 # prune keeps the last disk backup; gc deletes what only the others used.
 vmb prune disk --keep-last 1 > prune.out || fail "prune: $(cat prune.out)"

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "backend/backend.h"
+#include "s3_cache.h"
 #include "s3_client.h"
 #include "s3_lease.h"
 #include "s3_pool.h"
@@ -27,6 +28,7 @@ extern const struct backend_ops backend_s3;
 struct s3_backend {
   struct s3_client *c;
   char name[512]; /* s3://bucket/prefix, for messages */
+  char *cache;    /* s3_cache.h; NULL: none */
   /* The writer session (s3_writer.c). */
   bool writing;
   struct s3_lease writer_lease;

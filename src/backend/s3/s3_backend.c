@@ -113,6 +113,7 @@ s3_close (struct backend *be)
   if (S->collecting)
     s3_gc_end (be);
   s3_client_close (S->c);
+  free (S->cache);
   free (S);
   be->priv = NULL;
 }
@@ -150,6 +151,7 @@ s3_open (struct backend *be, const char *url)
   if (backend_config_parse (be, config.buf) == -1)
     goto fail;
   strbuf_release (&config);
+  S->cache = s3_cache_dir (be->id);
   return 0;
 
 fail:

@@ -111,6 +111,8 @@ one_object (void *opaque, const char *key, uint64_t size, time_t mtime)
       (*sw->kept)++;
       return 0;
     }
+    if (sw->what == SWEEP_INDEXES && !sw->dry_run)
+      s3_cache_forget (sw->S->cache, &d);
   }
   (*sw->deleted)++;
   *sw->bytes += size;

@@ -109,6 +109,8 @@ s3_index_put (struct backend *be, const struct digest *id, int fd,
   /* One there already has the same bytes (its name is their digest). */
   if (r == -1 && get_errno () == EEXIST)
     r = 0;
+  if (r == 0)
+    s3_cache_store (S->cache, id, buf, len);
 out:
   free (buf);
   close (fd);
@@ -132,6 +134,9 @@ s3_index_open (struct backend *be, const struct digest *id)
   snprintf (name, sizeof name, "index %.16s", key + 8);
   if (!dir)
     return -1;
+  fd = s3_cache_open (S->cache, id);
+  if (fd >= 0)
+    return fd;
   if (s3_get (S->c, key, &sb, INDEX_MAX) == -1) {
     if (get_errno () == ENOENT) {
       set_error (0, "%s: missing", name);
@@ -141,6 +146,10 @@ s3_index_open (struct backend *be, const struct digest *id)
       error_prefix ("%s", name);
     goto out;
   }
+  s3_cache_store (S->cache, id, sb.buf, sb.len);
+  fd = s3_cache_open (S->cache, id);
+  if (fd >= 0)
+    goto out;
   fd = open (dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
   if (fd == -1) {
     set_error (errno, "%s: temporary file in %s", name, dir);

@@ -88,6 +88,8 @@ start=$(date +%s)
 vmb gc > gc-stopped.out 2>&1 || fail "gc beside a stopped backup: $(cat gc-stopped.out)"
 took=$(( $(date +%s) - start ))
 [ $took -ge 4 ] || fail "gc did not wait for the stopped backup's lease ($took s)"
+grep -q "gc: waiting for 1 running backup to finish" gc-stopped.out ||
+  fail "gc waited without a word: $(cat gc-stopped.out)"
 [ $took -le 40 ] || fail "gc waited $took s for a dead lease of 6 s"
 kill -CONT $bigpid
 rc=0; wait $bigpid || rc=$?

@@ -89,7 +89,8 @@ int s3_key_put (struct backend *be, const char *id, const char *text,
 int s3_key_delete (struct backend *be, const char *id);
 
 /* s3_gc.c */
-int s3_gc_begin (struct backend *be);
+int s3_gc_begin (struct backend *be, backend_notice_fn notice,
+                 void *notice_opaque);
 int s3_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
                  backend_keep_fn keep, void *opaque, bool dry_run,
                  backend_notice_fn notice, void *notice_opaque, uint64_t *kept,

@@ -20,7 +20,7 @@
 #define RESERVATION_MAX_AGE (7 * 86400)
 
 int
-s3_gc_begin (struct backend *be)
+s3_gc_begin (struct backend *be, backend_notice_fn notice, void *notice_opaque)
 {
   struct s3_backend *S = s3_of (be);
   struct s3_lease_scan scan;
@@ -40,6 +40,14 @@ s3_gc_begin (struct backend *be)
   /* Backups that began before our lease was written finish first:
    * what they store is in no manifest yet.  Those that begin later
    * wait for us. */
+  if (scan.live_writers > 0 && notice) {
+    char msg[256];
+    snprintf (msg, sizeof msg,
+              "gc: waiting for %u running backup%s to finish (backups "
+              "that start now wait for gc)",
+              scan.live_writers, scan.live_writers == 1 ? "" : "s");
+    notice (notice_opaque, msg);
+  }
   while (scan.live_writers > 0) {
     struct timespec pause = { 1, 0 };
     nanosleep (&pause, NULL);

@@ -30,6 +30,8 @@ packages=(
   # S3 repository tests: a real Ceph cluster (mon, OSD, radosgw) on
   # 127.0.0.1, and curl for signed requests
   ceph-mon ceph-osd radosgw ceph-common curl
+  # S3 clock skew test: a client whose clock is an hour off
+  faketime
   # scripts/check-style.sh: .clang-format is tuned for clang-format 14
   clang-format
   # benchmarks: the peers we measure against

@@ -84,6 +84,17 @@ VMBACKUP_NEW_PASSWORD=second vmb key add --label two > ka.out || fail "key add: 
 [ "$(vmb key list | grep -c .)" -ge 3 ] || fail "key list: $(vmb key list)"
 env -u VMBACKUP_KEY_FILE VMBACKUP_PASSWORD=second "$VMBACKUP" list > /dev/null ||
   fail "the new passphrase does not open the repository"
+vmb info > info.out || fail "info: $(cat info.out)"
+grep -q "$url" info.out || fail "info: $(cat info.out)"
+slot=$(vmb key list --json | python3 -c '
+import json, sys
+print([k["id"] for k in json.load(sys.stdin) if k.get("label") == "two"][0])') ||
+  fail "key list --json: $(vmb key list --json)"
+vmb key remove "$slot" > /dev/null || fail "key remove $slot"
+expect_fail 1 "" env -u VMBACKUP_KEY_FILE VMBACKUP_PASSWORD=second "$VMBACKUP" list
+expect_fail 1 "has no key slot $slot" vmb key remove "$slot"
+vmb files ls tree > ls.out || fail "files ls: $(cat ls.out)"
+grep -q "$scratch/tree/sub/b" ls.out || fail "files ls: $(cat ls.out)"
 
 # A damaged chunk: verify finds it (and quarantines it).
 key=$("$S3CHECK" $url list chunks/ | awk 'NR==1 {print $1}')

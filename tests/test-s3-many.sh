@@ -36,6 +36,8 @@ writer ()
   for round in 1 2; do
     put_random w$w.img 9 1
     cp w$w.img w$w.r$round.img
+    # Each writer a host of its own: its own index cache.
+    XDG_CACHE_HOME=$scratch/cache.$w \
     "$VMBACKUP" backup --image w$w=$scratch/w$w.r$round.img \
       > w$w.r$round.out 2>&1 || { echo "w$w round $round failed" >> failures; continue; }
     id=$(awk '{sub(/:$/, "", $2); print $2; exit}' w$w.r$round.out)

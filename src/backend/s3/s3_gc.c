@@ -132,6 +132,15 @@ one_object (void *opaque, const char *key, uint64_t size, time_t mtime)
   return s3_pool_delete (sw->pool, key);
 }
 
+/* No delete is sent under a lease that lapsed: backups may be running
+ * again (a gc stopped with deletes queued must not send them when it
+ * goes on). */
+static int
+gc_guard (void *opaque)
+{
+  return s3_lease_check (opaque, "gc");
+}
+
 int
 s3_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
              backend_keep_fn keep, void *opaque, bool dry_run,
@@ -157,7 +166,9 @@ s3_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
               what == SWEEP_INDEXES ? "indexes/" : "reserved/");
   if (s3_lease_check (&S->gc_lease, "gc") == -1)
     return -1;
-  if (!dry_run && !(sw.pool = s3_pool_new (S->c, DELETE_THREADS, 1)))
+  if (!dry_run
+      && !(sw.pool = s3_pool_new (S->c, DELETE_THREADS, 1, gc_guard,
+                                  &S->gc_lease)))
     return -1;
   r = s3_list (S->c, list_prefix, one_object, &sw);
   if (sw.pool) {

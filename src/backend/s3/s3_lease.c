@@ -132,15 +132,20 @@ s3_lease_take (struct s3_lease *l, struct s3_client *c, const char *kind,
   pthread_condattr_destroy (&attr);
   if (beat (l) == -1) {
     error_prefix ("cannot take a lease");
-    return -1;
+    goto fail;
   }
   if (pthread_create (&l->thread, NULL, heartbeat_main, l) != 0) {
-    set_error (0, "cannot start the lease heartbeat thread");
     s3_delete (c, l->key);
-    return -1;
+    set_error (0, "cannot start the lease heartbeat thread");
+    goto fail;
   }
   l->started = true;
   return 0;
+fail:
+  pthread_mutex_destroy (&l->lock);
+  pthread_cond_destroy (&l->cond);
+  l->c = NULL; /* nothing for s3_lease_drop to do */
+  return -1;
 }
 
 void

@@ -27,6 +27,8 @@ struct slot {
 
 struct s3_pool {
   struct s3_client *c;
+  s3_pool_guard_fn guard;
+  void *guard_opaque;
   pthread_t threads[POOL_THREADS_MAX];
   unsigned nthreads;
   size_t max_bytes;
@@ -68,7 +70,9 @@ worker_main (void *opaque)
       break;
     s->state = SLOT_SENDING;
     pthread_mutex_unlock (&p->lock);
-    if (s->data) {
+    if (p->guard && p->guard (p->guard_opaque) == -1)
+      r = -1;
+    else if (s->data) {
       struct s3_put_opts o = { .if_absent = true };
       r = s3_put (p->c, s->key, s->data, s->len, &o);
       if (r == -1 && get_errno () == EEXIST) {
@@ -103,7 +107,8 @@ worker_main (void *opaque)
 }
 
 struct s3_pool *
-s3_pool_new (struct s3_client *c, unsigned threads, size_t max_bytes)
+s3_pool_new (struct s3_client *c, unsigned threads, size_t max_bytes,
+             s3_pool_guard_fn guard, void *guard_opaque)
 {
   struct s3_pool *p = calloc (1, sizeof *p);
 
@@ -113,6 +118,8 @@ s3_pool_new (struct s3_client *c, unsigned threads, size_t max_bytes)
   }
   p->c = c;
   p->max_bytes = max_bytes;
+  p->guard = guard;
+  p->guard_opaque = guard_opaque;
   pthread_mutex_init (&p->lock, NULL);
   pthread_cond_init (&p->work, NULL);
   pthread_cond_init (&p->done, NULL);

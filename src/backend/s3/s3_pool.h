@@ -19,8 +19,12 @@
 
 struct s3_pool;
 
+/* guard, if not NULL, is asked before each request is sent (a lease
+ * still held): -1 (error set) fails the job instead. */
+typedef int (*s3_pool_guard_fn) (void *opaque);
 struct s3_pool *s3_pool_new (struct s3_client *c, unsigned threads,
-                             size_t max_bytes);
+                             size_t max_bytes, s3_pool_guard_fn guard,
+                             void *guard_opaque);
 /* Queue a put-if-absent of data (len bytes, copied) as key; d names it
  * for s3_pool_has (NULL: not a chunk). */
 int s3_pool_put (struct s3_pool *p, const struct digest *d, const char *key,

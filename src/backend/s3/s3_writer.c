@@ -14,6 +14,13 @@
 #define UPLOAD_THREADS 8
 #define UPLOAD_BYTES (64u << 20)
 
+/* Nothing is sent under a lease that lapsed. */
+static int
+writer_guard (void *opaque)
+{
+  return s3_lease_check (opaque, "backup");
+}
+
 int
 s3_writer_begin (struct backend *be)
 {
@@ -41,7 +48,8 @@ s3_writer_begin (struct backend *be)
     s3_lease_drop (&S->writer_lease);
     nanosleep (&pause, NULL);
   }
-  S->uploads = s3_pool_new (S->c, UPLOAD_THREADS, UPLOAD_BYTES);
+  S->uploads = s3_pool_new (S->c, UPLOAD_THREADS, UPLOAD_BYTES, writer_guard,
+                            &S->writer_lease);
   if (!S->uploads) {
     s3_lease_drop (&S->writer_lease);
     return -1;

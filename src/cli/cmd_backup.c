@@ -10,6 +10,7 @@
 #include "common/units.h"
 #include "repo/manifest.h"
 #include "vm/backup.h"
+#include "vm/host_config.h"
 #include "vm/image.h"
 #include "cli.h"
 #include "parse_options.h"
@@ -45,6 +46,76 @@ add_image (char *arg, struct image_arg *images, size_t *nimages)
   return PARSE_GO_ON;
 }
 
+/* --all: every VM the host defines but the --exclude ones, as a list
+ * of names owned by *names (freed with free_names); -1 when the host
+ * cannot list them. */
+static int
+all_vms (struct vm_host *h, const struct opt_strings *excludes, char ***names,
+         size_t *n)
+{
+  size_t kept = 0;
+
+  if (vm_host_list (h, names, n) == -1) {
+    cli_error ("backup --all: %s", get_error ());
+    return -1;
+  }
+  for (size_t x = 0; x < excludes->len; x++) {
+    bool found = false;
+    for (size_t i = 0; i < *n; i++)
+      found |= strcmp ((*names)[i], excludes->v[x]) == 0;
+    if (!found)
+      cli_warning ("--exclude %s: the host has no such VM", excludes->v[x]);
+  }
+  for (size_t i = 0; i < *n; i++) {
+    bool excluded = false;
+    for (size_t x = 0; x < excludes->len; x++)
+      excluded |= strcmp ((*names)[i], excludes->v[x]) == 0;
+    if (excluded)
+      free ((*names)[i]);
+    else
+      (*names)[kept++] = (*names)[i];
+  }
+  *n = kept;
+  return 0;
+}
+
+/* Each VM named (or with all, every VM) into its own backup; one
+ * failing does not stop the others.  Returns how many failed, *tried
+ * how many were tried. */
+static size_t
+backup_vms (struct repo *repo, const struct backup_vm_opts *vmo,
+            char *const *names, size_t n, bool all,
+            const struct opt_strings *ex, size_t *tried)
+{
+  struct vm_host *host = vm_host_open (vmo->uri);
+  char **listed = NULL;
+  size_t failed = 0;
+
+  *tried = all ? 1 : n;
+  if (host == NULL) {
+    cli_error ("%s", get_error ());
+    return *tried;
+  }
+  if (all) {
+    if (all_vms (host, ex, &listed, &n) == -1) {
+      vm_host_close (host);
+      return 1;
+    }
+    names = listed;
+    *tried = n;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (backup_vm (repo, host, vmo, names[i]) == -1) {
+      cli_error ("backup %s: %s", names[i], get_error ());
+      failed++;
+    }
+  for (size_t i = 0; listed && i < n; i++)
+    free (listed[i]);
+  free (listed);
+  vm_host_close (host);
+  return failed;
+}
+
 int
 cmd_backup (int argc, char **argv)
 {
@@ -61,7 +132,22 @@ cmd_backup (int argc, char **argv)
   struct cli_report report;
   struct event_log events;
   size_t nvms;
+  bool with_host = false, all = false;
+  const char *exclude_v[256];
+  struct opt_strings excludes = OPT_STRINGS_INIT (exclude_v);
+  struct host_backup_opts ho = { 0 };
   const struct opt opts[] = {
+    OPT_FLAG (0, "all", &all,
+              "every VM the host defines (running, paused, shut "
+              "off) and the host's configuration"),
+    OPT_STRING_LIST (0, "exclude", &excludes, "VM",
+                     "with --all: leave this VM out; repeatable"),
+    OPT_FLAG (0, "host", &with_host,
+              "back up the host's configuration (networks, "
+              "pools, secrets, filters, /etc/libvirt) as a backup of kind "
+              "host"),
+    OPT_FLAG (0, "no-secret-values", &ho.no_secret_values,
+              "with --host: keep secrets' definitions without their values"),
     OPT_STRING_LIST (0, "image", &specs, "NAME=PATH",
                      "back up the disk "
                      "image file PATH (raw or qcow2) as backup NAME; "
@@ -86,10 +172,17 @@ cmd_backup (int argc, char **argv)
     if ((c = add_image ((char *) specs.v[i], images, &nimages)) != PARSE_GO_ON)
       return c;
   nvms = argc - optind;
-  if (nimages == 0 && nvms == 0)
+  if (all && nvms)
+    return cli_usage_error ("backup", "--all or VM names, not both");
+  if (excludes.len && !all)
+    return cli_usage_error ("backup", "--exclude goes with --all");
+  with_host |= all;
+  if (nimages == 0 && nvms == 0 && !with_host)
     return cli_usage_error ("backup",
-                            "nothing to back up (name VMs or use "
-                            "--image)");
+                            "nothing to back up (name VMs, or use "
+                            "--image or --host)");
+  if (ho.no_secret_values && !with_host)
+    return cli_usage_error ("backup", "--no-secret-values goes with --host");
   vmo.level = level;
   if (cli_open_events (&events) == -1)
     return EXIT_FAIL;
@@ -116,23 +209,28 @@ cmd_backup (int argc, char **argv)
               format_size (res.bytes_read, rd, sizeof rd),
               format_size (res.stored_new, nw, sizeof nw), res.seconds);
   }
-  if (nvms) {
-    struct vm_host *host = vm_host_open (vmo.uri);
-    if (host == NULL) {
-      cli_error ("%s", get_error ());
-      failed += nvms;
+  if (with_host) {
+    struct vm_host *h = vm_host_open (vmo.uri);
+    char *id = NULL;
+
+    ho.level = level;
+    ho.events = &events;
+    if (h == NULL || backup_host_config (repo, h, &ho, &id) == -1) {
+      cli_error ("backup --host: %s", get_error ());
+      failed++;
     }
-    /* Each VM is independent: one failing does not stop the others. */
-    for (int i = optind; host && i < argc; i++)
-      if (backup_vm (repo, host, &vmo, argv[i]) == -1) {
-        cli_error ("backup %s: %s", argv[i], get_error ());
-        failed++;
-      }
-    vm_host_close (host);
+    else
+      printf ("backup %s: the host's configuration\n", id);
+    free (id);
+    vm_host_close (h);
   }
-  if (nimages + nvms > 1)
-    printf ("%zu of %zu backups succeeded\n", nimages + nvms - failed,
-            nimages + nvms);
+  if (nvms || all) {
+    failed += backup_vms (repo, &vmo, argv + optind, nvms, all, &excludes,
+                          &nvms);
+  }
+  if (nimages + nvms + with_host > 1)
+    printf ("%zu of %zu backups succeeded\n",
+            nimages + nvms + with_host - failed, nimages + nvms + with_host);
   repo_close (repo);
   event_log_close (&events);
   return failed ? EXIT_FAIL : EXIT_OK;

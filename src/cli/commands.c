@@ -65,16 +65,41 @@ static const struct command key_commands[] = {
   { NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
+/* Each job opens its repository with the key its file names. */
+static const struct command job_commands[] = {
+  { "list", cmd_job_list, "list the jobs", "[--jobs-dir DIR]",
+    "One line per job file: name, repository, what it backs up.  A job\n"
+    "file that does not parse is named with its error (exit status 1).",
+    NULL },
+  { "show", cmd_job_show, "show a job as it will run", "NAME [--jobs-dir DIR]",
+    "Every setting of job NAME, defaults included, as 'key = value'\n"
+    "lines.",
+    NULL },
+  { "run", cmd_job_run, "run a job now",
+    "NAME [--jobs-dir DIR] [--state-dir DIR]",
+    "Back up each of the job's targets (one failing does not stop the\n"
+    "others), prune each target's backups by the job's keep-* rules,\n"
+    "and verify the job's backups when its verify cadence is due.  Ends\n"
+    "with a one-line summary, writes STATE-DIR/NAME.json and the\n"
+    "Prometheus file, and runs the notify command if anything failed.\n"
+    "Exit status 1 if anything failed, or if another run of the job is\n"
+    "still going.  'man vmbackup-jobs' has the job file format.",
+    NULL, KEY_NEEDED },
+  { NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
 const struct command commands[] = {
   { "init", cmd_init, "create a repository",
     "[--chunk-size SIZE]\n"
     "       [--encryption aes-256-gcm|chacha20-poly1305|none]\n"
-    "       [--key-label LABEL]",
+    "       [--key-label LABEL] [--key-from REPO]",
     "Create a repository in the --repo directory, which must be missing or\n"
     "empty.  An encrypted one gets a random master key and a first key\n"
     "slot for the key given (--key-file PATH, created if missing;\n"
     "$VMBACKUP_PASSWORD_FILE; $VMBACKUP_PASSWORD; or a passphrase asked\n"
-    "twice on the terminal).",
+    "twice on the terminal).  --key-from REPO takes REPO's master key,\n"
+    "cipher and chunk size instead, so that 'copy' between the two sends\n"
+    "chunks as stored.",
     NULL },
   { "info", cmd_info, "describe the repository", "[--json]",
     "Format version, ID, chunk size, encryption and number of key slots.\n"
@@ -163,6 +188,28 @@ const struct command commands[] = {
     "  command=\"vmbackup serve --append-only --restrict-to-path /backup\"\n\n"
     "The client runs $VMBACKUP_RSH (default 'ssh') and, on the far side,\n"
     "$VMBACKUP_REMOTE_PATH (default 'vmbackup').",
+    NULL },
+  { "job", NULL, "run scheduled backup jobs",
+    "list [--jobs-dir DIR]\n"
+    "   or: vmbackup job show NAME [--jobs-dir DIR]\n"
+    "   or: vmbackup job run NAME [--jobs-dir DIR] [--state-dir DIR]",
+    "A job (one file per job in /etc/vmbackup/jobs, 'man vmbackup-jobs')\n"
+    "says what to back up, where, with which key, how long to keep it and\n"
+    "how often to verify it; the systemd timer vmbackup@NAME.timer runs\n"
+    "it.  'vmbackup job CMD --help' describes one command.",
+    job_commands },
+  { "copy", cmd_copy, "copy backups to another repository",
+    "--to REPO [--from REPO] ID... | --name NAME | --all\n"
+    "       [--dry-run] [--from-key-file PATH] [--to-key-file PATH]",
+    "Copy backups, under their IDs, from --from (default --repo) into\n"
+    "--to, sending only the chunks the target lacks.  Repositories that\n"
+    "share a key (both in the clear, or made with 'init --key-from') get\n"
+    "chunks as stored; otherwise each chunk is decrypted and encrypted\n"
+    "again with the target's key.  A backup the target has is skipped,\n"
+    "so a copy that was stopped is run again to finish.  Each side's key:\n"
+    "--from-key-file, $VMBACKUP_FROM_KEY_FILE, $VMBACKUP_FROM_PASSWORD_FILE,\n"
+    "$VMBACKUP_FROM_PASSWORD (--to-..., $VMBACKUP_TO_... for the target),\n"
+    "then the usual sources.",
     NULL },
   { "gc", cmd_gc, "delete chunks no backup references", "[--dry-run]",
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"

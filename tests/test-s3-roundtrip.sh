@@ -124,6 +124,25 @@ cmp disk-v1.img r4.img || fail "restore after gc differs"
 vmb files restore tree --to ftree2 > /dev/null || fail "files restore after gc"
 cmp tree/a "ftree2$scratch/tree/a" || fail "files after gc differ"
 
+# copy: from S3 into a directory with another key, and from there into
+# a second S3 repository; the copies restore identical.
+last=$(last_id disk)
+vmb --repo "$scratch/local" --key-file "$scratch/k2" init --chunk-size 1M > /dev/null || fail "local init"
+vmb copy --to "$scratch/local" --to-key-file "$scratch/k2" --all > copy1.out ||
+  fail "copy from S3: $(cat copy1.out)"
+vmb --repo "$scratch/local" --key-file "$scratch/k2" restore "$last" --to c1.img > /dev/null ||
+  fail "restore the copy from S3"
+cmp disk-v1.img c1.img || fail "the copy from S3 differs"
+vmb --repo s3://vmb/hosts/copy --key-file "$scratch/k3" init --chunk-size 1M > /dev/null || fail "second S3 init"
+vmb copy --from "$scratch/local" --from-key-file "$scratch/k2" \
+  --to s3://vmb/hosts/copy --to-key-file "$scratch/k3" --all > copy2.out ||
+  fail "copy into S3: $(cat copy2.out)"
+vmb --repo s3://vmb/hosts/copy --key-file "$scratch/k3" restore "$last" --to c2.img > /dev/null ||
+  fail "restore the copy in S3"
+cmp disk-v1.img c2.img || fail "the copy into S3 differs"
+vmb --repo s3://vmb/hosts/copy --key-file "$scratch/k3" verify > cv.out ||
+  fail "verify the copy in S3: $(cat cv.out)"
+
 # A repository in the clear, beside it under another prefix.
 in_the_clear
 export VMBACKUP_REPO=s3://vmb/hosts/clear

@@ -73,6 +73,7 @@ char *s3_tmpdir (struct backend *be);
 int s3_manifest_reserve (struct backend *be, const char *name, int64_t time,
                          char **id);
 void s3_manifest_unreserve (struct backend *be, const char *id);
+int s3_manifest_reserve_id (struct backend *be, const char *id);
 int s3_manifest_commit (struct backend *be, const char *id, const char *text);
 int s3_manifest_get (struct backend *be, const char *id, size_t max,
                      char **text, size_t *len);

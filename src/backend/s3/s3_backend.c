@@ -203,6 +203,7 @@ const struct backend_ops backend_s3 = {
   .index_open = s3_index_open,
   .manifest_reserve = s3_manifest_reserve,
   .manifest_unreserve = s3_manifest_unreserve,
+  .manifest_reserve_id = s3_manifest_reserve_id,
   .manifest_commit = s3_manifest_commit,
   .manifest_get = s3_manifest_get,
   .manifest_list = s3_manifest_list,

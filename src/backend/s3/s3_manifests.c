@@ -80,6 +80,55 @@ fail:
   return -1;
 }
 
+/* What a copy's reservation holds, which tells it from a backup's
+ * (empty), as in a directory: a copy takes over a copy's, so that a
+ * killed copy can be run again, but never a backup's, which may be
+ * running. */
+#define COPY_RESERVATION "copy\n"
+
+/* A copied backup keeps its ID (backend.h). */
+int
+s3_manifest_reserve_id (struct backend *be, const char *id)
+{
+  struct s3_client *c = s3_of (be)->c;
+  const char *slash = strchr (id, '/');
+  struct s3_put_opts o = { .if_absent = true };
+  CLEANUP_FREE char *key = NULL, *resv = NULL;
+  struct strbuf there = STRBUF_INIT;
+  bool copy;
+  int r;
+
+  /* The repository code checked the ID's form; a key is still built
+   * from it here, so nothing outside backups/NAME/ passes. */
+  if (slash == NULL || slash == id || id[0] == '.' || slash[1] == '.'
+      || strchr (slash + 1, '/') || strstr (id, "..")) {
+    set_error (0, "bad backup ID %s", id);
+    return -1;
+  }
+  if (!(key = key_of ("backups", id)) || !(resv = key_of ("reserved", id)))
+    return -1;
+  if ((r = s3_head (c, key, NULL)) != 0) {
+    if (r == 1)
+      set_error (EEXIST, "backup %s exists", id);
+    return -1;
+  }
+  if (s3_put (c, resv, COPY_RESERVATION, strlen (COPY_RESERVATION), &o) == 0)
+    return 0;
+  if (get_errno () != EEXIST)
+    return -1;
+  copy = s3_get (c, resv, &there, 64) == 0
+    && there.len == strlen (COPY_RESERVATION)
+    && memcmp (there.buf, COPY_RESERVATION, there.len) == 0;
+  strbuf_release (&there);
+  if (copy)
+    return 0;
+  set_error (EEXIST,
+             "backup ID %s is reserved by a backup that is running (or was "
+             "killed: then remove %sreserved/%s)",
+             id, s3_of (be)->name, id);
+  return -1;
+}
+
 void
 s3_manifest_unreserve (struct backend *be, const char *id)
 {

@@ -209,6 +209,12 @@ cmd_backup (int argc, char **argv)
               format_size (res.bytes_read, rd, sizeof rd),
               format_size (res.stored_new, nw, sizeof nw), res.seconds);
   }
+  if (nvms || all) {
+    failed += backup_vms (repo, &vmo, argv + optind, nvms, all, &excludes,
+                          &nvms);
+  }
+  /* After the VMs: a host backup is the point in time restore --all
+   * picks each VM's newest backup at or before. */
   if (with_host) {
     struct vm_host *h = vm_host_open (vmo.uri);
     char *id = NULL;
@@ -223,10 +229,6 @@ cmd_backup (int argc, char **argv)
       printf ("backup %s: the host's configuration\n", id);
     free (id);
     vm_host_close (h);
-  }
-  if (nvms || all) {
-    failed += backup_vms (repo, &vmo, argv + optind, nvms, all, &excludes,
-                          &nvms);
   }
   if (nimages + nvms + with_host > 1)
     printf ("%zu of %zu backups succeeded\n",

@@ -79,6 +79,9 @@ struct backend_new {
   const char *key_id;
   const char *key_text;
   size_t key_len;
+  /* S3 Object Lock: 0, or the days every stored object is kept. */
+  int immutable_days;
+  bool immutable_governance;
 };
 
 /* What one writer session added (writer_flush). */

@@ -118,7 +118,8 @@ int
 cmd_init (int argc, char **argv)
 {
   const char *repo_opt = NULL, *path, *encryption = NULL, *label = NULL;
-  const char *key_from = NULL;
+  const char *key_from = NULL, *immutable_mode = NULL;
+  int immutable = 0;
   uint64_t chunk = 0;
   uint32_t cipher;
   char buf[32];
@@ -140,6 +141,13 @@ cmd_init (int argc, char **argv)
                 "share the master key of encrypted repository REPO "
                 "(opened with $VMBACKUP_FROM_KEY_FILE... or the usual key), "
                 "so that 'copy' between them sends chunks as stored"),
+    OPT_INT (0, "immutable", &immutable, "DAYS", 1, 36500, "days",
+             "s3:// only, on a bucket with Object Lock: every object is "
+             "kept DAYS days after the newest backup that needs it; "
+             "nobody can delete or overwrite it before"),
+    OPT_CHOICE (0, "immutable-mode", &immutable_mode, "compliance|governance",
+                "Object Lock mode of --immutable (default compliance: not "
+                "even the bucket's owner can shorten it)"),
     OPT_REPO (&repo_opt),
     OPT_END (),
   };
@@ -148,9 +156,19 @@ cmd_init (int argc, char **argv)
     return c;
   if (optind != argc)
     return cli_usage_error ("init", "unexpected argument '%s'", argv[optind]);
+  if (immutable_mode && !immutable)
+    return cli_usage_error ("init", "--immutable-mode needs --immutable");
   path = cli_repo_path (repo_opt);
   if (path == NULL)
     return EXIT_FAIL;
+  if (immutable && strncmp (path, "s3://", 5) != 0) {
+    cli_error ("--immutable: %s is not an s3:// repository (Object Lock is "
+               "an S3 bucket's)",
+               path);
+    return EXIT_FAIL;
+  }
+  repo_init_set_immutable (
+    immutable, immutable_mode && strcmp (immutable_mode, "governance") == 0);
   if (key_from) {
     struct repo *made;
     if (init_key_from (path, key_from, chunk, encryption, label) == -1
@@ -187,5 +205,9 @@ cmd_init (int argc, char **argv)
             global_key_file ? "key file" : "passphrase");
   else
     printf ("encryption: none (not encrypted)\n");
+  if (immutable)
+    printf ("immutable: every object kept %d day%s (Object Lock, %s mode)\n",
+            immutable, immutable == 1 ? "" : "s",
+            immutable_mode ? immutable_mode : "compliance");
   return EXIT_OK;
 }

@@ -1,4 +1,5 @@
 /* vmbackup prune: apply a retention policy per backup name. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +32,19 @@ prune_group (struct repo *repo, manifest_vector *v, size_t from, size_t to,
   prune_select (policy, times, n, keep);
   for (size_t i = 0; i < n; i++) {
     const struct manifest *m = v->ptr[to - 1 - i];
-    printf ("%s %s\n", keep[i] ? "keep  " : "remove", m->id);
-    if (!keep[i]) {
-      if (!dry_run && manifest_delete (repo, m->id) == -1) {
-        r = -1;
-        break;
+    if (!keep[i] && !dry_run && manifest_delete (repo, m->id) == -1) {
+      /* Object Lock keeps it until its retention ends: say so, go on. */
+      if (get_errno () == EPERM) {
+        printf ("locked %s (Object Lock retention has not ended)\n", m->id);
+        continue;
       }
-      (*removed)++;
+      printf ("remove %s\n", m->id);
+      r = -1;
+      break;
     }
+    printf ("%s %s\n", keep[i] ? "keep  " : "remove", m->id);
+    if (!keep[i])
+      (*removed)++;
   }
   free (times);
   free (keep);

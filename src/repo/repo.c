@@ -34,12 +34,26 @@ _Static_assert(BACKEND_ENCRYPTION_AES_256_GCM == AEAD_AES_256_GCM
                    == AEAD_CHACHA20_POLY1305,
                "the config's encryption numbers are aead.h's");
 
+/* init --immutable: every repo_init* after this asks for it. */
+static int immutable_days;
+static bool immutable_governance;
+
+void
+repo_init_set_immutable (int days, bool governance)
+{
+  immutable_days = days;
+  immutable_governance = governance;
+}
+
 int
 repo_init_master (const char *path, uint32_t chunk_size, uint32_t cipher,
                   const unsigned char *master, const struct key_secret *secret,
                   const char *label)
 {
-  struct backend_new nc = { .chunk_size = chunk_size, .encryption = cipher };
+  struct backend_new nc = { .chunk_size = chunk_size,
+                            .encryption = cipher,
+                            .immutable_days = immutable_days,
+                            .immutable_governance = immutable_governance };
   struct key_slot slot;
   struct strbuf text = STRBUF_INIT;
   int r = -1;
@@ -68,7 +82,10 @@ int
 repo_init (const char *path, uint32_t chunk_size, uint32_t cipher,
            const struct key_secret *secret, const char *label)
 {
-  struct backend_new nc = { .chunk_size = chunk_size, .encryption = cipher };
+  struct backend_new nc = { .chunk_size = chunk_size,
+                            .encryption = cipher,
+                            .immutable_days = immutable_days,
+                            .immutable_governance = immutable_governance };
   unsigned char master[MASTER_KEY_LEN];
   int r = -1;
 

@@ -43,6 +43,9 @@ struct repo {
  * (config version 1); else an enum aead_cipher: a random master key,
  * wrapped for secret in the first key slot (label NULL: the kind's
  * name), config version 2. */
+/* S3 Object Lock for the repo_init* calls that follow: every object
+ * kept for days (0: none), in governance rather than compliance mode. */
+void repo_init_set_immutable (int days, bool governance);
 int repo_init (const char *path, uint32_t chunk_size, uint32_t cipher,
                const struct key_secret *secret, const char *label);
 /* The same, encrypted with a master key that exists (MASTER_KEY_LEN

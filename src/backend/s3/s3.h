@@ -60,6 +60,11 @@ void s3_writer_end (struct backend *be);
  * with the error set if not: what it stored may be gone. */
 int s3_writer_lease_check (struct backend *be);
 
+/* Locked repositories (s3_writer.c): keep key's oldest version for the
+ * repository's days from now; config, object-lock and key slots too. */
+int s3_lock_extend (struct s3_client *c, const char *key);
+int s3_lock_extend_shared (struct s3_client *c);
+
 /* s3_objects.c: chunks, indexes */
 int s3_chunk_get (struct backend *be, const struct digest *d,
                   unsigned char *buf, size_t cap, size_t *len);

@@ -37,6 +37,51 @@ stop_at_first (void *opaque, const char *key, uint64_t size, time_t mtime)
   return 1;
 }
 
+/* The "object-lock" object: an S3 repository whose objects carry a
+ * retention (docs/repository-format.pod, IMMUTABLE S3 REPOSITORIES). */
+#define LOCK_OBJECT "object-lock"
+#define LOCK_MAGIC "vmbackup object lock 1\n"
+
+static int
+lock_put (struct s3_client *c, int days, bool governance)
+{
+  struct s3_put_opts o = { .if_absent = true };
+  char text[128];
+
+  snprintf (text, sizeof text, "%smode %s\ndays %d\n", LOCK_MAGIC,
+            governance ? "governance" : "compliance", days);
+  return s3_put (c, LOCK_OBJECT, text, strlen (text), &o);
+}
+
+/* Read by version, so that a delete marker put over it cannot make the
+ * repository look unlocked. */
+static int
+lock_load (struct s3_client *c, const char *url)
+{
+  struct strbuf sb = STRBUF_INIT;
+  char mode[16];
+  int days, n = 0;
+
+  if (s3_versioned_get (c, LOCK_OBJECT, &sb, 256) == -1) {
+    strbuf_release (&sb);
+    return get_errno () == ENOENT ? 0 : -1;
+  }
+  if (sb.len < strlen (LOCK_MAGIC)
+      || memcmp (sb.buf, LOCK_MAGIC, strlen (LOCK_MAGIC)) != 0
+      || sscanf (sb.buf + strlen (LOCK_MAGIC), "mode %15s\ndays %d\n%n", mode,
+                 &days, &n) != 2
+      || n == 0 || days < 1 || days > 36500
+      || (strcmp (mode, "compliance") && strcmp (mode, "governance"))) {
+    set_error (0, "%s/%s: malformed (not written by vmbackup)", url,
+               LOCK_OBJECT);
+    strbuf_release (&sb);
+    return -1;
+  }
+  strbuf_release (&sb);
+  s3_client_set_lock (c, days, strcmp (mode, "governance") == 0);
+  return 0;
+}
+
 static int
 s3_init (const char *url, const struct backend_new *nc)
 {
@@ -58,7 +103,7 @@ s3_init (const char *url, const struct backend_new *nc)
    * ours to write into. */
   l = s3_list (c, "", stop_at_first, &any);
   if (l == -1 && get_errno () == ENXIO) {
-    if (s3_bucket_create (c, false) == -1)
+    if (s3_bucket_create (c, nc->immutable_days > 0) == -1)
       goto out;
     l = 0;
   }
@@ -70,6 +115,21 @@ s3_init (const char *url, const struct backend_new *nc)
                "own)",
                url);
     goto out;
+  }
+  if (nc->immutable_days > 0) {
+    int on = s3_bucket_lock_enabled (c);
+    if (on == -1)
+      goto out;
+    if (on == 0) {
+      set_error (0,
+                 "s3://%s: the bucket has no Object Lock, which --immutable "
+                 "needs (S3 enables it only when a bucket is created: use a "
+                 "new bucket, or let init create it)",
+                 s3_client_config (c)->bucket);
+      goto out;
+    }
+    /* From here every put-if-absent carries the retention. */
+    s3_client_set_lock (c, nc->immutable_days, nc->immutable_governance);
   }
   config = backend_config_new (nc->chunk_size, nc->encryption);
   if (!config)
@@ -87,6 +147,9 @@ s3_init (const char *url, const struct backend_new *nc)
     if (s3_put (c, key, nc->key_text, nc->key_len, &o) == -1)
       goto out;
   }
+  if (nc->immutable_days > 0
+      && lock_put (c, nc->immutable_days, nc->immutable_governance) == -1)
+    goto out;
   {
     struct s3_put_opts o = { .if_absent = true };
     if (s3_put (c, "config", config, strlen (config), &o) == -1) {
@@ -135,6 +198,8 @@ s3_open (struct backend *be, const char *url)
     goto fail;
   cfg = s3_client_config (S->c);
   snprintf (S->name, sizeof S->name, "s3://%s/%s", cfg->bucket, cfg->prefix);
+  if (lock_load (S->c, url) == -1)
+    goto fail;
   if (s3_get (S->c, "config", &config, BACKEND_CONFIG_MAX) == -1) {
     if (get_errno () == ENOENT)
       set_error (0,

@@ -27,7 +27,26 @@ struct s3_client {
   pthread_mutex_t lock;
   CURL *idle[POOL_MAX];
   size_t nidle;
+  /* Object Lock (s3_versions.c): 0, or the days of retention every
+   * put-if-absent gets, and reads/deletes go by version. */
+  int lock_days;
+  bool lock_governance;
 };
+
+void
+s3_client_set_lock (struct s3_client *c, int days, bool governance)
+{
+  c->lock_days = days;
+  c->lock_governance = governance;
+}
+
+int
+s3_client_lock_days (const struct s3_client *c, bool *governance)
+{
+  if (governance)
+    *governance = c->lock_governance;
+  return c->lock_days;
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -110,8 +129,8 @@ handle_put (struct s3_client *c, CURL *h)
 
 /* Percent-encode s into sb: RFC 3986 unreserved characters stay, and '/'
  * too when keep_slash (a key in a path; never in a query value). */
-static void
-add_encoded (struct strbuf *sb, const char *s, bool keep_slash)
+void
+s3_encode (struct strbuf *sb, const char *s, bool keep_slash)
 {
   for (; *s; s++) {
     unsigned char ch = *s;
@@ -142,8 +161,8 @@ build_url (const struct s3_client *c, struct strbuf *url, const char *key,
   }
   strbuf_addstr (url, "/");
   if (key) {
-    add_encoded (url, c->cfg.prefix, true);
-    add_encoded (url, key, true);
+    s3_encode (url, c->cfg.prefix, true);
+    s3_encode (url, key, true);
   }
   if (query)
     strbuf_addf (url, "?%s", query);
@@ -419,7 +438,17 @@ s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
         const struct s3_put_opts *opts)
 {
   struct request r = { .method = "PUT", .key = key, .data = data, .len = len };
+  struct s3_put_opts lo;
 
+  /* What must never be replaced is put if absent: in a locked
+   * repository it is also kept for the repository's days. */
+  if (c->lock_days > 0 && opts && opts->if_absent && !opts->unlocked
+      && opts->retain_until == 0) {
+    lo = *opts;
+    lo.retain_until = time (NULL) + (time_t) c->lock_days * 86400;
+    lo.governance = c->lock_governance;
+    opts = &lo;
+  }
   r.headers = base_headers (c);
   r.headers = curl_slist_append (r.headers,
                                  "Content-Type: application/octet-stream");
@@ -447,20 +476,25 @@ s3_get (struct s3_client *c, const char *key, struct strbuf *out, size_t max)
 {
   struct request r = { .method = "GET",
                        .key = key,
-                       .headers = base_headers (c),
                        .out = out,
                        .max = out->len + max };
 
+  if (c->lock_days > 0)
+    return s3_versioned_get (c, key, out, max);
+  r.headers = base_headers (c);
   return send_request (c, &r);
 }
 
 int
 s3_head (struct s3_client *c, const char *key, uint64_t *size)
 {
-  struct request r = { .method = "HEAD",
-                       .key = key,
-                       .headers = base_headers (c) };
-  int ret = send_request (c, &r);
+  struct request r = { .method = "HEAD", .key = key };
+  int ret;
+
+  if (c->lock_days > 0)
+    return s3_versioned_head (c, key, size);
+  r.headers = base_headers (c);
+  ret = send_request (c, &r);
 
   if (ret == -1 && r.status == 404) {
     /* HEAD has no body: "no such bucket" cannot be told apart here. */
@@ -474,10 +508,11 @@ s3_head (struct s3_client *c, const char *key, uint64_t *size)
 int
 s3_delete (struct s3_client *c, const char *key)
 {
-  struct request r = { .method = "DELETE",
-                       .key = key,
-                       .headers = base_headers (c) };
+  struct request r = { .method = "DELETE", .key = key };
 
+  if (c->lock_days > 0)
+    return s3_versioned_delete (c, key);
+  r.headers = base_headers (c);
   return send_request (c, &r);
 }
 
@@ -488,6 +523,8 @@ s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn, void *opaque)
   struct strbuf full = STRBUF_INIT;
   int ret = 0;
 
+  if (c->lock_days > 0)
+    return s3_versioned_list (c, prefix, fn, opaque);
   strbuf_addf (&full, "%s%s", c->cfg.prefix, prefix);
   do {
     struct strbuf query = STRBUF_INIT, page = STRBUF_INIT;
@@ -497,11 +534,11 @@ s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn, void *opaque)
     /* Parameters in sorted order, as SigV4's canonical query wants. */
     if (token) {
       strbuf_addstr (&query, "continuation-token=");
-      add_encoded (&query, token, false);
+      s3_encode (&query, token, false);
       strbuf_addstr (&query, "&");
     }
     strbuf_addstr (&query, "list-type=2&prefix=");
-    add_encoded (&query, full.buf, false);
+    s3_encode (&query, full.buf, false);
     r.query = query.buf;
     r.headers = base_headers (c);
     ret = send_request (c, &r);
@@ -535,4 +572,27 @@ s3_bucket_create (struct s3_client *c, bool object_lock)
     r.headers = curl_slist_append (r.headers,
                                    "x-amz-bucket-object-lock-enabled: true");
   return send_request (c, &r);
+}
+
+int
+s3_request (struct s3_client *c, const char *method, const char *key,
+            const char *query, const void *data, size_t len,
+            struct strbuf *out, size_t max, long *status)
+{
+  struct request r = { .method = method,
+                       .key = key,
+                       .query = query,
+                       .data = data,
+                       .len = len,
+                       .out = out,
+                       .max = out ? out->len + max : 0 };
+  int ret;
+
+  r.headers = base_headers (c);
+  if (data)
+    r.headers = add_md5 (r.headers, data, len);
+  ret = send_request (c, &r);
+  if (status)
+    *status = r.status;
+  return ret;
 }

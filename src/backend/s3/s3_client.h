@@ -35,6 +35,9 @@ struct s3_put_opts {
    * deleted or overwritten before then (COMPLIANCE: by nobody). */
   time_t retain_until;
   bool governance; /* GOVERNANCE instead of COMPLIANCE */
+  /* In a locked client (s3_client_set_lock), a put-if-absent gets the
+   * repository's retention unless this is set: leases, reservations. */
+  bool unlocked;
 };
 
 int s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
@@ -60,5 +63,34 @@ int s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn,
  * new bucket).  A bucket we own already is no error (radosgw and
  * us-east-1 answer 200); one that someone else owns is EEXIST. */
 int s3_bucket_create (struct s3_client *c, bool object_lock);
+
+/* Object Lock.  After s3_client_set_lock (days > 0), every
+ * put-if-absent that is not .unlocked carries a retention of days (mode
+ * COMPLIANCE unless governance), and since the bucket keeps versions,
+ * what someone put or deleted later cannot hide what we stored:
+ * s3_get and s3_head see the OLDEST version of a key that is not a
+ * delete marker; s3_list lists every key with such a version; s3_delete
+ * deletes each version by its ID, and one the lock keeps makes it fail
+ * with EPERM ("kept") after the others are gone. */
+void s3_client_set_lock (struct s3_client *c, int days, bool governance);
+int s3_client_lock_days (const struct s3_client *c, bool *governance);
+/* 1 if the bucket has Object Lock enabled, 0 if not, -1 on error. */
+int s3_bucket_lock_enabled (struct s3_client *c);
+/* Keep key's oldest version until at least until (a longer retention
+ * stays). */
+int s3_retention_extend (struct s3_client *c, const char *key, time_t until);
+
+/* For s3_versions.c: one request (Content-MD5 on a body), and the
+ * percent-encoding of its URL. */
+int s3_request (struct s3_client *c, const char *method, const char *key,
+                const char *query, const void *data, size_t len,
+                struct strbuf *out, size_t max, long *status);
+void s3_encode (struct strbuf *sb, const char *s, bool keep_slash);
+int s3_versioned_get (struct s3_client *c, const char *key,
+                      struct strbuf *out, size_t max);
+int s3_versioned_head (struct s3_client *c, const char *key, uint64_t *size);
+int s3_versioned_delete (struct s3_client *c, const char *key);
+int s3_versioned_list (struct s3_client *c, const char *prefix, s3_list_fn fn,
+                       void *opaque);
 
 #endif

@@ -172,11 +172,28 @@ s3_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
     return -1;
   r = s3_list (S->c, list_prefix, one_object, &sw);
   if (sw.pool) {
+    uint64_t locked;
     if (s3_pool_wait (sw.pool) == -1)
       r = -1;
+    locked = s3_pool_kept (sw.pool);
     s3_pool_free (sw.pool);
+    if (locked > 0) {
+      /* Unreferenced, but Object Lock keeps them: a later gc, after
+       * their retention, deletes them. */
+      *deleted -= locked;
+      (*kept) += locked;
+      if (notice) {
+        char msg[256];
+        snprintf (msg, sizeof msg,
+                  "gc: kept %llu unreferenced %s whose Object Lock "
+                  "retention has not ended",
+                  (unsigned long long) locked,
+                  what == SWEEP_CHUNKS    ? "chunks"
+                  : what == SWEEP_INDEXES ? "indexes"
+                                          : "reservations");
+        notice (notice_opaque, msg);
+      }
+    }
   }
-  (void) notice;
-  (void) notice_opaque;
   return r == 0 ? 0 : -1;
 }

@@ -41,7 +41,8 @@ s3_manifest_reserve (struct backend *be, const char *name, int64_t time,
   strftime (stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
   for (int attempt = 1; attempt < 1000; attempt++) {
     CLEANUP_FREE char *key = NULL, *resv = NULL;
-    struct s3_put_opts o = { .if_absent = true };
+    /* A reservation is deleted when the backup ends: never locked. */
+    struct s3_put_opts o = { .if_absent = true, .unlocked = true };
     int n, r;
 
     free (*id);
@@ -92,7 +93,7 @@ s3_manifest_reserve_id (struct backend *be, const char *id)
 {
   struct s3_client *c = s3_of (be)->c;
   const char *slash = strchr (id, '/');
-  struct s3_put_opts o = { .if_absent = true };
+  struct s3_put_opts o = { .if_absent = true, .unlocked = true };
   CLEANUP_FREE char *key = NULL, *resv = NULL;
   struct strbuf there = STRBUF_INIT;
   bool copy;

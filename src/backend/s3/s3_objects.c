@@ -108,7 +108,7 @@ s3_index_put (struct backend *be, const struct digest *id, int fd,
   r = s3_put (S->c, key, buf, len, &o);
   /* One there already has the same bytes (its name is their digest). */
   if (r == -1 && get_errno () == EEXIST)
-    r = 0;
+    r = s3_lock_extend (S->c, key); /* locked: kept as long as we are */
   if (r == 0)
     s3_cache_store (S->cache, id, buf, len);
 out:

@@ -42,6 +42,7 @@ struct s3_pool {
   char error[1024];
   int error_errno;
   uint64_t created, created_bytes;
+  uint64_t kept; /* deletes Object Lock refused */
 };
 
 static struct slot *
@@ -82,8 +83,14 @@ worker_main (void *opaque)
         existed = true;
       }
     }
-    else
+    else {
       r = s3_delete (p->c, s->key);
+      if (r == -1 && get_errno () == EPERM) {
+        /* Kept by Object Lock: not an error that stops the run. */
+        __atomic_add_fetch (&p->kept, 1, __ATOMIC_RELAXED);
+        r = 0;
+      }
+    }
     pthread_mutex_lock (&p->lock);
     if (r == -1 && !p->failed) {
       p->failed = true;
@@ -268,4 +275,10 @@ s3_pool_free (struct s3_pool *p)
   pthread_cond_destroy (&p->work);
   pthread_cond_destroy (&p->done);
   free (p);
+}
+
+uint64_t
+s3_pool_kept (struct s3_pool *p)
+{
+  return __atomic_load_n (&p->kept, __ATOMIC_RELAXED);
 }

@@ -39,4 +39,7 @@ void s3_pool_counts (struct s3_pool *p, uint64_t *created, uint64_t *bytes);
 /* Stop the threads; queued jobs are dropped. */
 void s3_pool_free (struct s3_pool *p);
 
+/* Deletes refused by Object Lock (counted, not errors). */
+uint64_t s3_pool_kept (struct s3_pool *p);
+
 #endif

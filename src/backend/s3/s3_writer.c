@@ -48,6 +48,12 @@ s3_writer_begin (struct backend *be)
     s3_lease_drop (&S->writer_lease);
     nanosleep (&pause, NULL);
   }
+  /* Locked: what every backup needs (config, key slots) is kept as
+   * long as the newest backup. */
+  if (s3_lock_extend_shared (S->c) == -1) {
+    s3_lease_drop (&S->writer_lease);
+    return -1;
+  }
   S->uploads = s3_pool_new (S->c, UPLOAD_THREADS, UPLOAD_BYTES, writer_guard,
                             &S->writer_lease);
   if (!S->uploads) {
@@ -81,7 +87,41 @@ s3_chunk_refresh (struct backend *be, int worker, const struct digest *d)
   if (S->uploads && s3_pool_has (S->uploads, d))
     return 1;
   s3_chunk_key (d, key);
+  if (s3_client_lock_days (S->c, NULL) > 0) {
+    /* Locked: a chunk reused is kept as long as this backup. */
+    if (s3_lock_extend (S->c, key) == 0)
+      return 1;
+    return get_errno () == ENOENT ? 0 : -1;
+  }
   return s3_head (S->c, key, NULL);
+}
+
+int
+s3_lock_extend (struct s3_client *c, const char *key)
+{
+  int days = s3_client_lock_days (c, NULL);
+
+  if (days <= 0)
+    return 0;
+  return s3_retention_extend (c, key, time (NULL) + (time_t) days * 86400);
+}
+
+static int
+extend_key (void *opaque, const char *key, uint64_t size, time_t mtime)
+{
+  (void) size, (void) mtime;
+  return s3_lock_extend (opaque, key);
+}
+
+int
+s3_lock_extend_shared (struct s3_client *c)
+{
+  if (s3_client_lock_days (c, NULL) <= 0)
+    return 0;
+  if (s3_lock_extend (c, "config") == -1
+      || s3_lock_extend (c, "object-lock") == -1)
+    return -1;
+  return s3_list (c, "keys/", extend_key, c);
 }
 
 int

@@ -176,3 +176,92 @@ out:
     xmlFreeDoc (doc);
   return ret;
 }
+
+static int
+one_version (xmlNodePtr v, bool marker, const char *prefix, s3_version_fn fn,
+             void *opaque)
+{
+  char *key = text_of (child (v, "Key"));
+  char *ver = text_of (child (v, "VersionId"));
+  char *size = text_of (child (v, "Size"));
+  char *mtime = text_of (child (v, "LastModified"));
+  size_t plen = strlen (prefix);
+  uint64_t sz = size ? strtoull (size, NULL, 10) : 0;
+  int ret;
+
+  if (!key || strncmp (key, prefix, plen) != 0 || !key[plen] || !ver
+      || !*ver) {
+    set_error (EIO, "S3 version listing: bad entry (a key outside %s, or "
+                    "no version ID)",
+               *prefix ? prefix : "the bucket");
+    ret = -1;
+  }
+  else
+    ret = fn (opaque, key + plen, ver, marker, sz, parse_time (mtime));
+  xmlFree (key);
+  xmlFree (ver);
+  xmlFree (size);
+  xmlFree (mtime);
+  return ret;
+}
+
+int
+s3_xml_versions_page (const char *body, size_t len, const char *prefix,
+                      s3_version_fn fn, void *opaque, char **next_key,
+                      char **next_version)
+{
+  xmlDocPtr doc = parse (body, len);
+  xmlNodePtr root = doc ? xmlDocGetRootElement (doc) : NULL;
+  char *truncated = NULL;
+  int ret = 0;
+
+  *next_key = *next_version = NULL;
+  if (!root || !named (root, "ListVersionsResult")) {
+    set_error (EIO, "S3 version listing: not a ListVersionsResult answer");
+    ret = -1;
+    goto out;
+  }
+  for (xmlNodePtr c = root->children; c && ret == 0; c = c->next)
+    if (named (c, "Version") || named (c, "DeleteMarker"))
+      ret = one_version (c, named (c, "DeleteMarker"), prefix, fn, opaque);
+  if (ret != 0)
+    goto out;
+  truncated = text_of (child (root, "IsTruncated"));
+  if (truncated && strcmp (truncated, "true") == 0) {
+    char *k = text_of (child (root, "NextKeyMarker"));
+    char *v = text_of (child (root, "NextVersionIdMarker"));
+    if (!k || !*k) {
+      set_error (EIO, "S3 version listing: truncated without a key marker");
+      ret = -1;
+    }
+    else {
+      *next_key = strdup (k);
+      *next_version = strdup (v ? v : "");
+    }
+    xmlFree (k);
+    xmlFree (v);
+  }
+out:
+  xmlFree (truncated);
+  if (doc)
+    xmlFreeDoc (doc);
+  return ret;
+}
+
+bool
+s3_xml_lock_enabled (const char *body, size_t len)
+{
+  xmlDocPtr doc = parse (body, len);
+  xmlNodePtr root = doc ? xmlDocGetRootElement (doc) : NULL;
+  char *t = NULL;
+  bool on = false;
+
+  if (root && named (root, "ObjectLockConfiguration")) {
+    t = text_of (child (root, "ObjectLockEnabled"));
+    on = t && strcmp (t, "Enabled") == 0;
+  }
+  xmlFree (t);
+  if (doc)
+    xmlFreeDoc (doc);
+  return on;
+}

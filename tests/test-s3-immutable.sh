@@ -145,6 +145,13 @@ vmb gc > g.out 2>&1 || fail "gc: $(cat g.out)"
 grep -q "gc: kept 1 unreferenced chunks whose Object Lock retention has not ended" g.out ||
   fail "gc did not say what it kept: $(cat g.out)"
 [ -n "$(versions_of "r/chunks/00/$zero")" ] || fail "gc deleted a locked chunk"
+vmb events --json > ev.json
+python3 - "$id1" ev.json <<'PY' || fail "events: $(cat ev.json)"
+import json, sys
+ev = json.load(open(sys.argv[2]))
+assert any(e["id"] == 4200 and e["backup"] == sys.argv[1] for e in ev), ev
+assert any(e["id"] == 4201 and "1 unreferenced chunks" in e["message"] for e in ev), ev
+PY
 vmb restore "$id1" --to r1c.img > /dev/null || fail "restore 1 after prune and gc"
 cmp disk-v1.img r1c.img || fail "restore 1 after prune and gc differs"
 vmb restore "$id2" --to r2c.img > /dev/null || fail "restore 2 after prune and gc"

@@ -314,6 +314,10 @@ struct backend_ops {
                          struct backend_verify_result *res);
 };
 
+/* The start of the notice a gc_sweep gives for objects it would have
+ * deleted but Object Lock keeps (the CLI makes an event of it). */
+#define BACKEND_NOTICE_LOCKED "gc: kept "
+
 /* An open repository's storage. */
 struct backend {
   const struct backend_ops *ops;

@@ -90,6 +90,13 @@ struct repo *cli_open_repo (const char *opt);
  * the backups; a configured one that fails is an error. */
 struct event_log;
 int cli_open_events (struct event_log *log);
+/* The same, opened at its first event (prune and gc write one only
+ * when Object Lock kept something): state 0 not yet, 1 open, -1 none. */
+struct cli_lazy_events {
+  int state;
+  struct event_log *log;
+};
+struct event_log *cli_lazy_events (struct cli_lazy_events *le);
 
 /* Progress on a terminal; silent otherwise. */
 struct progress {

@@ -1,19 +1,27 @@
 /* vmbackup gc */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "backend/backend.h"
 #include "common/error.h"
+#include "common/events.h"
 #include "common/units.h"
 #include "repo/gc.h"
 #include "cli.h"
 #include "parse_options.h"
 
-/* gc tells why it waits (a stopped backup holds a chunk directory). */
+/* gc tells why it waits (a stopped backup holds a chunk directory),
+ * and what Object Lock kept (also an event). */
 static void
 print_notice (void *opaque, const char *msg)
 {
-  (void) opaque;
+  struct event_log *events;
+
   fprintf (stderr, "vmbackup: %s\n", msg);
+  if (strncmp (msg, BACKEND_NOTICE_LOCKED, strlen (BACKEND_NOTICE_LOCKED)) == 0
+      && (events = cli_lazy_events (opaque)) != NULL)
+    event_emit (events, EV_GC_LOCKED, "%s", msg + 4);
 }
 
 int
@@ -21,6 +29,8 @@ cmd_gc (int argc, char **argv)
 {
   const char *repo_opt = NULL;
   struct gc_stats st;
+  struct event_log events;
+  struct cli_lazy_events lazy = { 0, &events };
   struct repo *repo;
   bool dry_run = false;
   char b[32];
@@ -40,7 +50,9 @@ cmd_gc (int argc, char **argv)
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;
-  r = gc_run (repo, dry_run, &st, print_notice, NULL);
+  r = gc_run (repo, dry_run, &st, print_notice, &lazy);
+  if (lazy.state == 1)
+    event_log_close (&events);
   if (r == -1)
     cli_error ("gc: %s", get_error ());
   else

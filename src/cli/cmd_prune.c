@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/events.h"
 #include "repo/manifest.h"
 #include "repo/prune.h"
 #include "cli.h"
@@ -13,7 +14,8 @@
 /* Backups of one name are v->ptr[from..to), oldest first. */
 static int
 prune_group (struct repo *repo, manifest_vector *v, size_t from, size_t to,
-             const struct keep_policy *policy, bool dry_run, size_t *removed)
+             const struct keep_policy *policy, bool dry_run, size_t *removed,
+             struct cli_lazy_events *lazy)
 {
   size_t n = to - from;
   time_t *times = calloc (n, sizeof *times);
@@ -36,6 +38,12 @@ prune_group (struct repo *repo, manifest_vector *v, size_t from, size_t to,
       /* Object Lock keeps it until its retention ends: say so, go on. */
       if (get_errno () == EPERM) {
         printf ("locked %s (Object Lock retention has not ended)\n", m->id);
+        struct event_log *events = cli_lazy_events (lazy);
+        if (events) {
+          event_log_reset (events, m->name, m->id);
+          event_emit (events, EV_PRUNE_LOCKED,
+                      "not pruned: its Object Lock retention has not ended");
+        }
         continue;
       }
       printf ("remove %s\n", m->id);
@@ -61,6 +69,8 @@ cmd_prune (int argc, char **argv)
   struct repo *repo;
   bool dry_run = false;
   size_t removed = 0;
+  struct event_log events;
+  struct cli_lazy_events lazy = { 0, &events };
   int c, r = EXIT_FAIL;
 #define KEEP(name, kind, what) \
   OPT_INT (0, "keep-" name, &policy.n[kind], "N", 0, 1000000, "count", what)
@@ -119,7 +129,8 @@ cmd_prune (int argc, char **argv)
         manifest_vector_reset (&group);
         goto out;
       }
-    if (prune_group (repo, &group, 0, group.len, &policy, dry_run, &removed)
+    if (prune_group (repo, &group, 0, group.len, &policy, dry_run, &removed,
+                     &lazy)
         == -1) {
       cli_error ("%s", get_error ());
       manifest_vector_reset (&group);
@@ -133,6 +144,8 @@ cmd_prune (int argc, char **argv)
                               : "");
   r = EXIT_OK;
 out:
+  if (lazy.state == 1)
+    event_log_close (&events);
   manifest_vector_free (&v);
   repo_close (repo);
   return r;

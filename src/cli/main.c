@@ -95,6 +95,16 @@ cli_open_events (struct event_log *log)
   return 0;
 }
 
+struct event_log *
+cli_lazy_events (struct cli_lazy_events *le)
+{
+  if (le->state == 0)
+    le->state = cli_open_events (le->log) == 0 ? 1 : -1;
+  if (le->state == 1)
+    event_log_reset (le->log, NULL, NULL);
+  return le->state == 1 ? le->log : NULL;
+}
+
 struct repo *
 cli_open_repo (const char *opt)
 {

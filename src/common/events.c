@@ -103,6 +103,8 @@ const struct event_def event_catalogue[] = {
     "backup already in the target: skipped" },
   { EV_COPY_BACKUP_FAILED, SEV_ERROR, "backup not copied" },
   { EV_COPY_FINISHED, SEV_INFO, "copy finished" },
+  { EV_PRUNE_LOCKED, SEV_INFO, "backup kept by Object Lock: not pruned" },
+  { EV_GC_LOCKED, SEV_INFO, "objects kept by Object Lock: not deleted" },
   { 0, 0, NULL },
 };
 

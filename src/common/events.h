@@ -92,6 +92,9 @@ enum event_id {
   EV_COPY_BACKUP_SKIPPED = 4102,
   EV_COPY_BACKUP_FAILED = 4103,
   EV_COPY_FINISHED = 4104,
+  /* Immutable (S3 Object Lock) repositories. */
+  EV_PRUNE_LOCKED = 4200,
+  EV_GC_LOCKED = 4201,
 };
 
 struct event_def {

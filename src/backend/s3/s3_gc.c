@@ -185,7 +185,8 @@ s3_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
       if (notice) {
         char msg[256];
         snprintf (msg, sizeof msg,
-                  "gc: kept %llu unreferenced %s whose Object Lock "
+                  BACKEND_NOTICE_LOCKED "%llu unreferenced %s whose "
+                  "Object Lock "
                   "retention has not ended",
                   (unsigned long long) locked,
                   what == SWEEP_CHUNKS    ? "chunks"

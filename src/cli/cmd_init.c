@@ -167,8 +167,9 @@ cmd_init (int argc, char **argv)
                path);
     return EXIT_FAIL;
   }
-  repo_init_set_immutable (
-    immutable, immutable_mode && strcmp (immutable_mode, "governance") == 0);
+  repo_init_set_immutable (immutable,
+                           immutable_mode
+                             && strcmp (immutable_mode, "governance") == 0);
   if (key_from) {
     struct repo *made;
     if (init_key_from (path, key_from, chunk, encryption, label) == -1

@@ -69,7 +69,8 @@ lock_load (struct s3_client *c, const char *url)
   if (sb.len < strlen (LOCK_MAGIC)
       || memcmp (sb.buf, LOCK_MAGIC, strlen (LOCK_MAGIC)) != 0
       || sscanf (sb.buf + strlen (LOCK_MAGIC), "mode %15s\ndays %d\n%n", mode,
-                 &days, &n) != 2
+                 &days, &n)
+        != 2
       || n == 0 || days < 1 || days > 36500
       || (strcmp (mode, "compliance") && strcmp (mode, "governance"))) {
     set_error (0, "%s/%s: malformed (not written by vmbackup)", url,

@@ -474,10 +474,9 @@ s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
 int
 s3_get (struct s3_client *c, const char *key, struct strbuf *out, size_t max)
 {
-  struct request r = { .method = "GET",
-                       .key = key,
-                       .out = out,
-                       .max = out->len + max };
+  struct request r = {
+    .method = "GET", .key = key, .out = out, .max = out->len + max
+  };
 
   if (c->lock_days > 0)
     return s3_versioned_get (c, key, out, max);

@@ -86,8 +86,8 @@ int s3_request (struct s3_client *c, const char *method, const char *key,
                 const char *query, const void *data, size_t len,
                 struct strbuf *out, size_t max, long *status);
 void s3_encode (struct strbuf *sb, const char *s, bool keep_slash);
-int s3_versioned_get (struct s3_client *c, const char *key,
-                      struct strbuf *out, size_t max);
+int s3_versioned_get (struct s3_client *c, const char *key, struct strbuf *out,
+                      size_t max);
 int s3_versioned_head (struct s3_client *c, const char *key, uint64_t *size);
 int s3_versioned_delete (struct s3_client *c, const char *key);
 int s3_versioned_list (struct s3_client *c, const char *prefix, s3_list_fn fn,

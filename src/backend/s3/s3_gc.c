@@ -186,12 +186,12 @@ s3_gc_sweep (struct backend *be, enum backend_sweep what, unsigned prefix,
         char msg[256];
         snprintf (msg, sizeof msg,
                   BACKEND_NOTICE_LOCKED "%llu unreferenced %s whose "
-                  "Object Lock "
-                  "retention has not ended",
+                                        "Object Lock "
+                                        "retention has not ended",
                   (unsigned long long) locked,
-                  what == SWEEP_CHUNKS    ? "chunks"
-                  : what == SWEEP_INDEXES ? "indexes"
-                                          : "reservations");
+                  what == SWEEP_CHUNKS      ? "chunks"
+                    : what == SWEEP_INDEXES ? "indexes"
+                                            : "reservations");
         notice (notice_opaque, msg);
       }
     }

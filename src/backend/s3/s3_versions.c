@@ -45,8 +45,8 @@ versions_each (struct s3_client *c, const char *prefix, s3_version_fn fn,
       s3_encode (&query, version_marker, false);
     }
     strbuf_addstr (&query, "&versions=");
-    ret = s3_request (c, "GET", NULL, query.buf, NULL, 0, &page,
-                      LIST_BODY_MAX, NULL);
+    ret = s3_request (c, "GET", NULL, query.buf, NULL, 0, &page, LIST_BODY_MAX,
+                      NULL);
     if (ret == 0)
       ret = s3_xml_versions_page (page.buf, page.len, cfg->prefix, fn, opaque,
                                   &nk, &nv);
@@ -54,8 +54,9 @@ versions_each (struct s3_client *c, const char *prefix, s3_version_fn fn,
     strbuf_release (&page);
     if (ret == 0 && nk && key_marker && strcmp (nk, key_marker) == 0
         && strcmp (nv, version_marker ? version_marker : "") == 0) {
-      set_error (EIO, "S3 version listing of %s: the server repeats its "
-                      "marker",
+      set_error (EIO,
+                 "S3 version listing of %s: the server repeats its "
+                 "marker",
                  full.buf);
       ret = -1;
     }
@@ -120,9 +121,8 @@ s3_versioned_get (struct s3_client *c, const char *key, struct strbuf *out,
   int r = oldest_version (c, key, &o);
 
   if (r == 0) {
-    set_error (0, "s3://%s/%s%s: no such object",
-               s3_client_config (c)->bucket, s3_client_config (c)->prefix,
-               key);
+    set_error (0, "s3://%s/%s%s: no such object", s3_client_config (c)->bucket,
+               s3_client_config (c)->prefix, key);
     set_error_errno (ENOENT);
   }
   if (r != 1)
@@ -197,8 +197,9 @@ s3_versioned_delete (struct s3_client *c, const char *key)
   }
   free (a.v);
   if (r == 0 && kept > 0) {
-    set_error (0, "s3://%s/%s%s: kept: its Object Lock retention has not "
-                  "ended",
+    set_error (0,
+               "s3://%s/%s%s: kept: its Object Lock retention has not "
+               "ended",
                s3_client_config (c)->bucket, s3_client_config (c)->prefix,
                key);
     set_error_errno (EPERM);

@@ -191,8 +191,9 @@ one_version (xmlNodePtr v, bool marker, const char *prefix, s3_version_fn fn,
 
   if (!key || strncmp (key, prefix, plen) != 0 || !key[plen] || !ver
       || !*ver) {
-    set_error (EIO, "S3 version listing: bad entry (a key outside %s, or "
-                    "no version ID)",
+    set_error (EIO,
+               "S3 version listing: bad entry (a key outside %s, or "
+               "no version ID)",
                *prefix ? prefix : "the bucket");
     ret = -1;
   }

@@ -76,6 +76,15 @@ const struct command commands[] = {
     "$VMBACKUP_PASSWORD_FILE; $VMBACKUP_PASSWORD; or a passphrase asked\n"
     "twice on the terminal).",
     NULL },
+  { "export", cmd_export, "serve a disk of a backup over NBD",
+    "ID [--disk TARGET] --socket PATH | --port N [--bind ADDR]",
+    "Serve one disk of a backup read-only over NBD (nbdkit with the\n"
+    "vmbackup plugin) until stopped with Ctrl-C or SIGTERM: qemu-img,\n"
+    "qemu-nbd, nbdcopy and nbdfuse read it like any NBD export.  Chunks\n"
+    "are decoded once, through a bounded cache; block status shows holes\n"
+    "without reading them; a damaged chunk is an I/O error for its range\n"
+    "and an event, never wrong data.",
+    NULL },
   { "info", cmd_info, "describe the repository", "[--json]",
     "Format version, ID, chunk size, encryption and number of key slots.\n"
     "Needs no key.",

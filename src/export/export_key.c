@@ -99,15 +99,16 @@ export_key_read (struct export_key *k, const char *key_file)
 }
 
 int
-export_key_unlock (struct export_key *k, struct repo *repo)
+export_key_open_master (struct export_key *k, struct repo *repo,
+                        unsigned char master[MASTER_KEY_LEN], bool *have)
 {
-  unsigned char master[MASTER_KEY_LEN];
   unsigned char fkey[MASTER_KEY_LEN];
   struct key_secret secret = { .kind = KEY_SLOT_PASSPHRASE,
                                .data = k->text,
                                .len = k->len };
   int r;
 
+  *have = false;
   if (repo->encryption == 0) {
     if (k->kind == EXPORT_KEY_NONE)
       return 0;
@@ -140,9 +141,7 @@ export_key_unlock (struct export_key *k, struct repo *repo)
   else
     r = keyring_open (repo, &secret, master, NULL);
   OPENSSL_cleanse (fkey, sizeof fkey);
-  if (r == 0)
-    r = repo_unlock_master (repo, master);
-  OPENSSL_cleanse (master, sizeof master);
+  *have = r == 0;
   return r;
 }
 

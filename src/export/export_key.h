@@ -7,6 +7,7 @@
 #ifndef VMB_EXPORT_KEY_H
 #define VMB_EXPORT_KEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "repo/repo.h"
@@ -25,10 +26,12 @@ enum { EXPORT_KEY_NONE, EXPORT_KEY_FILE, EXPORT_KEY_PASSPHRASE };
  * none at all is not an error (kind EXPORT_KEY_NONE).  Read early,
  * before nbdkit forks: key_file may be a pipe. */
 int export_key_read (struct export_key *k, const char *key_file);
-/* Unlock repo with it; a repository in the clear with a key given is
- * refused (as the command line does), an encrypted one without a key
- * too. */
-int export_key_unlock (struct export_key *k, struct repo *repo);
+/* Open repo's master key with it (*have set), or, for a repository in
+ * the clear, nothing (*have false).  A repository in the clear with a
+ * key given is refused (as the command line does), an encrypted one
+ * without a key too. */
+int export_key_open_master (struct export_key *k, struct repo *repo,
+                            unsigned char master[32], bool *have);
 void export_key_wipe (struct export_key *k);
 
 #endif

@@ -105,13 +105,12 @@ build_args (const struct export_params *p, const char *pidfile, arg_vector *v)
 }
 
 /* In the child: die with the parent, then become nbdkit. */
-static void __attribute__ ((noreturn))
-exec_nbdkit (char **argv, pid_t parent, const sigset_t *old)
+static void __attribute__ ((noreturn)) exec_nbdkit (char **argv, pid_t parent)
 {
   prctl (PR_SET_PDEATHSIG, SIGTERM);
   if (getppid () != parent) /* the parent died before prctl */
     _exit (1);
-  sigprocmask (SIG_SETMASK, old, NULL);
+  /* exec resets our handlers; nbdkit gets the default actions. */
   execvp (argv[0], argv);
   _exit (errno == ENOENT ? 127 : 126);
 }
@@ -125,12 +124,34 @@ now (void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A stop signal seen.  Handlers, not sigwait: a signal for the
+ * process may go to any thread that does not block it, and vmbackup
+ * may have threads we did not start (the repository's). */
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_stop (int sig)
+{
+  stop_signal = sig;
+}
+
+static void
+catch_stop_signals (void)
+{
+  struct sigaction sa = { .sa_handler = on_stop };
+
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGHUP, &sa, NULL);
+}
+
 /* Wait for child pid, passing a stop signal on as SIGTERM (SIGKILL if
  * it lingers) and calling ready once pidfile (if any) appears.  The
  * child's wait status is returned; *stopped says a stop signal came. */
 static int
-supervise (pid_t pid, const sigset_t *set, const char *pidfile,
-           void (*ready) (void *), void *opaque, bool *stopped)
+supervise (pid_t pid, const char *pidfile, void (*ready) (void *),
+           void *opaque, bool *stopped)
 {
   bool said_ready = pidfile == NULL;
   double kill_at = 0;
@@ -138,12 +159,10 @@ supervise (pid_t pid, const sigset_t *set, const char *pidfile,
 
   *stopped = false;
   for (;;) {
-    struct timespec tick = { 0, 100 * 1000 * 1000 };
-    int sig = sigtimedwait (set, NULL, &tick);
+    struct timespec tick = { 0, 50 * 1000 * 1000 };
 
-    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-      if (!*stopped)
-        kill (pid, SIGTERM);
+    if (stop_signal && !*stopped) {
+      kill (pid, SIGTERM);
       *stopped = true;
       kill_at = now () + STOP_TIMEOUT_S;
     }
@@ -156,6 +175,7 @@ supervise (pid_t pid, const sigset_t *set, const char *pidfile,
       if (ready)
         ready (opaque);
     }
+    nanosleep (&tick, NULL); /* a signal cuts it short */
   }
 }
 
@@ -166,8 +186,7 @@ supervise (pid_t pid, const sigset_t *set, const char *pidfile,
  * nbdkit is missing, else 1. */
 static void __attribute__ ((noreturn))
 keeper (const struct export_params *p, char **argv, const char *pidfile,
-        const char *dir, pid_t parent, const sigset_t *set,
-        const sigset_t *old)
+        const char *dir, pid_t parent)
 {
   pid_t self = getpid (), pid;
   bool stopped;
@@ -175,13 +194,13 @@ keeper (const struct export_params *p, char **argv, const char *pidfile,
 
   prctl (PR_SET_PDEATHSIG, SIGTERM);
   if (getppid () != parent)
-    kill (self, SIGTERM); /* blocked: supervise sees it at once */
+    stop_signal = SIGTERM;
   pid = fork ();
   if (pid == -1)
     _exit (1);
   if (pid == 0)
-    exec_nbdkit (argv, self, old);
-  status = supervise (pid, set, NULL, NULL, NULL, &stopped);
+    exec_nbdkit (argv, self);
+  status = supervise (pid, NULL, NULL, NULL, &stopped);
   if (p->socket)
     unlink (p->socket);
   unlink (pidfile);
@@ -197,7 +216,6 @@ export_run (const struct export_params *p)
   char dir[] = "/tmp/vmbackup-export.XXXXXX";
   char pidfile[sizeof dir + 16];
   arg_vector args = empty_vector;
-  sigset_t set, old;
   pid_t pid, self = getpid ();
   int status = 0, r = -1;
   bool stopped;
@@ -215,23 +233,17 @@ export_run (const struct export_params *p)
   if (build_args (p, pidfile, &args) == -1)
     goto out;
 
-  sigemptyset (&set);
-  sigaddset (&set, SIGINT);
-  sigaddset (&set, SIGTERM);
-  sigaddset (&set, SIGHUP);
-  sigaddset (&set, SIGCHLD);
-  sigprocmask (SIG_BLOCK, &set, &old);
+  stop_signal = 0;
+  catch_stop_signals ();
   pid = fork ();
   if (pid == -1) {
     set_error (errno, "fork");
-    sigprocmask (SIG_SETMASK, &old, NULL);
     goto out;
   }
   if (pid == 0)
-    keeper (p, args.ptr, pidfile, dir, self, &set, &old);
+    keeper (p, args.ptr, pidfile, dir, self);
 
-  status = supervise (pid, &set, pidfile, p->ready, p->opaque, &stopped);
-  sigprocmask (SIG_SETMASK, &old, NULL);
+  status = supervise (pid, pidfile, p->ready, p->opaque, &stopped);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     r = 0;
   else if (WIFEXITED (status) && WEXITSTATUS (status) == 127)

@@ -10,9 +10,12 @@
  * that cannot be read, or is damaged, fails the read of its range with
  * EIO and writes an event: the client never sees wrong data.
  *
- * The repository is opened after nbdkit forks into the background
- * (after_fork): an ssh connection and its threads do not survive a
- * fork.  The key is read before (it may come through a pipe). */
+ * Everything is checked before nbdkit listens (get_ready: repository,
+ * key, backup, disk, index), so bad parameters fail before anything is
+ * served; but the repository is opened for serving only after nbdkit
+ * forks into the background (after_fork): an ssh connection and its
+ * threads do not survive a fork.  The key is read at configuration (it
+ * may come through a pipe) and the master key kept between the two. */
 #define NBDKIT_API_VERSION 2
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include <nbdkit-plugin.h>
+#include <openssl/crypto.h>
 
 #include "common/error.h"
 #include "common/events.h"
@@ -38,6 +42,8 @@ static const char *repo_path, *backup_id, *disk_name, *key_file,
 static int64_t cache_bytes = DISK_READER_DEFAULT_CACHE;
 
 static struct export_key key;
+static unsigned char master[32];
+static bool have_master;
 static struct repo *repo;
 static struct manifest *manifest;
 static struct disk_reader *reader;
@@ -46,15 +52,15 @@ static struct disk_reader *reader;
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct event_log events = { .fd = -1 };
 
+static void close_all (void);
+
 static void
 vmbackup_unload (void)
 {
-  disk_reader_close (reader);
-  manifest_free (manifest);
-  if (repo)
-    repo_close (repo);
+  close_all ();
   event_log_close (&events);
   export_key_wipe (&key);
+  OPENSSL_cleanse (master, sizeof master);
 }
 
 static int
@@ -146,8 +152,9 @@ open_events (void)
   return 0;
 }
 
+/* Open the repository, the backup and its disk's reader. */
 static int
-vmbackup_after_fork (void)
+open_all (void)
 {
   const struct manifest_disk *disk;
 
@@ -156,11 +163,10 @@ vmbackup_after_fork (void)
     nbdkit_error ("%s", get_error ());
     return -1;
   }
-  if (export_key_unlock (&key, repo) == -1) {
+  if (have_master && repo_unlock_master (repo, master) == -1) {
     nbdkit_error ("%s", get_error ());
     return -1;
   }
-  export_key_wipe (&key);
   manifest = manifest_resolve (repo, backup_id);
   if (manifest == NULL) {
     nbdkit_error ("%s", get_error ());
@@ -173,15 +179,57 @@ vmbackup_after_fork (void)
   }
   if ((disk = find_disk ()) == NULL)
     return -1;
-  if (open_events () == -1)
-    return -1;
   reader = disk_reader_open (repo, disk, cache_bytes);
   if (reader == NULL) {
     nbdkit_error ("%s", get_error ());
     return -1;
   }
-  nbdkit_debug ("exporting backup %s disk %s (%" PRIu64 " bytes)",
-                manifest->id, disk->name, disk_reader_size (reader));
+  return 0;
+}
+
+static void
+close_all (void)
+{
+  disk_reader_close (reader);
+  reader = NULL;
+  manifest_free (manifest);
+  manifest = NULL;
+  if (repo)
+    repo_close (repo);
+  repo = NULL;
+}
+
+/* Before nbdkit listens: check everything once, then let go of it. */
+static int
+vmbackup_get_ready (void)
+{
+  int r = -1;
+
+  repo = repo_open (repo_path);
+  if (repo == NULL)
+    nbdkit_error ("%s", get_error ());
+  else if (export_key_open_master (&key, repo, master, &have_master) == -1)
+    nbdkit_error ("%s", get_error ());
+  else
+    r = 0;
+  export_key_wipe (&key);
+  if (repo)
+    repo_close (repo);
+  repo = NULL;
+  if (r == 0)
+    r = open_all ();
+  close_all ();
+  return r;
+}
+
+static int
+vmbackup_after_fork (void)
+{
+  if (open_all () == -1 || open_events () == -1)
+    return -1;
+  OPENSSL_cleanse (master, sizeof master);
+  nbdkit_debug ("exporting backup %s (%" PRIu64 " bytes)", manifest->id,
+                disk_reader_size (reader));
   return 0;
 }
 
@@ -262,6 +310,7 @@ static struct nbdkit_plugin plugin = {
   .config = vmbackup_config,
   .config_complete = vmbackup_config_complete,
   .config_help = vmbackup_config_help,
+  .get_ready = vmbackup_get_ready,
   .after_fork = vmbackup_after_fork,
   .open = vmbackup_open,
   .get_size = vmbackup_get_size,

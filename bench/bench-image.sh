@@ -27,8 +27,11 @@ IMAGE_SIZE=$((4 * GiB))
 # the same into an encrypted one (the default, AES-256-GCM, with a key
 # file), so the cost of encryption is measured in the same run (issue 13:
 # at most 10% of wall time); restic always encrypts, borg runs with -e
-# none.
-TOOLS=(vmbackup vmbackup-enc restic borg)
+# none.  BENCH_TOOLS picks the tools and their order (each step runs them
+# in this order; the first of a step has been seen to run slower, so swap
+# the two vmbackups to check an order effect); vmbackup must be one of
+# them, as the ratios are to it.
+read -ra TOOLS <<< "${BENCH_TOOLS:-vmbackup vmbackup-enc restic borg}"
 STEPS=(first second restore)
 
 die () { echo "bench-image: $*" >&2; exit 1; }
@@ -36,9 +39,13 @@ skip () { echo "bench-image: $*, skipping" >&2; exit 77; }
 
 # ---- requirements ---------------------------------------------------------
 
+uses () { [[ " ${TOOLS[*]} " == *" $1 "* ]]; }
+uses vmbackup || die "BENCH_TOOLS must include vmbackup"
 [[ -x $VMBACKUP ]] || skip "vmbackup binary not found at $VMBACKUP (set \$VMBACKUP)"
 VMBACKUP=$(cd "$(dirname "$VMBACKUP")" && pwd)/$(basename "$VMBACKUP")
-for t in restic borg qemu-nbd openssl base64 awk dd truncate cmp du; do
+peers=()
+for t in "${TOOLS[@]}"; do [[ $t == vmbackup* ]] || peers+=("$t"); done
+for t in "${peers[@]}" qemu-nbd openssl base64 awk dd truncate cmp du; do
   command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
 done
 
@@ -139,12 +146,14 @@ init_repos () {
   "${vmb_clear[@]}" --repo "$(repo_of vmbackup)" init --encryption none > /dev/null
   "$VMBACKUP" --repo "$(repo_of vmbackup-enc)" init --encryption aes-256-gcm \
     > /dev/null
-  local v2=()
-  if restic init --help 2>&1 | grep -q -- --repository-version; then
-    v2=(--repository-version 2)
+  if uses restic; then
+    local v2=()
+    if restic init --help 2>&1 | grep -q -- --repository-version; then
+      v2=(--repository-version 2)
+    fi
+    restic init "${v2[@]}" --repo "$(repo_of restic)" > /dev/null
   fi
-  restic init "${v2[@]}" --repo "$(repo_of restic)" > /dev/null
-  borg init -e none "$(repo_of borg)"
+  if uses borg; then borg init -e none "$(repo_of borg)"; fi
 }
 
 backup () {      # STEP TOOL
@@ -248,7 +257,8 @@ for step in "${STEPS[@]}"; do
   done
 done
 echo
-for tool in "${TOOLS[@]:1}"; do
+for tool in "${TOOLS[@]}"; do
+  [[ $tool == vmbackup ]] && continue
   line="$tool/vmbackup wall:"
   sep=" "
   for step in "${STEPS[@]}"; do

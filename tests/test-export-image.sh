@@ -74,6 +74,15 @@ export VMBACKUP_REPO=$scratch/clear
 vmb init --encryption none >/dev/null
 run_checks clear
 
+# Over TCP, bound to the loopback address.
+port=$(python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_export exp.out raw --port "$port" --bind 127.0.0.1
+grep -q "read-only on nbd://127.0.0.1:$port" exp.out || fail "TCP line: $(cat exp.out)"
+qemu-img compare -q -f raw raw.img "nbd://127.0.0.1:$port" \
+  || fail "export over TCP differs"
+stop_export
+
 # Over ssh (needs root for sshd).
 if [ "$(id -u)" = 0 ] && command -v ssh >/dev/null; then
   source "$tests/functions-ssh.sh"

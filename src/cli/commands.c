@@ -77,7 +77,8 @@ const struct command commands[] = {
     "twice on the terminal).",
     NULL },
   { "export", cmd_export, "serve a disk of a backup over NBD",
-    "ID [--disk TARGET] --socket PATH | --port N [--bind ADDR]",
+    "ID [--disk TARGET]\n"
+    "       --socket PATH | --port N [--bind ADDR]",
     "Serve one disk of a backup read-only over NBD (nbdkit with the\n"
     "vmbackup plugin) until stopped with Ctrl-C or SIGTERM: qemu-img,\n"
     "qemu-nbd, nbdcopy and nbdfuse read it like any NBD export.  Chunks\n"

@@ -41,6 +41,7 @@ static const char *repo_path, *backup_id, *disk_name, *key_file,
   *event_log_path;
 static int64_t cache_bytes = DISK_READER_DEFAULT_CACHE;
 
+static char *resolved_id; /* backup_id as get_ready resolved it */
 static struct export_key key;
 static unsigned char master[32];
 static bool have_master;
@@ -58,6 +59,7 @@ static void
 vmbackup_unload (void)
 {
   close_all ();
+  free (resolved_id);
   event_log_close (&events);
   export_key_wipe (&key);
   OPENSSL_cleanse (master, sizeof master);
@@ -167,7 +169,8 @@ open_all (void)
     nbdkit_error ("%s", get_error ());
     return -1;
   }
-  manifest = manifest_resolve (repo, backup_id);
+  /* NAME means its latest backup: the same one at both opens. */
+  manifest = manifest_resolve (repo, resolved_id ? resolved_id : backup_id);
   if (manifest == NULL) {
     nbdkit_error ("%s", get_error ());
     return -1;
@@ -179,6 +182,10 @@ open_all (void)
   }
   if ((disk = find_disk ()) == NULL)
     return -1;
+  if (resolved_id == NULL && (resolved_id = strdup (manifest->id)) == NULL) {
+    nbdkit_error ("out of memory");
+    return -1;
+  }
   reader = disk_reader_open (repo, disk, cache_bytes);
   if (reader == NULL) {
     nbdkit_error ("%s", get_error ());

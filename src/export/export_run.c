@@ -110,6 +110,12 @@ static void __attribute__ ((noreturn)) exec_nbdkit (char **argv, pid_t parent)
   prctl (PR_SET_PDEATHSIG, SIGTERM);
   if (getppid () != parent) /* the parent died before prctl */
     _exit (1);
+  /* The key, if any, comes through the pipe (key-file=/dev/fd/N): no
+   * secret of ours goes into nbdkit's environment. */
+  unsetenv ("VMBACKUP_PASSWORD");
+  unsetenv ("VMBACKUP_PASSWORD_FILE");
+  unsetenv ("VMBACKUP_KEY_FILE");
+  unsetenv ("VMBACKUP_NEW_PASSWORD");
   /* exec resets our handlers; nbdkit gets the default actions. */
   execvp (argv[0], argv);
   _exit (errno == ENOENT ? 127 : 126);

@@ -185,6 +185,19 @@ supervise (pid_t pid, const char *pidfile, void (*ready) (void *),
   }
 }
 
+/* Remove what nbdkit leaves: its pid file and, if it got as far as
+ * writing that (it does once it listens), its socket; never a socket
+ * some other process made at our path before nbdkit could. */
+static void
+remove_leftovers (const struct export_params *p, const char *pidfile,
+                  const char *dir)
+{
+  if (p->socket && access (pidfile, F_OK) == 0)
+    unlink (p->socket);
+  unlink (pidfile);
+  rmdir (dir);
+}
+
 /* The keeper: a child of vmbackup that runs nbdkit and outlives a
  * kill -9 of vmbackup just long enough to stop nbdkit and remove what
  * it leaves (its socket, its pid file), which nbdkit does not remove
@@ -207,10 +220,7 @@ keeper (const struct export_params *p, char **argv, const char *pidfile,
   if (pid == 0)
     exec_nbdkit (argv, self);
   status = supervise (pid, NULL, NULL, NULL, &stopped);
-  if (p->socket)
-    unlink (p->socket);
-  unlink (pidfile);
-  rmdir (dir);
+  remove_leftovers (p, pidfile, dir);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
     _exit (127);
   _exit (stopped || (WIFEXITED (status) && WEXITSTATUS (status) == 0) ? 0 : 1);
@@ -260,11 +270,8 @@ export_run (const struct export_params *p)
     set_error (0, "nbdkit failed (its message is above)");
 
 out:
-  /* The keeper removed these; not if it was killed too. */
-  if (p->socket)
-    unlink (p->socket);
-  unlink (pidfile);
-  rmdir (dir);
+  /* The keeper removed them, unless it was killed too. */
+  remove_leftovers (p, pidfile, dir);
   free_args (&args);
   return r;
 }

@@ -28,9 +28,14 @@ packages=(
   xz-utils zstd
   # VM tests on a block device: losetup, mount
   mount
+  # host backup tests: libvirt starts a network's dnsmasq (even without
+  # DHCP) and its firewall rules
+  dnsmasq-base iptables
   # S3 repository tests: a real Ceph cluster (mon, OSD, radosgw) on
   # 127.0.0.1, and curl for signed requests
   ceph-mon ceph-osd radosgw ceph-common curl
+  # job tests: systemd-analyze verify on the shipped units
+  systemd
   # scripts/check-style.sh: .clang-format is tuned for clang-format 14
   clang-format
   # benchmarks: the peers we measure against

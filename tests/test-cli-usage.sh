@@ -4,7 +4,8 @@
 source "$(dirname "$0")/functions.sh"
 
 for cmd in init backup list restore verify prune gc plan events serve files \
-           "files backup" "files ls" "files restore"; do
+           "files backup" "files ls" "files restore" job "job list" "job show" \
+           "job run"; do
   # shellcheck disable=SC2086
   out=$(vmb $cmd --help)
   grep -q "^usage: vmbackup .*$cmd" <<<"$out" || fail "$cmd --help: no usage line"

@@ -10,6 +10,7 @@
 #include "common/units.h"
 #include "repo/manifest.h"
 #include "vm/backup.h"
+#include "vm/host_config.h"
 #include "vm/image.h"
 #include "cli.h"
 #include "parse_options.h"
@@ -61,7 +62,15 @@ cmd_backup (int argc, char **argv)
   struct cli_report report;
   struct event_log events;
   size_t nvms;
+  bool with_host = false;
+  struct host_backup_opts ho = { 0 };
   const struct opt opts[] = {
+    OPT_FLAG (0, "host", &with_host,
+              "back up the host's configuration (networks, "
+              "pools, secrets, filters, /etc/libvirt) as a backup of kind "
+              "host"),
+    OPT_FLAG (0, "no-secret-values", &ho.no_secret_values,
+              "with --host: keep secrets' definitions without their values"),
     OPT_STRING_LIST (0, "image", &specs, "NAME=PATH",
                      "back up the disk "
                      "image file PATH (raw or qcow2) as backup NAME; "
@@ -86,10 +95,12 @@ cmd_backup (int argc, char **argv)
     if ((c = add_image ((char *) specs.v[i], images, &nimages)) != PARSE_GO_ON)
       return c;
   nvms = argc - optind;
-  if (nimages == 0 && nvms == 0)
+  if (nimages == 0 && nvms == 0 && !with_host)
     return cli_usage_error ("backup",
-                            "nothing to back up (name VMs or use "
-                            "--image)");
+                            "nothing to back up (name VMs, or use "
+                            "--image or --host)");
+  if (ho.no_secret_values && !with_host)
+    return cli_usage_error ("backup", "--no-secret-values goes with --host");
   vmo.level = level;
   if (cli_open_events (&events) == -1)
     return EXIT_FAIL;
@@ -116,6 +127,21 @@ cmd_backup (int argc, char **argv)
               format_size (res.bytes_read, rd, sizeof rd),
               format_size (res.stored_new, nw, sizeof nw), res.seconds);
   }
+  if (with_host) {
+    struct vm_host *h = vm_host_open (vmo.uri);
+    char *id = NULL;
+
+    ho.level = level;
+    ho.events = &events;
+    if (h == NULL || backup_host_config (repo, h, &ho, &id) == -1) {
+      cli_error ("backup --host: %s", get_error ());
+      failed++;
+    }
+    else
+      printf ("backup %s: the host's configuration\n", id);
+    free (id);
+    vm_host_close (h);
+  }
   if (nvms) {
     struct vm_host *host = vm_host_open (vmo.uri);
     if (host == NULL) {
@@ -130,9 +156,9 @@ cmd_backup (int argc, char **argv)
       }
     vm_host_close (host);
   }
-  if (nimages + nvms > 1)
-    printf ("%zu of %zu backups succeeded\n", nimages + nvms - failed,
-            nimages + nvms);
+  if (nimages + nvms + with_host > 1)
+    printf ("%zu of %zu backups succeeded\n",
+            nimages + nvms + with_host - failed, nimages + nvms + with_host);
   repo_close (repo);
   event_log_close (&events);
   return failed ? EXIT_FAIL : EXIT_OK;

@@ -10,6 +10,7 @@
 #include "repo/restore_file.h"
 #include "repo/manifest.h"
 #include "common/events.h"
+#include "vm/host_config.h"
 #include "vm/restore.h"
 #include "cli.h"
 #include "parse_options.h"
@@ -54,6 +55,43 @@ restore_one_file (struct repo *repo, const struct manifest *m,
   return EXIT_OK;
 }
 
+static void
+print_host_line (void *opaque, const char *kind, const char *name,
+                 const char *outcome, const char *detail)
+{
+  (void) opaque;
+  printf ("%-16s %-40s %s%s%s\n", kind, name, outcome, detail ? ": " : "",
+          detail ? detail : "");
+}
+
+/* --host: the host's configuration from a host backup. */
+static int
+restore_host (struct repo *repo, const struct manifest *m,
+              struct host_restore_opts *ho, const char *uri)
+{
+  struct vm_host *h = vm_host_open (uri);
+  struct event_log events;
+  int r = EXIT_FAIL;
+
+  if (h == NULL) {
+    cli_error ("%s", get_error ());
+    return EXIT_FAIL;
+  }
+  if (cli_open_events (&events) == -1) {
+    vm_host_close (h);
+    return EXIT_FAIL;
+  }
+  ho->events = &events;
+  ho->report = print_host_line;
+  if (restore_host_config (repo, h, m, ho) == 0)
+    r = EXIT_OK;
+  else
+    cli_error ("restore %s --host: %s", m->id, get_error ());
+  event_log_close (&events);
+  vm_host_close (h);
+  return r;
+}
+
 int
 cmd_restore (int argc, char **argv)
 {
@@ -68,6 +106,8 @@ cmd_restore (int argc, char **argv)
   int c, r = EXIT_FAIL;
 
   struct restore_vm_opts vo = { .uri = global_uri };
+  struct host_restore_opts ho = { 0 };
+  bool host = false;
   struct event_log events;
   struct cli_report report;
   const struct opt opts[] = {
@@ -97,6 +137,14 @@ cmd_restore (int argc, char **argv)
     OPT_STRING (0, "file", &filename, "FILE",
                 "a file kept with a VM "
                 "(domain.xml, the NVRAM or a boot file's path)"),
+    OPT_FLAG (0, "host", &host,
+              "restore the host's configuration from a host "
+              "backup (with --replace: objects that differ too)"),
+    OPT_FLAG (0, "dry-run", &ho.dry_run,
+              "with --host: say what would be done, change nothing"),
+    OPT_STRING (0, "files-to", &ho.files_to, "DIR",
+                "with --host: write the host's files under DIR "
+                "instead of their places"),
     OPT_CONNECT (&vo.uri),
     OPT_REPO (&repo_opt),
     OPT_EVENT_LOG (&global_event_log),
@@ -115,6 +163,15 @@ cmd_restore (int argc, char **argv)
     return cli_usage_error ("restore",
                             "--file wants --to PATH, and no "
                             "--disk or --format");
+  if ((ho.dry_run || ho.files_to) && !host)
+    return cli_usage_error ("restore",
+                            "--dry-run and --files-to go with --host");
+  if (host
+      && (to || vo.as || vo.storage || vo.config_only || vo.start || diskname
+          || filename))
+    return cli_usage_error ("restore",
+                            "--host restores a host's configuration; "
+                            "it takes only --replace, --dry-run, --files-to");
   if (vo.as && !name_is_valid (vo.as))
     return cli_usage_error ("restore", "bad VM name '%s'", vo.as);
   repo = cli_open_repo (repo_opt);
@@ -123,6 +180,16 @@ cmd_restore (int argc, char **argv)
   m = manifest_resolve (repo, argv[optind]);
   if (m == NULL) {
     cli_error ("%s", get_error ());
+    goto out;
+  }
+  if (host || strcmp (m->kind, "host") == 0) {
+    if (!host)
+      r = cli_usage_error ("restore",
+                           "backup %s is a host backup: give --host", m->id);
+    else {
+      ho.replace = vo.replace;
+      r = restore_host (repo, m, &ho, vo.uri);
+    }
     goto out;
   }
   if (m->archive.present) {

@@ -65,6 +65,29 @@ static const struct command key_commands[] = {
   { NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
+/* Each job opens its repository with the key its file names. */
+static const struct command job_commands[] = {
+  { "list", cmd_job_list, "list the jobs", "[--jobs-dir DIR]",
+    "One line per job file: name, repository, what it backs up.  A job\n"
+    "file that does not parse is named with its error (exit status 1).",
+    NULL },
+  { "show", cmd_job_show, "show a job as it will run", "NAME [--jobs-dir DIR]",
+    "Every setting of job NAME, defaults included, as 'key = value'\n"
+    "lines.",
+    NULL },
+  { "run", cmd_job_run, "run a job now",
+    "NAME [--jobs-dir DIR] [--state-dir DIR]",
+    "Back up each of the job's targets (one failing does not stop the\n"
+    "others), prune each target's backups by the job's keep-* rules,\n"
+    "and verify the job's backups when its verify cadence is due.  Ends\n"
+    "with a one-line summary, writes STATE-DIR/NAME.json and the\n"
+    "Prometheus file, and runs the notify command if anything failed.\n"
+    "Exit status 1 if anything failed, or if another run of the job is\n"
+    "still going.  'man vmbackup-jobs' has the job file format.",
+    NULL, KEY_NEEDED },
+  { NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
 const struct command commands[] = {
   { "init", cmd_init, "create a repository",
     "[--chunk-size SIZE]\n"
@@ -174,6 +197,15 @@ const struct command commands[] = {
     "The client runs $VMBACKUP_RSH (default 'ssh') and, on the far side,\n"
     "$VMBACKUP_REMOTE_PATH (default 'vmbackup').",
     NULL },
+  { "job", NULL, "run scheduled backup jobs",
+    "list [--jobs-dir DIR]\n"
+    "   or: vmbackup job show NAME [--jobs-dir DIR]\n"
+    "   or: vmbackup job run NAME [--jobs-dir DIR] [--state-dir DIR]",
+    "A job (one file per job in /etc/vmbackup/jobs, 'man vmbackup-jobs')\n"
+    "says what to back up, where, with which key, how long to keep it and\n"
+    "how often to verify it; the systemd timer vmbackup@NAME.timer runs\n"
+    "it.  'vmbackup job CMD --help' describes one command.",
+    job_commands },
   { "gc", cmd_gc, "delete chunks no backup references", "[--dry-run]",
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
     "anything a running backup uses is kept.",

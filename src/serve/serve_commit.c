@@ -135,6 +135,7 @@ check_kind (const struct manifest *m)
     { "image", "offline" },
     { "vm", "application", "crash", "offline" },
     { "files", "live" },
+    { "host", "live" },
   };
 
   for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++) {
@@ -157,10 +158,12 @@ check_kind (const struct manifest *m)
 static int
 check_shape (const struct manifest *m)
 {
-  size_t domain_xml = 0;
+  size_t domain_xml = 0, host = 0;
 
-  for (size_t i = 0; i < m->files.len; i++)
+  for (size_t i = 0; i < m->files.len; i++) {
     domain_xml += strcmp (m->files.ptr[i].role, "domain-xml") == 0;
+    host += strcmp (m->files.ptr[i].role, "host") == 0;
+  }
   for (size_t i = 0; i < m->disks.len; i++)
     if (strcmp (m->disks.ptr[i].format, "raw") != 0
         && strcmp (m->disks.ptr[i].format, "qcow2") != 0) {
@@ -174,6 +177,11 @@ check_shape (const struct manifest *m)
   }
   if (strcmp (m->kind, "files") == 0 && m->disks.len != 0) {
     set_error (0, "a files backup has no disks");
+    return -1;
+  }
+  if (strcmp (m->kind, "host") == 0
+      && (host != 1 || m->files.len != 1 || m->disks.len)) {
+    set_error (0, "a host backup keeps its host document once, and no disks");
     return -1;
   }
   if (strcmp (m->kind, "vm") == 0 && domain_xml != 1) {

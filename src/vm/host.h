@@ -16,4 +16,9 @@ void vm_host_close (struct vm_host *h);
 int vm_host_plan (struct vm_host *h, const char *name, int agent_timeout_s,
                   struct vm_plan *plan);
 
+/* The names of every VM the host defines (running, paused, shut off),
+ * sorted, malloc'd one by one and as an array of *n.  -1 with the
+ * error set. */
+int vm_host_list (struct vm_host *h, char ***names, size_t *n);
+
 #endif

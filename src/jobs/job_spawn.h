@@ -1,0 +1,32 @@
+/* The processes a job runs: one vmbackup per target, and the notify
+ * command.  Targets run in their own processes so that one crashing or
+ * hanging on a VM does not take the job, or the other targets, with it. */
+#ifndef VMB_JOBS_JOB_SPAWN_H
+#define VMB_JOBS_JOB_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "job.h"
+
+/* Start argv[0] with argv (environment inherited).  The pid, or -1
+ * with the error set. */
+pid_t job_spawn (char *const argv[]);
+/* Wait until one of pids[0..n) (-1 entries skipped) ends: its index,
+ * with its exit status (128+N when killed by signal N), or -1 with the
+ * error set. */
+ssize_t job_wait_any (const pid_t *pids, size_t n, int *status);
+/* Run "/bin/sh -c command" with text on its standard input and the
+ * extra environment env (NULL-terminated "NAME=VALUE" strings) and
+ * wait for it: its exit status, or -1 with the error set. */
+int job_run_shell (const char *command, const char *text, char *const env[]);
+
+/* The argv that backs up target t of job in a vmbackup process:
+ * 'vmbackup --repo R [-c URI] backup VM --consistency C', 'backup
+ * --image NAME=PATH', or 'files backup --name NAME [--exclude P]...
+ * PATH...'.  Freed with job_argv_free. */
+char **job_target_argv (const char *self, const struct job *job,
+                        const struct job_target *t);
+void job_argv_free (char **argv);
+
+#endif

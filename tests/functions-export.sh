@@ -21,6 +21,9 @@ start_export ()
 {
   local out=$1 i
   shift
+  # An earlier export's line must not be taken for this one's: the
+  # background shell truncates $out only when it gets to run.
+  rm -f "$out" "$out.err"
   # Not through vmb, a function: $! must be vmbackup itself.
   "$VMBACKUP" export "$@" > "$out" 2> "$out.err" &
   export_pid=$!

@@ -48,3 +48,32 @@ rc=0; vmb job run host > gone.out 2>&1 || rc=$?
   || fail "unreachable host: exit $rc: $(cat gone.out)"
 grep -q '"error":"vm = all: ' state/host.json || fail "no reason for 'all': $(cat state/host.json)"
 [ "$(vmb list d | tail -n +2 | wc -l)" = 3 ] || fail "the image was not backed up each time"
+
+# host = yes: the host's configuration is a target of its own, backed up
+# after the others and pruned by the job's rules like them.
+cat > jobs/whole.conf <<EOC
+repository = $VMBACKUP_REPO
+connect = test:///default
+vm = all
+exclude = test
+host = yes
+image = d=$scratch/d.img
+keep-last = 1
+concurrency = 4
+EOC
+for round in 1 2; do
+  vmb job run whole > whole.out || fail "host = yes, round $round: $(cat whole.out)"
+done
+tail -1 whole.out | grep -q "^job whole: ok, 2 of 2 targets backed up, " \
+  || fail "host = yes: $(cat whole.out)"
+python3 - state/whole.json <<'EOP' || fail "JSON: $(cat state/whole.json)"
+import json, sys
+t = {x["name"]: x for x in json.load(open(sys.argv[1]))["targets"]}
+assert t["host"]["kind"] == "host" and t["host"]["status"] == "ok", t
+EOP
+[ "$(vmb list --json | python3 -c 'import json,sys; print(sum(b["kind"]=="host" for b in json.load(sys.stdin)))')" = 1 ] \
+  || fail "keep-last = 1 did not prune the host backups: $(vmb list)"
+sed -i 's/^host = yes/host = maybe/' jobs/whole.conf
+vmb job show whole 2> bad.err && fail "host = maybe accepted"
+grep -q "whole.conf:5: host: bad value 'maybe' (yes or no)" bad.err || fail "$(cat bad.err)"
+echo OK

@@ -232,6 +232,15 @@ struct backend_ops {
   int (*manifest_reserve) (struct backend *be, const char *name, int64_t time,
                            char **id);
   void (*manifest_unreserve) (struct backend *be, const char *id);
+  /* Optional: reserve exactly id ("NAME/STAMP" or "NAME/STAMP.N"), for
+   * a backup copied from another repository that keeps its ID there
+   * (repo/copy.c).  A backup id that exists is an error, and so is a
+   * running backup's reservation of id; a copy's reservation (one a
+   * killed copy left) is taken over: the commit never replaces a
+   * manifest, so two copies of one ID cannot both publish it.
+   * NULL: the repository code reserves with manifest_reserve at the
+   * ID's time and gives up unless it got id itself. */
+  int (*manifest_reserve_id) (struct backend *be, const char *id);
   /* Publish manifest text as backup id (reserved before), durably;
    * never replaces one.  This is what makes a backup visible. */
   int (*manifest_commit) (struct backend *be, const char *id,

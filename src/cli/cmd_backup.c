@@ -46,6 +46,76 @@ add_image (char *arg, struct image_arg *images, size_t *nimages)
   return PARSE_GO_ON;
 }
 
+/* --all: every VM the host defines but the --exclude ones, as a list
+ * of names owned by *names (freed with free_names); -1 when the host
+ * cannot list them. */
+static int
+all_vms (struct vm_host *h, const struct opt_strings *excludes, char ***names,
+         size_t *n)
+{
+  size_t kept = 0;
+
+  if (vm_host_list (h, names, n) == -1) {
+    cli_error ("backup --all: %s", get_error ());
+    return -1;
+  }
+  for (size_t x = 0; x < excludes->len; x++) {
+    bool found = false;
+    for (size_t i = 0; i < *n; i++)
+      found |= strcmp ((*names)[i], excludes->v[x]) == 0;
+    if (!found)
+      cli_warning ("--exclude %s: the host has no such VM", excludes->v[x]);
+  }
+  for (size_t i = 0; i < *n; i++) {
+    bool excluded = false;
+    for (size_t x = 0; x < excludes->len; x++)
+      excluded |= strcmp ((*names)[i], excludes->v[x]) == 0;
+    if (excluded)
+      free ((*names)[i]);
+    else
+      (*names)[kept++] = (*names)[i];
+  }
+  *n = kept;
+  return 0;
+}
+
+/* Each VM named (or with all, every VM) into its own backup; one
+ * failing does not stop the others.  Returns how many failed, *tried
+ * how many were tried. */
+static size_t
+backup_vms (struct repo *repo, const struct backup_vm_opts *vmo,
+            char *const *names, size_t n, bool all,
+            const struct opt_strings *ex, size_t *tried)
+{
+  struct vm_host *host = vm_host_open (vmo->uri);
+  char **listed = NULL;
+  size_t failed = 0;
+
+  *tried = all ? 1 : n;
+  if (host == NULL) {
+    cli_error ("%s", get_error ());
+    return *tried;
+  }
+  if (all) {
+    if (all_vms (host, ex, &listed, &n) == -1) {
+      vm_host_close (host);
+      return 1;
+    }
+    names = listed;
+    *tried = n;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (backup_vm (repo, host, vmo, names[i]) == -1) {
+      cli_error ("backup %s: %s", names[i], get_error ());
+      failed++;
+    }
+  for (size_t i = 0; listed && i < n; i++)
+    free (listed[i]);
+  free (listed);
+  vm_host_close (host);
+  return failed;
+}
+
 int
 cmd_backup (int argc, char **argv)
 {
@@ -62,9 +132,16 @@ cmd_backup (int argc, char **argv)
   struct cli_report report;
   struct event_log events;
   size_t nvms;
-  bool with_host = false;
+  bool with_host = false, all = false;
+  const char *exclude_v[256];
+  struct opt_strings excludes = OPT_STRINGS_INIT (exclude_v);
   struct host_backup_opts ho = { 0 };
   const struct opt opts[] = {
+    OPT_FLAG (0, "all", &all,
+              "every VM the host defines (running, paused, shut "
+              "off) and the host's configuration"),
+    OPT_STRING_LIST (0, "exclude", &excludes, "VM",
+                     "with --all: leave this VM out; repeatable"),
     OPT_FLAG (0, "host", &with_host,
               "back up the host's configuration (networks, "
               "pools, secrets, filters, /etc/libvirt) as a backup of kind "
@@ -95,6 +172,11 @@ cmd_backup (int argc, char **argv)
     if ((c = add_image ((char *) specs.v[i], images, &nimages)) != PARSE_GO_ON)
       return c;
   nvms = argc - optind;
+  if (all && nvms)
+    return cli_usage_error ("backup", "--all or VM names, not both");
+  if (excludes.len && !all)
+    return cli_usage_error ("backup", "--exclude goes with --all");
+  with_host |= all;
   if (nimages == 0 && nvms == 0 && !with_host)
     return cli_usage_error ("backup",
                             "nothing to back up (name VMs, or use "
@@ -127,6 +209,12 @@ cmd_backup (int argc, char **argv)
               format_size (res.bytes_read, rd, sizeof rd),
               format_size (res.stored_new, nw, sizeof nw), res.seconds);
   }
+  if (nvms || all) {
+    failed += backup_vms (repo, &vmo, argv + optind, nvms, all, &excludes,
+                          &nvms);
+  }
+  /* After the VMs: a host backup is the point in time restore --all
+   * picks each VM's newest backup at or before. */
   if (with_host) {
     struct vm_host *h = vm_host_open (vmo.uri);
     char *id = NULL;
@@ -141,20 +229,6 @@ cmd_backup (int argc, char **argv)
       printf ("backup %s: the host's configuration\n", id);
     free (id);
     vm_host_close (h);
-  }
-  if (nvms) {
-    struct vm_host *host = vm_host_open (vmo.uri);
-    if (host == NULL) {
-      cli_error ("%s", get_error ());
-      failed += nvms;
-    }
-    /* Each VM is independent: one failing does not stop the others. */
-    for (int i = optind; host && i < argc; i++)
-      if (backup_vm (repo, host, &vmo, argv[i]) == -1) {
-        cli_error ("backup %s: %s", argv[i], get_error ());
-        failed++;
-      }
-    vm_host_close (host);
   }
   if (nimages + nvms + with_host > 1)
     printf ("%zu of %zu backups succeeded\n",

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/error.h"
 #include "common/units.h"
 #include "crypto/aead.h"
@@ -62,11 +64,62 @@ init_encrypted (const char *path, uint64_t chunk, uint32_t cipher,
   return 0;
 }
 
+/* init --key-from SOURCE: the source's master key (opened with
+ * $VMBACKUP_FROM_* or the usual key), its cipher, and by default its
+ * chunk size, under a first slot for the new repository's own key. */
+static int
+init_key_from (const char *path, const char *source, uint64_t chunk,
+               const char *encryption, const char *label)
+{
+  struct cli_key_side side = { "from", "VMBACKUP_FROM", NULL };
+  unsigned char master[MASTER_KEY_LEN];
+  struct repo *src = repo_open (source);
+  struct cli_key k;
+  bool created;
+  int r = -1;
+
+  if (src == NULL) {
+    cli_error ("--key-from %s: %s", source, get_error ());
+    return -1;
+  }
+  if (src->encryption == 0) {
+    cli_error ("--key-from %s: it is not encrypted: it has no key to share",
+               source);
+    goto out;
+  }
+  if (encryption && strcmp (encryption, aead_cipher_name (src->encryption))) {
+    cli_error ("--key-from %s: its cipher is %s, not %s", source,
+               aead_cipher_name (src->encryption), encryption);
+    goto out;
+  }
+  if (cli_open_master_side (src, &side, master) == -1)
+    goto out;
+  if (cli_key_read_new_for_init (&k, path, &created) == 0) {
+    r = repo_init_master (path, chunk ? chunk : src->chunk_size,
+                          src->encryption, master, &k.secret, label);
+    cli_key_wipe (&k);
+    if (r == -1) {
+      cli_error ("%s", get_error ());
+      if (created)
+        unlink (global_key_file);
+    }
+    else if (created)
+      printf ("created key file %s (keep it safe: it opens the "
+              "repository)\n",
+              global_key_file);
+  }
+  OPENSSL_cleanse (master, sizeof master);
+out:
+  repo_close (src);
+  return r;
+}
+
 int
 cmd_init (int argc, char **argv)
 {
   const char *repo_opt = NULL, *path, *encryption = NULL, *label = NULL;
-  uint64_t chunk = REPO_DEFAULT_CHUNK;
+  const char *key_from = NULL;
+  uint64_t chunk = 0;
   uint32_t cipher;
   char buf[32];
   int c;
@@ -83,6 +136,10 @@ cmd_init (int argc, char **argv)
     OPT_STRING (0, "key-label", &label, "LABEL",
                 "the first key slot's label (default: passphrase or "
                 "key-file)"),
+    OPT_STRING (0, "key-from", &key_from, "REPO",
+                "share the master key of encrypted repository REPO "
+                "(opened with $VMBACKUP_FROM_KEY_FILE... or the usual key), "
+                "so that 'copy' between them sends chunks as stored"),
     OPT_REPO (&repo_opt),
     OPT_END (),
   };
@@ -92,7 +149,23 @@ cmd_init (int argc, char **argv)
   if (optind != argc)
     return cli_usage_error ("init", "unexpected argument '%s'", argv[optind]);
   path = cli_repo_path (repo_opt);
-  if (path == NULL || pick_cipher (encryption, &cipher) == -1)
+  if (path == NULL)
+    return EXIT_FAIL;
+  if (key_from) {
+    struct repo *made;
+    if (init_key_from (path, key_from, chunk, encryption, label) == -1
+        || (made = repo_open (path)) == NULL)
+      return EXIT_FAIL;
+    printf ("created repository %s (chunk size %s)\n", path,
+            format_size (made->chunk_size, buf, sizeof buf));
+    printf ("encryption: %s, master key shared with %s\n",
+            aead_cipher_name (made->encryption), key_from);
+    repo_close (made);
+    return EXIT_OK;
+  }
+  if (chunk == 0)
+    chunk = REPO_DEFAULT_CHUNK;
+  if (pick_cipher (encryption, &cipher) == -1)
     return EXIT_FAIL;
   if (cipher == 0 && (label || cli_key_given ())) {
     cli_error ("%s would not be encrypted, yet a key%s was given: use "

@@ -64,11 +64,15 @@ print_host_line (void *opaque, const char *kind, const char *name,
           detail ? detail : "");
 }
 
-/* --host: the host's configuration from a host backup. */
+/* --host: the host's configuration from a host backup; --all: and
+ * then its VMs (vo: the VM restores' options). */
 static int
 restore_host (struct repo *repo, const struct manifest *m,
-              struct host_restore_opts *ho, const char *uri)
+              struct host_restore_opts *ho, struct restore_vm_opts *vo,
+              bool all)
 {
+  const char *uri = vo->uri;
+  struct cli_report report;
   struct vm_host *h = vm_host_open (uri);
   struct event_log events;
   int r = EXIT_FAIL;
@@ -83,7 +87,12 @@ restore_host (struct repo *repo, const struct manifest *m,
   }
   ho->events = &events;
   ho->report = print_host_line;
-  if (restore_host_config (repo, h, m, ho) == 0)
+  vo->events = &events;
+  cli_report_init (&report);
+  vo->report = &report.rep;
+  if ((all ? restore_host_all (repo, h, m, ho, vo)
+           : restore_host_config (repo, h, m, ho))
+      == 0)
     r = EXIT_OK;
   else
     cli_error ("restore %s --host: %s", m->id, get_error ());
@@ -107,7 +116,9 @@ cmd_restore (int argc, char **argv)
 
   struct restore_vm_opts vo = { .uri = global_uri };
   struct host_restore_opts ho = { 0 };
-  bool host = false;
+  bool host = false, all = false;
+  const char *exclude_v[256];
+  struct opt_strings excludes = OPT_STRINGS_INIT (exclude_v);
   struct event_log events;
   struct cli_report report;
   const struct opt opts[] = {
@@ -140,6 +151,11 @@ cmd_restore (int argc, char **argv)
     OPT_FLAG (0, "host", &host,
               "restore the host's configuration from a host "
               "backup (with --replace: objects that differ too)"),
+    OPT_FLAG (0, "all", &all,
+              "from a host backup: its configuration, then every VM "
+              "it had from its newest backup at or before it"),
+    OPT_STRING_LIST (0, "exclude", &excludes, "VM",
+                     "with --all: leave this VM out; repeatable"),
     OPT_FLAG (0, "dry-run", &ho.dry_run,
               "with --host: say what would be done, change nothing"),
     OPT_STRING (0, "files-to", &ho.files_to, "DIR",
@@ -163,6 +179,11 @@ cmd_restore (int argc, char **argv)
     return cli_usage_error ("restore",
                             "--file wants --to PATH, and no "
                             "--disk or --format");
+  if (excludes.len && !all)
+    return cli_usage_error ("restore", "--exclude goes with --all");
+  ho.exclude = excludes.v;
+  ho.nexclude = excludes.len;
+  host |= all;
   if ((ho.dry_run || ho.files_to) && !host)
     return cli_usage_error ("restore",
                             "--dry-run and --files-to go with --host");
@@ -170,8 +191,8 @@ cmd_restore (int argc, char **argv)
       && (to || vo.as || vo.storage || vo.config_only || vo.start || diskname
           || filename))
     return cli_usage_error ("restore",
-                            "--host restores a host's configuration; "
-                            "it takes only --replace, --dry-run, --files-to");
+                            "--host and --all restore from a host backup; "
+                            "they take only --replace, --dry-run, --files-to");
   if (vo.as && !name_is_valid (vo.as))
     return cli_usage_error ("restore", "bad VM name '%s'", vo.as);
   repo = cli_open_repo (repo_opt);
@@ -188,7 +209,7 @@ cmd_restore (int argc, char **argv)
                            "backup %s is a host backup: give --host", m->id);
     else {
       ho.replace = vo.replace;
-      r = restore_host (repo, m, &ho, vo.uri);
+      r = restore_host (repo, m, &ho, &vo, all);
     }
     goto out;
   }

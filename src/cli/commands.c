@@ -92,12 +92,14 @@ const struct command commands[] = {
   { "init", cmd_init, "create a repository",
     "[--chunk-size SIZE]\n"
     "       [--encryption aes-256-gcm|chacha20-poly1305|none]\n"
-    "       [--key-label LABEL]",
+    "       [--key-label LABEL] [--key-from REPO]",
     "Create a repository in the --repo directory, which must be missing or\n"
     "empty.  An encrypted one gets a random master key and a first key\n"
     "slot for the key given (--key-file PATH, created if missing;\n"
     "$VMBACKUP_PASSWORD_FILE; $VMBACKUP_PASSWORD; or a passphrase asked\n"
-    "twice on the terminal).",
+    "twice on the terminal).  --key-from REPO takes REPO's master key,\n"
+    "cipher and chunk size instead, so that 'copy' between the two sends\n"
+    "chunks as stored.",
     NULL },
   { "export", cmd_export, "serve a disk of a backup over NBD",
     "ID [--disk TARGET]\n"
@@ -206,6 +208,19 @@ const struct command commands[] = {
     "how often to verify it; the systemd timer vmbackup@NAME.timer runs\n"
     "it.  'vmbackup job CMD --help' describes one command.",
     job_commands },
+  { "copy", cmd_copy, "copy backups to another repository",
+    "--to REPO [--from REPO] ID... | --name NAME | --all\n"
+    "       [--dry-run] [--from-key-file PATH] [--to-key-file PATH]",
+    "Copy backups, under their IDs, from --from (default --repo) into\n"
+    "--to, sending only the chunks the target lacks.  Repositories that\n"
+    "share a key (both in the clear, or made with 'init --key-from') get\n"
+    "chunks as stored; otherwise each chunk is decrypted and encrypted\n"
+    "again with the target's key.  A backup the target has is skipped,\n"
+    "so a copy that was stopped is run again to finish.  Each side's key:\n"
+    "--from-key-file, $VMBACKUP_FROM_KEY_FILE, $VMBACKUP_FROM_PASSWORD_FILE,\n"
+    "$VMBACKUP_FROM_PASSWORD (--to-..., $VMBACKUP_TO_... for the target),\n"
+    "then the usual sources.",
+    NULL },
   { "gc", cmd_gc, "delete chunks no backup references", "[--dry-run]",
     "Delete unreferenced chunks and indexes.  Safe while backups run:\n"
     "anything a running backup uses is kept.",

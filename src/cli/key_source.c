@@ -111,17 +111,18 @@ read_key_file (struct cli_key *k, const char *path, bool export_ok)
   return r;
 }
 
-/* $VMBACKUP_PASSWORD_FILE: its first line, without the newline. */
+/* $VMBACKUP_PASSWORD_FILE (or var): its first line, without the
+ * newline. */
 static int
-read_password_file (struct cli_key *k, const char *path)
+read_password_file (struct cli_key *k, const char *var, const char *path)
 {
   char *text = NULL;
   size_t len;
   int r;
 
-  snprintf (k->source, sizeof k->source, "$VMBACKUP_PASSWORD_FILE (%s)", path);
+  snprintf (k->source, sizeof k->source, "$%s (%s)", var, path);
   if (read_file (path, 64 * 1024, &text, &len) == -1) {
-    cli_error ("VMBACKUP_PASSWORD_FILE: %s", get_error ());
+    cli_error ("%s: %s", var, get_error ());
     return -1;
   }
   len = strcspn (text, "\n");
@@ -155,17 +156,67 @@ ask (struct cli_key *k, const char *prompt, const char *again)
   return r;
 }
 
-int
-cli_key_read (struct cli_key *k, bool prompt_ok, const char *repo)
+/* $PREFIX_NAME, e.g. $VMBACKUP_FROM_PASSWORD. */
+static const char *
+side_env (const struct cli_key_side *side, const char *name, char *var,
+          size_t len)
+{
+  snprintf (var, len, "%s_%s", side->prefix, name);
+  return env (var);
+}
+
+static const char *
+side_key_file (const struct cli_key_side *side)
+{
+  char var[64];
+
+  return side->key_file ? side->key_file
+                        : side_env (side, "KEY_FILE", var, sizeof var);
+}
+
+bool
+cli_key_side_given (const struct cli_key_side *side)
+{
+  char var[64];
+
+  return side_key_file (side)
+    || side_env (side, "PASSWORD_FILE", var, sizeof var)
+    || side_env (side, "PASSWORD", var, sizeof var);
+}
+
+/* One side's own sources; 1 when it has none. */
+static int
+read_side (struct cli_key *k, const struct cli_key_side *side)
+{
+  char var[64];
+  const char *v;
+
+  if ((v = side_key_file (side)) != NULL)
+    return read_key_file (k, v, true);
+  if ((v = side_env (side, "PASSWORD_FILE", var, sizeof var)) != NULL)
+    return read_password_file (k, var, v);
+  if ((v = side_env (side, "PASSWORD", var, sizeof var)) != NULL) {
+    snprintf (k->source, sizeof k->source, "$%s", var);
+    return set_passphrase (k, v, strlen (v));
+  }
+  return 1;
+}
+
+static int
+key_read (struct cli_key *k, const struct cli_key_side *side, bool prompt_ok,
+          const char *repo)
 {
   const char *v;
   char prompt[512];
+  int r;
 
   memset (k, 0, sizeof *k);
+  if (side && (r = read_side (k, side)) != 1)
+    return r;
   if (global_key_file)
     return read_key_file (k, global_key_file, true);
   if ((v = env ("VMBACKUP_PASSWORD_FILE")) != NULL)
-    return read_password_file (k, v);
+    return read_password_file (k, "VMBACKUP_PASSWORD_FILE", v);
   if ((v = env ("VMBACKUP_PASSWORD")) != NULL) {
     snprintf (k->source, sizeof k->source, "$VMBACKUP_PASSWORD");
     return set_passphrase (k, v, strlen (v));
@@ -176,6 +227,12 @@ cli_key_read (struct cli_key *k, bool prompt_ok, const char *repo)
   }
   snprintf (prompt, sizeof prompt, "Passphrase for %s: ", repo);
   return ask (k, prompt, NULL);
+}
+
+int
+cli_key_read (struct cli_key *k, bool prompt_ok, const char *repo)
+{
+  return key_read (k, NULL, prompt_ok, repo);
 }
 
 /* A new key file at path (0600, never over an existing file). */
@@ -270,9 +327,10 @@ cli_write_secret_file (const char *path, const void *buf, size_t len)
   return 0;
 }
 
-int
-cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
-                 char opened[KEY_SLOT_ID_LEN + 1])
+static int
+open_master (struct repo *repo, const struct cli_key_side *side,
+             unsigned char master[MASTER_KEY_LEN],
+             char opened[KEY_SLOT_ID_LEN + 1])
 {
   struct cli_key k;
   int r;
@@ -285,7 +343,7 @@ cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
    * sudo and ssh do, up to PROMPT_TRIES times; a key from a file or the
    * environment gets one try. */
   for (int tries = 1;; tries++) {
-    if (cli_key_read (&k, true, repo->path) == -1)
+    if (key_read (&k, side, true, repo->path) == -1)
       return -1;
     opened[0] = '\0';
     if (k.is_export)
@@ -303,12 +361,57 @@ cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
 }
 
 int
-cli_repo_keys (struct repo *repo, enum cli_key_use use)
+cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
+                 char opened[KEY_SLOT_ID_LEN + 1])
+{
+  return open_master (repo, NULL, master, opened);
+}
+
+int
+cli_open_master_side (struct repo *repo, const struct cli_key_side *side,
+                      unsigned char master[MASTER_KEY_LEN])
+{
+  char opened[KEY_SLOT_ID_LEN + 1];
+
+  return open_master (repo, side, master, opened);
+}
+
+static int
+unlock_with (struct repo *repo, const struct cli_key_side *side)
 {
   unsigned char master[MASTER_KEY_LEN];
   char opened[KEY_SLOT_ID_LEN + 1];
   int r;
 
+  if (open_master (repo, side, master, opened) == -1)
+    return -1;
+  r = repo_unlock_master (repo, master);
+  OPENSSL_cleanse (master, sizeof master);
+  if (r == -1)
+    cli_error ("%s", get_error ());
+  return r;
+}
+
+int
+cli_repo_keys_side (struct repo *repo, const struct cli_key_side *side)
+{
+  if (repo->encryption)
+    return unlock_with (repo, side);
+  /* The usual key may be meant for the other side; a key given for
+   * this side expects it encrypted (cli_repo_keys says why that
+   * matters). */
+  if (cli_key_side_given (side)) {
+    cli_error ("repository %s is not encrypted; no key is needed (refusing "
+               "it, since a key was given for it: --%s-key-file or $%s_*)",
+               repo->path, side->name, side->prefix);
+    return -1;
+  }
+  return 0;
+}
+
+int
+cli_repo_keys (struct repo *repo, enum cli_key_use use)
+{
   if (use == KEY_UNUSED)
     return 0;
   if (repo->encryption == 0) {
@@ -326,11 +429,5 @@ cli_repo_keys (struct repo *repo, enum cli_key_use use)
   }
   if (use == KEY_IF_GIVEN && !cli_key_given ())
     return 0;
-  if (cli_open_master (repo, master, opened) == -1)
-    return -1;
-  r = repo_unlock_master (repo, master);
-  OPENSSL_cleanse (master, sizeof master);
-  if (r == -1)
-    cli_error ("%s", get_error ());
-  return r;
+  return unlock_with (repo, NULL);
 }

@@ -56,6 +56,27 @@ int cli_write_secret_file (const char *path, const void *buf, size_t len);
 int cli_open_master (struct repo *repo, unsigned char master[MASTER_KEY_LEN],
                      char opened[KEY_SLOT_ID_LEN + 1]);
 
+/* One side of a copy (cmd_copy.c): its own key sources come first,
+ * then the usual ones.  name "from": --from-key-file (key_file), else
+ * $VMBACKUP_FROM_KEY_FILE, $VMBACKUP_FROM_PASSWORD_FILE,
+ * $VMBACKUP_FROM_PASSWORD (prefix "VMBACKUP_FROM"). */
+struct cli_key_side {
+  const char *name;     /* "from", "to" */
+  const char *prefix;   /* "VMBACKUP_FROM" */
+  const char *key_file; /* --from-key-file PATH, or NULL */
+};
+/* Are any of the side's own sources given? */
+bool cli_key_side_given (const struct cli_key_side *side);
+/* Unlock repo if it is encrypted, with the side's key; a repository in
+ * the clear with a key given for its side is refused.  -1 after
+ * printing. */
+int cli_repo_keys_side (struct repo *repo, const struct cli_key_side *side);
+
+/* Open repo's master key with the side's key (init --key-from).  -1
+ * after printing. */
+int cli_open_master_side (struct repo *repo, const struct cli_key_side *side,
+                          unsigned char master[MASTER_KEY_LEN]);
+
 /* After opening repo for a command of that use: unlock it, or refuse a
  * key given for a repository in the clear.  -1 after printing. */
 int cli_repo_keys (struct repo *repo, enum cli_key_use use);

@@ -88,6 +88,12 @@ const struct event_def event_catalogue[] = {
   { EV_HOST_NOT_RESTORED, SEV_INFO, "host object kept for the record only" },
   { EV_HOST_RESTORE_FAILED, SEV_ERROR, "host object not restored" },
   { EV_HOST_SECRET_NO_VALUE, SEV_WARNING, "secret kept without its value" },
+  { EV_COPY_STARTED, SEV_INFO, "copy started" },
+  { EV_COPY_BACKUP_COPIED, SEV_INFO, "backup copied" },
+  { EV_COPY_BACKUP_SKIPPED, SEV_INFO,
+    "backup already in the target: skipped" },
+  { EV_COPY_BACKUP_FAILED, SEV_ERROR, "backup not copied" },
+  { EV_COPY_FINISHED, SEV_INFO, "copy finished" },
   { 0, 0, NULL },
 };
 

@@ -77,6 +77,12 @@ enum event_id {
   EV_HOST_NOT_RESTORED = 6003,
   EV_HOST_RESTORE_FAILED = 6004,
   EV_HOST_SECRET_NO_VALUE = 6010,
+  /* Copies between repositories (vmbackup copy). */
+  EV_COPY_STARTED = 4100,
+  EV_COPY_BACKUP_COPIED = 4101,
+  EV_COPY_BACKUP_SKIPPED = 4102,
+  EV_COPY_BACKUP_FAILED = 4103,
+  EV_COPY_FINISHED = 4104,
 };
 
 struct event_def {

@@ -51,6 +51,18 @@ test_hook_serve_chunk (void)
 }
 
 void
+test_hook_copy_chunk (void)
+{
+  static unsigned long chunks;
+  unsigned long pause_after = number ("VMBACKUP_TEST_COPY_PAUSE_AFTER");
+  const char *pause_file = getenv ("VMBACKUP_TEST_COPY_PAUSE_FILE");
+
+  chunks++;
+  if (pause_after && pause_file && pause_after == chunks)
+    pause_on (pause_file);
+}
+
+void
 test_hook_nbd_socket_named (void)
 {
   const char *pause_file = getenv ("VMBACKUP_TEST_NBD_PAUSE_FILE");

@@ -13,6 +13,11 @@
  * test-remote-kill.sh stops a backup at a known point, not by a race. */
 void test_hook_serve_chunk (void);
 
+/* copy, on each chunk it sends: VMBACKUP_TEST_COPY_PAUSE_AFTER=N with
+ * VMBACKUP_TEST_COPY_PAUSE_FILE=F pauses on the Nth as the serve hook
+ * does, so tests/test-copy-kill.sh kills a copy in the middle. */
+void test_hook_copy_chunk (void);
+
 /* qemu-nbd's socket has its name in $TMPDIR (src/nbd/unnamed_socket.c):
  * VMBACKUP_TEST_NBD_PAUSE_FILE=F writes our pid to F and waits (at most
  * a minute) until F is removed, so tests/test-image-kill-leak.sh kills

@@ -32,6 +32,7 @@ job_target_kind_name (enum job_target_kind kind)
     case JOB_TARGET_VM: return "vm";
     case JOB_TARGET_IMAGE: return "image";
     case JOB_TARGET_FILES: return "files";
+    case JOB_TARGET_HOST: return "host";
   }
   return "?";
 }

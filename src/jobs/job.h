@@ -21,7 +21,14 @@
 
 DEFINE_VECTOR_TYPE (job_string_vector, char *);
 
-enum job_target_kind { JOB_TARGET_VM, JOB_TARGET_IMAGE, JOB_TARGET_FILES };
+/* A host target (host = yes) is the host's configuration, backed up
+ * last, once the others have finished (vmbackup backup --host). */
+enum job_target_kind {
+  JOB_TARGET_VM,
+  JOB_TARGET_IMAGE,
+  JOB_TARGET_FILES,
+  JOB_TARGET_HOST
+};
 
 struct job_target {
   enum job_target_kind kind;
@@ -41,6 +48,7 @@ struct job {
   const char *consistency;        /* auto, application, crash, offline */
   job_target_vector targets;      /* in the file's order */
   bool all_vms;                   /* vm = all */
+  bool host;                      /* host = yes */
   job_string_vector excludes;     /* VMs 'all' leaves out */
   job_string_vector files_excludes;
   struct keep_policy keep; /* empty: nothing is pruned */

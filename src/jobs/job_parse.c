@@ -186,6 +186,15 @@ key_vm (struct parse *p, char *v)
 }
 
 static int
+key_host (struct parse *p, char *v)
+{
+  if (strcmp (v, "yes") != 0 && strcmp (v, "no") != 0)
+    return bad (p, "bad value '%s' (yes or no)", v);
+  p->job->host = strcmp (v, "yes") == 0;
+  return 0;
+}
+
+static int
 key_exclude (struct parse *p, char *v)
 {
   if (split_words (v, &p->job->excludes) == -1) {
@@ -337,6 +346,7 @@ static const struct {
   { "consistency", key_consistency, false },
   { "vm", key_vm, true },
   { "exclude", key_exclude, true },
+  { "host", key_host, false },
   { "image", key_image, true },
   { "files", key_files, true },
   { "files-exclude", key_files_exclude, true },
@@ -408,8 +418,9 @@ check_whole (struct parse *p)
     set_error (0, "%s: repository: missing", p->path);
     return -1;
   }
-  if (job->targets.len == 0 && !job->all_vms) {
-    set_error (0, "%s: nothing to back up (give vm, image or files)", p->path);
+  if (job->targets.len == 0 && !job->all_vms && !job->host) {
+    set_error (0, "%s: nothing to back up (give vm, image, files or host)",
+               p->path);
     return -1;
   }
   if (job->excludes.len && !job->all_vms) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -26,10 +27,21 @@ now (void)
 static const char *
 backup_name (const struct job_target *t, char buf[NAME_MAX_LEN + 1])
 {
+  char host[NAME_MAX_LEN + 8] = "host-";
+
   if (t->kind == JOB_TARGET_VM)
     return backup_name_of (t->name, buf) == 0 ? buf : t->name;
+  /* As backup --host names it (vm/host_backup.c). */
+  if (t->kind == JOB_TARGET_HOST) {
+    gethostname (host + 5, 59);
+    host[64] = '\0';
+    return backup_name_of (host, buf) == 0 ? buf : t->name;
+  }
   return t->name;
 }
+
+static void free_targets (const struct job *job, struct job_target *t,
+                          size_t n);
 
 /* The targets of this run: the job's, then 'all' expanded to every VM
  * the host has that is neither named already nor excluded.  When the
@@ -49,7 +61,7 @@ plan_targets (const struct job *job, struct job_target **out, size_t *n,
       snprintf (all_error, errlen, "vm = all: %s", get_error ());
     vm_host_close (host);
   }
-  t = calloc (job->targets.len + nvms + 1, sizeof *t);
+  t = calloc (job->targets.len + nvms + 2, sizeof *t);
   if (t == NULL) {
     for (size_t i = 0; i < nvms; i++)
       free (vms[i]);
@@ -72,6 +84,16 @@ plan_targets (const struct job *job, struct job_target **out, size_t *n,
       t[k++] = (struct job_target) { .kind = JOB_TARGET_VM, .name = vms[i] };
   }
   free (vms);
+  /* Last: restore --all picks each VM's backup at or before it. */
+  if (job->host) {
+    char *host = strdup ("host");
+    if (host == NULL) {
+      free_targets (job, t, k);
+      set_error (ENOMEM, "out of memory");
+      return -1;
+    }
+    t[k++] = (struct job_target) { .kind = JOB_TARGET_HOST, .name = host };
+  }
   *out = t;
   *n = k;
   return 0;
@@ -171,7 +193,9 @@ back_up (const struct job *job, const struct job_run_opts *o,
   for (size_t i = 0; i < n; i++)
     pids[i] = -1;
   while (next < n || running) {
-    while (running < (size_t) job->concurrency && next < n) {
+    /* The host target waits for every other one to finish. */
+    while (running < (size_t) job->concurrency && next < n
+           && !(t[next].kind == JOB_TARGET_HOST && running > 0)) {
       struct job_target_result *res = &r->targets.ptr[next];
       char **argv = job_target_argv (o->self, job, &t[next]);
       newest_backup (o, &t[next], before[next]);

@@ -164,6 +164,10 @@ job_target_argv (const char *self, const struct job *job,
       push (&v, "--", &oom);
       push (&v, t->name, &oom);
       break;
+    case JOB_TARGET_HOST:
+      push (&v, "backup", &oom);
+      push (&v, "--host", &oom);
+      break;
     case JOB_TARGET_IMAGE:
       strbuf_addf (&spec, "%s=%s", t->name, t->paths.ptr[0]);
       push (&v, "backup", &oom);

@@ -33,6 +33,7 @@ static const char *const op_names[] = {
   [OP_KEY_GET] = "KEY_GET",
   [OP_KEY_PUT] = "KEY_PUT",
   [OP_KEY_DELETE] = "KEY_DELETE",
+  [OP_RESERVE_COPY] = "RESERVE_COPY",
 };
 
 const char *
@@ -268,6 +269,7 @@ proto_request_decode (const struct proto_frame *f,
     case OP_MANIFEST_GET:
     case OP_UNRESERVE:
     case OP_DELETE:
+    case OP_RESERVE_COPY:
       pr_str (&r, rq->name, PROTO_MAX_ID);
       if (rq->name[0] == '\0')
         r.bad = true;

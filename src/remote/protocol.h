@@ -66,7 +66,8 @@ enum proto_op {
   OP_KEY_GET = 22,
   OP_KEY_PUT = 23,
   OP_KEY_DELETE = 24,
-  OP_MAX = 24,
+  OP_RESERVE_COPY = 25,
+  OP_MAX = 25,
 };
 
 enum proto_status {
@@ -95,6 +96,7 @@ struct proto_request {
   uint32_t version;              /* OPEN, INIT */
   char path[PROTO_MAX_PATH + 1]; /* OPEN, INIT */
   char name[PROTO_MAX_ID + 1];   /* backup name or ID; LIST: "" = all;
+                                  * RESERVE_COPY: the exact ID;
                                   * INIT, KEY_*: key slot ID */
   char after[PROTO_MAX_ID + 1];  /* LIST: the last ID already received */
   uint32_t chunk_size;           /* INIT */

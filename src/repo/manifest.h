@@ -127,6 +127,11 @@ int backup_name_of (const char *name, char out[NAME_MAX_LEN + 1]);
  * the same second gets a suffix), so the backup has its ID from the
  * start. */
 int manifest_reserve (struct repo *repo, struct manifest *m);
+/* Reserve exactly m->id, already set (a backup copied from another
+ * repository keeps its ID, repo/copy.h), with the backend's
+ * manifest_reserve_id, or else with manifest_reserve at the ID's time
+ * when that gives the same ID.  An ID that exists is an error. */
+int manifest_reserve_exact (struct repo *repo, const struct manifest *m);
 /* Release the ID of a backup that failed. */
 void manifest_unreserve (struct repo *repo, const struct manifest *m);
 /* Publish the manifest atomically under its reserved ID (reserving one
@@ -152,6 +157,9 @@ typedef void (*manifest_error_fn) (void *opaque, const char *id,
 bool manifest_id_is_ours (const char *id);
 /* The same, and its STAMP is the one of a backup started at time. */
 bool manifest_id_matches (const char *id, int64_t time);
+/* The time the STAMP of id (manifest_id_is_ours) names; -1 if it is
+ * not one of ours. */
+int manifest_id_time (const char *id, int64_t *time);
 
 /* All manifests (of one name if name != NULL), oldest first. */
 int manifest_list (struct repo *repo, const char *name, manifest_vector *out,

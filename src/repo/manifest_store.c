@@ -23,6 +23,30 @@ manifest_reserve (struct repo *repo, struct manifest *m)
                                            &m->id);
 }
 
+int
+manifest_reserve_exact (struct repo *repo, const struct manifest *m)
+{
+  CLEANUP_FREE char *got = NULL;
+
+  if (!manifest_id_matches (m->id, m->time)
+      || strncmp (m->id, m->name, strlen (m->name)) != 0
+      || m->id[strlen (m->name)] != '/') {
+    set_error (0, "bad backup ID %s", m->id);
+    return -1;
+  }
+  if (BE (repo)->ops->manifest_reserve_id)
+    return BE (repo)->ops->manifest_reserve_id (BE (repo), m->id);
+  if (BE (repo)->ops->manifest_reserve (BE (repo), m->name, m->time, &got)
+      == -1)
+    return -1;
+  if (strcmp (got, m->id) != 0) {
+    BE (repo)->ops->manifest_unreserve (BE (repo), got);
+    set_error (EEXIST, "backup ID %s is taken in %s", m->id, repo->path);
+    return -1;
+  }
+  return 0;
+}
+
 void
 manifest_unreserve (struct repo *repo, const struct manifest *m)
 {
@@ -151,6 +175,28 @@ manifest_id_matches (const char *id, int64_t time)
     return false;
   strftime (want, sizeof want, "%Y%m%dT%H%M%SZ", &tm);
   return memcmp (stamp, want, MANIFEST_STAMP_LEN) == 0;
+}
+
+int
+manifest_id_time (const char *id, int64_t *time)
+{
+  const char *stamp = id_stamp (id);
+  struct tm tm = { 0 };
+  char *end;
+
+  if (stamp == NULL || (end = strptime (stamp, "%Y%m%dT%H%M%SZ", &tm)) == NULL
+      || end != stamp + MANIFEST_STAMP_LEN) {
+    set_error (0, "bad backup ID %s", id);
+    return -1;
+  }
+  *time = timegm (&tm);
+  /* strptime takes 20261399T...: only a time that prints back as the
+   * STAMP is one. */
+  if (!manifest_id_matches (id, *time)) {
+    set_error (0, "bad backup ID %s", id);
+    return -1;
+  }
+  return 0;
 }
 
 int

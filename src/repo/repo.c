@@ -35,36 +35,50 @@ _Static_assert(BACKEND_ENCRYPTION_AES_256_GCM == AEAD_AES_256_GCM
                "the config's encryption numbers are aead.h's");
 
 int
-repo_init (const char *path, uint32_t chunk_size, uint32_t cipher,
-           const struct key_secret *secret, const char *label)
+repo_init_master (const char *path, uint32_t chunk_size, uint32_t cipher,
+                  const unsigned char *master, const struct key_secret *secret,
+                  const char *label)
 {
   struct backend_new nc = { .chunk_size = chunk_size, .encryption = cipher };
-  unsigned char master[MASTER_KEY_LEN];
   struct key_slot slot;
   struct strbuf text = STRBUF_INIT;
   int r = -1;
 
-  if (cipher == 0)
-    return backend_init (path, &nc);
   if (aead_cipher_name (cipher) == NULL || secret == NULL) {
     set_error (0, "init %s: unknown cipher or no key", path);
     return -1;
   }
   if (label == NULL)
     label = secret->kind == KEY_SLOT_PASSPHRASE ? "passphrase" : "key-file";
-  if (RAND_bytes (master, sizeof master) != 1)
-    set_error (0, "no random bytes for a master key");
-  else if (key_slot_create (&slot, label, time (NULL), secret, &scrypt_default,
-                            master)
-           == 0) {
+  if (key_slot_create (&slot, label, time (NULL), secret, &scrypt_default,
+                       master)
+      == 0) {
     key_slot_format (&slot, &text);
     nc.key_id = slot.id;
     nc.key_text = text.buf;
     nc.key_len = text.len;
     r = backend_init (path, &nc);
   }
-  OPENSSL_cleanse (master, sizeof master);
+  OPENSSL_cleanse (text.buf, text.len);
   strbuf_release (&text);
+  return r;
+}
+
+int
+repo_init (const char *path, uint32_t chunk_size, uint32_t cipher,
+           const struct key_secret *secret, const char *label)
+{
+  struct backend_new nc = { .chunk_size = chunk_size, .encryption = cipher };
+  unsigned char master[MASTER_KEY_LEN];
+  int r = -1;
+
+  if (cipher == 0)
+    return backend_init (path, &nc);
+  if (RAND_bytes (master, sizeof master) != 1)
+    set_error (0, "no random bytes for a master key");
+  else
+    r = repo_init_master (path, chunk_size, cipher, master, secret, label);
+  OPENSSL_cleanse (master, sizeof master);
   return r;
 }
 

@@ -45,6 +45,12 @@ struct repo {
  * name), config version 2. */
 int repo_init (const char *path, uint32_t chunk_size, uint32_t cipher,
                const struct key_secret *secret, const char *label);
+/* The same, encrypted with a master key that exists (MASTER_KEY_LEN
+ * bytes, opened from another repository: 'init --key-from', so that the
+ * two name and seal chunks alike and copy moves them as stored). */
+int repo_init_master (const char *path, uint32_t chunk_size, uint32_t cipher,
+                      const unsigned char *master,
+                      const struct key_secret *secret, const char *label);
 /* What serve does for a client's INIT: the client made the master key
  * and its first slot; the slot is checked (it parses, under its own ID)
  * before anything is created. */

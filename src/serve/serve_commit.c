@@ -91,6 +91,73 @@ serve_reserve (struct session *s, const struct proto_request *rq)
   return 0;
 }
 
+static int
+remember (struct session *s, const struct manifest *m)
+{
+  struct reservation r = { .id = strdup (m->id), .time = m->time };
+
+  if (r.id == NULL || reserved_vector_append (&s->reserved, r) == -1) {
+    manifest_unreserve (s->repo, m);
+    free (r.id);
+    set_error (ENOMEM, "reserve");
+    return -1;
+  }
+  return 0;
+}
+
+/* For an append-only key: a copied backup must come after every backup
+ * of its name that is there, so that it takes no earlier backup's place
+ * in prune's hourly, daily... slots (what a backup made at that moment
+ * would also have done, and no more). */
+static int
+check_after_existing (struct session *s, const struct manifest *m)
+{
+  char **ids = NULL;
+  size_t n = 0;
+  int r = s->repo->be->ops->manifest_list (s->repo->be, m->name, &ids, &n);
+
+  for (size_t i = 0; i < n; i++) {
+    int64_t t;
+    if (r == 0 && manifest_id_time (ids[i], &t) == 0 && t >= m->time) {
+      set_error (0,
+                 "backup %s is older than backup %s: an append-only key "
+                 "may only copy backups newer than those there",
+                 m->id, ids[i]);
+      r = -1;
+    }
+    free (ids[i]);
+  }
+  free (ids);
+  return r;
+}
+
+/* A backup copied from another repository keeps its ID, and its start
+ * time is the one the ID names: in the past, never the future. */
+int
+serve_reserve_copy (struct session *s, const struct proto_request *rq)
+{
+  const char *slash = strchr (rq->name, '/');
+  CLEANUP_FREE char *name = slash ? strndup (rq->name, slash - rq->name)
+                                  : NULL;
+  struct manifest m = { .name = name, .id = (char *) rq->name };
+
+  if (!manifest_id_is_ours (rq->name) || name == NULL
+      || manifest_id_time (rq->name, &m.time) == -1) {
+    set_error (0, "bad backup ID %s", rq->name);
+    return -1;
+  }
+  if (check_name (s, name) == -1)
+    return -1;
+  if (m.time > (int64_t) time (NULL) + PROTO_TIME_SKEW
+      && check_clock ("backup start time", m.time) == -1)
+    return -1;
+  if (s->o->append_only && check_after_existing (s, &m) == -1)
+    return -1;
+  if (manifest_reserve_exact (s->repo, &m) == -1)
+    return -1;
+  return remember (s, &m);
+}
+
 static void
 unreserve_id (struct session *s, const char *id)
 {

@@ -287,6 +287,7 @@ dispatch (struct session *s, const struct proto_request *rq)
     case OP_LIST: return serve_list (s, rq);
     case OP_MANIFEST_GET: return serve_manifest_get (s, rq);
     case OP_RESERVE: return serve_reserve (s, rq);
+    case OP_RESERVE_COPY: return serve_reserve_copy (s, rq);
     case OP_UNRESERVE: return serve_unreserve (s, rq);
     case OP_COMMIT: return serve_commit (s, rq);
     case OP_DELETE: return serve_delete (s, rq);

@@ -88,6 +88,7 @@ void serve_drop_uploads (struct session *s);
 int serve_list (struct session *s, const struct proto_request *rq);
 int serve_manifest_get (struct session *s, const struct proto_request *rq);
 int serve_reserve (struct session *s, const struct proto_request *rq);
+int serve_reserve_copy (struct session *s, const struct proto_request *rq);
 int serve_unreserve (struct session *s, const struct proto_request *rq);
 int serve_commit (struct session *s, const struct proto_request *rq);
 int serve_delete (struct session *s, const struct proto_request *rq);

@@ -252,6 +252,7 @@ domain_info_release (struct domain_info *info)
     free (d->device);
     free (d->type);
     free (d->source);
+    free (d->volume);
     free (d->format);
   }
   vm_disk_vector_reset (&info->disks);

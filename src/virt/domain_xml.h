@@ -20,6 +20,7 @@ struct vm_disk {
   bool included;
   bool from_volume;   /* a pool volume, source and type now its
                                  * path's (volumes_resolve) */
+  char *volume;       /* then its "POOL/VOLUME", else NULL */
   const char *reason; /* why excluded (static text), or NULL */
 };
 DEFINE_VECTOR_TYPE (vm_disk_vector, struct vm_disk);

@@ -34,14 +34,17 @@ nwfilter_list (virConnectPtr conn, host_object_vector *out)
   int n = virConnectListAllNWFilters (conn, &f, 0);
   int r = 0;
 
+  if (n < 0 && host_list_unsupported ())
+    return 0;
   if (n < 0) {
     set_error (0, "list network filters: %s", virt_error ());
     return -1;
   }
   for (int i = 0; i < n; i++) {
+    /* Each libvirt call resets its last error: the name first. */
+    const char *name = virNWFilterGetName (f[i]);
     if (r == 0)
-      r = keep (out, HK_NWFILTER, virNWFilterGetName (f[i]),
-                virNWFilterGetXMLDesc (f[i], 0));
+      r = keep (out, HK_NWFILTER, name, virNWFilterGetXMLDesc (f[i], 0));
     virNWFilterFree (f[i]);
   }
   free (f);
@@ -56,12 +59,10 @@ nwfilter_lookup (virConnectPtr conn, const char *name, char **xml)
   if (f == NULL)
     return 0;
   *xml = virNWFilterGetXMLDesc (f, 0);
-  virNWFilterFree (f);
-  if (*xml == NULL) {
+  if (*xml == NULL)
     set_error (0, "network filter %s: %s", name, virt_error ());
-    return -1;
-  }
-  return 1;
+  virNWFilterFree (f);
+  return *xml ? 1 : -1;
 }
 
 static int
@@ -108,6 +109,8 @@ binding_list (virConnectPtr conn, host_object_vector *out)
   int n = virConnectListAllNWFilterBindings (conn, &b, 0);
   int r = 0;
 
+  if (n < 0 && host_list_unsupported ())
+    return 0;
   if (n < 0) {
     set_error (0, "list network filter bindings: %s", virt_error ());
     return -1;
@@ -130,6 +133,8 @@ binding_lookup (virConnectPtr conn, const char *name, char **xml)
   if (b == NULL)
     return 0;
   *xml = virNWFilterBindingGetXMLDesc (b, 0);
+  if (*xml == NULL)
+    set_error (0, "filter binding %s: %s", name, virt_error ());
   virNWFilterBindingFree (b);
   return *xml ? 1 : -1;
 }

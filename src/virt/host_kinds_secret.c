@@ -18,6 +18,8 @@ secret_list (virConnectPtr conn, host_object_vector *out)
                                     VIR_CONNECT_LIST_SECRETS_NO_EPHEMERAL);
   int r = 0;
 
+  if (n < 0 && host_list_unsupported ())
+    return 0;
   if (n < 0) {
     set_error (0, "list secrets: %s", virt_error ());
     return -1;
@@ -59,12 +61,10 @@ secret_lookup (virConnectPtr conn, const char *name, char **xml)
   if (s == NULL)
     return 0;
   *xml = virSecretGetXMLDesc (s, 0);
-  virSecretFree (s);
-  if (*xml == NULL) {
+  if (*xml == NULL)
     set_error (0, "secret %s: %s", name, virt_error ());
-    return -1;
-  }
-  return 1;
+  virSecretFree (s);
+  return *xml ? 1 : -1;
 }
 
 static int

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libvirt/virterror.h>
+
 #include "common/strbuf.h"
 #include "host_objects.h"
 
@@ -29,6 +31,12 @@ host_kind_by_name (const char *name)
     if (strcmp (kinds[k]->name, name) == 0)
       return k;
   return -1;
+}
+
+bool
+host_list_unsupported (void)
+{
+  return virGetLastErrorCode () == VIR_ERR_NO_SUPPORT;
 }
 
 int

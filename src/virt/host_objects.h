@@ -63,6 +63,11 @@ const struct host_kind_ops *host_kind (enum host_kind k);
 /* The kind called name, or -1. */
 int host_kind_by_name (const char *name);
 
+/* After a failed list call: whether the driver has no such objects at
+ * all (libvirt's test driver, a build without the network driver),
+ * which is an empty list, not an error. */
+bool host_list_unsupported (void);
+
 /* Every object of every kind, in restore order. */
 int host_objects_list (virConnectPtr conn, host_object_vector *out);
 void host_object_free (struct host_object *o);

@@ -151,7 +151,7 @@ vm_plan_make (virDomainPtr dom, int agent_timeout_s, struct vm_plan *p)
     return -1;
   }
   free (xml);
-  volumes_resolve (virDomainGetConnect (dom), &p->dom);
+  volumes_resolve (virDomainGetConnect (dom), &p->dom, false);
 
   running = p->state == VIR_DOMAIN_RUNNING || p->state == VIR_DOMAIN_BLOCKED;
   if (running && agent_probe (dom, agent_timeout_s, &p->agent) == -1)

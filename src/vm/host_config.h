@@ -38,9 +38,11 @@ typedef void (*host_report_fn) (void *opaque, const char *kind,
                                 const char *detail);
 
 struct host_restore_opts {
-  bool dry_run;         /* say what would be done, change nothing */
-  bool replace;         /* objects that differ are put back as kept */
-  const char *files_to; /* write host files under this directory */
+  bool dry_run;               /* say what would be done, change nothing */
+  bool replace;               /* objects that differ are put back as kept */
+  const char *files_to;       /* write host files under this directory */
+  const char *const *exclude; /* restore --all: VMs left out */
+  size_t nexclude;
   struct event_log *events;
   host_report_fn report;
   void *report_opaque;
@@ -48,10 +50,20 @@ struct host_restore_opts {
 
 /* Restore the configuration kept by host backup m.  Nothing is changed
  * when an object exists with other settings and o->replace is not set
- * (-1, the error naming it); otherwise every object is restored, kept
+ * (-2, the error naming it); otherwise every object is restored, kept
  * or reported failed, and -1 means at least one failed. */
 int restore_host_config (struct repo *repo, struct vm_host *h,
                          const struct manifest *m,
                          const struct host_restore_opts *o);
+
+/* restore --all: the configuration, then every VM the host had, each
+ * from its newest backup at or before the host backup (VMs that exist
+ * are kept unless o->replace), started if it ran.  vo gives the VM
+ * restores' connection, events and report.  -1 if anything failed. */
+struct restore_vm_opts;
+int restore_host_all (struct repo *repo, struct vm_host *h,
+                      const struct manifest *m,
+                      const struct host_restore_opts *o,
+                      const struct restore_vm_opts *vo);
 
 #endif

@@ -135,6 +135,30 @@ parse_file (json_object *j, size_t i, struct host_doc *doc)
 }
 
 static int
+parse_vm (json_object *j, size_t i, struct host_doc *doc)
+{
+  const char *name = get_string (j, "name"), *state = get_string (j, "state");
+  int autostart = get_bool (j, "autostart");
+  struct host_vm vm = { 0 };
+
+  if (name == NULL || *name == '\0' || state == NULL || autostart < 0) {
+    set_error (0, "VM %zu: a name and a state are needed", i);
+    return -1;
+  }
+  vm.name = strdup (name);
+  vm.state = strdup (state);
+  vm.autostart = autostart;
+  if (vm.name == NULL || vm.state == NULL
+      || host_vm_vector_append (&doc->vms, vm) == -1) {
+    free (vm.name);
+    free (vm.state);
+    set_error (ENOMEM, "host document");
+    return -1;
+  }
+  return 0;
+}
+
+static int
 by_kind (const void *a, const void *b)
 {
   const struct host_object *x = a, *y = b;
@@ -172,7 +196,9 @@ host_doc_parse (const char *text, size_t len, struct host_doc *doc)
   doc->hostname = strdup (get_string (root, "hostname") ?: "");
   if (json_object_object_get_ex (root, "vms", &vms)
       && json_object_is_type (vms, json_type_array))
-    doc->vms = json_object_array_length (vms);
+    for (size_t i = 0; i < json_object_array_length (vms); i++)
+      if (parse_vm (json_object_array_get_idx (vms, i), i, doc) == -1)
+        goto out;
   for (size_t i = 0; i < json_object_array_length (objs); i++)
     if (parse_object (json_object_array_get_idx (objs, i), i, doc) == -1)
       goto out;
@@ -200,5 +226,10 @@ host_doc_free (struct host_doc *doc)
     free (doc->files.ptr[i].data);
   }
   free (doc->files.ptr);
+  for (size_t i = 0; i < doc->vms.len; i++) {
+    free (doc->vms.ptr[i].name);
+    free (doc->vms.ptr[i].state);
+  }
+  free (doc->vms.ptr);
   memset (doc, 0, sizeof *doc);
 }

@@ -216,8 +216,9 @@ restore_file (struct restore *r, const struct host_file *f)
             r->o->files_to ? path : NULL);
 }
 
-static int
-load (struct repo *repo, const struct manifest *m, struct host_doc *doc)
+int
+host_doc_load (struct repo *repo, const struct manifest *m,
+               struct host_doc *doc)
 {
   const struct manifest_file *f = NULL;
   char *text = NULL;
@@ -250,7 +251,7 @@ restore_host_config (struct repo *repo, struct vm_host *h,
   enum action *plan = NULL;
   int ret = -1;
 
-  if (load (repo, m, &doc) == -1)
+  if (host_doc_load (repo, m, &doc) == -1)
     return -1;
   plan = calloc (doc.objects.len + 1, sizeof *plan);
   if (plan == NULL) {
@@ -269,6 +270,7 @@ restore_host_config (struct repo *repo, struct vm_host *h,
                  "was changed (--replace puts the backup's in its place)",
                  host_kind (doc.objects.ptr[i].kind)->name,
                  doc.objects.ptr[i].name);
+      ret = -2;
       goto out;
     }
   if (!o->dry_run)

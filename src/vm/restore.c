@@ -146,6 +146,7 @@ put_in_place (struct vm_restore *r)
   free (moves);
   if (xml == NULL)
     return -1;
+  volumes_refresh (r->conn, &r->info);
   r->dom = virDomainDefineXML (r->conn, xml);
   if (r->dom == NULL) {
     set_error (0, "define VM %s: %s", r->name, virt_error ());
@@ -203,7 +204,7 @@ check_existing (struct vm_restore *r)
     char *xml = virDomainGetXMLDesc (r->existing, VIR_DOMAIN_XML_INACTIVE);
     ret = xml ? domain_xml_parse (xml, strlen (xml), &r->existing_info) : -1;
     if (ret == 0)
-      volumes_resolve (r->conn, &r->existing_info);
+      volumes_resolve (r->conn, &r->existing_info, false);
     free (xml);
     if (ret == -1) {
       set_error (0, "read VM %s's definition: %s", r->name, virt_error ());
@@ -227,8 +228,11 @@ run (struct vm_restore *r)
       || domain_xml_parse (r->xml, len, &r->info) == -1)
     return -1;
   /* A pool volume that exists is restored at its path, as a file or
-   * device disk would be; the VM keeps naming it by pool and volume. */
-  volumes_resolve (r->conn, &r->info);
+   * device disk would be; the VM keeps naming it by pool and volume.
+   * One missing from a running directory pool (a rebuilt host whose
+   * pools restore --host defined again) is written where the pool
+   * will find it. */
+  volumes_resolve (r->conn, &r->info, true);
   r->name = r->o->as ? r->o->as : r->info.name;
   if (check_existing (r) == -1)
     return -1;

@@ -58,6 +58,7 @@ check_request (const struct proto_request *rq, const unsigned char *payload,
   case OP_UNRESERVE:
   case OP_DELETE:
   case OP_RESERVE:
+  case OP_RESERVE_COPY:
     if (rq->name[0] == '\0')
       abort ();
     break;

@@ -31,6 +31,7 @@ seeds = {
     "manifest-get": frame(MANIFEST_GET, 13, string("vm1/20260101T000000Z")),
     "reserve": frame(RESERVE, 14, string("vm1") + u64(1764000000)),
     "unreserve": frame(UNRESERVE, 15, string("vm1/20260101T000000Z")),
+    "reserve-copy": frame(RESERVE_COPY, 24, string("vm1/20250101T000000Z.2")),
     "commit": frame(COMMIT, 16, b"vmbackup-manifest 1\nid vm1/x\n"),
     "delete": frame(DELETE, 17, string("vm1/20260101T000000Z")),
     "gc": frame(GC, 18, b"\x01"),

@@ -152,7 +152,7 @@ guest_dir () { echo "$scratch/vm-$1"; }
 
 # define_guest NAME [--no-agent] [--nofreeze] [--vfat] [--two-disks]
 #                   [--backing] [--raw] [--nvram] [--size SIZE]
-#                   [--own-boot] [--block] [--volume]
+#                   [--own-boot] [--block] [--volume] [--network NET]
 # Create the guest's disks and define (not start) the libvirt domain.  It is
 # destroyed and undefined when the test exits.
 #   --no-agent    the guest runs no guest agent (the channel is still there)
@@ -172,11 +172,13 @@ guest_dir () { echo "$scratch/vm-$1"; }
 #   --volume      vda is a storage pool volume (<disk type='volume'>): the
 #                 guest's directory is the dir pool vmbt-NAME, removed
 #                 when the test exits
+#   --network NET a virtio NIC on libvirt network NET (which must exist
+#                 when the guest starts; the guest does not configure it)
 define_guest ()
 {
   local name=$1; shift
   local agent=1 nofreeze=0 vfat=0 disks=1 backing=0 fmt=qcow2 nvram=0
-  local size=64M own_boot=0 block=0 volume=0
+  local size=64M own_boot=0 block=0 volume=0 nic_xml=""
   while [ $# -gt 0 ]; do
     case $1 in
       --no-agent) agent=0 ;;
@@ -190,6 +192,9 @@ define_guest ()
       --own-boot) own_boot=1 ;;
       --block) block=1 ;;
       --volume) volume=1 ;;
+      --network) nic_xml="
+    <interface type='network'><source network='$2'/><model type='virtio'/></interface>"
+                 shift ;;
       *) fail "define_guest: unknown option $1" ;;
     esac
     shift
@@ -309,7 +314,7 @@ define_guest ()
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
-  <devices>$disk_xml
+  <devices>$disk_xml$nic_xml
     <controller type='usb' model='none'/>
     <controller type='virtio-serial'/>
     <!-- No source path: libvirt puts the socket under

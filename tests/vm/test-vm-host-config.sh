@@ -120,6 +120,43 @@ for f in /etc/libvirt/*.conf; do
   cmp -s "$f" "$scratch/files$f" || fail "$f not written under --files-to"
 done
 
+# A whole host: VMs on the restored network and in the restored pool,
+# and one shut off, backed up with the host (VMs first, then the host:
+# the point in time restore --all picks each VM's backup at or before);
+# every VM removed with its disk files and the host objects wiped;
+# restore --all brings back the configuration, then each VM in the
+# state it was in, with its data.  VMs that are not this test's (other
+# tests on the same libvirtd) are left out with --exclude.
+define_guest hc-net --network vmbt-iso
+define_guest hc-pool --volume
+define_guest hc-off
+start_guest hc-net; start_guest hc-pool
+wait_agent hc-net; wait_agent hc-pool
+guest_exec hc-net 'echo net-data > /data/f && sync'
+guest_exec hc-pool 'echo pool-data > /data/f && sync'
+others=()
+for v in $(vsh list --all --name); do
+  case $v in hc-*) ;; *) others+=(--exclude "$v") ;; esac
+done
+vmb backup hc-net hc-pool hc-off --host > whole.out || fail "$(cat whole.out)"
+hid=$(sed -n 's/^backup \(host-[^:]*\): .*/\1/p' whole.out)
+for g in hc-net hc-pool hc-off; do destroy_guest $g; done
+rm -f "$(guest_dir hc-net)/vda.qcow2" "$(guest_dir hc-pool)/vda.qcow2" \
+  "$(guest_dir hc-off)/vda.qcow2"
+vsh pool-destroy vmbt-hc-pool >/dev/null; vsh pool-undefine vmbt-hc-pool >/dev/null
+wipe
+vmb restore --all "$hid" "${others[@]}" > all.out 2>&1 || fail "restore --all: $(cat all.out)"
+for o in "network *vmbt-iso" "pool *vmbt-hc-pool" "vm *hc-net" "vm *hc-pool" \
+         "vm *hc-off"; do
+  grep -q "^$o  *restored" all.out || fail "$o not restored: $(cat all.out)"
+done
+[ "$(vsh domstate hc-off)" = "shut off" ] || fail "hc-off: $(vsh domstate hc-off)"
+wait_agent hc-net; wait_agent hc-pool
+[ "$(guest_exec hc-net 'cat /data/f')" = net-data ] || fail "hc-net's data"
+[ "$(guest_exec hc-pool 'cat /data/f')" = pool-data ] || fail "hc-pool's data"
+vsh domiflist hc-net | grep >/dev/null vmbt-iso || fail "hc-net's NIC network"
+vsh vol-list vmbt-hc-pool | grep >/dev/null vda.qcow2 || fail "hc-pool's volume"
+
 # A repository in the clear: secret values refused in one line, kept
 # out with --no-secret-values (and said so in an event).
 in_the_clear

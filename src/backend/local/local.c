@@ -216,6 +216,7 @@ const struct backend_ops backend_local = {
   .index_open = local_index_open,
   .manifest_reserve = local_manifest_reserve,
   .manifest_unreserve = local_manifest_unreserve,
+  .manifest_reserve_id = local_manifest_reserve_id,
   .manifest_commit = local_manifest_commit,
   .manifest_get = local_manifest_get,
   .manifest_list = local_manifest_list,

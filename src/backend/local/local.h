@@ -100,6 +100,7 @@ int local_index_open (struct backend *be, const struct digest *id);
 int local_manifest_reserve (struct backend *be, const char *name, int64_t time,
                             char **id);
 void local_manifest_unreserve (struct backend *be, const char *id);
+int local_manifest_reserve_id (struct backend *be, const char *id);
 int local_manifest_commit (struct backend *be, const char *id,
                            const char *text);
 int local_manifest_get (struct backend *be, const char *id, size_t max,

@@ -93,6 +93,78 @@ fail:
   return -1;
 }
 
+/* What a copy's reservation holds, which tells it from a backup's
+ * (empty): a copy takes over a copy's, so that a killed copy can be run
+ * again, but never a backup's, which may be running. */
+#define COPY_RESERVATION "copy\n"
+
+static int
+take_over (const char *resv, const char *id)
+{
+  char buf[sizeof COPY_RESERVATION];
+  int fd = open (resv, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf) : -1;
+
+  if (fd >= 0)
+    close (fd);
+  if (n == (ssize_t) strlen (COPY_RESERVATION)
+      && memcmp (buf, COPY_RESERVATION, n) == 0)
+    return 0;
+  set_error (EEXIST,
+             "backup ID %s is reserved by a backup that is running (or "
+             "was killed: then remove %s)",
+             id, resv);
+  return -1;
+}
+
+/* A copied backup keeps its ID (backend.h). */
+int
+local_manifest_reserve_id (struct backend *be, const char *id)
+{
+  struct local *L = local_of (be);
+  const char *slash = strchr (id, '/');
+  CLEANUP_FREE char *dir = NULL, *path = NULL, *resv = NULL;
+  int fd;
+
+  /* The repository code checked the ID's form; a path is still built
+   * from it here, so nothing that could leave backups/NAME/ passes. */
+  if (slash == NULL || slash == id || id[0] == '.' || slash[1] == '.'
+      || strchr (slash + 1, '/') || strstr (id, "..")) {
+    set_error (0, "bad backup ID %s", id);
+    return -1;
+  }
+  dir = local_path (L, "backups/%.*s", (int) (slash - id), id);
+  path = local_path (L, "backups/%s", id);
+  resv = reservation_path (L, id);
+  if (dir == NULL || path == NULL || resv == NULL)
+    return -1;
+  if (access (dir, F_OK) == -1) {
+    CLEANUP_FREE char *parent = local_path (L, "backups");
+    if (parent == NULL || mkdir_if_missing (dir, 0700) == -1
+        || fsync_dir (parent) == -1)
+      return -1;
+  }
+  if (access (path, F_OK) == 0) {
+    set_error (EEXIST, "backup %s exists", id);
+    return -1;
+  }
+  fd = open (resv, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd == -1 && errno == EEXIST)
+    return take_over (resv, id);
+  if (fd == -1
+      || write_full (fd, COPY_RESERVATION, strlen (COPY_RESERVATION), 0)
+        == -1) {
+    set_error (errno, "reserve backup ID %s", id);
+    if (fd >= 0) {
+      close (fd);
+      unlink (resv);
+    }
+    return -1;
+  }
+  close (fd);
+  return 0;
+}
+
 void
 local_manifest_unreserve (struct backend *be, const char *id)
 {

@@ -308,6 +308,7 @@ const struct backend_ops backend_ssh = {
   .index_open = remote_index_open,
   .manifest_reserve = remote_manifest_reserve,
   .manifest_unreserve = remote_manifest_unreserve,
+  .manifest_reserve_id = remote_manifest_reserve_id,
   .manifest_commit = remote_commit,
   .manifest_get = remote_manifest_get,
   .manifest_list = remote_manifest_list,

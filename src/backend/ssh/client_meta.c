@@ -282,6 +282,12 @@ remote_manifest_unreserve (struct backend *be, const char *id)
 }
 
 int
+remote_manifest_reserve_id (struct backend *be, const char *id)
+{
+  return call_with_id (be, OP_RESERVE_COPY, id);
+}
+
+int
 remote_manifest_delete (struct backend *be, const char *id)
 {
   if (call_with_id (be, OP_DELETE, id) == -1) {

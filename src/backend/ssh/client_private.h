@@ -80,6 +80,7 @@ int remote_manifest_get (struct backend *be, const char *id, size_t max,
 int remote_manifest_reserve (struct backend *be, const char *name,
                              int64_t time, char **id);
 void remote_manifest_unreserve (struct backend *be, const char *id);
+int remote_manifest_reserve_id (struct backend *be, const char *id);
 int remote_manifest_commit (struct backend *be, const char *text);
 int remote_manifest_delete (struct backend *be, const char *id);
 

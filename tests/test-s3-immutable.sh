@@ -73,7 +73,7 @@ cp disk.img disk-v1.img
 # Every object vmbackup keeps has a retention of about a day, COMPLIANCE.
 s3 GET "/locked?list-type=2&prefix=r%2F" | grep -o '<Key>[^<]*' | cut -c6- > keys
 grep -q '^r/chunks/' keys && grep -q '^r/backups/' keys && grep -q '^r/indexes/' keys &&
-  grep -q '^r/config$' keys && grep -q '^r/keys/' keys ||
+  grep -q '^r/config$' keys && grep -q '^r/keys/' keys && grep -q '^r/object-lock$' keys ||
   fail "objects: $(cat keys)"
 now=$(date +%s)
 for k in $(grep -v '^r/locks/\|^r/reserved/' keys); do
@@ -99,8 +99,10 @@ done
 # A plain delete only hides the manifest behind a delete marker, and a
 # PUT over a chunk, the config and a key slot makes a new version with
 # other bytes: vmbackup reads the versions it stored.
-code=$(s3_status DELETE "/locked/$manifest")
-[ "$code" = 204 ] || fail "plain DELETE: HTTP $code"
+for k in "$manifest" r/object-lock; do
+  code=$(s3_status DELETE "/locked/$k")
+  [ "$code" = 204 ] || fail "plain DELETE of $k: HTTP $code"
+done
 s3 GET "/locked/$manifest" > /dev/null 2>&1 && fail "the delete marker did not hide it"
 keyslot=$(grep '^r/keys/' keys | head -1)
 for k in "$chunk" r/config "$keyslot"; do

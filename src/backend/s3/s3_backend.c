@@ -188,6 +188,7 @@ s3_open (struct backend *be, const char *url)
   struct s3_backend *S = calloc (1, sizeof *S);
   struct strbuf config = STRBUF_INIT;
   const struct s3_config *cfg;
+  int r;
 
   if (!S) {
     set_error (ENOMEM, "open %s", url);
@@ -199,9 +200,19 @@ s3_open (struct backend *be, const char *url)
     goto fail;
   cfg = s3_client_config (S->c);
   snprintf (S->name, sizeof S->name, "s3://%s/%s", cfg->bucket, cfg->prefix);
-  if (lock_load (S->c, url) == -1)
-    goto fail;
-  if (s3_get (S->c, "config", &config, BACKEND_CONFIG_MAX) == -1) {
+  /* The config first, plainly: credentials, bucket and clock errors
+   * name it.  Then the lock; in a locked repository the config is read
+   * again by version (what is current may be someone else's). */
+  r = s3_get (S->c, "config", &config, BACKEND_CONFIG_MAX);
+  if (r == 0 || get_errno () == ENOENT) {
+    if (lock_load (S->c, url) == -1)
+      goto fail;
+    if (s3_client_lock_days (S->c, NULL) > 0) {
+      config.len = 0;
+      r = s3_get (S->c, "config", &config, BACKEND_CONFIG_MAX);
+    }
+  }
+  if (r == -1) {
     if (get_errno () == ENOENT)
       set_error (0,
                  "%s: not a vmbackup repository (run 'vmbackup init' "

@@ -515,6 +515,20 @@ s3_delete (struct s3_client *c, const char *key)
   return send_request (c, &r);
 }
 
+void
+s3_delete_cleanup (struct s3_client *c, const char *key)
+{
+  char saved[1024];
+  int e = get_errno ();
+  enum error_kind kind = get_error_kind ();
+
+  snprintf (saved, sizeof saved, "%s", get_error ());
+  (void) s3_delete (c, key);
+  set_error (0, "%s", saved);
+  set_error_errno (e);
+  set_error_kind (kind);
+}
+
 int
 s3_list (struct s3_client *c, const char *prefix, s3_list_fn fn, void *opaque)
 {

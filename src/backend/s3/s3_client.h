@@ -49,6 +49,9 @@ int s3_get (struct s3_client *c, const char *key, struct strbuf *out,
 int s3_head (struct s3_client *c, const char *key, uint64_t *size);
 /* Deleting a missing object is not an error (S3 answers 204 too). */
 int s3_delete (struct s3_client *c, const char *key);
+/* A best-effort delete on a way out (a lease, a reservation): whatever
+ * happens, the caller's error stays the one reported. */
+void s3_delete_cleanup (struct s3_client *c, const char *key);
 
 /* Call fn for every object whose key starts with prefix, in key order,
  * one page (at most 1000 keys) in memory at a time; fn's key is

@@ -161,7 +161,7 @@ s3_lease_drop (struct s3_lease *l)
     pthread_join (l->thread, NULL);
     l->started = false;
   }
-  s3_delete (l->c, l->key);
+  s3_delete_cleanup (l->c, l->key);
   pthread_mutex_destroy (&l->lock);
   pthread_cond_destroy (&l->cond);
   l->c = NULL;

@@ -136,7 +136,7 @@ s3_manifest_unreserve (struct backend *be, const char *id)
   CLEANUP_FREE char *resv = key_of ("reserved", id);
 
   if (resv)
-    s3_delete (s3_of (be)->c, resv);
+    s3_delete_cleanup (s3_of (be)->c, resv);
 }
 
 int

@@ -176,7 +176,7 @@ print_fs_line (void *opaque, const char *text)
   }
   else {
     l->unreadable++;
-    printf ("  %s: %s\n", name, text + n);
+    printf ("  %s: %s file system %s\n", name, fstype, text + n);
   }
 }
 

@@ -122,7 +122,10 @@ guest_fs_open (const char *socket, const char *disk_name, const char *tmpdir)
     return NULL;
   }
   guestfs_set_error_handler (gf->g, NULL, NULL); /* we print, not it */
+  /* Nothing is written (the drive is read-only), so closing need not
+   * sync the appliance's disks: it is stopped at once. */
   if (guestfs_parse_environment (gf->g) == -1
+      || guestfs_set_autosync (gf->g, 0) == -1
       || guestfs_set_tmpdir (gf->g, tmpdir) == -1
       || asprintf (&server[0], "unix:%s", socket) == -1) {
     set_gfs_error (gf->g, "libguestfs settings");
@@ -183,7 +186,7 @@ int
 guest_fs_mount_local (struct guest_fs *gf, const char *dir)
 {
   if (guestfs_mount_local (gf->g, dir, GUESTFS_MOUNT_LOCAL_READONLY, 1,
-                           GUESTFS_MOUNT_LOCAL_OPTIONS, "allow_other", -1)
+                           GUESTFS_MOUNT_LOCAL_OPTIONS, "ro,allow_other", -1)
       == -1) {
     set_gfs_error (gf->g, dir);
     return -1;

@@ -132,7 +132,19 @@ is_ours (pid_t pid)
   if (fgets (comm, sizeof comm, f) == NULL)
     comm[0] = '\0';
   fclose (f);
-  return strncmp (comm, "vmbackup", 8) == 0;
+  if (strncmp (comm, "vmbackup", 8) != 0)
+    return false;
+  /* A zombie has done its work. */
+  char stat[256] = "", *rp;
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return false;
+  if (fgets (stat, sizeof stat, f) == NULL)
+    stat[0] = '\0';
+  fclose (f);
+  rp = strrchr (stat, ')');
+  return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
 int
@@ -299,8 +311,12 @@ mount_cleanup (const char *dir)
       set_error (EBUSY, "%s is busy (a process uses files under it)", dir);
       return -1;
     }
-    for (int i = 0; i < KEEPER_STOP_S * 10 && is_ours (keeper); i++)
+    /* restore --path started it: then it is our child to reap. */
+    for (int i = 0; i < KEEPER_STOP_S * 10 && is_ours (keeper); i++) {
+      if (waitpid (keeper, NULL, WNOHANG) == keeper)
+        break;
       sleep_ms (100);
+    }
     if (is_ours (keeper))
       kill (keeper, SIGKILL);
   }

@@ -61,8 +61,8 @@ int cmd_mount (int argc, char **argv);
 int cmd_umount (int argc, char **argv);
 /* restore ID --path P... --to DIR (cmd_mount.c): files out of a disk. */
 int cli_restore_paths (const char *repo_opt, const char *id,
-                       const char *diskname, const char **paths,
-                       size_t npaths, const char *to);
+                       const char *diskname, const char **paths, size_t npaths,
+                       const char *to);
 /* For the export and what runs one (cmd_export.c): the key for the
  * plugin through a pipe (-1 when none is needed or on error, then
  * printed and *failed set), and the disk a backup has by name (or its

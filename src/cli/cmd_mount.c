@@ -289,9 +289,8 @@ path_is_safe (const char *p)
 }
 
 int
-cli_restore_paths (const char *repo_opt, const char *id,
-                   const char *diskname, const char **paths, size_t npaths,
-                   const char *to)
+cli_restore_paths (const char *repo_opt, const char *id, const char *diskname,
+                   const char **paths, size_t npaths, const char *to)
 {
   char mnt[] = "/tmp/vmbackup-restore.XXXXXX";
   char from[PATH_MAX * 2], dest[PATH_MAX * 2];
@@ -303,7 +302,8 @@ cli_restore_paths (const char *repo_opt, const char *id,
     if (!path_is_safe (paths[i]))
       return cli_usage_error ("restore",
                               "--path %s: give an absolute path, without "
-                              "'..', starting with the file system (/vda1/...)",
+                              "'..', starting with the file system "
+                              "(/vda1/...)",
                               paths[i]);
   if (mkdir (to, 0755) == -1 && errno != EEXIST) {
     cli_error ("%s: %s", to, strerror (errno));

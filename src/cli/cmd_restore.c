@@ -180,8 +180,9 @@ cmd_restore (int argc, char **argv)
   if (paths.len) {
     if (to == NULL || vo.replace || vo.as || vo.storage || vo.config_only
         || vo.start || format || filename || host || all)
-      return cli_usage_error ("restore", "--path goes with --to DIR and "
-                                         "--disk only");
+      return cli_usage_error ("restore",
+                              "--path goes with --to DIR and "
+                              "--disk only");
     return cli_restore_paths (repo_opt, argv[optind], diskname, paths.v,
                               paths.len, to);
   }

@@ -270,8 +270,7 @@ kill_holders (const char *rundir)
 }
 
 static int
-remove_one (const char *path, const struct stat *st, int flag,
-            struct FTW *ftw)
+remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
   (void) st;
   (void) ftw;
@@ -329,8 +328,8 @@ mount_cleanup (const char *dir)
 
 /* ---- the keeper ---- */
 
-static void
-say (int fd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void say (int fd, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
 
 static void
 say (int fd, const char *fmt, ...)
@@ -402,8 +401,7 @@ wait_socket (pid_t pid, const char *sock)
 }
 
 static void __attribute__ ((noreturn))
-keeper (const struct mount_params *p, const char *rundir, int fd,
-        pid_t parent)
+keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
 {
   char sock[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX];
   struct export_params ep = p->export;

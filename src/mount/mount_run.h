@@ -33,7 +33,7 @@ int mount_state (const char *dir, bool *stale);
 int mount_cleanup (const char *dir);
 
 struct mount_params {
-  const char *dir; /* canonical, existing, empty */
+  const char *dir;             /* canonical, existing, empty */
   struct export_params export; /* socket is filled in here */
   const char *disk_name;
   /* One line per file system as the keeper reports it:

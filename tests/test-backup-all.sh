@@ -6,6 +6,7 @@
 # makes the exit 1; --exclude leaves VMs out.  The host backup of the
 # test driver restores as a dry run against it: everything already there.
 source "$(dirname "$0")/functions.sh"
+source "$(dirname "$0")/functions-ssh.sh"
 
 cd "$scratch"
 vmb init >/dev/null
@@ -35,6 +36,22 @@ vmb -c test:///default restore "$id" --host --dry-run > dry.out \
   || fail "dry run: $(cat dry.out)"
 grep -q "^network  *default  *kept" dry.out || fail "dry run: $(cat dry.out)"
 grep -q "^pool  *default-pool  *kept" dry.out || fail "dry run: $(cat dry.out)"
+
+# Over ssh: serve takes a host backup (its own shape: one host document,
+# no disks) and gives it back for a restore.
+if [ "$(id -u)" = 0 ] && command -v sshd >/dev/null; then
+  start_sshd
+  authorize_key
+  url=ssh://root@127.0.0.1:$ssh_port$scratch/remote
+  vmb --repo "$url" init > /dev/null || fail "init over ssh"
+  vmb --repo "$url" -c test:///default backup --host > ssh.out \
+    || fail "backup --host over ssh: $(cat ssh.out)"
+  rid=$(sed -n 's/^backup \(host-[^:]*\): .*/\1/p' ssh.out)
+  vmb --repo "$url" -c test:///default restore "$rid" --host --dry-run \
+    > ssh-dry.out || fail "restore --host over ssh: $(cat ssh-dry.out)"
+  grep -q "^network  *default  *kept" ssh-dry.out || fail "$(cat ssh-dry.out)"
+  vmb --repo "$url" verify > /dev/null || fail "verify over ssh"
+fi
 
 # Usage errors: exit 2, the cause named, nothing backed up.
 before=$(vmb list | wc -l)

@@ -64,7 +64,7 @@ check prom "$f/prom.conf:3: prometheus-file: 'relative.prom' is not an absolute 
 printf 'image = d=%s/d.img\n' "$scratch" > jobs/norepo.conf
 check norepo "$f/norepo.conf: repository: missing"
 printf 'repository = %s\n' "$VMBACKUP_REPO" > jobs/nothing.conf
-check nothing "$f/nothing.conf: nothing to back up \(give vm, image or files\)"
+check nothing "$f/nothing.conf: nothing to back up \(give vm, image, files or host\)"
 job excl "exclude = web"
 check excl "$f/excl.conf: exclude: only with vm = all"
 printf 'repository = /r\0\n' > jobs/nul.conf

@@ -34,6 +34,8 @@ packages=(
   # S3 repository tests: a real Ceph cluster (mon, OSD, radosgw) on
   # 127.0.0.1, and curl for signed requests
   ceph-mon ceph-osd radosgw ceph-common curl
+  # S3 clock skew test: a client whose clock is an hour off
+  faketime
   # job tests: systemd-analyze verify on the shipped units
   systemd
   # vmbackup mount / restore --path: libguestfs (its appliance reads

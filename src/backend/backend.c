@@ -8,10 +8,12 @@
 #include "common/error.h"
 #include "backend.h"
 #include "local/local.h"
+#include "s3/s3.h"
 #include "ssh/ssh.h"
 
 static const struct backend_ops *const backends[] = {
   &backend_ssh,
+  &backend_s3,
   &backend_local,
 };
 

@@ -286,8 +286,10 @@ struct backend_ops {
   /* Start a gc: exclude other gcs ("another gc is running") and fix the
    * cutoff: only objects last stored or refreshed before every live
    * writer session began (and before now) may be swept.  A dead writer's
-   * registration is removed here. */
-  int (*gc_begin) (struct backend *be);
+   * registration is removed here.  A backend that must wait for running
+   * backups says so through notice. */
+  int (*gc_begin) (struct backend *be, backend_notice_fn notice,
+                   void *notice_opaque);
   /* Delete the objects of one class that keep() rejects and that are
    * older than the cutoff, excluding writers meanwhile (a chunk is
    * either refreshed and kept, or deleted and stored again, never

@@ -82,6 +82,7 @@ int cmd_job_list (int argc, char **argv);
 int cmd_job_show (int argc, char **argv);
 int cmd_job_run (int argc, char **argv);
 int cmd_copy (int argc, char **argv);
+int cmd_restore_test (int argc, char **argv);
 
 /* "vmbackup: <message>" on stderr. */
 void cli_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

@@ -178,6 +178,18 @@ const struct command commands[] = {
     "file kept with a VM (domain.xml, the NVRAM or a boot file's path, as\n"
     "'list --json' names them) to a file that must not exist.",
     NULL, KEY_NEEDED },
+  { "restore-test", cmd_restore_test, "prove backups boot",
+    "ID... [--check CHECK]... [--timeout S] [--json]\n"
+    "       [--state-dir DIR]",
+    "Restore each VM backup beside everything as a throw-away VM (new\n"
+    "name, UUID, MACs and files), every NIC on an isolated network made\n"
+    "for it, boot it, wait for its guest agent and run the checks: agent\n"
+    "(guest-ping), exec:CMD (CMD in the guest exits with STATUS, default\n"
+    "0), tcp:PORT (a connection to PORT inside the guest).  Then remove\n"
+    "all it made.  The original VM is not touched.  What a run killed\n"
+    "with SIGKILL left is removed by the next run.  Exit status 1 if any\n"
+    "test failed.",
+    NULL, KEY_NEEDED },
   { "verify", cmd_verify, "check backups against their digests", "[ID...]",
     "Re-read every chunk the given backups (default: all) reference and\n"
     "check its digest.  Each problem is named by backup, disk and offset.\n"

@@ -1,6 +1,7 @@
 /* vmbackup entry point: global options, then one subcommand from the
  * table in commands.c, which also drives --help (git's git.c + builtin/
  * shape). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ cli_repo_path (const char *opt)
                          : getenv ("VMBACKUP_REPO");
 
   if (path == NULL || path[0] == '\0') {
-    cli_error ("no repository: use --repo DIR or set VMBACKUP_REPO");
+    cli_error ("no repository: use --repo DIR|URL or set VMBACKUP_REPO");
     return NULL;
   }
   return path;
@@ -118,7 +119,7 @@ main_help (FILE *f)
   fprintf (f,
            "usage: vmbackup [-c URI] [--repo DIR] [--event-log PATH] "
            "[--key-file PATH]\n"
-           "                COMMAND [ARGS]\n\n"
+           "                [--s3-endpoint URL] COMMAND [ARGS]\n\n"
            "Back up and restore virtual machine disks.\n\nCommands:\n");
   for (const struct command *c = commands; c->name; c++)
     fprintf (f, "  %-9s %s\n", c->name, c->summary);
@@ -126,7 +127,9 @@ main_help (FILE *f)
            "\n'vmbackup COMMAND --help' describes one command.\n"
            "The repository is --repo DIR or $VMBACKUP_REPO: a directory, or\n"
            "ssh://[USER@]HOST[:PORT]/PATH for one served by 'vmbackup "
-           "serve'.\n"
+           "serve',\n"
+           "or s3://BUCKET/PREFIX on S3 object storage (--s3-endpoint URL or\n"
+           "$VMBACKUP_S3_ENDPOINT for one that is not AWS).\n"
            "The key of an encrypted repository is --key-file PATH,\n"
            "$VMBACKUP_PASSWORD_FILE, $VMBACKUP_PASSWORD, or asked on the "
            "terminal.\n");
@@ -136,6 +139,7 @@ main_help (FILE *f)
 #define OPT_HELP 'h'
 #define OPT_REPO 0x100
 #define OPT_KEY_FILE 0x101
+#define OPT_S3_ENDPOINT 0x102
 
 int
 main (int argc, char **argv)
@@ -145,6 +149,7 @@ main (int argc, char **argv)
     { "connect", required_argument, NULL, 'c' },
     { "event-log", required_argument, NULL, 'E' },
     { "key-file", required_argument, NULL, OPT_KEY_FILE },
+    { "s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -162,6 +167,15 @@ main (int argc, char **argv)
       case 'c': global_uri = optarg; break;
       case 'E': global_event_log = optarg; break;
       case OPT_KEY_FILE: global_key_file = optarg; break;
+      case OPT_S3_ENDPOINT:
+        /* The S3 backend reads the endpoint where every other program
+         * of the job (and a serve it starts) finds it too; the option
+         * wins over what the environment said. */
+        if (setenv ("VMBACKUP_S3_ENDPOINT", optarg, 1) == -1) {
+          cli_error ("--s3-endpoint: %s", strerror (errno));
+          return EXIT_FAIL;
+        }
+        break;
       case OPT_HELP: main_help (stdout); return EXIT_OK;
       case 'V': printf ("vmbackup %s\n", VMBACKUP_VERSION); return EXIT_OK;
       case ':':

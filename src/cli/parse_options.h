@@ -92,10 +92,11 @@ struct opt_strings {
 /* The options several commands share, with one wording.  Given before
  * the command they land in global_repo, global_uri, global_event_log;
  * after it, wherever the command points them. */
-#define OPT_REPO(v)                          \
-  OPT_STRING (0, "repo", (v), "DIR|URL",     \
-              "the repository: a directory " \
-              "or ssh://[USER@]HOST[:PORT]/PATH (default $VMBACKUP_REPO)")
+#define OPT_REPO(v)                                                  \
+  OPT_STRING (0, "repo", (v), "DIR|URL",                             \
+              "the repository: a directory, "                        \
+              "ssh://[USER@]HOST[:PORT]/PATH or s3://BUCKET/PREFIX " \
+              "(default $VMBACKUP_REPO)")
 #define OPT_CONNECT(v)                    \
   OPT_STRING ('c', "connect", (v), "URI", \
               "libvirt connection (default qemu:///system)")

@@ -30,6 +30,12 @@ set_error (int errnum, const char *fmt, ...)
 }
 
 void
+set_error_errno (int errnum)
+{
+  last_errno = errnum;
+}
+
+void
 set_error_kind (enum error_kind kind)
 {
   last_kind = kind;

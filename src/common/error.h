@@ -9,6 +9,9 @@ void set_error (int errnum, const char *fmt, ...)
 void error_prefix (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 const char *get_error (void);
+/* Classify the last error by errno without adding strerror() to its
+ * message (one that already says the cause, as an S3 error code does). */
+void set_error_errno (int errnum);
 int get_errno (void);
 
 /* What kind of failure the last error is, for the few callers that act

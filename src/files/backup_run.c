@@ -79,8 +79,11 @@ store_trees (struct repo *repo, struct manifest *m,
   m->archive = res->archive;
   m->archive.stored_new = store.stats.new_bytes;
   m->finished = time (NULL);
-  store_end (&store);
+  /* Committed while the writer session lasts: a gc that starts once it
+   * has ended must find the manifest naming what it stored (backend.h:
+   * the session is what protects its chunks until then). */
   r = manifest_commit (repo, m);
+  store_end (&store);
   m->files.ptr = NULL;
   m->files.len = m->files.cap = 0;
   out->stored_new = m->archive.stored_new;

@@ -160,7 +160,7 @@ gc_run (struct repo *repo, bool dry_run, struct gc_stats *st,
     return be->ops->gc_offload (be, dry_run, st);
   /* Before reading the manifests: whatever a writer that we do not see
    * yet stores or refreshes from now on is kept (backend.h). */
-  if (be->ops->gc_begin (be) == -1)
+  if (be->ops->gc_begin (be, notice, opaque) == -1)
     return -1;
   digest_set_init (&chunks);
   digest_set_init (&indexes);

@@ -122,8 +122,9 @@ chunks (struct backend *be, const char *dir)
   uint64_t kept = 0, deleted = 0, bytes = 0;
   struct backend *other = backend_open (dir);
   CHECK (other != NULL, "second open: %s", get_error ());
-  CHECK (be->ops->gc_begin (be) == 0, "gc_begin: %s", get_error ());
-  CHECK (other->ops->gc_begin (other) == -1
+  CHECK (be->ops->gc_begin (be, NULL, NULL) == 0, "gc_begin: %s",
+         get_error ());
+  CHECK (other->ops->gc_begin (other, NULL, NULL) == -1
            && strstr (get_error (), "another gc"),
          "two gcs at once");
   CHECK (be->ops->gc_sweep (be, SWEEP_CHUNKS, d.b[0], keep_none, NULL, false,

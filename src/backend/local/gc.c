@@ -25,7 +25,8 @@ mtime_ns (const struct stat *st)
 }
 
 int
-local_gc_begin (struct backend *be)
+local_gc_begin (struct backend *be, backend_notice_fn notice,
+                void *notice_opaque)
 {
   struct local *L = local_of (be);
   int64_t start = now_realtime_ns (), oldest;

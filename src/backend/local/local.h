@@ -122,7 +122,8 @@ int local_key_store (const char *repo, const char *id, const char *text,
                      size_t len);
 
 /* gc.c */
-int local_gc_begin (struct backend *be);
+int local_gc_begin (struct backend *be, backend_notice_fn notice,
+                    void *notice_opaque);
 int local_gc_sweep (struct backend *be, enum backend_sweep what,
                     unsigned prefix, backend_keep_fn keep, void *opaque,
                     bool dry_run, backend_notice_fn notice,

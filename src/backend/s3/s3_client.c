@@ -224,15 +224,17 @@ status_error (const struct s3_client *c, struct request *r,
   else if (r->status == 412 || r->status == 409)
     err = EEXIST;
   if (strcmp (code, "RequestTimeTooSkewed") == 0)
-    set_error (err,
+    set_error (0,
                "%s: %s: this host's clock differs from the S3 "
                "server's by more than S3 allows (15 min): set the clock",
                name.buf, r->method);
   else if (err == ENXIO)
-    set_error (err, "s3://%s: no such bucket", c->cfg.bucket);
+    set_error (0, "s3://%s: no such bucket", c->cfg.bucket);
   else
-    set_error (err, "%s: %s: HTTP %ld%s%s%s%s", name.buf, r->method, r->status,
+    set_error (0, "%s: %s: HTTP %ld%s%s%s%s", name.buf, r->method, r->status,
                *code ? " " : "", code, *message ? ": " : "", message);
+  /* The message says the cause; errno classifies it for the caller. */
+  set_error_errno (err);
   strbuf_release (&name);
   return -1;
 }
@@ -339,12 +341,12 @@ perform (struct s3_client *c, struct request *r)
       else {
         struct strbuf name = STRBUF_INIT;
         object_name (c, r->key, &name);
-        set_error (rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO,
-                   "%s: %s: %s%s", name.buf, r->method,
+        set_error (0, "%s: %s: %s%s", name.buf, r->method,
                    curl_easy_strerror (rc),
                    rc == CURLE_OPERATION_TIMEDOUT
                      ? " (no answer from the S3 server)"
                      : "");
+        set_error_errno (rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO);
         strbuf_release (&name);
       }
       break;

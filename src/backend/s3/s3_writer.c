@@ -1,0 +1,144 @@
+/* The S3 backend's writer session: a lease that keeps gc away while the
+ * backup runs (s3_lease.h), and new chunks sent by a pool of request
+ * threads (s3_pool.h) while the workers go on reading and compressing. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "s3.h"
+
+/* Requests in flight and the bytes they may hold: a few connections
+ * fill a link; 64 MiB is sixteen 4 MiB chunks. */
+#define UPLOAD_THREADS 8
+#define UPLOAD_BYTES (64u << 20)
+
+/* Nothing is sent under a lease that lapsed. */
+static int
+writer_guard (void *opaque)
+{
+  return s3_lease_check (opaque, "backup");
+}
+
+int
+s3_writer_begin (struct backend *be)
+{
+  struct s3_backend *S = s3_of (be);
+  int lease_s = s3_lease_seconds ();
+
+  if (lease_s == -1)
+    return -1;
+  /* Take a lease, then look for a gc: one that runs (or started at the
+   * same moment and saw us) has the repository to itself until it
+   * ends, so we step back and wait.  A gc that died stops counting
+   * when its lease runs out. */
+  for (;;) {
+    struct s3_lease_scan scan;
+    struct timespec pause = { 1, 0 };
+
+    if (s3_lease_take (&S->writer_lease, S->c, "writer", lease_s) == -1)
+      return -1;
+    if (s3_lease_scan (&S->writer_lease, false, &scan) == -1) {
+      s3_lease_drop (&S->writer_lease);
+      return -1;
+    }
+    if (scan.live_gcs == 0)
+      break;
+    s3_lease_drop (&S->writer_lease);
+    nanosleep (&pause, NULL);
+  }
+  S->uploads = s3_pool_new (S->c, UPLOAD_THREADS, UPLOAD_BYTES, writer_guard,
+                            &S->writer_lease);
+  if (!S->uploads) {
+    s3_lease_drop (&S->writer_lease);
+    return -1;
+  }
+  S->writing = true;
+  return 0;
+}
+
+int
+s3_writer_lease_check (struct backend *be)
+{
+  struct s3_backend *S = s3_of (be);
+
+  if (!S->writing)
+    return 0;
+  return s3_lease_check (&S->writer_lease, "backup");
+}
+
+/* No need to move the chunk's LastModified: while our lease lives, no
+ * gc runs, and gc runs only once no lease of a writer lives. */
+int
+s3_chunk_refresh (struct backend *be, int worker, const struct digest *d)
+{
+  struct s3_backend *S = s3_of (be);
+  char key[S3_KEY_MAX];
+
+  /* Written by this session and still on its way (a disk that repeats
+   * itself): do not send it again. */
+  if (S->uploads && s3_pool_has (S->uploads, d))
+    return 1;
+  s3_chunk_key (d, key);
+  return s3_head (S->c, key, NULL);
+}
+
+int
+s3_chunk_put (struct backend *be, int worker, const struct digest *d,
+              const unsigned char *enc, size_t len, bool check, bool *stored)
+{
+  struct s3_backend *S = s3_of (be);
+  char key[S3_KEY_MAX];
+
+  *stored = false;
+  if (!S->writing) {
+    set_error (EINVAL, "chunk stored outside a writer session");
+    return -1;
+  }
+  if (s3_lease_check (&S->writer_lease, "backup") == -1)
+    return -1;
+  if (check) {
+    int r = s3_chunk_refresh (be, worker, d);
+    if (r != 0)
+      return r == 1 ? 0 : -1;
+  }
+  s3_chunk_key (d, key);
+  if (s3_pool_put (S->uploads, d, key, enc, len) == -1)
+    return -1;
+  /* Whether it was there already we learn only when its answer comes:
+   * writer_flush counts what was really created. */
+  *stored = true;
+  return 0;
+}
+
+int
+s3_writer_flush (struct backend *be, struct backend_stats *stats)
+{
+  struct s3_backend *S = s3_of (be);
+  uint64_t created, bytes;
+
+  if (!S->writing)
+    return 0;
+  if (s3_pool_wait (S->uploads) == -1)
+    return -1;
+  s3_pool_counts (S->uploads, &created, &bytes);
+  if (stats) {
+    stats->new_chunks = created;
+    stats->new_bytes = bytes;
+  }
+  return s3_lease_check (&S->writer_lease, "backup");
+}
+
+void
+s3_writer_end (struct backend *be)
+{
+  struct s3_backend *S = s3_of (be);
+
+  if (!S->writing)
+    return;
+  s3_pool_free (S->uploads);
+  S->uploads = NULL;
+  s3_lease_drop (&S->writer_lease);
+  S->writing = false;
+}

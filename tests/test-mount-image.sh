@@ -31,6 +31,15 @@ check_files mnt/mbr1 posix /m1
 check_files mnt/mbr2 vfat /m2
 check_files mnt/vg0-root posix /m3
 ! touch mnt/mbr1/new 2>/dev/null || fail "wrote into the backup's file system"
+# Other users see it with the guest's modes and owners enforced.
+if command -v setpriv >/dev/null; then
+  chmod o+x "$scratch"
+  as_nobody () { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+  [ "$(as_nobody cat mnt/mbr1/etc/fstab)" = "fstab of /m1" ] \
+    || fail "another user cannot read a world-readable file"
+  ! as_nobody cat mnt/mbr1/secret >/dev/null 2>&1 \
+    || fail "another user read a mode 0600 file of uid 1234"
+fi
 # A second mount on the same directory is refused.
 expect_fail 1 "already mounted by vmbackup" vmb mount gpt "$scratch/mnt"
 vmb umount "$scratch/mnt" > umount.out || fail "umount: $(cat umount.out)"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <guestfs.h>
 
@@ -185,8 +186,14 @@ guest_fs_entry (const struct guest_fs *g, size_t i)
 int
 guest_fs_mount_local (struct guest_fs *gf, const char *dir)
 {
+  /* root's mount is for every user, the kernel checking the guest's
+   * modes and owners (default_permissions); another user's would need
+   * user_allow_other in /etc/fuse.conf for that, so it is only theirs. */
+  const char *options = geteuid () == 0 ? "ro,allow_other,default_permissions"
+                                        : "ro";
+
   if (guestfs_mount_local (gf->g, dir, GUESTFS_MOUNT_LOCAL_READONLY, 1,
-                           GUESTFS_MOUNT_LOCAL_OPTIONS, "ro,allow_other", -1)
+                           GUESTFS_MOUNT_LOCAL_OPTIONS, options, -1)
       == -1) {
     set_gfs_error (gf->g, dir);
     return -1;

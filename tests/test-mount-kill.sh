@@ -4,7 +4,8 @@
 # non-zero, nothing made.  A mount killed while it starts, or whose
 # background process is killed once it serves, leaves a run directory
 # that the next mount or umount cleans up: afterwards no FUSE mount, no
-# nbdkit or qemu of ours, no run directory.  A file system on the whole
+# nbdkit or qemu of ours, no run directory; the same for a killed
+# restore --path, cleaned up by the next one.  A file system on the whole
 # disk (no partition table) is shown under the disk's name.
 tests=$(cd "$(dirname "$0")" && pwd)
 source "$tests/functions.sh"
@@ -71,4 +72,26 @@ vmb umount mnt > umount.out || fail "umount of a dead mount: $(cat umount.out)"
 grep -q "its mount had died" umount.out || fail "umount said: $(cat umount.out)"
 no_leftovers "$scratch/mnt"
 [ -z "$(ls -A mnt)" ] || fail "mount point not empty after umount"
+
+# restore --path killed while it copies from its private mount: the
+# next restore cleans that mount up (no dead mount point left in /tmp).
+ls -d /tmp/vmbackup-restore.* > restores.before 2>/dev/null || true
+"$VMBACKUP" restore whole --path /whole/etc --to got > restore.out 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  grep -q " /tmp/vmbackup-restore\.[^ ]* fuse" /proc/mounts && break
+  kill -0 "$pid" 2>/dev/null || fail "restore ended before it mounted: $(cat restore.out)"
+  sleep 0.1
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+rm -rf got
+vmb restore whole --path /whole/etc --to got > restore.out \
+  || fail "restore after a killed one: $(cat restore.out)"
+[ "$(cat got/etc/fstab)" = "whole disk" ] || fail "restored content"
+[ "$(stat -c '%a %Y' got/etc/fstab)" = "640 1300000000" ] || fail "restored metadata"
+ls -d /tmp/vmbackup-restore.* > restores.after 2>/dev/null || true
+diff restores.before restores.after >/dev/null \
+  || fail "restore mount points left: $(cat restores.after)"
+no_leftovers /nonexistent
 echo OK

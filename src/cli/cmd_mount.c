@@ -3,6 +3,7 @@
  * serves.  Everything a user can get wrong is checked here first. */
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 #include "repo/repo.h"
 #include "cli.h"
 #include "parse_options.h"
+
+/* Where restore --path mounts the disk for itself. */
+#define RESTORE_MNT_PREFIX "/tmp/vmbackup-restore."
 
 static double
 seconds (void)
@@ -288,11 +292,29 @@ path_is_safe (const char *p)
   return true;
 }
 
+/* The private mount points of restores that were killed: unmounted,
+ * their run directories and themselves removed. */
+static void
+clean_dead_restores (void)
+{
+  glob_t g;
+
+  if (glob (RESTORE_MNT_PREFIX "*", GLOB_NOSORT, NULL, &g) != 0)
+    return;
+  for (size_t i = 0; i < g.gl_pathc; i++) {
+    bool stale;
+    if (mount_state (g.gl_pathv[i], &stale) == 0 && stale
+        && mount_cleanup (g.gl_pathv[i]) == 0)
+      rmdir (g.gl_pathv[i]);
+  }
+  globfree (&g);
+}
+
 int
 cli_restore_paths (const char *repo_opt, const char *id, const char *diskname,
                    const char **paths, size_t npaths, const char *to)
 {
-  char mnt[] = "/tmp/vmbackup-restore.XXXXXX";
+  char mnt[] = RESTORE_MNT_PREFIX "XXXXXX";
   char from[PATH_MAX * 2], dest[PATH_MAX * 2];
   struct mount_source src;
   struct stat st;
@@ -321,6 +343,7 @@ cli_restore_paths (const char *repo_opt, const char *id, const char *diskname,
       return EXIT_FAIL;
     }
   }
+  clean_dead_restores ();
   if (source_open (repo_opt, id, diskname, &src) == -1)
     return EXIT_FAIL;
   if (mkdtemp (mnt) == NULL) {
@@ -335,6 +358,7 @@ cli_restore_paths (const char *repo_opt, const char *id, const char *diskname,
     .disk_name = src.disk,
     .line = print_fs_line,
     .opaque = &lines,
+    .die_with_caller = true,
   };
   if (mount_start (&p) == -1) {
     cli_error ("restore %s disk %s: %s", src.id, src.disk, get_error ());

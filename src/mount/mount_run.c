@@ -458,7 +458,8 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
   say (fd, "ready");
   close (fd);
   fd = -1;
-  prctl (PR_SET_PDEATHSIG, 0);
+  if (!p->die_with_caller)
+    prctl (PR_SET_PDEATHSIG, 0);
   rc = guest_fs_serve (g) == 0 ? 0 : 1;
 
 out:

@@ -40,6 +40,9 @@ struct mount_params {
    * "NAME FSTYPE mounted" or "NAME FSTYPE not readable: WHY". */
   void (*line) (void *opaque, const char *text);
   void *opaque;
+  /* The keeper dies with the caller also once the mount is up (a
+   * restore's private mount): the next restore cleans up after it. */
+  bool die_with_caller;
 };
 
 /* Start the keeper and return once dir shows the file systems (0), or

@@ -38,6 +38,10 @@ packages=(
   faketime
   # job tests: systemd-analyze verify on the shipped units
   systemd
+  # vmbackup mount / restore --path: libguestfs (its appliance reads
+  # guest file systems, partitions and LVM), FUSE; guestfish builds the
+  # test disks
+  libguestfs-dev libguestfs-tools fuse3
   # scripts/check-style.sh: .clang-format is tuned for clang-format 14
   clang-format
   # benchmarks: the peers we measure against

@@ -57,6 +57,22 @@ int cmd_files_restore (int argc, char **argv);
 int cmd_serve (int argc, char **argv);
 int cmd_info (int argc, char **argv);
 int cmd_export (int argc, char **argv);
+int cmd_mount (int argc, char **argv);
+int cmd_umount (int argc, char **argv);
+/* restore ID --path P... --to DIR (cmd_mount.c): files out of a disk. */
+int cli_restore_paths (const char *repo_opt, const char *id,
+                       const char *diskname, const char **paths, size_t npaths,
+                       const char *to);
+/* For the export and what runs one (cmd_export.c): the key for the
+ * plugin through a pipe (-1 when none is needed or on error, then
+ * printed and *failed set), and the disk a backup has by name (or its
+ * only one), NULL after printing why not. */
+struct repo;
+struct manifest;
+struct manifest_disk;
+int cli_export_key_pipe (struct repo *repo, bool *failed);
+const struct manifest_disk *cli_pick_disk (const struct manifest *m,
+                                           const char *name);
 int cmd_key_list (int argc, char **argv);
 int cmd_key_add (int argc, char **argv);
 int cmd_key_remove (int argc, char **argv);

@@ -41,8 +41,8 @@ say_ready (void *opaque)
  * be), handed over as an exported key through a pipe, so it is never
  * on a command line or in the environment.  -1 for a repository in the
  * clear (none needed) and on error (printed; *failed set). */
-static int
-key_pipe (struct repo *repo, bool *failed)
+int
+cli_export_key_pipe (struct repo *repo, bool *failed)
 {
   unsigned char master[MASTER_KEY_LEN];
   char opened[KEY_SLOT_ID_LEN + 1];
@@ -85,8 +85,8 @@ key_pipe (struct repo *repo, bool *failed)
   return fds[0];
 }
 
-static const struct manifest_disk *
-pick_disk (const struct manifest *m, const char *name)
+const struct manifest_disk *
+cli_pick_disk (const struct manifest *m, const char *name)
 {
   for (size_t i = 0; i < m->disks.len; i++)
     if (name ? strcmp (m->disks.ptr[i].name, name) == 0 : m->disks.len == 1)
@@ -154,7 +154,7 @@ cmd_export (int argc, char **argv)
   repo = cli_open_repo (repo_opt);
   if (repo == NULL)
     return EXIT_FAIL;
-  key_fd = key_pipe (repo, &key_failed);
+  key_fd = cli_export_key_pipe (repo, &key_failed);
   if (key_failed)
     goto out;
   m = manifest_resolve (repo, argv[optind]);
@@ -166,7 +166,7 @@ cmd_export (int argc, char **argv)
     cli_error ("backup %s is a files backup: it has no disk to export", m->id);
     goto out;
   }
-  if ((disk = pick_disk (m, diskname)) == NULL)
+  if ((disk = cli_pick_disk (m, diskname)) == NULL)
     goto out;
   if (sock)
     snprintf (where, sizeof where, "unix socket %s (nbd+unix:///?socket=%s)",

@@ -119,6 +119,8 @@ cmd_restore (int argc, char **argv)
   bool host = false, all = false;
   const char *exclude_v[256];
   struct opt_strings excludes = OPT_STRINGS_INIT (exclude_v);
+  const char *path_v[256];
+  struct opt_strings paths = OPT_STRINGS_INIT (path_v);
   struct event_log events;
   struct cli_report report;
   const struct opt opts[] = {
@@ -154,6 +156,10 @@ cmd_restore (int argc, char **argv)
     OPT_FLAG (0, "all", &all,
               "from a host backup: its configuration, then every VM "
               "it had from its newest backup at or before it"),
+    OPT_STRING_LIST (0, "path", &paths, "PATH",
+                     "with --to DIR: copy this file or directory out of "
+                     "the disk (/vda1/etc/fstab, as 'mount' shows it), "
+                     "with its metadata; repeatable"),
     OPT_STRING_LIST (0, "exclude", &excludes, "VM",
                      "with --all: leave this VM out; repeatable"),
     OPT_FLAG (0, "dry-run", &ho.dry_run,
@@ -171,6 +177,15 @@ cmd_restore (int argc, char **argv)
     return c;
   if (optind + 1 != argc)
     return cli_usage_error ("restore", "give exactly one backup ID");
+  if (paths.len) {
+    if (to == NULL || vo.replace || vo.as || vo.storage || vo.config_only
+        || vo.start || format || filename || host || all)
+      return cli_usage_error ("restore",
+                              "--path goes with --to DIR and "
+                              "--disk only");
+    return cli_restore_paths (repo_opt, argv[optind], diskname, paths.v,
+                              paths.len, to);
+  }
   if (to && (vo.replace || vo.as || vo.storage || vo.config_only || vo.start))
     return cli_usage_error ("restore",
                             "--to restores one disk to a file; "

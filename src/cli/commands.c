@@ -111,6 +111,19 @@ const struct command commands[] = {
     "without reading them; a damaged chunk is an I/O error for its range\n"
     "and an event, never wrong data.",
     NULL },
+  { "mount", cmd_mount, "show a backup's guest file systems under a directory",
+    "ID [--disk TARGET] DIR",
+    "Show the file systems of one disk of a backup read-only under the\n"
+    "empty directory DIR, one directory per partition or logical volume\n"
+    "(DIR/vda1, DIR/vg0-root), until 'vmbackup umount DIR'.  The disk is\n"
+    "served by the export and read by the libguestfs appliance (MBR, GPT,\n"
+    "LVM, ext4, xfs, vfat and more; no kernel module on the host), shown\n"
+    "through FUSE.  A file system it cannot read is named and left out.",
+    NULL },
+  { "umount", cmd_umount, "end a 'vmbackup mount'", "DIR",
+    "Unmount DIR and stop everything its mount started (the appliance,\n"
+    "the export), also after the mount was killed.",
+    NULL },
   { "info", cmd_info, "describe the repository", "[--json]",
     "Format version, ID, chunk size, encryption and number of key slots.\n"
     "Needs no key.",

@@ -61,7 +61,7 @@ worker_main (void *opaque)
 
   pthread_mutex_lock (&p->lock);
   for (;;) {
-    struct slot *s;
+    struct slot *s = NULL;
     int r;
     bool existed = false;
 

@@ -327,7 +327,7 @@ cmd_job_run (int argc, char **argv)
     return EXIT_FAIL;
   }
   snprintf (json, sizeof json, "%s/%s.json", sdir, job.name);
-  job_state_read (json, &o.last_success, &o.last_verify);
+  job_state_read (json, &o.last_success, &o.last_verify, &o.last_restore_test);
   o.self = self;
   o.events = &events;
   o.reopen_opaque = &job;

@@ -55,6 +55,7 @@ job_free (struct job *job)
   job_target_vector_reset (&job->targets);
   job_string_vector_free (&job->excludes);
   job_string_vector_free (&job->files_excludes);
+  job_string_vector_free (&job->restore_test_checks);
   free (job->name);
   free (job->path);
   free (job->repository);

@@ -53,7 +53,12 @@ struct job {
   job_string_vector files_excludes;
   struct keep_policy keep; /* empty: nothing is pruned */
   enum job_verify verify;
-  int64_t verify_every;  /* seconds, for JOB_VERIFY_EVERY */
+  int64_t verify_every; /* seconds, for JOB_VERIFY_EVERY */
+  /* restore-test: the same cadence, of the VM backups the run made,
+   * with these checks (vmbackup restore-test --check) */
+  enum job_verify restore_test;
+  int64_t restore_test_every;
+  job_string_vector restore_test_checks;
   int concurrency;       /* targets backed up at once */
   char *notify;          /* shell command run on failure, or NULL */
   char *prometheus_file; /* NULL: none */

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "repo/manifest.h"
+#include "vm/restore_test.h"
 #include "job.h"
 
 /* The whitespace-separated words of a value. */
@@ -282,34 +283,66 @@ KEEP_KEY (key_keep_yearly, KEEP_YEARLY)
 
 /* never, always, or an interval: N followed by h, d or w. */
 static int
-key_verify (struct parse *p, char *v)
+parse_cadence (struct parse *p, char *v, enum job_verify *mode, int64_t *every)
 {
   char *end;
   long n;
 
   if (strcmp (v, "never") == 0) {
-    p->job->verify = JOB_VERIFY_NEVER;
+    *mode = JOB_VERIFY_NEVER;
     return 0;
   }
   if (strcmp (v, "always") == 0) {
-    p->job->verify = JOB_VERIFY_ALWAYS;
+    *mode = JOB_VERIFY_ALWAYS;
     return 0;
   }
   errno = 0;
   n = strtol (v, &end, 10);
   if (isdigit ((unsigned char) v[0]) && errno == 0 && n >= 1 && n <= 10000
       && end[0] && end[1] == '\0' && strchr ("hdw", end[0])) {
-    p->job->verify = JOB_VERIFY_EVERY;
-    p->job->verify_every = n
-      * (end[0] == 'h'     ? 3600
-           : end[0] == 'd' ? 86400
-                           : 7 * 86400);
+    *mode = JOB_VERIFY_EVERY;
+    *every = n * (end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 7 * 86400);
     return 0;
   }
   return bad (p,
               "bad value '%s' (never, always, or an interval such as 12h, "
               "1d, 2w)",
               v);
+}
+
+static int
+key_verify (struct parse *p, char *v)
+{
+  return parse_cadence (p, v, &p->job->verify, &p->job->verify_every);
+}
+
+static int
+key_restore_test (struct parse *p, char *v)
+{
+  return parse_cadence (p, v, &p->job->restore_test,
+                        &p->job->restore_test_every);
+}
+
+/* One check as restore-test takes it (vm/restore_test.h), the whole
+ * value (a command has blanks); checked now so that a typo fails the
+ * file, not the run. */
+static int
+key_restore_test_check (struct parse *p, char *v)
+{
+  struct restore_check c;
+  char *copy;
+
+  if (restore_check_parse (v, &c) == -1)
+    return bad (p, "%s", get_error ());
+  restore_check_release (&c);
+  copy = strdup (v);
+  if (copy == NULL
+      || job_string_vector_append (&p->job->restore_test_checks, copy) == -1) {
+    free (copy);
+    set_error (0, "out of memory");
+    return -1;
+  }
+  return 0;
 }
 
 static int
@@ -357,6 +390,8 @@ static const struct {
   { "keep-monthly", key_keep_monthly, false },
   { "keep-yearly", key_keep_yearly, false },
   { "verify", key_verify, false },
+  { "restore-test", key_restore_test, false },
+  { "restore-test-check", key_restore_test_check, true },
   { "concurrency", key_concurrency, false },
   { "notify", key_notify, false },
   { "prometheus-file", key_prometheus_file, false },

@@ -59,13 +59,14 @@ get_int (json_object *o, const char *key)
 }
 
 void
-job_state_read (const char *path, int64_t *last_success, int64_t *last_verify)
+job_state_read (const char *path, int64_t *last_success, int64_t *last_verify,
+                int64_t *last_restore_test)
 {
   char *text = NULL;
   size_t len;
   json_object *o;
 
-  *last_success = *last_verify = 0;
+  *last_success = *last_verify = *last_restore_test = 0;
   if (read_file (path, STATE_MAX, &text, &len) == -1)
     return;
   o = json_tokener_parse (text);
@@ -74,6 +75,7 @@ job_state_read (const char *path, int64_t *last_success, int64_t *last_verify)
     return;
   *last_success = get_int (o, "last_success");
   *last_verify = get_int (o, "last_verify");
+  *last_restore_test = get_int (o, "last_restore_test");
   json_object_put (o);
 }
 
@@ -110,6 +112,12 @@ job_summary_line (const struct job *job, const struct job_run_result *r)
     strbuf_addf (&sb, ", verified %" PRIu64 " backup%s: %" PRIu64 " problem%s",
                  r->verify_backups, r->verify_backups == 1 ? "" : "s",
                  r->verify_problems, r->verify_problems == 1 ? "" : "s");
+  if (r->restore_test_error[0])
+    strbuf_addstr (&sb, ", restore test failed");
+  else if (r->restore_tested)
+    strbuf_addf (&sb, ", restore test passed (%zu backup%s)",
+                 r->restore_tested_backups,
+                 r->restore_tested_backups == 1 ? "" : "s");
   strbuf_addf (&sb, ", %.1f s", r->seconds);
   return strbuf_detach (&sb);
 }
@@ -162,6 +170,8 @@ job_write_json (const char *path, const struct job *job,
                           json_object_new_int64 (r->last_success));
   json_object_object_add (o, "last_verify",
                           json_object_new_int64 (r->last_verify));
+  json_object_object_add (o, "last_restore_test",
+                          json_object_new_int64 (r->last_restore_test));
   json_object_object_add (o, "repository",
                           json_object_new_string (job->repository));
   json_object_object_add (o, "size", json_object_new_int64 (r->size));
@@ -186,6 +196,15 @@ job_write_json (const char *path, const struct job *job,
     json_object_object_add (v, "error",
                             json_object_new_string (r->verify_error));
   json_object_object_add (o, "verify", v);
+  v = json_object_new_object ();
+  json_object_object_add (v, "ran",
+                          json_object_new_boolean (r->restore_tested));
+  json_object_object_add (v, "backups",
+                          json_object_new_int64 (r->restore_tested_backups));
+  if (r->restore_test_error[0])
+    json_object_object_add (v, "error",
+                            json_object_new_string (r->restore_test_error));
+  json_object_object_add (o, "restore_test", v);
   text = json_object_to_json_string_ext (o,
                                          JSON_C_TO_STRING_PRETTY
                                            | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -269,6 +288,9 @@ job_write_prometheus (const char *path, const struct job *job,
               "When the last run that fully succeeded ended (0: never).", v);
   job_metric (&sb, job, "vmbackup_job_success",
               "1 if the last run fully succeeded, else 0.", r->ok ? "1" : "0");
+  snprintf (v, sizeof v, "%" PRId64, r->last_restore_test);
+  job_metric (&sb, job, "vmbackup_job_last_restore_test_timestamp_seconds",
+              "When a restore test of the job last passed (0: never).", v);
   snprintf (v, sizeof v, "%.3f", r->seconds);
   job_metric (&sb, job, "vmbackup_job_duration_seconds",
               "How long the last run took.", v);

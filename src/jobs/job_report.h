@@ -14,7 +14,7 @@
 /* The last success and last verify times a previous run recorded in
  * path (0 when there is none, or it cannot be read: the first run). */
 void job_state_read (const char *path, int64_t *last_success,
-                     int64_t *last_verify);
+                     int64_t *last_verify, int64_t *last_restore_test);
 /* "job NAME: ok, 3 of 3 targets backed up, ..." (malloc'd). */
 char *job_summary_line (const struct job *job, const struct job_run_result *r);
 /* Each replaces path atomically; -1 with the error set. */

@@ -354,6 +354,65 @@ out:
   manifest_vector_free (&v);
 }
 
+static bool
+restore_test_due (const struct job *job, const struct job_run_opts *o,
+                  int64_t at)
+{
+  switch (job->restore_test) {
+    case JOB_VERIFY_NEVER: return false;
+    case JOB_VERIFY_ALWAYS: return true;
+    case JOB_VERIFY_EVERY:
+      return o->last_restore_test <= 0
+        || at - o->last_restore_test >= job->restore_test_every;
+  }
+  return false;
+}
+
+/* Restore-test the VM backups this run made, in one vmbackup process
+ * (it boots each as an isolated throw-away VM and removes it). */
+static void
+restore_test (const struct job *job, const struct job_run_opts *o,
+              struct job_run_result *r)
+{
+  char **ids = calloc (r->targets.len + 1, sizeof *ids);
+  char **argv = NULL;
+  size_t n = 0;
+  pid_t pid;
+  int status = 0;
+
+  if (ids == NULL) {
+    snprintf (r->restore_test_error, sizeof r->restore_test_error,
+              "restore-test: out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < r->targets.len; i++)
+    if (r->targets.ptr[i].kind == JOB_TARGET_VM && r->targets.ptr[i].ok
+        && r->targets.ptr[i].backup[0])
+      ids[n++] = r->targets.ptr[i].backup;
+  if (n == 0)
+    goto out; /* no VM backed up this time: nothing to boot */
+  r->restore_tested = true;
+  r->restore_tested_backups = n;
+  argv = job_restore_test_argv (o->self, job, ids, n);
+  pid = argv ? job_spawn (argv) : -1;
+  if (pid == -1 || job_wait_any (&pid, 1, &status) == -1)
+    snprintf (r->restore_test_error, sizeof r->restore_test_error,
+              "restore-test: %s", get_error ());
+  else if (status != 0)
+    snprintf (r->restore_test_error, sizeof r->restore_test_error,
+              "restore-test: exit status %d (see its output and events "
+              "6100-6111)",
+              status);
+  else
+    r->last_restore_test = r->started;
+out:
+  if (r->restore_test_error[0])
+    event_emit (o->events, EV_JOB_RESTORE_TEST_FAILED, "%s",
+                r->restore_test_error);
+  job_argv_free (argv);
+  free (ids);
+}
+
 int
 job_run (const struct job *job, const struct job_run_opts *o,
          struct job_run_result *r)
@@ -366,6 +425,7 @@ job_run (const struct job *job, const struct job_run_opts *o,
   memset (r, 0, sizeof *r);
   r->started = (int64_t) t0;
   r->last_verify = o->last_verify;
+  r->last_restore_test = o->last_restore_test;
   r->last_success = o->last_success;
   event_log_reset (o->events, job->name, NULL);
   if (plan_targets (job, &t, &n, all_error, sizeof all_error) == -1)
@@ -410,11 +470,14 @@ job_run (const struct job *job, const struct job_run_opts *o,
   apply_retention (job, o, t, n, r);
   if (verify_due (job, o, r->started))
     verify (o, t, n, r);
+  if (restore_test_due (job, o, r->started))
+    restore_test (job, o, r);
   free_targets (job, t, n);
   r->finished = (int64_t) now ();
   r->seconds = now () - t0;
   r->ok = r->failed == 0 && r->prune_error[0] == '\0'
-    && r->verify_error[0] == '\0' && r->verify_problems == 0;
+    && r->verify_error[0] == '\0' && r->verify_problems == 0
+    && r->restore_test_error[0] == '\0';
   if (r->ok) {
     r->last_success = r->finished;
     event_emit (o->events, EV_JOB_FINISHED,
@@ -423,11 +486,12 @@ job_run (const struct job *job, const struct job_run_opts *o,
   }
   else
     event_emit (o->events, EV_JOB_FAILED,
-                "job %s: %zu of %zu targets failed%s%s", job->name, r->failed,
-                r->targets.len,
+                "job %s: %zu of %zu targets failed%s%s%s", job->name,
+                r->failed, r->targets.len,
                 r->prune_error[0] ? ", retention not applied" : "",
                 r->verify_problems || r->verify_error[0] ? ", verify failed"
-                                                         : "");
+                                                         : "",
+                r->restore_test_error[0] ? ", restore test failed" : "");
   return 0;
 }
 
@@ -439,6 +503,7 @@ job_run_failed (const struct job *job, const struct job_run_opts *o,
   r->started = r->finished = time (NULL);
   r->last_verify = o->last_verify;
   r->last_success = o->last_success;
+  r->last_restore_test = o->last_restore_test;
   snprintf (r->error, sizeof r->error, "%s", error);
   event_log_reset (o->events, job->name, NULL);
   event_emit (o->events, EV_JOB_FAILED, "job %s: %s", job->name, error);

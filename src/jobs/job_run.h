@@ -41,6 +41,7 @@ struct job_run_opts {
   void *reopen_opaque;
   struct event_log *events;
   int64_t last_verify;            /* of the previous runs, 0: never */
+  int64_t last_restore_test;      /* idem */
   int64_t last_success;           /* idem */
   verify_report_fn verify_report; /* each problem verify finds */
   void *opaque;
@@ -57,9 +58,15 @@ struct job_run_result {
   uint64_t verify_backups, verify_problems, chunks_read;
   char verify_error[512];            /* "" unless verify could not run */
   int64_t last_verify, last_success; /* including this run */
-  uint64_t stored_new, size;         /* of the backups made */
-  char error[512]; /* the run could not start ("" if it ran) */
-  bool ok;         /* everything succeeded */
+  /* restore-test: whether it ran, on how many of this run's VM
+   * backups, and why it failed ("" when it passed or did not run) */
+  bool restore_tested;
+  size_t restore_tested_backups;
+  char restore_test_error[512];
+  int64_t last_restore_test;
+  uint64_t stored_new, size; /* of the backups made */
+  char error[512];           /* the run could not start ("" if it ran) */
+  bool ok;                   /* everything succeeded */
 };
 
 int job_run (const struct job *job, const struct job_run_opts *o,

@@ -200,6 +200,39 @@ job_target_argv (const char *self, const struct job *job,
   return v.ptr;
 }
 
+char **
+job_restore_test_argv (const char *self, const struct job *job,
+                       char *const *ids, size_t n)
+{
+  argv_vector v = empty_vector;
+  bool oom = false;
+
+  push (&v, self, &oom);
+  push (&v, "--repo", &oom);
+  push (&v, job->repository, &oom);
+  if (job->connect) {
+    push (&v, "-c", &oom);
+    push (&v, job->connect, &oom);
+  }
+  push (&v, "restore-test", &oom);
+  for (size_t i = 0; i < job->restore_test_checks.len; i++) {
+    push (&v, "--check", &oom);
+    push (&v, job->restore_test_checks.ptr[i], &oom);
+  }
+  push (&v, "--", &oom);
+  for (size_t i = 0; i < n; i++)
+    push (&v, ids[i], &oom);
+  push (&v, NULL, &oom);
+  if (oom) {
+    for (size_t i = 0; i < v.len; i++)
+      free (v.ptr[i]);
+    free (v.ptr);
+    set_error (0, "out of memory");
+    return NULL;
+  }
+  return v.ptr;
+}
+
 void
 job_argv_free (char **argv)
 {

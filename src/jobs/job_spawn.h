@@ -27,6 +27,10 @@ int job_run_shell (const char *command, const char *text, char *const env[]);
  * PATH...'.  Freed with job_argv_free. */
 char **job_target_argv (const char *self, const struct job *job,
                         const struct job_target *t);
+/* 'vmbackup --repo R [-c URI] restore-test ID... [--check C]...': the
+ * restore test of the backups ids[0..n).  Freed with job_argv_free. */
+char **job_restore_test_argv (const char *self, const struct job *job,
+                              char *const *ids, size_t n);
 void job_argv_free (char **argv);
 
 #endif

@@ -94,6 +94,27 @@ classify (struct vm_disk *d)
   }
 }
 
+/* <encryption format='luks'><secret type='passphrase' uuid=.../>, in
+ * <source> (libvirt's place for it) or in <disk> (the older one): the
+ * secret's UUID, or NULL. */
+static char *
+luks_secret (xmlNode *disk)
+{
+  xmlNode *enc = xml_child (xml_child (disk, "source"), "encryption");
+  char *format, *uuid = NULL;
+
+  if (enc == NULL)
+    enc = xml_child (disk, "encryption");
+  if (enc == NULL)
+    return NULL;
+  format = prop (enc, "format");
+  if (format && strcmp (format, "luks") == 0
+      && xml_child (enc, "secret") != NULL)
+    uuid = prop (xml_child (enc, "secret"), "uuid");
+  free (format);
+  return uuid;
+}
+
 static int
 add_disk (struct domain_info *info, xmlNode *n)
 {
@@ -114,6 +135,7 @@ add_disk (struct domain_info *info, xmlNode *n)
   d.source = disk_source (xml_child (n, "source"), d.type);
   d.shareable = xml_child (n, "shareable") != NULL;
   d.readonly = xml_child (n, "readonly") != NULL;
+  d.luks_secret = luks_secret (n);
   if (!d.type || !d.device || !d.target || !d.format || !d.source) {
     set_error (ENOMEM, "domain XML");
     goto fail;
@@ -125,6 +147,7 @@ add_disk (struct domain_info *info, xmlNode *n)
   }
   return 0;
 fail:
+  free (d.luks_secret);
   free (d.type);
   free (d.device);
   free (d.target);
@@ -253,6 +276,7 @@ domain_info_release (struct domain_info *info)
     free (d->type);
     free (d->source);
     free (d->volume);
+    free (d->luks_secret);
     free (d->format);
   }
   vm_disk_vector_reset (&info->disks);

@@ -21,6 +21,8 @@ struct vm_disk {
   bool from_volume;   /* a pool volume, source and type now its
                                  * path's (volumes_resolve) */
   char *volume;       /* then its "POOL/VOLUME", else NULL */
+  char *luks_secret;  /* a LUKS-encrypted image: the UUID of the
+                                 * libvirt secret holding its passphrase */
   const char *reason; /* why excluded (static text), or NULL */
 };
 DEFINE_VECTOR_TYPE (vm_disk_vector, struct vm_disk);

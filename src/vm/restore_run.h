@@ -43,6 +43,13 @@ const struct manifest_file *restore_find_file (const struct manifest *m,
                                                const char *role);
 /* Stage 1: every disk, written and checked, beside its final path. */
 int restore_write_disks (struct vm_restore *r);
+/* argv run with its output discarded: 0 if it exited 0, else -1. */
+int restore_run_quiet (char *const argv[]);
+/* restore_luks.c: a disk the domain XML says is a LUKS-encrypted image,
+ * staged in the clear, encrypted again with its secret's passphrase (so
+ * that the VM starts, and its data is not left in the clear at rest).
+ * 0 (also for a disk that is not encrypted), or -1 with the error set. */
+int restore_luks (struct vm_restore *r, struct planned_disk *pd);
 /* Stage 2b: block devices, once no VM uses them. */
 int restore_write_devices (struct vm_restore *r);
 /* After the VM is defined: its TPM state and snapshot metadata. */

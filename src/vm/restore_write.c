@@ -1,5 +1,7 @@
 /* Writing a restored VM's disks: image files beside their final paths
  * (with their internal snapshots), and block devices in place. */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +12,24 @@
 #include "engine/restore_disk.h"
 #include "restore_run.h"
 
-static int
-run_quiet (char *const argv[])
+int
+restore_run_quiet (char *const argv[])
 {
   pid_t pid = fork ();
   int status;
 
   if (pid == 0) {
+    /* Not the signals the restore holds back: qemu-img's LUKS key
+     * derivation times itself with them ("Unable to get accurate CPU
+     * usage" otherwise). */
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    int null = open ("/dev/null", O_WRONLY);
+    if (null != -1) {
+      dup2 (null, 1);
+      dup2 (null, 2);
+    }
     execvp (argv[0], argv);
     _exit (127);
   }
@@ -80,7 +93,7 @@ write_with_snapshots (struct vm_restore *r, struct planned_disk *pd,
       snprintf (size, sizeof size, "%llu", (unsigned long long) pd->md->size);
       char *argv[] = { "qemu-img", "create",   "-q", "-f",
                        "qcow2",    pd->staged, size, NULL };
-      if (run_quiet (argv) == -1) {
+      if (restore_run_quiet (argv) == -1) {
         set_error (0, "qemu-img create %s failed", pd->staged);
         return -1;
       }
@@ -90,7 +103,7 @@ write_with_snapshots (struct vm_restore *r, struct planned_disk *pd,
       return -1;
     char *argv[] = { "qemu-img", "snapshot", "-q", "-c",
                      f->path,    pd->staged, NULL };
-    if (run_quiet (argv) == -1) {
+    if (restore_run_quiet (argv) == -1) {
       set_error (0, "disk %s: qemu-img snapshot -c %s failed", pd->md->name,
                  f->path);
       return -1;
@@ -116,7 +129,7 @@ restore_write_disks (struct vm_restore *r)
       snprintf (size, sizeof size, "%llu", (unsigned long long) pd->md->size);
       char *argv[] = { "qemu-img",     "create",   "-q", "-f",
                        pd->md->format, pd->staged, size, NULL };
-      if (run_quiet (argv) == -1) {
+      if (restore_run_quiet (argv) == -1) {
         set_error (0, "disk %s: qemu-img create %s failed", pd->md->name,
                    pd->staged);
         return -1;
@@ -131,6 +144,8 @@ restore_write_disks (struct vm_restore *r)
         return -1;
     }
     pd->written = true;
+    if (restore_luks (r, pd) == -1)
+      return -1;
   }
   return 0;
 }

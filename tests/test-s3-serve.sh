@@ -5,7 +5,8 @@
 # file; the client has none).  A client initialises, backs up full and
 # incremental, lists, verifies and restores over ssh, byte-identical;
 # the objects are in the bucket; deleting, other prefixes, escapes and
-# local paths are refused.
+# local paths are refused; a key that is not append-only prunes and
+# gc's over ssh.
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ceph.sh"
 source "$(dirname "$0")/functions-ssh.sh"
@@ -41,7 +42,7 @@ vmb backup --image disk=$scratch/disk.img > b1.out 2>&1 || fail "backup: $(cat b
 grep -q "6.0 MiB new" b1.out || fail "backup: $(cat b1.out)"
 id1=$(last_id disk)
 cp disk.img disk-v1.img
-put_random disk.img 10 1
+put_random disk.img 2 1
 vmb backup --image disk=$scratch/disk.img > b2.out 2>&1 || fail "backup 2: $(cat b2.out)"
 grep -qE ", 1\.[0-9] MiB new" b2.out || fail "second backup stored more than the change: $(cat b2.out)"
 id2=$(last_id disk)
@@ -85,4 +86,15 @@ expect_fail 1 "outside the paths this server allows" \
 vmb --repo "$host/s3://vmb//hosts/two/" init > /dev/null || fail "init of a second repository"
 "${s3creds[@]}" "$S3CHECK" s3://vmb/hosts/two list | grep -q '^config ' ||
   fail "the second repository is not at s3://vmb/hosts/two"
+# A key without --append-only may prune and gc the S3 repository over
+# ssh; what the remaining backup needs survives.
+authorize_key "command=\"env AWS_SHARED_CREDENTIALS_FILE=$scratch/aws/credentials AWS_DEFAULT_REGION=default $VMBACKUP --s3-endpoint $s3_endpoint serve --restrict-to-repo s3://vmb/hosts/one\",restrict"
+vmb prune disk --keep-last 1 > prune.out 2>&1 || fail "prune over ssh: $(cat prune.out)"
+grep -q "^remove $id1" prune.out || fail "prune: $(cat prune.out)"
+vmb gc > gc.out 2>&1 || fail "gc over ssh: $(cat gc.out)"
+grep -qE "deleted [1-9][0-9]* chunks" gc.out || fail "gc deleted nothing: $(cat gc.out)"
+vmb restore "$id2" --to r4.img > /dev/null || fail "restore after gc"
+cmp disk.img r4.img || fail "restore after gc differs"
+expect_fail 1 "outside the repositories this server allows" \
+  vmb --repo "$host/s3://vmb/hosts/two" list
 echo OK

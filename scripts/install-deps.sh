@@ -8,8 +8,9 @@ packages=(
   build-essential meson ninja-build pkg-config
   libnbd-dev libzstd-dev libssl-dev libvirt-dev libxml2-dev libjson-c-dev
   libcurl4-openssl-dev libxxhash-dev
-  # run: qemu-nbd, qemu-img
-  qemu-utils libnbd-bin
+  # run: qemu-nbd, qemu-img; nbdkit for 'vmbackup export' (its plugin is
+  # built against nbdkit-plugin-dev)
+  qemu-utils libnbd-bin nbdkit nbdkit-plugin-dev
   # tests: fuzzers (clang + libFuzzer), sanitizers, tools the tests drive
   clang libclang-rt-14-dev time util-linux python3 perl
   # the independent repository reader (tests/vmbread.py): AES-GCM and

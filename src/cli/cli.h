@@ -56,6 +56,7 @@ int cmd_files_ls (int argc, char **argv);
 int cmd_files_restore (int argc, char **argv);
 int cmd_serve (int argc, char **argv);
 int cmd_info (int argc, char **argv);
+int cmd_export (int argc, char **argv);
 int cmd_key_list (int argc, char **argv);
 int cmd_key_add (int argc, char **argv);
 int cmd_key_remove (int argc, char **argv);

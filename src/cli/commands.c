@@ -101,6 +101,16 @@ const struct command commands[] = {
     "cipher and chunk size instead, so that 'copy' between the two sends\n"
     "chunks as stored.",
     NULL },
+  { "export", cmd_export, "serve a disk of a backup over NBD",
+    "ID [--disk TARGET]\n"
+    "       --socket PATH | --port N [--bind ADDR]",
+    "Serve one disk of a backup read-only over NBD (nbdkit with the\n"
+    "vmbackup plugin) until stopped with Ctrl-C or SIGTERM: qemu-img,\n"
+    "qemu-nbd, nbdcopy and nbdfuse read it like any NBD export.  Chunks\n"
+    "are decoded once, through a bounded cache; block status shows holes\n"
+    "without reading them; a damaged chunk is an I/O error for its range\n"
+    "and an event, never wrong data.",
+    NULL },
   { "info", cmd_info, "describe the repository", "[--json]",
     "Format version, ID, chunk size, encryption and number of key slots.\n"
     "Needs no key.",

@@ -63,6 +63,7 @@ const struct event_def event_catalogue[] = {
   { EV_BOOT_FILE_RESTORED, SEV_INFO, "missing boot file put back" },
   { EV_BOOT_FILE_DIFFERS, SEV_WARNING,
     "boot file differs from the backup's: the host's kept" },
+  { EV_EXPORT_READ_FAILED, SEV_ERROR, "export: read failed, EIO served" },
   { EV_FILE_CHANGED, SEV_WARNING, "file changed while it was read" },
   { EV_FILE_UNREADABLE, SEV_WARNING, "file unreadable: left out" },
   { EV_FILE_VANISHED, SEV_INFO, "file disappeared during the backup" },

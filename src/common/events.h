@@ -51,6 +51,7 @@ enum event_id {
   EV_RESTORE_DEVICE = 2021,
   EV_BOOT_FILE_RESTORED = 2030,
   EV_BOOT_FILE_DIFFERS = 2031,
+  EV_EXPORT_READ_FAILED = 2040,
   /* File backups and restores (vmbackup files). */
   EV_FILE_CHANGED = 3000,
   EV_FILE_UNREADABLE = 3001,

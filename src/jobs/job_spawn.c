@@ -141,6 +141,37 @@ push (argv_vector *v, const char *s, bool *oom)
   }
 }
 
+/* 'vmbackup --repo R [-c URI]': what every process of a job starts
+ * with. */
+static void
+push_common (argv_vector *v, const char *self, const struct job *job,
+             bool *oom)
+{
+  push (v, self, oom);
+  push (v, "--repo", oom);
+  push (v, job->repository, oom);
+  if (job->connect) {
+    push (v, "-c", oom);
+    push (v, job->connect, oom);
+  }
+}
+
+/* The argv, NULL-terminated, or NULL (and v freed) when memory ran
+ * out. */
+static char **
+finish_argv (argv_vector *v, bool oom)
+{
+  push (v, NULL, &oom);
+  if (oom) {
+    for (size_t i = 0; i < v->len; i++)
+      free (v->ptr[i]);
+    free (v->ptr);
+    set_error (0, "out of memory");
+    return NULL;
+  }
+  return v->ptr;
+}
+
 char **
 job_target_argv (const char *self, const struct job *job,
                  const struct job_target *t)
@@ -149,13 +180,7 @@ job_target_argv (const char *self, const struct job *job,
   struct strbuf spec = STRBUF_INIT;
   bool oom = false;
 
-  push (&v, self, &oom);
-  push (&v, "--repo", &oom);
-  push (&v, job->repository, &oom);
-  if (job->connect) {
-    push (&v, "-c", &oom);
-    push (&v, job->connect, &oom);
-  }
+  push_common (&v, self, job, &oom);
   switch (t->kind) {
     case JOB_TARGET_VM:
       push (&v, "backup", &oom);
@@ -188,16 +213,8 @@ job_target_argv (const char *self, const struct job *job,
         push (&v, t->paths.ptr[i], &oom);
       break;
   }
-  push (&v, NULL, &oom);
   strbuf_release (&spec);
-  if (oom) {
-    for (size_t i = 0; i < v.len; i++)
-      free (v.ptr[i]);
-    free (v.ptr);
-    set_error (0, "out of memory");
-    return NULL;
-  }
-  return v.ptr;
+  return finish_argv (&v, oom);
 }
 
 char **
@@ -207,13 +224,7 @@ job_restore_test_argv (const char *self, const struct job *job,
   argv_vector v = empty_vector;
   bool oom = false;
 
-  push (&v, self, &oom);
-  push (&v, "--repo", &oom);
-  push (&v, job->repository, &oom);
-  if (job->connect) {
-    push (&v, "-c", &oom);
-    push (&v, job->connect, &oom);
-  }
+  push_common (&v, self, job, &oom);
   push (&v, "restore-test", &oom);
   for (size_t i = 0; i < job->restore_test_checks.len; i++) {
     push (&v, "--check", &oom);
@@ -222,15 +233,7 @@ job_restore_test_argv (const char *self, const struct job *job,
   push (&v, "--", &oom);
   for (size_t i = 0; i < n; i++)
     push (&v, ids[i], &oom);
-  push (&v, NULL, &oom);
-  if (oom) {
-    for (size_t i = 0; i < v.len; i++)
-      free (v.ptr[i]);
-    free (v.ptr);
-    set_error (0, "out of memory");
-    return NULL;
-  }
-  return v.ptr;
+  return finish_argv (&v, oom);
 }
 
 void

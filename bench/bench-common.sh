@@ -78,3 +78,50 @@ time_into () {
 
 # ratio A B: A/B with two decimals ("-" when B is 0).
 ratio () { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# ---- the 4 GiB test image (bench-image.sh, bench-s3.sh) --------------------
+# make_image writes $img ($IMAGE_SIZE bytes, which must be 4 GiB: the
+# offsets below assume it); change_image overwrites ~100 MiB of it.  Both
+# need $img and a die function from the caller.
+
+MiB=$((1 << 20))
+GiB=$((1 << 30))
+IMAGE_SIZE=$((4 * GiB))
+
+# Copy exactly LEN bytes of stdin into the image at byte OFFSET.  dd
+# stops the producer with SIGPIPE once it has its bytes, so the pipeline
+# status is dd's alone (pipefail off in this subshell); the size check
+# catches a producer that stopped early.
+write_at () {
+  local off=$1 len=$2 gen=$3 key=$4
+  (
+    set +o pipefail
+    "$gen" "$key" |
+      dd of="${img:?}" bs=1M iflag=fullblock,count_bytes count="$len" \
+         oflag=seek_bytes seek="$off" conv=notrunc status=none
+  )
+  [[ $(stat -c %s "$img") -eq $IMAGE_SIZE ]] || die "image grew writing at $off"
+}
+
+make_image () {
+  make_words
+
+  truncate -s "$IMAGE_SIZE" "$img"
+  # Random (1 GiB): three regions, 4 MiB-aligned.
+  write_at $((16 * MiB))              $((256 * MiB)) random_stream 1
+  write_at $((1280 * MiB))            $((512 * MiB)) random_stream 2
+  write_at $((3584 * MiB))            $((256 * MiB)) random_stream 3
+  # Text (0.5 GiB): two regions at unaligned offsets.
+  write_at $((512 * MiB + 12345))     $((256 * MiB)) text_stream 11
+  write_at $((2560 * MiB + 3 * 1024)) $((256 * MiB)) text_stream 12
+  # Everything else stays a hole.
+}
+
+# ~100 MiB of new random data: one 4 MiB-aligned write, three unaligned
+# ones (into random data, into text, into a former hole).
+change_image () {
+  write_at $((1344 * MiB))                    $((32 * MiB)) random_stream 21
+  write_at $((612 * MiB + 777777))            $((24 * MiB)) random_stream 22
+  write_at $((2048 * MiB + 5 * MiB + 12288))  $((20 * MiB)) random_stream 23
+  write_at $((3600 * MiB + 12345))            $((24 * MiB)) random_stream 24
+}

@@ -20,9 +20,6 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VMBACKUP=${VMBACKUP:-$script_dir/../build/vmbackup}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 
-MiB=$((1 << 20))
-GiB=$((1 << 30))
-IMAGE_SIZE=$((4 * GiB))
 # vmbackup: a repository in the clear (--encryption none); vmbackup-enc:
 # the same into an encrypted one (the default, AES-256-GCM, with a key
 # file), so the cost of encryption is measured in the same run (issue 13:
@@ -71,45 +68,7 @@ export BORG_BASE_DIR=$work/borg-base
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 
-# ---- test data ------------------------------------------------------------
-
-# Copy exactly LEN bytes of stdin into the image at byte OFFSET.  dd
-# stops the producer with SIGPIPE once it has its bytes, so the pipeline
-# status is dd's alone (pipefail off in this subshell); the size check
-# catches a producer that stopped early.
-write_at () {
-  local off=$1 len=$2 gen=$3 key=$4
-  (
-    set +o pipefail
-    "$gen" "$key" |
-      dd of="$img" bs=1M iflag=fullblock,count_bytes count="$len" \
-         oflag=seek_bytes seek="$off" conv=notrunc status=none
-  )
-  [[ $(stat -c %s "$img") -eq $IMAGE_SIZE ]] || die "image grew writing at $off"
-}
-
-make_image () {
-  make_words
-
-  truncate -s "$IMAGE_SIZE" "$img"
-  # Random (1 GiB): three regions, 4 MiB-aligned.
-  write_at $((16 * MiB))              $((256 * MiB)) random_stream 1
-  write_at $((1280 * MiB))            $((512 * MiB)) random_stream 2
-  write_at $((3584 * MiB))            $((256 * MiB)) random_stream 3
-  # Text (0.5 GiB): two regions at unaligned offsets.
-  write_at $((512 * MiB + 12345))     $((256 * MiB)) text_stream 11
-  write_at $((2560 * MiB + 3 * 1024)) $((256 * MiB)) text_stream 12
-  # Everything else stays a hole.
-}
-
-# ~100 MiB of new random data: one 4 MiB-aligned write, three unaligned
-# ones (into random data, into text, into a former hole).
-change_image () {
-  write_at $((1344 * MiB))                    $((32 * MiB)) random_stream 21
-  write_at $((612 * MiB + 777777))            $((24 * MiB)) random_stream 22
-  write_at $((2048 * MiB + 5 * MiB + 12288))  $((20 * MiB)) random_stream 23
-  write_at $((3600 * MiB + 12345))            $((24 * MiB)) random_stream 24
-}
+# ---- test data: make_image and change_image, in bench-common.sh ------
 
 # ---- measuring ------------------------------------------------------------
 

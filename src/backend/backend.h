@@ -209,6 +209,11 @@ struct backend_ops {
                      unsigned char *hdr, size_t hdrlen, uint64_t *filelen);
   /* Optional hint: chunk_get will soon be asked for d. */
   void (*chunk_prefetch) (struct backend *be, const struct digest *d);
+  /* Optional: how many chunk_get calls in flight at once keep this
+   * backend busy, for a caller that reads with threads of its own
+   * rather than through chunk_prefetch (a disk restore).  0: the
+   * caller's own choice (a local disk's). */
+  unsigned chunk_readers;
   /* Take damaged chunk d out of use (a later chunk_refresh answers 0,
    * so the next backup of the same data stores a good copy) but keep its
    * bytes for forensics.  0 done, -1 not done. */

@@ -43,8 +43,9 @@ int
 cmd_serve (int argc, char **argv)
 {
   struct serve_options o = { 0 };
-  const char *paths[64], *names[64];
+  const char *paths[64], *names[64], *repos[64];
   struct opt_strings restrict_to = OPT_STRINGS_INIT (paths);
+  struct opt_strings restrict_repos = OPT_STRINGS_INIT (repos);
   struct opt_strings restrict_names = OPT_STRINGS_INIT (names);
   int c, r, idle = 3600;
   const struct opt opts[] = {
@@ -55,6 +56,12 @@ cmd_serve (int argc, char **argv)
                      "only "
                      "repositories at or under DIR (after resolving "
                      "symlinks and '..'); repeatable"),
+    OPT_STRING_LIST (0, "restrict-to-repo", &restrict_repos,
+                     "s3://BUCKET[/PREFIX]",
+                     "only S3 repositories at or under this one (the "
+                     "client names them ssh://HOST/s3://BUCKET/PREFIX; "
+                     "endpoint and credentials from this host's "
+                     "environment); repeatable"),
     OPT_STRING_LIST (0, "restrict-to-names", &restrict_names,
                      "PATTERN[,PATTERN...]",
                      "only backups whose name matches one of these shell "
@@ -81,6 +88,19 @@ cmd_serve (int argc, char **argv)
       return EXIT_FAIL;
     }
   }
+  o.restrict_repos = calloc (restrict_repos.len + 1, sizeof *o.restrict_repos);
+  if (o.restrict_repos == NULL) {
+    cli_error ("out of memory");
+    return EXIT_FAIL;
+  }
+  for (; o.nrepos < restrict_repos.len; o.nrepos++) {
+    o.restrict_repos[o.nrepos] = serve_s3_canonical (
+      restrict_repos.v[o.nrepos]);
+    if (o.restrict_repos[o.nrepos] == NULL) {
+      cli_error ("serve: --restrict-to-repo %s", get_error ());
+      return EXIT_FAIL;
+    }
+  }
   if (split_patterns (&restrict_names, &o) == -1) {
     cli_error ("out of memory");
     return EXIT_FAIL;
@@ -97,6 +117,9 @@ cmd_serve (int argc, char **argv)
   for (size_t i = 0; i < o.nrestrict; i++)
     free (o.restrict_paths[i]);
   free (o.restrict_paths);
+  for (size_t i = 0; i < o.nrepos; i++)
+    free (o.restrict_repos[i]);
+  free (o.restrict_repos);
   for (size_t i = 0; i < o.nnames; i++)
     free (o.restrict_names[i]);
   free (o.restrict_names);

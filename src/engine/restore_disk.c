@@ -25,7 +25,10 @@
 /* Holes are found at this granularity inside a chunk: the common file
  * system block, so a restored raw image is as sparse as the original. */
 #define ZERO_BLOCK 4096
-#define MAX_WORKERS 4
+/* Workers sized by the cores, and at most (a backend may ask for more
+ * than the cores would: chunk_readers). */
+#define CPU_WORKERS 4
+#define MAX_WORKERS 16
 
 struct restore {
   const struct restore_disk_params *p;
@@ -300,7 +303,7 @@ restore_disk (const struct restore_disk_params *p)
   struct restore_worker workers[MAX_WORKERS] = { 0 };
   long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
   /* More workers than cores: part of a worker's time is file I/O. */
-  size_t nworkers = ncpu * 2 > MAX_WORKERS ? MAX_WORKERS : ncpu * 2;
+  size_t nworkers = ncpu * 2 > CPU_WORKERS ? CPU_WORKERS : ncpu * 2;
   size_t started = 0;
   CLEANUP_FREE char *tmp = NULL;
   CLEANUP_FREE char *dircopy = strdup (p->path);
@@ -308,6 +311,11 @@ restore_disk (const struct restore_disk_params *p)
   int r = -1;
 
   rs.srv.pid = -1;
+  /* A backend whose reads wait on the network asks for more reads in
+   * flight than the cores would. */
+  if (chunk_readers (p->repo) > nworkers)
+    nworkers = chunk_readers (p->repo) > MAX_WORKERS ? MAX_WORKERS
+                                                     : chunk_readers (p->repo);
   if (nworkers < 1)
     nworkers = 1;
   if (strcmp (p->format, "raw") && strcmp (p->format, "qcow2")) {

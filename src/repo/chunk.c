@@ -552,3 +552,9 @@ chunk_prefetch_useful (const struct repo *repo)
 {
   return repo->be->ops->chunk_prefetch != NULL;
 }
+
+unsigned
+chunk_readers (const struct repo *repo)
+{
+  return repo->be->ops->chunk_readers;
+}

@@ -156,10 +156,83 @@ allowed_path (const struct serve_options *o, const char *path,
             && (resolved[n] == '\0' || resolved[n] == '/')))
       return strdup (resolved);
   }
-  if (o->nrestrict == 0)
+  if (o->nrestrict == 0 && o->nrepos == 0)
     return strdup (resolved);
   set_error (0, "repository %s is outside the paths this server allows", path);
   return NULL;
+}
+
+#define S3_SCHEME "s3://"
+
+char *
+serve_s3_canonical (const char *url)
+{
+  const char *p = url + strlen (S3_SCHEME), *seg;
+  size_t n;
+  struct strbuf out = STRBUF_INIT;
+
+  if (strncmp (url, S3_SCHEME, strlen (S3_SCHEME)) != 0
+      || (n = strcspn (p, "/")) == 0)
+    goto bad;
+  strbuf_addstr (&out, S3_SCHEME);
+  strbuf_add (&out, p, n);
+  /* Then each prefix segment: the S3 backend drops repeated slashes,
+   * so "s3://b//p/" names what "s3://b/p" names. */
+  for (seg = p + n;; seg += n) {
+    while (*seg == '/')
+      seg++;
+    if (*seg == '\0')
+      break;
+    n = strcspn (seg, "/");
+    if ((n == 1 && seg[0] == '.') || (n == 2 && strncmp (seg, "..", 2) == 0))
+      goto bad;
+    strbuf_add (&out, "/", 1);
+    strbuf_add (&out, seg, n);
+  }
+  return strbuf_detach (&out);
+
+bad:
+  strbuf_release (&out);
+  set_error (0, "%s: not a usable s3://BUCKET/PREFIX repository URL", url);
+  return NULL;
+}
+
+/* Is the S3 repository url at or under one of the allowed ones?  The
+ * canonical URL, malloc'd, or NULL with the error set. */
+static char *
+allowed_s3 (const struct serve_options *o, const char *url)
+{
+  char *canon = serve_s3_canonical (url);
+
+  if (canon == NULL)
+    return NULL;
+  if (o->nrestrict == 0 && o->nrepos == 0)
+    return canon;
+  for (size_t i = 0; i < o->nrepos; i++) {
+    const char *allowed = o->restrict_repos[i];
+    size_t n = strlen (allowed);
+    if (strncmp (canon, allowed, n) == 0
+        && (canon[n] == '\0' || canon[n] == '/'))
+      return canon;
+  }
+  free (canon);
+  set_error (0, "repository %s is outside the repositories this server allows",
+             url);
+  return NULL;
+}
+
+/* The repository a client names: a path on this host, or an S3
+ * repository this host reaches ("ssh://HOST/s3://BUCKET/PREFIX" sends
+ * "/s3://BUCKET/PREFIX"). */
+static char *
+allowed_repo (const struct serve_options *o, const char *path,
+              bool may_be_missing)
+{
+  if (strncmp (path, "/" S3_SCHEME, strlen (S3_SCHEME) + 1) == 0)
+    return allowed_s3 (o, path + 1);
+  if (strncmp (path, S3_SCHEME, strlen (S3_SCHEME)) == 0)
+    return allowed_s3 (o, path);
+  return allowed_path (o, path, may_be_missing);
 }
 
 bool
@@ -192,7 +265,7 @@ serve_open (struct session *s, const struct proto_request *rq)
   CLEANUP_FREE char *path = NULL;
 
   if (check_version (rq) == -1
-      || (path = allowed_path (s->o, rq->path, false)) == NULL
+      || (path = allowed_repo (s->o, rq->path, false)) == NULL
       || (s->repo = repo_open (path)) == NULL)
     return -1;
   s->raw = malloc (s->repo->chunk_size);
@@ -232,7 +305,7 @@ serve_init (struct session *s, const struct proto_request *rq)
   /* Creating a repository in an empty place destroys nothing, so an
    * append-only key may do it too (with its first key slot). */
   if (check_version (rq) == -1
-      || (path = allowed_path (s->o, rq->path, true)) == NULL)
+      || (path = allowed_repo (s->o, rq->path, true)) == NULL)
     return -1;
   return repo_create (path, &nc);
 }

@@ -15,6 +15,12 @@ struct serve_options {
   /* Repositories must be at or under one of these (none: anywhere). */
   char **restrict_paths;
   size_t nrestrict;
+  /* S3 repositories (s3://BUCKET[/PREFIX], canonical: see
+   * serve_s3_canonical) must be at or under one of these.  With any
+   * restriction (paths or S3), a location of the other kind is refused;
+   * with none, any location is served. */
+  char **restrict_repos;
+  size_t nrepos;
   /* Backup names must match one of these fnmatch(3) patterns (none:
    * any name): the key can list, read, reserve, commit and verify only
    * those backups. */
@@ -24,6 +30,11 @@ struct serve_options {
    * so that a client that went quiet does not hold back gc for ever. */
   unsigned idle_timeout;
 };
+
+/* The canonical form of an s3:// repository URL ("s3://BUCKET" or
+ * "s3://BUCKET/PREFIX", no empty, "." or ".." segment, no trailing
+ * slash), malloc'd; NULL with the error set when url is not one. */
+char *serve_s3_canonical (const char *url);
 
 /* May this session use backups named name? */
 bool serve_name_allowed (const struct serve_options *o, const char *name);

@@ -108,9 +108,14 @@ vmb backup --image disk=$scratch/disk.img > /dev/null || fail "backup 3"
 vmb backup --image disk=$scratch/disk-v1.img > /dev/null || fail "backup 4"
 vmb files backup --name tree --reread "$scratch/tree" > /dev/null || fail "files backup 2"
 
-# prune keeps the last disk backup; gc deletes what only the others used.
+# prune keeps the last disk backup and the last tree backup (the ones
+# made after the damage, which stored every chunk they use again: the
+# damaged chunk, whichever listed first, may have been one only an older
+# backup used, such as the first tree backup's catalogue); gc deletes
+# what only the others used.
 vmb prune disk --keep-last 1 > prune.out || fail "prune: $(cat prune.out)"
 grep -q "^remove $id1" prune.out || fail "prune: $(cat prune.out)"
+vmb prune tree --keep-last 1 > prune-tree.out || fail "prune tree: $(cat prune-tree.out)"
 vmb gc --dry-run > gcd.out || fail "gc --dry-run: $(cat gcd.out)"
 vmb gc > gc.out || fail "gc: $(cat gc.out)"
 grep -qE "deleted [1-9][0-9]* chunks" gc.out || fail "gc deleted nothing: $(cat gc.out)"

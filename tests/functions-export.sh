@@ -5,12 +5,24 @@
 #                                   $export_pid
 #   stop_export                     SIGTERM, and it must exit 0
 #   nbd_sock PATH                   the NBD URI of a unix socket
+#   $plugin                         the build's nbdkit plugin
+#   "${nbdkit[@]}" ARGS             nbdkit as tests run it with $plugin
 
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # $scratch is set by tests/functions.sh
 
 requires nbdkit
 requires nbdinfo
+
+plugin=$(dirname "$VMBACKUP")/src/nbdkit-vmbackup-plugin.so
+# A sanitizer build's plugin needs the ASan runtime loaded first in
+# nbdkit, as vmbackup export does (src/export/asan_preload.c).  Through
+# env, so that "${nbdkit[@]}" ... & still makes $! nbdkit's own PID.
+# A --run command inherits it: start it with env -u LD_PRELOAD.
+nbdkit=(nbdkit)
+asan_runtime=$(ldd "$plugin" 2>/dev/null | awk '/libasan/ {print $3}')
+[ -z "$asan_runtime" ] || nbdkit=(env LD_PRELOAD="$asan_runtime"
+  ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" nbdkit)
 
 nbd_sock ()
 {

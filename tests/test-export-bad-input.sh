@@ -56,12 +56,11 @@ expect_fail 1 "not encrypted; no key is needed" \
 
 # The plugin alone, as nbdkit loads it: bad parameters fail before
 # nbdkit listens, with the reason.
-plugin=$(dirname "$VMBACKUP")/src/nbdkit-vmbackup-plugin.so
 plugin_fails ()
 {
   local pattern=$1 rc=0
   shift
-  timeout 60 nbdkit -f -U "$sock" "$plugin" "$@" > plug.out 2>&1 || rc=$?
+  timeout 60 "${nbdkit[@]}" -f -U "$sock" "$plugin" "$@" > plug.out 2>&1 || rc=$?
   [ "$rc" = 1 ] || fail "nbdkit $*: exit $rc, not 1: $(cat plug.out)"
   grep -qE "$pattern" plug.out || fail "nbdkit $*: $(cat plug.out)"
   [ ! -e "$sock" ] || fail "nbdkit $*: listened before failing"

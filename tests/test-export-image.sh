@@ -12,7 +12,6 @@ requires qemu-io
 requires qemu-nbd
 requires nbdcopy
 requires python3
-plugin=$(dirname "$VMBACKUP")/src/nbdkit-vmbackup-plugin.so
 cd "$scratch"
 
 # 50 MiB (4 MiB chunks, the last one short): data in chunk 0, chunks 5
@@ -58,8 +57,8 @@ run_checks ()
   stop_export
   # The plugin alone, as 'nbdkit vmbackup repo=... backup=ID' runs it
   # (the key from the environment, as the command line reads it).
-  nbdkit -U - "$plugin" repo="$VMBACKUP_REPO" backup=raw \
-    --run 'qemu-img compare -q -f raw raw.img "$uri"' \
+  "${nbdkit[@]}" -U - "$plugin" repo="$VMBACKUP_REPO" backup=raw \
+    --run 'env -u LD_PRELOAD qemu-img compare -q -f raw raw.img "$uri"' \
     || fail "$what: nbdkit with the plugin alone"
   echo "$what: OK"
 }

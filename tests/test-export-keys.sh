@@ -7,7 +7,6 @@
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-export.sh"
 requires qemu-img
-plugin=$(dirname "$VMBACKUP")/src/nbdkit-vmbackup-plugin.so
 cd "$scratch"
 
 vmb init >/dev/null
@@ -44,8 +43,8 @@ VMBACKUP_PASSWORD='wrong horse' expect_fail 1 "wrong passphrase" \
 # The plugin alone.
 plugin_serves ()
 {
-  nbdkit -U - "$plugin" repo="$VMBACKUP_REPO" backup=d "$@" \
-    --run 'qemu-img compare -q -f raw disk.img "$uri"' \
+  "${nbdkit[@]}" -U - "$plugin" repo="$VMBACKUP_REPO" backup=d "$@" \
+    --run 'env -u LD_PRELOAD qemu-img compare -q -f raw disk.img "$uri"' \
     || fail "plugin with $*"
 }
 VMBACKUP_PASSWORD='correct horse' plugin_serves
@@ -53,7 +52,7 @@ VMBACKUP_PASSWORD_FILE=$scratch/pw.txt plugin_serves
 plugin_serves key-file="$key_file"
 plugin_serves key-file="$scratch/master.txt"
 rc=0
-timeout 60 nbdkit -f -U "$sock" "$plugin" repo="$VMBACKUP_REPO" backup=d \
+timeout 60 "${nbdkit[@]}" -f -U "$sock" "$plugin" repo="$VMBACKUP_REPO" backup=d \
   > plug.out 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "is encrypted and no key was given" plug.out \
   || fail "plugin without a key: exit $rc: $(cat plug.out)"

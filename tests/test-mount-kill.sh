@@ -16,7 +16,10 @@ cd "$scratch"
 mkdir -p tree/etc && echo "whole disk" > tree/etc/fstab
 chmod 0640 tree/etc/fstab
 touch -d @1300000000 tree/etc/fstab
-truncate -s 64M whole.img
+# Enough to copy that a restore --path is still copying when it is
+# killed (a few KiB were copied before the test saw the mount).
+head -c 32M /dev/urandom > tree/etc/bulk
+truncate -s 96M whole.img
 mkfs.ext4 -q -F -d tree whole.img
 truncate -s 8M second.img
 vmb init >/dev/null

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/vector.h"
+#include "asan_preload.h"
 #include "export_run.h"
 
 #define PLUGIN_NAME "nbdkit-vmbackup-plugin.so"
@@ -116,6 +117,7 @@ static void __attribute__ ((noreturn)) exec_nbdkit (char **argv, pid_t parent)
   unsetenv ("VMBACKUP_PASSWORD_FILE");
   unsetenv ("VMBACKUP_KEY_FILE");
   unsetenv ("VMBACKUP_NEW_PASSWORD");
+  asan_preload_runtime ();
   /* exec resets our handlers; nbdkit gets the default actions. */
   execvp (argv[0], argv);
   _exit (errno == ENOENT ? 127 : 126);

@@ -156,6 +156,9 @@ unescape (const char *s, size_t len)
   return out;
 }
 
+#define BASE64_CHARS \
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
 char *
 manifest_serialize (const struct manifest *m)
 {
@@ -561,8 +564,13 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
       STR (checkpoint);
     else if (KEY ("run"))
       STR (run);
-    else if (KEY ("sealed") && sealed)
-      STR (sealed);
+    else if (KEY ("sealed") && sealed) {
+      /* Base64, written verbatim: anything else is not ours. */
+      if (m->sealed || vlen == 0
+          || strspn (val, BASE64_CHARS) < vlen
+          || (m->sealed = strndup (val, vlen)) == NULL)
+        goto bad;
+    }
     else if (KEY ("time") || KEY ("finished") || KEY ("downtime-ms")
              || KEY ("chunk-size")) {
       if (parse_u64 (val, vlen, &v) == -1 || v > INT64_MAX)

@@ -119,7 +119,8 @@ export_key_open_master (struct export_key *k, struct repo *repo,
     return -1;
   }
   if (k->kind == EXPORT_KEY_NONE) {
-    set_error (0, "%s is encrypted and no key was given: give key-file=PATH, "
+    set_error (0,
+               "%s is encrypted and no key was given: give key-file=PATH, "
                "$VMBACKUP_KEY_FILE, $VMBACKUP_PASSWORD_FILE or "
                "$VMBACKUP_PASSWORD",
                repo->path);

@@ -566,8 +566,7 @@ manifest_parse (const char *text, size_t len, struct manifest *m)
       STR (run);
     else if (KEY ("sealed") && sealed) {
       /* Base64, written verbatim: anything else is not ours. */
-      if (m->sealed || vlen == 0
-          || strspn (val, BASE64_CHARS) < vlen
+      if (m->sealed || vlen == 0 || strspn (val, BASE64_CHARS) < vlen
           || (m->sealed = strndup (val, vlen)) == NULL)
         goto bad;
     }

@@ -24,7 +24,7 @@ serves_right ()
 {
   start_export exp.out d --socket "$sock"
   qemu-img compare -q -f raw disk.img "$uri" || fail "$1: export differs"
-  nbdkit_pid=$(pgrep -f "^nbdkit .*-U $sock ")
+  nbdkit_pid=$(pgrep -o -f "^nbdkit .*-U $sock ")
   ! tr '\0' '\n' < "/proc/$nbdkit_pid/cmdline" | grep -q "horse\|^key " \
     || fail "$1: the key is on nbdkit's command line"
   ! tr '\0' '\n' < "/proc/$nbdkit_pid/environ" | grep -q "horse" \

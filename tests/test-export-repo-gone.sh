@@ -56,7 +56,8 @@ if [ "$(id -u)" = 0 ] && command -v ssh >/dev/null; then
   : > "$VMBACKUP_EVENT_LOG"
   start_export exp.out r --socket "$sock"
   read_works 0 1M ssh
-  nbdkit_pid=$(pgrep -f "^nbdkit .*-U $sock ")
+  # -o: the server itself, not a child of it between fork and exec
+  nbdkit_pid=$(pgrep -o -f "^nbdkit .*-U $sock ")
   ssh_pids=$(pgrep -P "$nbdkit_pid" ssh) || fail "no ssh under nbdkit"
   kill $ssh_pids
   sleep 0.5

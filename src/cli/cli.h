@@ -60,6 +60,14 @@ int cmd_export (int argc, char **argv);
 int cmd_mount (int argc, char **argv);
 int cmd_umount (int argc, char **argv);
 /* restore ID --path P... --to DIR (cmd_mount.c): files out of a disk. */
+/* restore ID --instant (vo: the restore's options) and
+ * restore --instant-status (cmd_restore_instant.c). */
+struct repo;
+struct manifest;
+struct restore_vm_opts;
+int cli_restore_instant (struct repo *repo, const struct manifest *m,
+                         struct restore_vm_opts *vo, int bandwidth_mib);
+int cli_instant_status (void);
 int cli_restore_paths (const char *repo_opt, const char *id,
                        const char *diskname, const char **paths, size_t npaths,
                        const char *to);
@@ -71,6 +79,12 @@ struct repo;
 struct manifest;
 struct manifest_disk;
 int cli_export_key_pipe (struct repo *repo, bool *failed);
+/* The same in two steps, for several exports: the exported key as text
+ * (-1 when none is needed or on error, as above), and a pipe holding
+ * it (-1 after printing why not). */
+struct strbuf;
+int cli_export_key_text (struct repo *repo, struct strbuf *text, bool *failed);
+int cli_key_text_pipe (const struct strbuf *text);
 const struct manifest_disk *cli_pick_disk (const struct manifest *m,
                                            const char *name);
 int cmd_key_list (int argc, char **argv);

@@ -42,12 +42,10 @@ say_ready (void *opaque)
  * on a command line or in the environment.  -1 for a repository in the
  * clear (none needed) and on error (printed; *failed set). */
 int
-cli_export_key_pipe (struct repo *repo, bool *failed)
+cli_export_key_text (struct repo *repo, struct strbuf *text, bool *failed)
 {
   unsigned char master[MASTER_KEY_LEN];
   char opened[KEY_SLOT_ID_LEN + 1];
-  struct strbuf text = STRBUF_INIT;
-  int fds[2] = { -1, -1 };
   int r;
 
   *failed = false;
@@ -61,28 +59,48 @@ cli_export_key_pipe (struct repo *repo, bool *failed)
     return -1;
   r = repo_unlock_master (repo, master);
   if (r == 0)
-    keyring_export (repo, master, &text);
+    keyring_export (repo, master, text);
   OPENSSL_cleanse (master, sizeof master);
   if (r == -1) {
     cli_error ("%s", get_error ());
     return -1;
   }
+  *failed = false;
+  return 0;
+}
+
+int
+cli_key_text_pipe (const struct strbuf *text)
+{
+  int fds[2] = { -1, -1 };
+
   /* The read end stays open across exec for nbdkit; the text (a few
    * hundred bytes) fits in the pipe, so writing does not block. */
   if (pipe (fds) == -1 || fcntl (fds[1], F_SETFD, FD_CLOEXEC) == -1
-      || write (fds[1], text.buf, text.len) != (ssize_t) text.len) {
+      || write (fds[1], text->buf, text->len) != (ssize_t) text->len) {
     cli_error ("key pipe: %s", strerror (errno));
     if (fds[0] >= 0)
       close (fds[0]);
     fds[0] = -1;
   }
-  else
-    *failed = false;
   if (fds[1] >= 0)
     close (fds[1]);
+  return fds[0];
+}
+
+int
+cli_export_key_pipe (struct repo *repo, bool *failed)
+{
+  struct strbuf text = STRBUF_INIT;
+  int fd;
+
+  if (cli_export_key_text (repo, &text, failed) == -1)
+    return -1;
+  fd = cli_key_text_pipe (&text);
+  *failed = fd == -1;
   OPENSSL_cleanse (text.buf, text.len);
   strbuf_release (&text);
-  return fds[0];
+  return fd;
 }
 
 const struct manifest_disk *

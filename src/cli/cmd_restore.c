@@ -116,7 +116,8 @@ cmd_restore (int argc, char **argv)
 
   struct restore_vm_opts vo = { .uri = global_uri };
   struct host_restore_opts ho = { 0 };
-  bool host = false, all = false;
+  bool host = false, all = false, instant = false, instant_status = false;
+  int bandwidth = 0;
   const char *exclude_v[256];
   struct opt_strings excludes = OPT_STRINGS_INIT (exclude_v);
   const char *path_v[256];
@@ -138,6 +139,13 @@ cmd_restore (int argc, char **argv)
               "define the VM with blank "
               "disks of the same sizes"),
     OPT_FLAG (0, "start", &vo.start, "start the restored VM"),
+    OPT_FLAG (0, "instant", &instant,
+              "start the VM at once from the backup (served over NBD) "
+              "and copy its disks into place in the background"),
+    OPT_INT (0, "bandwidth", &bandwidth, "MIB", 1, 1 << 20, "bandwidth",
+             "with --instant: copy each disk at most MIB MiB/s"),
+    OPT_FLAG (0, "instant-status", &instant_status,
+              "show the instant restores in progress (no backup ID)"),
     OPT_STRING (0, "to", &to, "PATH",
                 "write one disk (or with --file, one "
                 "file) to PATH, which must not exist"),
@@ -175,8 +183,23 @@ cmd_restore (int argc, char **argv)
 
   if ((c = parse_options ("restore", opts, argc, argv)) != PARSE_GO_ON)
     return c;
+  if (instant_status) {
+    if (optind != argc || instant)
+      return cli_usage_error ("restore",
+                              "--instant-status takes nothing "
+                              "else");
+    return cli_instant_status ();
+  }
   if (optind + 1 != argc)
     return cli_usage_error ("restore", "give exactly one backup ID");
+  if (bandwidth && !instant)
+    return cli_usage_error ("restore", "--bandwidth goes with --instant");
+  if (instant
+      && (to || vo.config_only || host || all || paths.len || filename
+          || diskname || format))
+    return cli_usage_error ("restore",
+                            "--instant restores a whole VM: it takes "
+                            "--as, --replace, --storage only");
   if (paths.len) {
     if (to == NULL || vo.replace || vo.as || vo.storage || vo.config_only
         || vo.start || format || filename || host || all)
@@ -241,6 +264,10 @@ cmd_restore (int argc, char **argv)
       cli_usage_error ("restore", "backup %s is a disk image: give --to PATH",
                        m->id);
       r = EXIT_USAGE;
+      goto out;
+    }
+    if (instant) {
+      r = cli_restore_instant (repo, m, &vo, bandwidth);
       goto out;
     }
     if (cli_open_events (&events) == -1)

@@ -69,9 +69,20 @@ backed_up (void *opaque, const struct manifest *m, double seconds)
 static void
 restored (void *opaque, const struct vm_restore_result *r)
 {
-  printf ("restored %s as VM %s: %zu disk%s%s in %.1f s\n", r->backup, r->vm,
-          r->ndisks, r->ndisks == 1 ? "" : "s",
-          r->config_only ? " (blank)" : "", r->seconds);
+  if (r->resumed)
+    printf ("resumed the instant restore of %s as VM %s: it runs, and its "
+            "disks are copied in the background (see 'vmbackup restore "
+            "--instant-status')\n",
+            r->backup, r->vm);
+  else if (r->instant)
+    printf ("VM %s runs from backup %s in %.1f s: %zu disk%s copied in the "
+            "background (see 'vmbackup restore --instant-status')\n",
+            r->vm, r->backup, r->seconds, r->ndisks,
+            r->ndisks == 1 ? " is" : "s are");
+  else
+    printf ("restored %s as VM %s: %zu disk%s%s in %.1f s\n", r->backup, r->vm,
+            r->ndisks, r->ndisks == 1 ? "" : "s",
+            r->config_only ? " (blank)" : "", r->seconds);
 }
 
 static const struct vm_report_ops ops = {

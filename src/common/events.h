@@ -88,6 +88,13 @@ enum event_id {
   EV_RT_FAILED = 6106,
   EV_RT_LEFTOVER_REMOVED = 6110,
   EV_RT_CLEANUP_FAILED = 6111,
+  /* Instant recovery (vmbackup restore --instant). */
+  EV_INSTANT_RUNNING = 6200,
+  EV_INSTANT_PULL_STARTED = 6201,
+  EV_INSTANT_FINISHED = 6202,
+  EV_INSTANT_RESUMED = 6203,
+  EV_INSTANT_STOPPED = 6204,
+  EV_INSTANT_PULL_RETRY = 6205,
   /* Copies between repositories (vmbackup copy). */
   EV_COPY_STARTED = 4100,
   EV_COPY_BACKUP_COPIED = 4101,

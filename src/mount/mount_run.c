@@ -1,8 +1,6 @@
 /* The keeper of a mount and what cleans up after it (see mount_run.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -18,12 +16,12 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "export/run_dir.h"
 #include "guest_fs.h"
 #include "mount_run.h"
 
-/* How long the export has to start serving, and a keeper to stop
- * after its FUSE mount went away (the appliance shuts down). */
-#define EXPORT_START_S 120
+/* How long a keeper has to stop after its FUSE mount went away (the
+ * appliance shuts down). */
 #define KEEPER_STOP_S 60
 
 int
@@ -63,23 +61,6 @@ mount_canonical (const char *dir, char *out, size_t len)
   return 0;
 }
 
-static const char *
-run_base (char *buf, size_t len)
-{
-  const char *e = getenv ("VMBACKUP_RUN_DIR");
-
-  if (e && *e)
-    return e;
-  if (geteuid () == 0)
-    return "/run/vmbackup";
-  e = getenv ("XDG_RUNTIME_DIR");
-  if (e && *e)
-    snprintf (buf, len, "%s/vmbackup", e);
-  else
-    snprintf (buf, len, "/tmp/vmbackup-%u", (unsigned) geteuid ());
-  return buf;
-}
-
 int
 mount_run_dir (const char *dir, char *out, size_t len)
 {
@@ -89,62 +70,12 @@ mount_run_dir (const char *dir, char *out, size_t len)
   for (const char *c = dir; *c; c++)
     h = (h ^ (unsigned char) *c) * 0x100000001b3ULL;
   if ((size_t) snprintf (out, len, "%s/mount-%016" PRIx64,
-                         run_base (buf, sizeof buf), h)
+                         run_dir_base (buf, sizeof buf), h)
       >= len) {
     set_error (ENAMETOOLONG, "run directory");
     return -1;
   }
   return 0;
-}
-
-/* The keeper's pid from the run directory, 0 if none is recorded. */
-static pid_t
-keeper_pid (const char *rundir)
-{
-  char path[PATH_MAX];
-  long pid = 0;
-  FILE *f;
-
-  snprintf (path, sizeof path, "%s/keeper.pid", rundir);
-  f = fopen (path, "r");
-  if (f == NULL)
-    return 0;
-  if (fscanf (f, "%ld", &pid) != 1)
-    pid = 0;
-  fclose (f);
-  return (pid_t) pid;
-}
-
-/* Whether pid is a live vmbackup (not a recycled pid of another
- * program). */
-static bool
-is_ours (pid_t pid)
-{
-  char path[64], comm[64] = "";
-  FILE *f;
-
-  if (pid <= 0)
-    return false;
-  snprintf (path, sizeof path, "/proc/%d/comm", (int) pid);
-  f = fopen (path, "r");
-  if (f == NULL)
-    return false;
-  if (fgets (comm, sizeof comm, f) == NULL)
-    comm[0] = '\0';
-  fclose (f);
-  if (strncmp (comm, "vmbackup", 8) != 0)
-    return false;
-  /* A zombie has done its work. */
-  char stat[256] = "", *rp;
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  f = fopen (path, "r");
-  if (f == NULL)
-    return false;
-  if (fgets (stat, sizeof stat, f) == NULL)
-    stat[0] = '\0';
-  fclose (f);
-  rp = strrchr (stat, ')');
-  return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
 int
@@ -158,7 +89,7 @@ mount_state (const char *dir, bool *stale)
     return -1;
   if (stat (rundir, &st) == -1)
     return 0;
-  if (is_ours (keeper_pid (rundir)))
+  if (run_dir_pid_is_ours (run_dir_keeper_pid (rundir)))
     return 1;
   *stale = true;
   return 0;
@@ -233,68 +164,6 @@ unmount (const char *dir, bool lazy)
   return -1;
 }
 
-/* SIGKILL every process (but us) whose command line names rundir:
- * nbdkit (its socket), qemu (its overlay and sockets). */
-static void
-kill_holders (const char *rundir)
-{
-  DIR *d = opendir ("/proc");
-  struct dirent *de;
-
-  if (d == NULL)
-    return;
-  while ((de = readdir (d))) {
-    char path[64], buf[8192];
-    pid_t pid = (pid_t) atoi (de->d_name);
-    ssize_t n;
-    int fd;
-
-    if (pid <= 0 || pid == getpid ())
-      continue;
-    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-    fd = open (path, O_RDONLY);
-    if (fd == -1)
-      continue;
-    n = read (fd, buf, sizeof buf - 1);
-    close (fd);
-    if (n <= 0)
-      continue;
-    for (ssize_t i = 0; i < n; i++)
-      if (buf[i] == '\0')
-        buf[i] = ' ';
-    buf[n] = '\0';
-    if (strstr (buf, rundir))
-      kill (pid, SIGKILL);
-  }
-  closedir (d);
-}
-
-static int
-remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) st;
-  (void) ftw;
-  if (flag == FTW_DP)
-    rmdir (path);
-  else
-    unlink (path);
-  return 0;
-}
-
-static void
-remove_tree (const char *path)
-{
-  nftw (path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-sleep_ms (long ms)
-{
-  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-  nanosleep (&ts, NULL);
-}
-
 int
 mount_cleanup (const char *dir)
 {
@@ -303,26 +172,27 @@ mount_cleanup (const char *dir)
 
   if (mount_run_dir (dir, rundir, sizeof rundir) == -1)
     return -1;
-  keeper = keeper_pid (rundir);
-  if (is_ours (keeper)) {
+  keeper = run_dir_keeper_pid (rundir);
+  if (run_dir_pid_is_ours (keeper)) {
     /* The keeper stops by itself once its FUSE mount is gone. */
     if (is_mounted (dir) && unmount (dir, false) == -1 && is_mounted (dir)) {
       set_error (EBUSY, "%s is busy (a process uses files under it)", dir);
       return -1;
     }
     /* restore --path started it: then it is our child to reap. */
-    for (int i = 0; i < KEEPER_STOP_S * 10 && is_ours (keeper); i++) {
+    for (int i = 0; i < KEEPER_STOP_S * 10 && run_dir_pid_is_ours (keeper);
+         i++) {
       if (waitpid (keeper, NULL, WNOHANG) == keeper)
         break;
       sleep_ms (100);
     }
-    if (is_ours (keeper))
+    if (run_dir_pid_is_ours (keeper))
       kill (keeper, SIGKILL);
   }
   if (is_mounted (dir))
     unmount (dir, true);
-  kill_holders (rundir);
-  remove_tree (rundir);
+  run_dir_kill_holders (rundir);
+  run_dir_remove (rundir);
   return 0;
 }
 
@@ -351,53 +221,6 @@ say (int fd, const char *fmt, ...)
   buf[n++] = '\n';
   if (write (fd, buf, n) != n)
     return;
-}
-
-static pid_t
-start_export (const struct export_params *ep, const char *rundir)
-{
-  pid_t parent = getpid (), pid = fork ();
-  char log[PATH_MAX];
-
-  if (pid != 0)
-    return pid;
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid () != parent)
-    _exit (1);
-  snprintf (log, sizeof log, "%s/export.log", rundir);
-  int fd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    dup2 (fd, 1);
-    dup2 (fd, 2);
-  }
-  _exit (export_run (ep) == 0 ? 0 : 1);
-}
-
-static void
-stop_export (pid_t pid)
-{
-  int status;
-
-  if (pid <= 0)
-    return;
-  kill (pid, SIGTERM);
-  waitpid (pid, &status, 0);
-}
-
-/* Wait until the export's socket appears; -1 if the export died. */
-static int
-wait_socket (pid_t pid, const char *sock)
-{
-  int status;
-
-  for (int i = 0; i < EXPORT_START_S * 20; i++) {
-    if (access (sock, F_OK) == 0)
-      return 0;
-    if (waitpid (pid, &status, WNOHANG) == pid)
-      return -1;
-    sleep_ms (50);
-  }
-  return -1;
 }
 
 static void __attribute__ ((noreturn))
@@ -430,8 +253,8 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
   snprintf (tmp, sizeof tmp, "%s/tmp", rundir);
   ep.socket = sock;
   ep.ready = NULL;
-  exp = start_export (&ep, rundir);
-  if (exp == -1 || wait_socket (exp, sock) == -1) {
+  exp = export_child_start (&ep, rundir);
+  if (exp == -1 || export_child_wait (exp, sock) == -1) {
     say (fd, "error the export of the disk did not start (see %s/export.log)",
          rundir);
     goto out;
@@ -466,8 +289,8 @@ out:
   if (fd >= 0)
     close (fd);
   guest_fs_close (g);
-  stop_export (exp);
-  remove_tree (rundir);
+  export_child_stop (exp);
+  run_dir_remove (rundir);
   _exit (rc);
 }
 
@@ -491,7 +314,7 @@ mount_start (const struct mount_params *p)
   snprintf (tmp, sizeof tmp, "%s/tmp", rundir);
   if (mkdir (tmp, 0700) == -1 || pipe2 (fds, O_CLOEXEC) == -1) {
     set_error (errno, "run directory %s", rundir);
-    remove_tree (rundir);
+    run_dir_remove (rundir);
     return -1;
   }
   fflush (stdout);
@@ -499,7 +322,7 @@ mount_start (const struct mount_params *p)
   pid = fork ();
   if (pid == -1) {
     set_error (errno, "fork");
-    remove_tree (rundir);
+    run_dir_remove (rundir);
     return -1;
   }
   if (pid == 0) {

@@ -1,5 +1,7 @@
 /* libvirt connection helpers (see conn.h). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <libvirt/virterror.h>
 
@@ -46,4 +48,31 @@ virt_lookup (virConnectPtr conn, const char *name)
                virGetLastErrorCode () == VIR_ERR_NO_DOMAIN ? "no such VM"
                                                            : virt_error ());
   return dom;
+}
+
+int
+virt_qemu_owner (virConnectPtr conn, uid_t *uid, gid_t *gid)
+{
+  char *caps = virConnectGetCapabilities (conn);
+  const char *dac = caps ? strstr (caps, "<model>dac</model>") : NULL;
+  const char *label = dac ? strstr (dac, "<baselabel") : NULL;
+  const char *end = dac ? strstr (dac, "</secmodel>") : NULL;
+  unsigned long u, g;
+  int n = 0;
+
+  if (label && (end == NULL || label < end))
+    label = strchr (label, '>');
+  else
+    label = NULL;
+  if (label == NULL || sscanf (label, ">+%lu:+%lu<%n", &u, &g, &n) != 2
+      || n == 0) {
+    set_error (0, "the host's capabilities name no user for QEMU%s%s",
+               caps ? "" : ": ", caps ? "" : virt_error ());
+    free (caps);
+    return -1;
+  }
+  free (caps);
+  *uid = (uid_t) u;
+  *gid = (gid_t) g;
+  return 0;
 }

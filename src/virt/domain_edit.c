@@ -19,6 +19,35 @@ remove_node (xmlNode *n)
   }
 }
 
+/* disk becomes a qcow2 overlay on the raw NBD export at sock:
+ *   <driver type='qcow2'/>, and after <source>:
+ *   <backingStore type='network'><format type='raw'/>
+ *     <source protocol='nbd'><host transport='unix' socket='SOCK'/>
+ *     </source><backingStore/></backingStore> */
+static void
+add_nbd_backing (xmlNode *disk, xmlNode *source, const char *sock)
+{
+  xmlNode *driver = xml_child (disk, "driver"), *bs, *src, *host, *fmt;
+
+  if (driver == NULL) {
+    driver = xmlNewNode (NULL, BAD_CAST "driver");
+    xmlAddPrevSibling (source, driver);
+    xmlSetProp (driver, BAD_CAST "name", BAD_CAST "qemu");
+  }
+  xmlSetProp (driver, BAD_CAST "type", BAD_CAST "qcow2");
+  bs = xmlNewNode (NULL, BAD_CAST "backingStore");
+  xmlSetProp (bs, BAD_CAST "type", BAD_CAST "network");
+  xmlAddNextSibling (source, bs);
+  fmt = xmlNewChild (bs, NULL, BAD_CAST "format", NULL);
+  xmlSetProp (fmt, BAD_CAST "type", BAD_CAST "raw");
+  src = xmlNewChild (bs, NULL, BAD_CAST "source", NULL);
+  xmlSetProp (src, BAD_CAST "protocol", BAD_CAST "nbd");
+  host = xmlNewChild (src, NULL, BAD_CAST "host", NULL);
+  xmlSetProp (host, BAD_CAST "transport", BAD_CAST "unix");
+  xmlSetProp (host, BAD_CAST "socket", BAD_CAST sock);
+  xmlNewChild (bs, NULL, BAD_CAST "backingStore", NULL);
+}
+
 static int
 move_disk (xmlNode *disk, const struct domain_rewrite *rw)
 {
@@ -38,6 +67,8 @@ move_disk (xmlNode *disk, const struct domain_rewrite *rw)
     xmlSetProp (source, BAD_CAST "file", BAD_CAST rw->disks[i].path);
     /* The backing chain was read merged: the restored image has none. */
     remove_node (xml_child (disk, "backingStore"));
+    if (rw->disks[i].nbd_socket)
+      add_nbd_backing (disk, source, rw->disks[i].nbd_socket);
     break;
   }
   xmlFree (dev);

@@ -10,6 +10,9 @@
 struct disk_move {
   const char *target; /* "vda" */
   const char *path;   /* its new file */
+  /* An instant restore's overlay: path is a qcow2 image whose backing
+   * is the raw NBD export at this unix socket, or NULL. */
+  const char *nbd_socket;
 };
 
 struct domain_rewrite {

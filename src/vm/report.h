@@ -22,6 +22,8 @@ struct vm_restore_result {
   const char *vm;     /* the restored VM's name */
   size_t ndisks;
   bool config_only; /* the disks are blank */
+  bool instant;     /* runs from the backup, copying in the background */
+  bool resumed;     /* an instant restore that had stopped, resumed */
   double seconds;
 };
 

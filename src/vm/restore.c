@@ -50,11 +50,29 @@ undo (struct vm_restore *r)
     unlink (r->plan.nvram);
   for (size_t i = 0; i < r->boot_created.len; i++)
     unlink (r->boot_created.ptr[i]);
+  if (r->o->instant)
+    restore_instant_undo (r);
   if (r->dom && !r->existing) {
+    if (virDomainIsActive (r->dom) == 1)
+      virDomainDestroy (r->dom);
     virDomainUndefineFlags (r->dom,
                             VIR_DOMAIN_UNDEFINE_NVRAM
                               | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
   }
+}
+
+/* Internal snapshots live inside the images the copy will become:
+ * an instant restore's overlays have none to name. */
+static void
+instant_snapshots_note (struct vm_restore *r)
+{
+  for (size_t i = 0; i < r->m->files.len; i++)
+    if (strncmp (r->m->files.ptr[i].role, "snapshot", 8) == 0) {
+      vm_report_message (r->o->report, VM_REPORT_WARNING,
+                         "the backup's snapshots are not restored by "
+                         "--instant (restore in full to keep them)");
+      return;
+    }
 }
 
 /* Stage 2: the existing VM goes, with its metadata and disks. */
@@ -125,6 +143,9 @@ put_in_place (struct vm_restore *r)
       continue; /* the domain XML names it already */
     if (!r->plan.disks[i].keep_source) {
       moves[rw.ndisks].target = r->plan.disks[i].md->name;
+      if (r->o->instant)
+        moves[rw.ndisks].nbd_socket
+          = restore_instant_socket (r, r->plan.disks[i].md->name);
       moves[rw.ndisks++].path = r->plan.disks[i].path;
     }
     if (rename (r->plan.disks[i].staged, r->plan.disks[i].path) == -1) {
@@ -234,6 +255,12 @@ run (struct vm_restore *r)
    * will find it. */
   volumes_resolve (r->conn, &r->info, true);
   r->name = r->o->as ? r->o->as : r->info.name;
+  if (r->o->instant) {
+    if (restore_instant_resume (r, &r->instant_resumed) == -1)
+      return -1;
+    if (r->instant_resumed)
+      return 0;
+  }
   if (check_existing (r) == -1)
     return -1;
   {
@@ -259,7 +286,8 @@ run (struct vm_restore *r)
           "report an unclean shutdown",
           r->m->consistency);
   }
-  if (restore_write_disks (r) == -1)
+  if ((r->o->instant ? restore_instant_stage (r) : restore_write_disks (r))
+      == -1)
     return -1;
   if (r->existing && remove_existing (r) == -1)
     return -1;
@@ -268,12 +296,23 @@ run (struct vm_restore *r)
   if (restore_boot_files (r->repo, r->plan.boot, r->plan.nboot, r->o->events,
                           &r->boot_created)
         == -1
-      || put_in_place (r) == -1 || restore_tpm (r) == -1
-      || restore_snapshots (r) == -1)
+      || put_in_place (r) == -1 || restore_tpm (r) == -1)
     return -1;
-  if ((r->o->start || r->was_running) && virDomainCreate (r->dom) == -1) {
+  if (r->o->instant)
+    instant_snapshots_note (r);
+  else if (restore_snapshots (r) == -1)
+    return -1;
+  if ((r->o->start || r->was_running || r->o->instant)
+      && virDomainCreate (r->dom) == -1) {
     set_error (0, "start VM %s: %s", r->name, virt_error ());
     return -1;
+  }
+  if (r->o->instant) {
+    if (restore_instant_go (r) == -1)
+      return -1;
+    emit (r, EV_INSTANT_RUNNING,
+          "VM %s runs from backup %s; %zu disk%s copied in the background",
+          r->name, r->m->id, r->nidisks, r->nidisks == 1 ? " is" : "s are");
   }
   return 0;
 }
@@ -282,7 +321,7 @@ int
 restore_vm (struct repo *repo, const struct manifest *m,
             const struct restore_vm_opts *o)
 {
-  struct vm_restore r = { .repo = repo, .m = m, .o = o };
+  struct vm_restore r = { .repo = repo, .m = m, .o = o, .instant_go = -1 };
   double t0 = now_monotonic ();
   int ret;
 
@@ -303,6 +342,8 @@ restore_vm (struct repo *repo, const struct manifest *m,
       .vm = r.name,
       .ndisks = r.plan.ndisks,
       .config_only = o->config_only,
+      .instant = o->instant != NULL,
+      .resumed = r.instant_resumed,
       .seconds = now_monotonic () - t0,
     };
     if (o->report && o->report->ops && o->report->ops->restored)
@@ -316,6 +357,7 @@ restore_vm (struct repo *repo, const struct manifest *m,
     set_error (0, "%s", saved);
   }
   restore_plan_release (&r.plan);
+  restore_instant_release (&r);
   for (size_t i = 0; i < r.boot_created.len; i++)
     free (r.boot_created.ptr[i]);
   path_vector_reset (&r.boot_created);

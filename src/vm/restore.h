@@ -7,6 +7,7 @@
 #include "common/events.h"
 #include "repo/manifest.h"
 #include "repo/repo.h"
+#include "instant.h"
 #include "report.h"
 
 struct restore_vm_opts {
@@ -18,6 +19,9 @@ struct restore_vm_opts {
   bool start;
   struct event_log *events;
   const struct vm_report *report;
+  /* Run the VM at once from the backup, copying its disks in the
+   * background (instant.h), or NULL for a full restore. */
+  const struct instant_opts *instant;
 };
 
 /* 0 after report->restored, or -1 with the error set (and nothing

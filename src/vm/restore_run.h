@@ -13,6 +13,7 @@
 #include "virt/domain_xml.h"
 #include "restore.h"
 #include "restore_boot.h"
+#include "instant.h"
 #include "restore_plan.h"
 
 struct vm_restore {
@@ -30,6 +31,12 @@ struct vm_restore {
   bool was_running;         /* it ran: the restored VM runs too */
   virDomainPtr dom;         /* the VM we defined */
   path_vector boot_created; /* boot files we put back */
+  /* --instant (restore_instant.c) */
+  char instant_rundir[4096]; /* "" until known */
+  int instant_go;            /* the keeper's go pipe, or -1 */
+  bool instant_resumed;
+  struct instant_disk *idisks;
+  size_t nidisks;
 };
 
 /* The largest domain or snapshot XML a backup may hold. */
@@ -55,5 +62,19 @@ int restore_write_devices (struct vm_restore *r);
 /* After the VM is defined: its TPM state and snapshot metadata. */
 int restore_tpm (struct vm_restore *r);
 int restore_snapshots (struct vm_restore *r);
+
+/* restore_instant.c, for --instant.  Before anything else: a VM of
+ * the restored name whose instant restore stopped is resumed (*resumed;
+ * 0 or -1, the restore is over either way).  Stage 1: the keeper serves
+ * the disks and each gets its overlay (staged); the socket a disk's
+ * overlay reads; once the VM runs, the keeper is told to copy; undo and
+ * release. */
+int restore_instant_resume (struct vm_restore *r, bool *resumed);
+int restore_instant_stage (struct vm_restore *r);
+const char *restore_instant_socket (const struct vm_restore *r,
+                                    const char *target);
+int restore_instant_go (struct vm_restore *r);
+void restore_instant_undo (struct vm_restore *r);
+void restore_instant_release (struct vm_restore *r);
 
 #endif

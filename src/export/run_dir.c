@@ -1,0 +1,189 @@
+/* Run directories of background processes (a mount's or an instant
+ * restore's keeper) and the exports they run as children (see
+ * run_dir.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run_dir.h"
+
+const char *
+run_dir_base (char *buf, size_t len)
+{
+  const char *e = getenv ("VMBACKUP_RUN_DIR");
+
+  if (e && *e)
+    return e;
+  if (geteuid () == 0)
+    return "/run/vmbackup";
+  e = getenv ("XDG_RUNTIME_DIR");
+  if (e && *e)
+    snprintf (buf, len, "%s/vmbackup", e);
+  else
+    snprintf (buf, len, "/tmp/vmbackup-%u", (unsigned) geteuid ());
+  return buf;
+}
+
+pid_t
+run_dir_keeper_pid (const char *rundir)
+{
+  char path[PATH_MAX];
+  long pid = 0;
+  FILE *f;
+
+  snprintf (path, sizeof path, "%s/keeper.pid", rundir);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return 0;
+  if (fscanf (f, "%ld", &pid) != 1)
+    pid = 0;
+  fclose (f);
+  return (pid_t) pid;
+}
+
+bool
+run_dir_pid_is_ours (pid_t pid)
+{
+  char path[64], comm[64] = "";
+  FILE *f;
+
+  if (pid <= 0)
+    return false;
+  snprintf (path, sizeof path, "/proc/%d/comm", (int) pid);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return false;
+  if (fgets (comm, sizeof comm, f) == NULL)
+    comm[0] = '\0';
+  fclose (f);
+  if (strncmp (comm, "vmbackup", 8) != 0)
+    return false;
+  /* A zombie has done its work. */
+  char stat[256] = "", *rp;
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return false;
+  if (fgets (stat, sizeof stat, f) == NULL)
+    stat[0] = '\0';
+  fclose (f);
+  rp = strrchr (stat, ')');
+  return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+void
+run_dir_kill_holders (const char *rundir)
+{
+  DIR *d = opendir ("/proc");
+  struct dirent *de;
+
+  if (d == NULL)
+    return;
+  while ((de = readdir (d))) {
+    char path[64], buf[8192];
+    pid_t pid = (pid_t) atoi (de->d_name);
+    ssize_t n;
+    int fd;
+
+    if (pid <= 0 || pid == getpid ())
+      continue;
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+    fd = open (path, O_RDONLY);
+    if (fd == -1)
+      continue;
+    n = read (fd, buf, sizeof buf - 1);
+    close (fd);
+    if (n <= 0)
+      continue;
+    for (ssize_t i = 0; i < n; i++)
+      if (buf[i] == '\0')
+        buf[i] = ' ';
+    buf[n] = '\0';
+    if (strstr (buf, rundir))
+      kill (pid, SIGKILL);
+  }
+  closedir (d);
+}
+
+static int
+remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st;
+  (void) ftw;
+  if (flag == FTW_DP)
+    rmdir (path);
+  else
+    unlink (path);
+  return 0;
+}
+
+void
+run_dir_remove (const char *path)
+{
+  nftw (path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+sleep_ms (long ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+  nanosleep (&ts, NULL);
+}
+
+pid_t
+export_child_start (const struct export_params *ep, const char *rundir)
+{
+  pid_t parent = getpid (), pid = fork ();
+  char log[PATH_MAX];
+
+  if (pid != 0)
+    return pid;
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid () != parent)
+    _exit (1);
+  snprintf (log, sizeof log, "%s/export.log", rundir);
+  int fd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    dup2 (fd, 1);
+    dup2 (fd, 2);
+  }
+  _exit (export_run (ep) == 0 ? 0 : 1);
+}
+
+void
+export_child_stop (pid_t pid)
+{
+  int status;
+
+  if (pid <= 0)
+    return;
+  kill (pid, SIGTERM);
+  waitpid (pid, &status, 0);
+}
+
+int
+export_child_wait (pid_t pid, const char *sock)
+{
+  int status;
+
+  for (int i = 0; i < EXPORT_START_S * 20; i++) {
+    if (access (sock, F_OK) == 0)
+      return 0;
+    if (waitpid (pid, &status, WNOHANG) == pid)
+      return -1;
+    sleep_ms (50);
+  }
+  return -1;
+}

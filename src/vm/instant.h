@@ -1,0 +1,84 @@
+/* Instant recovery: a VM restored to run at once on local qcow2
+ * overlays whose backing is its backup, served over NBD, while QEMU
+ * copies the backup into the overlays (a block pull per disk); once
+ * every pull is done the overlays stand alone and the export stops.
+ *
+ * A background process, the keeper, runs the exports (one nbdkit per
+ * disk, their sockets in the run directory RUN/instant-NAME, RUN as
+ * run_dir_base says), starts and restarts the pulls, and writes the
+ * progress file.  What the guest writes goes to the overlays only, so a
+ * kill of anything (the command, the keeper, an nbdkit, libvirtd) loses
+ * nothing: rerunning the same restore finds the VM still backed by the
+ * sockets, starts a new keeper on them (QEMU's NBD client reconnects)
+ * and the pulls go on from what is already copied. */
+#ifndef VMB_VM_INSTANT_H
+#define VMB_VM_INSTANT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/events.h"
+
+/* What the restore needs beyond a full restore's options. */
+struct instant_opts {
+  const char *plugin; /* export_plugin_path () */
+  const char *repo;   /* the repository as nbdkit opens it */
+  /* A fresh pipe holding the key for one nbdkit, -1 for a repository
+   * in the clear; *failed on error (already reported). */
+  int (*key_pipe) (void *opaque, bool *failed);
+  void *opaque;
+  int bandwidth_mib; /* the copy's limit per disk in MiB/s, 0: none */
+};
+
+struct instant_disk {
+  char target[32]; /* "vda" */
+  char socket[4096];
+  int key_fd;
+};
+
+struct instant_keeper_params {
+  const char *vm, *backup, *uri;
+  const struct instant_opts *io;
+  struct event_log *events;
+  struct instant_disk *disks;
+  size_t ndisks;
+  const char *rundir;
+  uid_t qemu_uid; /* the sockets' owner: QEMU connects to them */
+  gid_t qemu_gid;
+};
+
+/* RUN/instant-NAME for the VM called name.  0, or -1 with the error. */
+int instant_run_dir (const char *name, char *out, size_t len);
+
+/* Start the keeper: once every export serves, 0 with *go_fd the pipe
+ * on which to write "go" once the VM is defined and started (or close:
+ * the keeper then looks for the VM itself).  -1 with the error set and
+ * nothing left running. */
+int instant_keeper_start (const struct instant_keeper_params *p, int *go_fd);
+
+/* Whether a keeper runs for this run directory. */
+bool instant_keeper_running (const char *rundir);
+
+/* Stop the keeper of rundir (SIGTERM, then SIGKILL), and anything that
+ * still holds the directory; the directory stays (the VM names it). */
+void instant_keeper_stop (const char *rundir);
+
+/* One line of --instant-status per instant restore in progress, to fn:
+ * the VM, the backup, whether its keeper runs, and per disk the bytes
+ * copied of the total as the keeper last wrote them. */
+struct instant_status_disk {
+  char target[32];
+  unsigned long long copied, total;
+};
+struct instant_status {
+  char vm[256], backup[256];
+  bool running; /* the keeper runs */
+  struct instant_status_disk disks[16];
+  size_t ndisks;
+};
+int instant_status_list (void (*fn) (void *opaque,
+                                     const struct instant_status *s),
+                         void *opaque);
+
+#endif

@@ -1,0 +1,325 @@
+/* restore --instant, the stages that differ from a full restore (see
+ * instant.h and restore.c): instead of writing each disk, a qcow2
+ * overlay backed by the backup's export; after the VM starts, the
+ * keeper is told to copy; and a VM whose instant restore stopped is
+ * resumed rather than refused. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "common/error.h"
+#include "export/run_dir.h"
+#include "virt/conn.h"
+#include "instant.h"
+#include "restore_run.h"
+
+static int
+make_dirs (const char *rundir)
+{
+  char parent[4096];
+  char *slash;
+
+  snprintf (parent, sizeof parent, "%s", rundir);
+  slash = strrchr (parent, '/');
+  if (slash)
+    *slash = '\0';
+  /* QEMU (another user) must reach the sockets: o+x on the way. */
+  if ((mkdir (parent, 0711) == -1 && errno != EEXIST)
+      || (mkdir (rundir, 0711) == -1 && errno != EEXIST)
+      || chmod (rundir, 0711) == -1) {
+    set_error (errno, "run directory %s", rundir);
+    return -1;
+  }
+  return 0;
+}
+
+/* The disks to serve: targets of the plan (or, resuming, those the VM
+ * still reads through a socket), each with its socket and key pipe. */
+static int
+add_disk (struct vm_restore *r, const char *target)
+{
+  const struct instant_opts *io = r->o->instant;
+  struct instant_disk *d;
+  bool failed = false;
+
+  d = realloc (r->idisks, (r->nidisks + 1) * sizeof *d);
+  if (d == NULL) {
+    set_error (ENOMEM, "instant restore");
+    return -1;
+  }
+  r->idisks = d;
+  d = &r->idisks[r->nidisks];
+  memset (d, 0, sizeof *d);
+  d->key_fd = -1;
+  if ((size_t) snprintf (d->target, sizeof d->target, "%s", target)
+        >= sizeof d->target
+      || (size_t) snprintf (d->socket, sizeof d->socket, "%s/%s.sock",
+                            r->instant_rundir, target)
+        >= sizeof ((struct sockaddr_un *) 0)->sun_path) {
+    set_error (ENAMETOOLONG, "disk %s: socket path", target);
+    return -1;
+  }
+  r->nidisks++;
+  if (io->key_pipe) {
+    d->key_fd = io->key_pipe (io->opaque, &failed);
+    if (failed) {
+      set_error (0, "the repository's key");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int
+start_keeper (struct vm_restore *r)
+{
+  struct instant_keeper_params kp = {
+    .vm = r->name,
+    .backup = r->m->id,
+    .uri = r->o->uri,
+    .io = r->o->instant,
+    .events = r->o->events,
+    .disks = r->idisks,
+    .ndisks = r->nidisks,
+    .rundir = r->instant_rundir,
+  };
+
+  if (virt_qemu_owner (r->conn, &kp.qemu_uid, &kp.qemu_gid) == -1
+      || make_dirs (r->instant_rundir) == -1)
+    return -1;
+  return instant_keeper_start (&kp, &r->instant_go);
+}
+
+int
+restore_instant_stage (struct vm_restore *r)
+{
+  if (instant_run_dir (r->name, r->instant_rundir, sizeof r->instant_rundir)
+      == -1)
+    return -1;
+  for (size_t i = 0; i < r->plan.ndisks; i++) {
+    const struct planned_disk *pd = &r->plan.disks[i];
+    const struct vm_disk *d = NULL;
+
+    for (size_t j = 0; j < r->info.disks.len; j++)
+      if (strcmp (r->info.disks.ptr[j].target, pd->md->name) == 0)
+        d = &r->info.disks.ptr[j];
+    if (pd->in_place || pd->keep_source || (d && d->luks_secret)) {
+      set_error (0,
+                 "disk %s is %s: --instant runs a VM on image files; "
+                 "restore this one in full",
+                 pd->md->name,
+                 pd->in_place        ? "a block device"
+                   : pd->keep_source ? "a storage pool volume"
+                                     : "LUKS-encrypted");
+      return -1;
+    }
+  }
+  if (instant_keeper_running (r->instant_rundir)) {
+    if (!r->o->replace) {
+      set_error (0,
+                 "an instant restore of VM %s is running (see 'vmbackup "
+                 "restore --instant-status')",
+                 r->name);
+      return -1;
+    }
+    instant_keeper_stop (r->instant_rundir);
+  }
+  run_dir_remove (r->instant_rundir);
+  for (size_t i = 0; i < r->plan.ndisks; i++)
+    if (add_disk (r, r->plan.disks[i].md->name) == -1)
+      return -1;
+  if (start_keeper (r) == -1)
+    return -1;
+  for (size_t i = 0; i < r->plan.ndisks; i++) {
+    struct planned_disk *pd = &r->plan.disks[i];
+    char backing[4200], size[32];
+    char *argv[] = { "qemu-img", "create", "-q",  "-f", "qcow2",
+                     "-u",       "-F",     "raw", "-b", backing,
+                     pd->staged, size,     NULL };
+
+    snprintf (backing, sizeof backing, "nbd+unix:///?socket=%s",
+              r->idisks[i].socket);
+    snprintf (size, sizeof size, "%" PRIu64, pd->md->size);
+    if (restore_run_quiet (argv) == -1) {
+      set_error (0, "disk %s: qemu-img could not create its overlay %s",
+                 pd->md->name, pd->staged);
+      return -1;
+    }
+    pd->written = true;
+  }
+  return 0;
+}
+
+const char *
+restore_instant_socket (const struct vm_restore *r, const char *target)
+{
+  for (size_t i = 0; i < r->nidisks; i++)
+    if (strcmp (r->idisks[i].target, target) == 0)
+      return r->idisks[i].socket;
+  return NULL;
+}
+
+int
+restore_instant_go (struct vm_restore *r)
+{
+  if (write (r->instant_go, "go\n", 3) != 3) {
+    set_error (errno, "the instant restore's background process died");
+    return -1;
+  }
+  close (r->instant_go);
+  r->instant_go = -1;
+  return 0;
+}
+
+void
+restore_instant_undo (struct vm_restore *r)
+{
+  if (r->instant_go >= 0) {
+    close (r->instant_go); /* the keeper stops its exports and exits */
+    r->instant_go = -1;
+  }
+  if (r->instant_rundir[0]) {
+    instant_keeper_stop (r->instant_rundir);
+    run_dir_remove (r->instant_rundir);
+  }
+}
+
+void
+restore_instant_release (struct vm_restore *r)
+{
+  for (size_t i = 0; i < r->nidisks; i++)
+    if (r->idisks[i].key_fd >= 0)
+      close (r->idisks[i].key_fd);
+  free (r->idisks);
+  r->idisks = NULL;
+  r->nidisks = 0;
+  if (r->instant_go >= 0)
+    close (r->instant_go);
+  r->instant_go = -1;
+}
+
+/* ---- resuming ---- */
+
+/* How long QEMU has to connect again to a resumed export: its NBD
+ * client retries with a backoff of up to 16 s. */
+#define RECONNECT_S 60
+
+/* Whether something is connected to the unix socket at path: an
+ * accepted connection shows in /proc/net/unix with the listener's path
+ * and state 03 (connected). */
+static bool
+socket_has_peer (const char *path)
+{
+  FILE *f = fopen ("/proc/net/unix", "r");
+  char line[4608];
+  bool found = false;
+
+  while (f && !found && fgets (line, sizeof line, f)) {
+    char *p = strrchr (line, ' ');
+    unsigned st;
+
+    line[strcspn (line, "\n")] = '\0';
+    if (p && strcmp (p + 1, path) == 0
+        && sscanf (line, "%*s %*s %*s %*s %*s %x", &st) == 1 && st == 3)
+      found = true;
+  }
+  if (f)
+    fclose (f);
+  return found;
+}
+
+/* Until QEMU reads every disk again, the guest gets I/O errors: the
+ * resume is done when it does. */
+static int
+wait_reconnected (struct vm_restore *r)
+{
+  for (int i = 0; i < RECONNECT_S * 10; i++) {
+    size_t n = 0;
+    for (size_t j = 0; j < r->nidisks; j++)
+      n += socket_has_peer (r->idisks[j].socket);
+    if (n == r->nidisks)
+      return 0;
+    sleep_ms (100);
+  }
+  set_error (0, "QEMU did not connect to the export again within %d s",
+             RECONNECT_S);
+  return -1;
+}
+
+/* The VM's XML, live if it runs. */
+static char *
+current_xml (virDomainPtr dom)
+{
+  return virDomainGetXMLDesc (dom, 0);
+}
+
+int
+restore_instant_resume (struct vm_restore *r, bool *resumed)
+{
+  virDomainPtr dom;
+  char *xml;
+  int active;
+
+  *resumed = false;
+  if (instant_run_dir (r->name, r->instant_rundir, sizeof r->instant_rundir)
+      == -1)
+    return -1;
+  virResetLastError ();
+  dom = virDomainLookupByName (r->conn, r->name);
+  if (dom == NULL)
+    return 0;
+  xml = current_xml (dom);
+  if (xml == NULL || strstr (xml, r->instant_rundir) == NULL
+      || r->o->replace) {
+    free (xml);
+    virDomainFree (dom);
+    r->instant_rundir[0] = '\0';
+    return 0; /* not an instant restore of ours: the usual checks */
+  }
+  *resumed = true;
+  if (instant_keeper_running (r->instant_rundir)) {
+    free (xml);
+    virDomainFree (dom);
+    set_error (0,
+               "an instant restore of VM %s is running (see 'vmbackup "
+               "restore --instant-status')",
+               r->name);
+    return -1;
+  }
+  for (size_t i = 0; i < r->m->disks.len; i++) {
+    const char *t = r->m->disks.ptr[i].name;
+    char sock[4200];
+
+    snprintf (sock, sizeof sock, "%s/%s.sock", r->instant_rundir, t);
+    if (strchr (t, '@') == NULL && strstr (xml, sock)
+        && add_disk (r, t) == -1) {
+      free (xml);
+      virDomainFree (dom);
+      return -1;
+    }
+  }
+  free (xml);
+  /* The VM is the user's now, whatever happens: never undone. */
+  active = virDomainIsActive (dom);
+  if (start_keeper (r) == 0 && active == 0 && virDomainCreate (dom) == -1)
+    set_error (0, "start VM %s: %s", r->name, virt_error ());
+  else if (r->instant_go >= 0 && restore_instant_go (r) == 0
+           && wait_reconnected (r) == 0) {
+    emit (r, EV_INSTANT_RESUMED,
+          "instant restore of VM %s from %s resumed: %zu disk%s still "
+          "to copy",
+          r->name, r->m->id, r->nidisks, r->nidisks == 1 ? "" : "s");
+    virDomainFree (dom);
+    return 0;
+  }
+  virDomainFree (dom);
+  return -1;
+}

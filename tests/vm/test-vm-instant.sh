@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# restore --instant: the VM runs at once from its (encrypted) backup,
+# served over NBD, on local qcow2 overlays; its disks are copied in the
+# background (a block pull) and then the export stops.
+#
+#   - the guest reads its backed-up data through the export and what it
+#     writes meanwhile stays; --instant-status shows the copy; once it is
+#     done the VM's definition has no backing, no nbdkit is left, the run
+#     directory is gone, and event 6202 says so;
+#   - the keeper killed (-9) mid-copy, or its nbdkit: the VM keeps
+#     running and keeps its writes, status says "stopped", and running
+#     the same restore again resumes (6203) and finishes the copy;
+#   - bad input: over an existing VM without --replace, options that do
+#     not go with --instant, an image backup: one line, nothing made;
+#     --replace over the original works.
+source "$(dirname "$0")/../functions.sh"
+source "$(dirname "$0")/functions-vm.sh"
+vm_test_begin
+# Run directories (and the NBD sockets) where QEMU can reach them.
+export VMBACKUP_RUN_DIR=$scratch/run
+run_base=$VMBACKUP_RUN_DIR
+
+instant_vms () { vsh list --all --name | grep -E '^i1(-i[ab])?$' || true; }
+cleanup_fn 'for v in $(instant_vms); do destroy_guest "$v"; done'
+nbdkits () { pgrep -af "^nbdkit .*$run_base/instant-" || true; }
+
+define_guest i1
+start_guest i1
+wait_agent i1
+guest_exec i1 'echo backed-up > /data/f && dd if=/dev/urandom of=/data/big bs=1048576 count=24 2>/dev/null && sync' \
+  || fail "write test data in i1"
+sum=$(guest_exec i1 'md5sum < /data/big') || fail "md5sum in i1"
+vmb backup i1 >/dev/null
+id=$(last_id i1)
+vsh destroy i1 >/dev/null
+
+# status: the instant restores in progress, each a block of lines
+status () { vmb restore --instant-status; }
+wait_copied ()
+{
+  for _ in $(seq 600); do
+    ! status | grep -q "^VM $1 " && return 0
+    sleep 0.5
+  done
+  fail "$1: the copy did not finish: $(status)
+$(vmb events | tail -4)
+$(tail -5 "$run_base/instant-$1/export.log" 2>/dev/null)"
+}
+guest_has ()
+{
+  [ "$(guest_exec "$1" 'cat /data/f')" = backed-up ] || fail "$1: /data/f"
+  [ "$(guest_exec "$1" 'md5sum < /data/big')" = "$sum" ] || fail "$1: /data/big differs"
+}
+no_backing ()
+{
+  ! vsh dumpxml "$1" | grep -q "protocol='nbd'" || fail "$1: still backed by the export (live)"
+  ! vsh dumpxml --inactive "$1" | grep -q "protocol='nbd'" \
+    || fail "$1: still backed by the export (definition)"
+  [ ! -e "$run_base/instant-$1" ] || fail "$1: run directory left: $(ls "$run_base/instant-$1")"
+  [ -z "$(nbdkits)" ] || fail "$1: nbdkit left: $(nbdkits)"
+}
+
+# --- bad input: one line, nothing made
+expect_fail 1 "VM i1 exists" vmb restore "$id" --instant
+expect_fail 2 "--instant restores a whole VM" vmb restore "$id" --instant --to x.img
+expect_fail 2 "--bandwidth goes with --instant" vmb restore "$id" --as x --bandwidth 5
+expect_fail 1 "no backup named nosuch" vmb restore nosuch --instant
+truncate -s 1M img.raw
+vmb backup --image img=img.raw >/dev/null
+expect_fail 2 "is a disk image" vmb restore img --instant
+[ -z "$(ls -A "$run_base" 2>/dev/null | grep instant)" ] || fail "bad input left a run directory"
+
+# --- a good one, beside the original
+vmb restore "$id" --instant --as i1-ia > ia.out || fail "instant restore: $(cat ia.out)"
+grep -q "^VM i1-ia runs from backup $id in [0-9.]* s: 1 disk is copied in the background" ia.out \
+  || fail "instant restore said: $(cat ia.out)"
+_vm_start_time[i1-ia]=$(date +%s.%N)
+wait_agent i1-ia
+echo "instant restore: agent answered ${vm_ping_seconds} s after the command returned"
+guest_exec i1-ia 'echo written-meanwhile > /data/new && sync' || fail "write in i1-ia"
+guest_has i1-ia
+wait_copied i1-ia
+no_backing i1-ia
+guest_has i1-ia
+[ "$(guest_exec i1-ia 'cat /data/new')" = written-meanwhile ] || fail "i1-ia lost its write"
+vmb events | grep -qE "info +6202 +i1-ia" || fail "no event 6202: $(vmb events | tail -5)"
+vsh destroy i1-ia >/dev/null
+# Stands alone: the definition boots without the repository.
+start_guest i1-ia
+wait_agent i1-ia
+guest_has i1-ia
+destroy_guest i1-ia
+
+# --- killed mid-copy: the keeper, then an nbdkit; each time the same
+# command resumes.  --bandwidth 1 keeps the copy going long enough.
+vmb restore "$id" --instant --as i1-ib --bandwidth 1 > ib.out || fail "instant: $(cat ib.out)"
+wait_agent i1-ib
+guest_exec i1-ib 'echo before-kill > /data/w && sync' || fail "write in i1-ib"
+for _ in $(seq 100); do status | grep -qE "^  vda: [0-9]+%" && break; sleep 0.2; done
+status | grep -q "^VM i1-ib from $id: copying" || fail "status: $(status)"
+keeper=$(head -1 "$run_base/instant-i1-ib/keeper.pid")
+kill -9 "$keeper"
+for _ in $(seq 100); do [ -z "$(nbdkits)" ] && break; sleep 0.1; done
+[ -z "$(nbdkits)" ] || fail "nbdkit outlived its keeper: $(nbdkits)"
+status | grep -q "^VM i1-ib from $id: stopped: run the same" || fail "status after kill: $(status)"
+[ "$(vsh domstate i1-ib)" = running ] || fail "i1-ib stopped with its keeper"
+vmb restore "$id" --instant --as i1-ib --bandwidth 1 > resume.out \
+  || fail "resume: $(cat resume.out)"
+grep -q "^resumed the instant restore of $id as VM i1-ib" resume.out \
+  || fail "resume said: $(cat resume.out)"
+vmb events | grep -qE "warning +6203 +i1-ib" || fail "no event 6203"
+guest_has i1-ib
+# Now its nbdkit: the keeper notices, stops, says so (6204).
+for _ in $(seq 100); do [ -n "$(nbdkits)" ] && break; sleep 0.1; done
+pkill -9 -f "^nbdkit .*$run_base/instant-i1-ib/"
+for _ in $(seq 100); do status | grep -q "i1-ib.*stopped" && break; sleep 0.2; done
+status | grep -q "^VM i1-ib from $id: stopped" || fail "status after nbdkit kill: $(status)"
+vmb events | grep -qE "error +6204 +i1-ib" || fail "no event 6204"
+vmb restore "$id" --instant --as i1-ib > resume2.out || fail "resume 2: $(cat resume2.out)"
+wait_copied i1-ib
+no_backing i1-ib
+guest_has i1-ib
+[ "$(guest_exec i1-ib 'cat /data/w')" = before-kill ] || fail "i1-ib lost its write"
+destroy_guest i1-ib
+
+# --- --replace over the original (shut off)
+vmb restore "$id" --instant --replace > rep.out || fail "replace: $(cat rep.out)"
+wait_agent i1
+guest_has i1
+wait_copied i1
+no_backing i1
+echo OK

@@ -427,7 +427,9 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
     fprintf (f, "%d\n%s\n", (int) getpid (), p->dir);
     fclose (f);
   }
-  snprintf (sock, sizeof sock, "%s/nbd.sock", rundir);
+  /* Named for this keeper: the export of a killed one, still stopping
+   * in the same run directory, removes its socket, never ours. */
+  snprintf (sock, sizeof sock, "%s/nbd-%d.sock", rundir, (int) getpid ());
   snprintf (tmp, sizeof tmp, "%s/tmp", rundir);
   ep.socket = sock;
   ep.ready = NULL;

@@ -230,6 +230,7 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
   struct export_params ep = p->export;
   struct guest_fs *g = NULL;
   pid_t exp = -1;
+  bool mounted = false;
   int null, rc = 1;
   FILE *f;
 
@@ -249,7 +250,9 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
     fprintf (f, "%d\n%s\n", (int) getpid (), p->dir);
     fclose (f);
   }
-  snprintf (sock, sizeof sock, "%s/nbd.sock", rundir);
+  /* Named for this keeper: the export of a killed one, still stopping
+   * in the same run directory, removes its socket, never ours. */
+  snprintf (sock, sizeof sock, "%s/nbd-%d.sock", rundir, (int) getpid ());
   snprintf (tmp, sizeof tmp, "%s/tmp", rundir);
   ep.socket = sock;
   ep.ready = NULL;
@@ -278,17 +281,31 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
     say (fd, "error %s", get_error ());
     goto out;
   }
+  mounted = true;
+  /* A mount that outlives the command stops dying with it before it
+   * says "ready": after, the command may exit at once, and a keeper
+   * not yet past the prctl would be killed with it, leaving a dead
+   * FUSE mount behind a successful 'vmbackup mount'.  A command
+   * killed before the prctl is seen here. */
+  if (!p->die_with_caller) {
+    prctl (PR_SET_PDEATHSIG, 0);
+    if (getppid () != parent)
+      goto out;
+  }
   say (fd, "ready");
   close (fd);
   fd = -1;
-  if (!p->die_with_caller)
-    prctl (PR_SET_PDEATHSIG, 0);
   rc = guest_fs_serve (g) == 0 ? 0 : 1;
+  /* Served until it was unmounted, unless serving failed. */
+  mounted = rc != 0;
 
 out:
   if (fd >= 0)
     close (fd);
   guest_fs_close (g);
+  /* A FUSE mount not served any more is dead: not left behind. */
+  if (mounted && is_mounted (p->dir))
+    unmount (p->dir, true);
   export_child_stop (exp);
   run_dir_remove (rundir);
   _exit (rc);

@@ -51,9 +51,10 @@ struct instant_keeper_params {
 /* RUN/instant-NAME for the VM called name.  0, or -1 with the error. */
 int instant_run_dir (const char *name, char *out, size_t len);
 
-/* Start the keeper: once every export serves, 0 with *go_fd the pipe
- * on which to write "go" once the VM is defined and started (or close:
- * the keeper then looks for the VM itself).  -1 with the error set and
+/* Start the keeper: once every export serves, 0 with *go_fd a socket
+ * on which to write "go" once the VM is defined and started, and read
+ * "going" back (the keeper no longer dies with the caller); closing it
+ * instead stops the keeper.  -1 with the error set and
  * nothing left running. */
 int instant_keeper_start (const struct instant_keeper_params *p, int *go_fd);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -335,8 +336,10 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
     stop_exports (p, kd); /* the command failed: it cleans up */
     _exit (1);
   }
-  close (go_fd);
+  /* Free of the command before it may exit: only then the answer. */
   prctl (PR_SET_PDEATHSIG, 0);
+  say (go_fd, "going");
+  close (go_fd);
   o = watch (p, kd, reason, sizeof reason);
   stop_exports (p, kd);
   switch (o) {
@@ -377,8 +380,9 @@ instant_keeper_start (const struct instant_keeper_params *p, int *go_fd)
     set_error (errno, "pipe");
     return -1;
   }
-  if (pipe2 (go, O_CLOEXEC) == -1) {
-    set_error (errno, "pipe");
+  /* Both ways: "go" there, "going" back. */
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) == -1) {
+    set_error (errno, "socketpair");
     close (status[0]);
     close (status[1]);
     return -1;
@@ -388,14 +392,14 @@ instant_keeper_start (const struct instant_keeper_params *p, int *go_fd)
   pid = fork ();
   if (pid == 0) {
     close (status[0]);
-    close (go[1]);
-    keeper (p, status[1], go[0], parent);
+    close (go[0]);
+    keeper (p, status[1], go[1], parent);
   }
   close (status[1]);
-  close (go[0]);
+  close (go[1]);
   if (pid == -1) {
     close (status[0]);
-    close (go[1]);
+    close (go[0]);
     set_error (errno, "fork");
     return -1;
   }
@@ -413,10 +417,10 @@ instant_keeper_start (const struct instant_keeper_params *p, int *go_fd)
   else
     close (status[0]);
   if (!ready) {
-    close (go[1]);
+    close (go[0]);
     waitpid (pid, NULL, 0);
     return -1;
   }
-  *go_fd = go[1];
+  *go_fd = go[0];
   return 0;
 }

@@ -170,8 +170,18 @@ restore_instant_socket (const struct vm_restore *r, const char *target)
 int
 restore_instant_go (struct vm_restore *r)
 {
-  if (write (r->instant_go, "go\n", 3) != 3) {
-    set_error (errno, "the instant restore's background process died");
+  char answer[16] = "";
+  size_t n = 0;
+  ssize_t got = 1;
+
+  /* The keeper answers once it no longer dies with us. */
+  if (write (r->instant_go, "go\n", 3) == 3)
+    while (n < sizeof answer - 1 && !memchr (answer, '\n', n)
+           && (got = read (r->instant_go, answer + n, sizeof answer - 1 - n))
+                > 0)
+      n += got;
+  if (strncmp (answer, "going\n", 6) != 0) {
+    set_error (0, "the instant restore's background process died");
     return -1;
   }
   close (r->instant_go);

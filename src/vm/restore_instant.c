@@ -178,7 +178,7 @@ restore_instant_go (struct vm_restore *r)
   if (write (r->instant_go, "go\n", 3) == 3)
     while (n < sizeof answer - 1 && !memchr (answer, '\n', n)
            && (got = read (r->instant_go, answer + n, sizeof answer - 1 - n))
-                > 0)
+             > 0)
       n += got;
   if (strncmp (answer, "going\n", 6) != 0) {
     set_error (0, "the instant restore's background process died");

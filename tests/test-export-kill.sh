@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vmbackup export killed with SIGKILL leaves nothing behind: no nbdkit,
 # no keeper process, no socket, no pid file; SIGINT (Ctrl-C) stops it
-# cleanly (exit 0) with a client connected, socket removed.
+# cleanly (exit 0) with a client connected, socket removed; an export
+# that stops never removes another's socket at its path.
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-export.sh"
 requires qemu-io
@@ -65,4 +66,19 @@ wait "$export_pid" || rc=$?
 [ "$rc" = 0 ] || fail "export stopped by SIGINT exited $rc"
 gone "$nbdkit_pid"
 [ ! -e "$sock" ] || fail "socket left after SIGINT"
+
+# A new export at the path of one that is still stopping (an instant
+# restore resumed right after a kill): the old one, once stopped, leaves
+# the new one's socket alone.
+start_export old.out d --socket "$sock"
+old_pid=$export_pid
+rm -f "$sock"
+start_export new.out d --socket "$sock"
+kill -TERM "$old_pid"
+wait "$old_pid" || fail "the old export did not stop cleanly"
+[ -S "$sock" ] || fail "the old export removed the new export's socket"
+qemu-io -r -f raw "$(nbd_sock "$sock")" -c 'read 0 1M' >/dev/null ||
+  fail "the new export does not serve after the old one stopped"
+stop_export
+[ ! -e "$sock" ] || fail "socket left after the new export stopped"
 echo OK

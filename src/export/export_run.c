@@ -187,15 +187,48 @@ supervise (pid_t pid, const char *pidfile, void (*ready) (void *),
   }
 }
 
-/* Remove what nbdkit leaves: its pid file and, if it got as far as
- * writing that (it does once it listens), its socket; never a socket
- * some other process made at our path before nbdkit could. */
+/* The socket nbdkit listens on, as it was once nbdkit said so (its pid
+ * file appears once it listens): what may be removed at the end.  A
+ * path alone is not enough: after a kill, a new export (an instant
+ * restore resumed) may listen at the same path before this one has
+ * finished stopping, and its socket must stay. */
+struct listening {
+  const struct export_params *p;
+  bool known;
+  dev_t dev;
+  ino_t ino;
+  void (*ready) (void *); /* the caller's, after */
+  void *opaque;
+};
+
 static void
-remove_leftovers (const struct export_params *p, const char *pidfile,
+note_listening (void *opaque)
+{
+  struct listening *l = opaque;
+  struct stat st;
+
+  if (l->p->socket && stat (l->p->socket, &st) == 0) {
+    l->known = true;
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+  }
+  if (l->ready)
+    l->ready (l->opaque);
+}
+
+/* Remove what nbdkit leaves: its pid file and, if it got as far as
+ * writing that, its socket; never a socket some other process made at
+ * our path, before nbdkit could or after it stopped. */
+static void
+remove_leftovers (const struct listening *l, const char *pidfile,
                   const char *dir)
 {
-  if (p->socket && access (pidfile, F_OK) == 0)
-    unlink (p->socket);
+  struct stat st;
+
+  if (l->p->socket && access (pidfile, F_OK) == 0
+      && stat (l->p->socket, &st) == 0
+      && (!l->known || (st.st_dev == l->dev && st.st_ino == l->ino)))
+    unlink (l->p->socket);
   unlink (pidfile);
   rmdir (dir);
 }
@@ -209,6 +242,7 @@ static void __attribute__ ((noreturn))
 keeper (const struct export_params *p, char **argv, const char *pidfile,
         const char *dir, pid_t parent)
 {
+  struct listening l = { .p = p };
   pid_t self = getpid (), pid;
   bool stopped;
   int status;
@@ -221,8 +255,8 @@ keeper (const struct export_params *p, char **argv, const char *pidfile,
     _exit (1);
   if (pid == 0)
     exec_nbdkit (argv, self);
-  status = supervise (pid, NULL, NULL, NULL, &stopped);
-  remove_leftovers (p, pidfile, dir);
+  status = supervise (pid, pidfile, note_listening, &l, &stopped);
+  remove_leftovers (&l, pidfile, dir);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
     _exit (127);
   _exit (stopped || (WIFEXITED (status) && WEXITSTATUS (status) == 0) ? 0 : 1);
@@ -234,6 +268,7 @@ export_run (const struct export_params *p)
   char dir[] = "/tmp/vmbackup-export.XXXXXX";
   char pidfile[sizeof dir + 16];
   arg_vector args = empty_vector;
+  struct listening l = { .p = p, .ready = p->ready, .opaque = p->opaque };
   pid_t pid, self = getpid ();
   int status = 0, r = -1;
   bool stopped;
@@ -261,7 +296,7 @@ export_run (const struct export_params *p)
   if (pid == 0)
     keeper (p, args.ptr, pidfile, dir, self);
 
-  status = supervise (pid, pidfile, p->ready, p->opaque, &stopped);
+  status = supervise (pid, pidfile, note_listening, &l, &stopped);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     r = 0;
   else if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
@@ -273,7 +308,7 @@ export_run (const struct export_params *p)
 
 out:
   /* The keeper removed them, unless it was killed too. */
-  remove_leftovers (p, pidfile, dir);
+  remove_leftovers (&l, pidfile, dir);
   free_args (&args);
   return r;
 }

@@ -40,8 +40,8 @@ packages=(
   systemd
   # vmbackup mount / restore --path: libguestfs (its appliance reads
   # guest file systems, partitions and LVM), FUSE; guestfish builds the
-  # test disks
-  libguestfs-dev libguestfs-tools fuse3
+  # test disks; its appliance gets mkfs.xfs/xfs only from libguestfs-xfs
+  libguestfs-dev libguestfs-tools libguestfs-xfs fuse3
   # scripts/check-style.sh: .clang-format is tuned for clang-format 14
   clang-format
   # benchmarks: the peers we measure against

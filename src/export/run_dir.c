@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,28 @@ void
 run_dir_remove (const char *path)
 {
   nftw (path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+run_dir_say (int fd, const char *fmt, ...)
+{
+  char buf[4096];
+  va_list ap;
+  int n;
+
+  va_start (ap, fmt);
+  n = vsnprintf (buf, sizeof buf - 1, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    return;
+  if (n > (int) sizeof buf - 2)
+    n = sizeof buf - 2;
+  for (int i = 0; i < n; i++)
+    if (buf[i] == '\n')
+      buf[i] = ' ';
+  buf[n++] = '\n';
+  if (write (fd, buf, n) != n)
+    return;
 }
 
 void

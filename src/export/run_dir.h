@@ -35,6 +35,11 @@ void run_dir_remove (const char *path);
 
 void sleep_ms (long ms);
 
+/* One line to the command that waits for a keeper: fmt's newlines made
+ * blanks, one write (a short one is the command's loss: it died). */
+void run_dir_say (int fd, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
 /* Fork a child that runs the export ep (its output appended to
  * RUNDIR/export.log) and dies with us.  Its pid, or -1. */
 pid_t export_child_start (const struct export_params *ep, const char *rundir);

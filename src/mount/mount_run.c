@@ -5,7 +5,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,31 +197,6 @@ mount_cleanup (const char *dir)
 
 /* ---- the keeper ---- */
 
-static void say (int fd, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
-
-static void
-say (int fd, const char *fmt, ...)
-{
-  char buf[4096];
-  va_list ap;
-  int n;
-
-  va_start (ap, fmt);
-  n = vsnprintf (buf, sizeof buf - 1, fmt, ap);
-  va_end (ap);
-  if (n < 0)
-    return;
-  if (n > (int) sizeof buf - 2)
-    n = sizeof buf - 2;
-  for (int i = 0; i < n; i++)
-    if (buf[i] == '\n')
-      buf[i] = ' ';
-  buf[n++] = '\n';
-  if (write (fd, buf, n) != n)
-    return;
-}
-
 static void __attribute__ ((noreturn))
 keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
 {
@@ -258,27 +232,29 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
   ep.ready = NULL;
   exp = export_child_start (&ep, rundir);
   if (exp == -1 || export_child_wait (exp, sock) == -1) {
-    say (fd, "error the export of the disk did not start (see %s/export.log)",
-         rundir);
+    run_dir_say (fd,
+                 "error the export of the disk did not start (see "
+                 "%s/export.log)",
+                 rundir);
     goto out;
   }
   /* libguestfs's sockets go here too: the run directory holds all. */
   setenv ("XDG_RUNTIME_DIR", rundir, 1);
   g = guest_fs_open (sock, p->disk_name, tmp);
   if (g == NULL) {
-    say (fd, "error %s", get_error ());
+    run_dir_say (fd, "error %s", get_error ());
     goto out;
   }
   for (size_t i = 0; i < guest_fs_count (g); i++) {
     const struct guest_fs_entry *e = guest_fs_entry (g, i);
     if (e->mounted)
-      say (fd, "%s %s mounted", e->name, e->fstype);
+      run_dir_say (fd, "%s %s mounted", e->name, e->fstype);
     else
-      say (fd, "%s %s not readable: %s", e->name, e->fstype,
-           e->why ? e->why : "unknown reason");
+      run_dir_say (fd, "%s %s not readable: %s", e->name, e->fstype,
+                   e->why ? e->why : "unknown reason");
   }
   if (guest_fs_mount_local (g, p->dir) == -1) {
-    say (fd, "error %s", get_error ());
+    run_dir_say (fd, "error %s", get_error ());
     goto out;
   }
   mounted = true;
@@ -292,7 +268,7 @@ keeper (const struct mount_params *p, const char *rundir, int fd, pid_t parent)
     if (getppid () != parent)
       goto out;
   }
-  say (fd, "ready");
+  run_dir_say (fd, "ready");
   close (fd);
   fd = -1;
   rc = guest_fs_serve (g) == 0 ? 0 : 1;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,31 +73,6 @@ static void
 on_stop (int sig)
 {
   stop_signal = sig;
-}
-
-static void say (int fd, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
-
-static void
-say (int fd, const char *fmt, ...)
-{
-  char buf[2048];
-  va_list ap;
-  int n;
-
-  va_start (ap, fmt);
-  n = vsnprintf (buf, sizeof buf - 1, fmt, ap);
-  va_end (ap);
-  if (n < 0)
-    return;
-  if (n > (int) sizeof buf - 2)
-    n = sizeof buf - 2;
-  for (int i = 0; i < n; i++)
-    if (buf[i] == '\n')
-      buf[i] = ' ';
-  buf[n++] = '\n';
-  if (write (fd, buf, n) != n)
-    return;
 }
 
 /* Write RUNDIR/NAME from text, atomically (a reader sees the old or the
@@ -325,11 +299,11 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
     kd[i].pull_at = -PULL_RETRY_S;
   }
   if (serve_disks (p, kd) == -1) {
-    say (status_fd, "error %s", get_error ());
+    run_dir_say (status_fd, "error %s", get_error ());
     stop_exports (p, kd);
     _exit (1);
   }
-  say (status_fd, "ready");
+  run_dir_say (status_fd, "ready");
   close (status_fd);
   if (read (go_fd, line, sizeof line - 1) <= 0
       || strncmp (line, "go", 2) != 0) {
@@ -338,7 +312,7 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
   }
   /* Free of the command before it may exit: only then the answer. */
   prctl (PR_SET_PDEATHSIG, 0);
-  say (go_fd, "going");
+  run_dir_say (go_fd, "going");
   close (go_fd);
   o = watch (p, kd, reason, sizeof reason);
   stop_exports (p, kd);

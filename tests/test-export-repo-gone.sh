@@ -56,8 +56,15 @@ if [ "$(id -u)" = 0 ] && command -v ssh >/dev/null; then
   : > "$VMBACKUP_EVENT_LOG"
   start_export exp.out r --socket "$sock"
   read_works 0 1M ssh
-  # -o: the server itself, not a child of it between fork and exec
-  nbdkit_pid=$(pgrep -o -f "^nbdkit .*-U $sock ")
+  # This export's nbdkit (under its keeper, under vmbackup): not the
+  # first part's, which may still be exiting at the same path (seen
+  # under ASan), nor a child of it between fork and exec.
+  nbdkit_pid=
+  for child in $(pgrep -P "$export_pid"); do
+    nbdkit_pid=$(pgrep -P "$child" -x nbdkit) && break
+  done
+  [ -n "$nbdkit_pid" ] ||
+    fail "no nbdkit under the export's keeper: $(ps -ef --forest | grep -A3 "$export_pid")"
   ssh_pids=$(pgrep -P "$nbdkit_pid" ssh) || fail "no ssh under nbdkit"
   kill $ssh_pids
   sleep 0.5

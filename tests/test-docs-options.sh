@@ -8,7 +8,7 @@ pod="$(dirname "$0")/../docs/vmbackup.pod"
 for cmd in init backup list restore verify prune gc plan events serve info \
            "files backup" "files ls" "files restore" "key list" "key add" \
            "key remove" "key passwd" "key export" "job list" "job show" "job run" copy \
-           export mount umount; do
+           export mount umount restore-test; do
   # shellcheck disable=SC2086
   out=$(vmb $cmd --help) || fail "$cmd --help failed"
   for opt in $(grep -oE '^  (-., )?--[a-z-]+' <<<"$out" | grep -oE -- '--[a-z-]+'); do

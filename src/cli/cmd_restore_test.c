@@ -93,7 +93,7 @@ cmd_restore_test (int argc, char **argv)
   struct event_log events;
   struct repo *repo = NULL;
   json_object *all = NULL;
-  bool json = false;
+  bool json = false, janitor = false;
   sigset_t stops;
   size_t nids = 0, nchecks = 0;
   int c, r = EXIT_FAIL, failed = 0;
@@ -108,6 +108,8 @@ cmd_restore_test (int argc, char **argv)
                 "where runs record what they made, and put the VM's files "
                 "(default " RESTORE_TEST_STATE_DIR ")"),
     OPT_FLAG (0, "json", &json, "print the results as JSON"),
+    OPT_FLAG (0, "janitor", &janitor,
+              "(internal) clean up after the run feeding standard input"),
     OPT_CONNECT (&o.uri),
     OPT_REPO (&repo_opt),
     OPT_EVENT_LOG (&global_event_log),
@@ -116,6 +118,18 @@ cmd_restore_test (int argc, char **argv)
 
   if ((c = parse_options ("restore-test", opts, argc, argv)) != PARSE_GO_ON)
     return c;
+  if (janitor) {
+    if (optind != argc)
+      return cli_usage_error ("restore-test", "--janitor takes no IDs");
+    if (cli_open_events (&events) == -1)
+      return EXIT_FAIL;
+    c = restore_test_janitor (o.uri,
+                              o.state_dir ? o.state_dir
+                                          : RESTORE_TEST_STATE_DIR,
+                              &events);
+    event_log_close (&events);
+    return c == 0 ? EXIT_OK : EXIT_FAIL;
+  }
   if (optind == argc)
     return cli_usage_error ("restore-test", "give one or more backup IDs");
   if (argc - optind > MAX_IDS)

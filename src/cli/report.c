@@ -69,7 +69,12 @@ backed_up (void *opaque, const struct manifest *m, double seconds)
 static void
 restored (void *opaque, const struct vm_restore_result *r)
 {
-  if (r->resumed)
+  if (r->running)
+    printf ("the instant restore of %s as VM %s runs already: its disks are "
+            "copied in the background (see 'vmbackup restore "
+            "--instant-status')\n",
+            r->backup, r->vm);
+  else if (r->resumed)
     printf ("resumed the instant restore of %s as VM %s: it runs, and its "
             "disks are copied in the background (see 'vmbackup restore "
             "--instant-status')\n",

@@ -159,7 +159,7 @@ catch_stop_signals (void)
  * child's wait status is returned; *stopped says a stop signal came. */
 static int
 supervise (pid_t pid, const char *pidfile, void (*ready) (void *),
-           void *opaque, bool *stopped)
+           void *opaque, double kill_after_s, bool *stopped)
 {
   bool said_ready = pidfile == NULL;
   double kill_at = 0;
@@ -172,7 +172,7 @@ supervise (pid_t pid, const char *pidfile, void (*ready) (void *),
     if (stop_signal && !*stopped) {
       kill (pid, SIGTERM);
       *stopped = true;
-      kill_at = now () + STOP_TIMEOUT_S;
+      kill_at = now () + kill_after_s;
     }
     if (waitpid (pid, &status, WNOHANG) == pid)
       return status;
@@ -223,11 +223,17 @@ static void
 remove_leftovers (const struct listening *l, const char *pidfile,
                   const char *dir)
 {
-  struct stat st;
+  struct stat st, pid;
 
-  if (l->p->socket && access (pidfile, F_OK) == 0
+  /* Not seen listening (nbdkit stopped within a poll of its start):
+   * nbdkit binds before it writes its pid file, so a socket newer than
+   * that file is another's. */
+  if (l->p->socket && stat (pidfile, &pid) == 0
       && stat (l->p->socket, &st) == 0
-      && (!l->known || (st.st_dev == l->dev && st.st_ino == l->ino)))
+      && (l->known ? st.st_dev == l->dev && st.st_ino == l->ino
+                   : (st.st_mtim.tv_sec < pid.st_mtim.tv_sec
+                      || (st.st_mtim.tv_sec == pid.st_mtim.tv_sec
+                          && st.st_mtim.tv_nsec <= pid.st_mtim.tv_nsec))))
     unlink (l->p->socket);
   unlink (pidfile);
   rmdir (dir);
@@ -255,7 +261,8 @@ keeper (const struct export_params *p, char **argv, const char *pidfile,
     _exit (1);
   if (pid == 0)
     exec_nbdkit (argv, self);
-  status = supervise (pid, pidfile, note_listening, &l, &stopped);
+  status = supervise (pid, pidfile, note_listening, &l, STOP_TIMEOUT_S,
+                      &stopped);
   remove_leftovers (&l, pidfile, dir);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
     _exit (127);
@@ -296,7 +303,11 @@ export_run (const struct export_params *p)
   if (pid == 0)
     keeper (p, args.ptr, pidfile, dir, self);
 
-  status = supervise (pid, pidfile, note_listening, &l, &stopped);
+  /* Longer than the keeper's: killed first, it could not kill an
+   * nbdkit that hangs in its exit (seen: a lock in a library's
+   * destructor), which would then serve, or hang, for ever. */
+  status = supervise (pid, pidfile, note_listening, &l, 2 * STOP_TIMEOUT_S,
+                      &stopped);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     r = 0;
   else if (WIFEXITED (status) && WEXITSTATUS (status) == 127)

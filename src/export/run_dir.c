@@ -83,8 +83,26 @@ run_dir_pid_is_ours (pid_t pid)
   return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
+/* Whether /proc/PID/comm is comm. */
+static bool
+comm_is (pid_t pid, const char *comm)
+{
+  char path[64], buf[64] = "";
+  FILE *f;
+
+  snprintf (path, sizeof path, "/proc/%d/comm", (int) pid);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return false;
+  if (fgets (buf, sizeof buf, f) == NULL)
+    buf[0] = '\0';
+  fclose (f);
+  buf[strcspn (buf, "\n")] = '\0';
+  return strcmp (buf, comm) == 0;
+}
+
 void
-run_dir_kill_holders (const char *rundir)
+run_dir_kill_holders (const char *rundir, const char *comm)
 {
   DIR *d = opendir ("/proc");
   struct dirent *de;
@@ -111,7 +129,7 @@ run_dir_kill_holders (const char *rundir)
       if (buf[i] == '\0')
         buf[i] = ' ';
     buf[n] = '\0';
-    if (strstr (buf, rundir))
+    if (strstr (buf, rundir) && (comm == NULL || comm_is (pid, comm)))
       kill (pid, SIGKILL);
   }
   closedir (d);

@@ -190,7 +190,7 @@ mount_cleanup (const char *dir)
   }
   if (is_mounted (dir))
     unmount (dir, true);
-  run_dir_kill_holders (rundir);
+  run_dir_kill_holders (rundir, NULL);
   run_dir_remove (rundir);
   return 0;
 }

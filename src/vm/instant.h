@@ -78,6 +78,8 @@ struct instant_status {
   struct instant_status_disk disks[16];
   size_t ndisks;
 };
+/* What the run directory rundir says. */
+void instant_status_read (const char *rundir, struct instant_status *s);
 int instant_status_list (void (*fn) (void *opaque,
                                      const struct instant_status *s),
                          void *opaque);

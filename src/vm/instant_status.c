@@ -47,6 +47,15 @@ read_progress (const char *rundir, struct instant_status *s)
     fclose (f);
 }
 
+void
+instant_status_read (const char *rundir, struct instant_status *s)
+{
+  memset (s, 0, sizeof *s);
+  read_state (rundir, s);
+  read_progress (rundir, s);
+  s->running = instant_keeper_running (rundir);
+}
+
 int
 instant_status_list (void (*fn) (void *opaque, const struct instant_status *s),
                      void *opaque)
@@ -64,11 +73,9 @@ instant_status_list (void (*fn) (void *opaque, const struct instant_status *s),
     if (strncmp (de->d_name, "instant-", 8) != 0)
       continue;
     snprintf (rundir, sizeof rundir, "%s/%s", base, de->d_name);
-    read_state (rundir, &s);
+    instant_status_read (rundir, &s);
     if (s.vm[0] == '\0')
       snprintf (s.vm, sizeof s.vm, "%s", de->d_name + 8);
-    read_progress (rundir, &s);
-    s.running = instant_keeper_running (rundir);
     fn (opaque, &s);
   }
   closedir (d);

@@ -24,6 +24,7 @@ struct vm_restore_result {
   bool config_only; /* the disks are blank */
   bool instant;     /* runs from the backup, copying in the background */
   bool resumed;     /* an instant restore that had stopped, resumed */
+  bool running;     /* the same instant restore was running already */
   double seconds;
 };
 

@@ -189,16 +189,23 @@ put_in_place (struct vm_restore *r)
 static bool
 path_exists (void *opaque, const char *path)
 {
+  struct vm_restore *r = opaque;
   struct stat st;
 
-  return lstat (path, &st) == 0;
+  if (lstat (path, &st) == -1)
+    return false;
+  /* What an instant restore of this VM killed before it defined the VM
+   * left: made again (restore_run.h). */
+  return !(r->o->instant && restore_instant_leftover (r, path));
 }
 
 static int
 block_ok (void *opaque, const char *vm, const char *target, const char *dev,
           const struct manifest_disk *md)
 {
-  return restore_block_check (opaque, vm, target, dev, md);
+  struct vm_restore *r = opaque;
+
+  return restore_block_check (r->conn, vm, target, dev, md);
 }
 
 /* Refuse to touch a VM that exists unless told to replace it; read the
@@ -266,7 +273,7 @@ run (struct vm_restore *r)
   {
     struct restore_probe probe = { .exists = path_exists,
                                    .check_block = block_ok,
-                                   .opaque = r->conn };
+                                   .opaque = r };
     if (restore_plan_make (r->m, &r->info,
                            r->existing ? &r->existing_info : NULL, r->o,
                            &probe, &r->plan)
@@ -344,6 +351,7 @@ restore_vm (struct repo *repo, const struct manifest *m,
       .config_only = o->config_only,
       .instant = o->instant != NULL,
       .resumed = r.instant_resumed,
+      .running = r.instant_running,
       .seconds = now_monotonic () - t0,
     };
     if (o->report && o->report->ops && o->report->ops->restored)

@@ -4,6 +4,7 @@
  * keeper is told to copy; and a VM whose instant restore stopped is
  * resumed rather than refused. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,42 @@ restore_instant_release (struct vm_restore *r)
   r->instant_go = -1;
 }
 
+bool
+restore_instant_leftover (const struct vm_restore *r, const char *path)
+{
+  unsigned char h[20];
+  char backing[4200], want[4200];
+  uint64_t off;
+  uint32_t len;
+  int fd;
+  bool ours = false;
+
+  if (r->instant_rundir[0] == '\0'
+      || instant_keeper_running (r->instant_rundir))
+    return false;
+  snprintf (want, sizeof want, "nbd+unix:///?socket=%s/", r->instant_rundir);
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd == -1)
+    return false;
+  /* qcow2: magic "QFI\xfb", version, backing file offset (u64) and
+   * length (u32), big-endian. */
+  if (pread (fd, h, sizeof h, 0) == (ssize_t) sizeof h
+      && memcmp (h, "QFI\xfb", 4) == 0) {
+    off = 0;
+    for (int i = 8; i < 16; i++)
+      off = off << 8 | h[i];
+    len = (uint32_t) h[16] << 24 | (uint32_t) h[17] << 16
+      | (uint32_t) h[18] << 8 | h[19];
+    if (len > strlen (want) && len < sizeof backing
+        && pread (fd, backing, len, (off_t) off) == (ssize_t) len) {
+      backing[len] = '\0';
+      ours = strncmp (backing, want, strlen (want)) == 0;
+    }
+  }
+  close (fd);
+  return ours;
+}
+
 /* ---- resuming ---- */
 
 /* How long QEMU has to connect again to a resumed export: its NBD
@@ -296,12 +333,21 @@ restore_instant_resume (struct vm_restore *r, bool *resumed)
   }
   *resumed = true;
   if (instant_keeper_running (r->instant_rundir)) {
+    struct instant_status st;
+
     free (xml);
     virDomainFree (dom);
+    /* The same command again (it had finished, or was killed once its
+     * keeper was on its own): nothing to do, and no error. */
+    instant_status_read (r->instant_rundir, &st);
+    if (strcmp (st.backup, r->m->id) == 0) {
+      r->instant_running = true;
+      return 0;
+    }
     set_error (0,
-               "an instant restore of VM %s is running (see 'vmbackup "
-               "restore --instant-status')",
-               r->name);
+               "an instant restore of VM %s from %s is running (see "
+               "'vmbackup restore --instant-status')",
+               r->name, st.backup[0] ? st.backup : "another backup");
     return -1;
   }
   for (size_t i = 0; i < r->m->disks.len; i++) {

@@ -35,6 +35,7 @@ struct vm_restore {
   char instant_rundir[4096]; /* "" until known */
   int instant_go;            /* the keeper's go pipe, or -1 */
   bool instant_resumed;
+  bool instant_running; /* resuming found it running: nothing done */
   struct instant_disk *idisks;
   size_t nidisks;
 };
@@ -74,6 +75,11 @@ int restore_instant_stage (struct vm_restore *r);
 const char *restore_instant_socket (const struct vm_restore *r,
                                     const char *target);
 int restore_instant_go (struct vm_restore *r);
+/* Whether path is an overlay an instant restore of this VM made and was
+ * killed before it defined the VM (a qcow2 backed by a socket of the VM's
+ * run directory, whose keeper is gone): of no use without that run, so
+ * the restore may make it again rather than refuse the path. */
+bool restore_instant_leftover (const struct vm_restore *r, const char *path);
 void restore_instant_undo (struct vm_restore *r);
 void restore_instant_release (struct vm_restore *r);
 

@@ -11,7 +11,8 @@
  *   5. remove the VM, the network and the run's directory.
  *
  * Signals that end a run (SIGINT, SIGTERM, SIGHUP) are blocked for its
- * length and looked for between steps, so the cleanup always runs. */
+ * length and looked for between steps, so the cleanup always runs; a
+ * janitor process does it when the run is killed outright. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "restore.h"
 #include "restore_test.h"
 #include "restore_test_checks.h"
+#include "restore_test_janitor.h"
 #include "restore_test_state.h"
 
 struct run {
@@ -38,6 +40,7 @@ struct run {
   virConnectPtr conn;
   virDomainPtr dom;
   struct rt_state state;
+  struct rt_janitor janitor;
   sigset_t stops;
 };
 
@@ -201,6 +204,9 @@ steps (struct run *r, struct repo *repo, const struct manifest *m)
     return -1;
   if (rt_state_begin (dir, m->name, &r->state) == -1)
     return -1;
+  rt_janitor_tell (&r->janitor, "test-vm", r->state.vm);
+  rt_janitor_tell (&r->janitor, "network", r->state.network);
+  rt_janitor_tell (&r->janitor, "run", r->state.dir);
   snprintf (r->res->vm, sizeof r->res->vm, "%s", r->state.vm);
   snprintf (r->res->network, sizeof r->res->network, "%s", r->state.network);
   emit (r, EV_RT_STARTED, "restore test of %s as VM %s on isolated network %s",
@@ -222,7 +228,10 @@ restore_test_run (struct repo *repo, const struct manifest *m,
                   const struct restore_test_opts *o,
                   struct restore_test_result *res)
 {
-  struct run r = { .o = o, .res = res, .state = { .fd = -1 } };
+  struct run r = { .o = o,
+                   .res = res,
+                   .state = { .fd = -1 },
+                   .janitor = { .pid = -1, .fd = -1 } };
   double t0 = now_monotonic ();
   sigset_t old;
   int ret;
@@ -242,6 +251,13 @@ restore_test_run (struct repo *repo, const struct manifest *m,
   sigaddset (&r.stops, SIGTERM);
   sigaddset (&r.stops, SIGHUP);
   sigprocmask (SIG_BLOCK, &r.stops, &old);
+  /* Should this process die, the janitor cleans up at once. */
+  if (rt_janitor_start (o, &r.janitor) == -1)
+    emit (&r, EV_RT_CLEANUP_FAILED,
+          "%s: a kill of this run would leave its VM until the next run",
+          get_error ());
+  rt_janitor_tell (&r.janitor, "vm", m->name);
+  rt_janitor_tell (&r.janitor, "backup", m->id);
   r.conn = virt_connect (o->uri);
   ret = r.conn ? steps (&r, repo, m) : -1;
   if (ret == -1)
@@ -258,6 +274,7 @@ restore_test_run (struct repo *repo, const struct manifest *m,
   }
   if (r.state.fd >= 0)
     close (r.state.fd);
+  rt_janitor_dismiss (&r.janitor);
   res->total_seconds = now_monotonic () - t0;
   res->passed = ret == 0;
   if (ret == 0)

@@ -6,7 +6,8 @@
  * What a run makes is written to STATE-DIR/run-XXXXXX/state before it
  * is made, and the file is kept locked while the run lives: a run killed
  * with SIGKILL leaves a state file nobody holds, and the next run
- * removes what it names (restore_test_run starts with that sweep).
+ * removes what it names (restore_test_run starts with that sweep); a
+ * janitor process (below) does so at once.
  * SIGINT, SIGTERM and SIGHUP are held while a run is under way and end
  * it, cleaned up, at the next step. */
 #ifndef VMB_RESTORE_TEST_H
@@ -71,11 +72,16 @@ struct restore_test_result {
   struct restore_check_result checks[RESTORE_TEST_MAX_CHECKS];
 };
 
-/* Remove what dead runs left in state_dir (NULL: the default); counts
- * them in *removed.  0, or -1 with the error set when something could
- * not be removed. */
-int restore_test_sweep (const char *uri, const char *state_dir,
-                        struct event_log *events, unsigned *removed);
+/* The janitor: a vmbackup process of its own ('restore-test --janitor',
+ * started by restore_test_run) that waits on a pipe from the run.  When
+ * the run ends it says so and the janitor exits; when the run dies
+ * (SIGKILL, a crash) the pipe closes unsaid and the janitor removes
+ * what the run made, at once, instead of leaving it to the next run.
+ * It ignores SIGINT, SIGTERM and SIGHUP: those reach the run, which
+ * cleans up itself.  This is the janitor's side: reads standard input
+ * and cleans up; the exit status.  uri, state_dir as in the options. */
+int restore_test_janitor (const char *uri, const char *state_dir,
+                          struct event_log *events);
 
 /* Run one restore test of backup m.  Fills res in every case; returns 0
  * when it passed, else -1 with the error set to res->reason. */

@@ -13,8 +13,10 @@
 #     keep the bytes the disk had), the guest's init fails to mount /data,
 #     and the check that needs /data fails, named with its exit status;
 #   - a failing guest check (exec:false) fails the test;
-#   - SIGTERM mid-run cleans up at once; SIGKILL mid-run leaves the VM, the
-#     network and the files, which the next run removes and says so;
+#   - SIGTERM mid-run cleans up at once; after a SIGKILL mid-run the run's
+#     janitor removes everything within seconds; a SIGKILL to the run and
+#     its janitor leaves the VM, the network and the files, which the next
+#     run removes and says so;
 #   - bad input (unknown ID, a backup that is not a VM's, a bad --check):
 #     one line, non-zero exit, nothing made.
 source "$(dirname "$0")/../functions.sh"
@@ -131,19 +133,50 @@ rc=0; wait $pid || rc=$?
 grep -q "interrupted by TERM" term.err || fail "SIGTERM: no reason: $(cat term.err)"
 nothing_left "SIGTERM"
 
-# --- SIGKILL mid-run: left behind, removed by the next run
+# --- SIGKILL mid-run: its janitor removes everything within seconds
+janitors () { pgrep -f "restore-test --janitor --state-dir $state" || true; }
+gone_within ()  # WHAT SECONDS
+{
+  for _ in $(seq $(($2 * 10))); do
+    [ -z "$(rt_vms)$(rt_nets)$(ls -A "$state" 2>/dev/null)$(janitors)" ] && return 0
+    sleep 0.1
+  done
+  nothing_left "$1"
+  fail "$1: the janitor still runs"
+}
 rt_bg "$good" > kill.out 2> kill.err
 pid=$!
 wait_test_vm $pid
+[ -n "$(janitors)" ] || fail "no janitor beside the run"
 kill -KILL $pid
 wait $pid 2>/dev/null || true
-[ -n "$(rt_vms)" ] || fail "SIGKILL: the test VM vanished by itself"
-[ -n "$(ls -A "$state")" ] || fail "SIGKILL: no state left to find it by"
+gone_within "SIGKILL" 20
+vmb events rt-good > ev.txt
+grep -qE "warning +6110 rt-good .*VM rt-[A-Za-z0-9]{6}-rt-good" ev.txt ||
+  fail "no event 6110 from the janitor: $(tail -8 ev.txt)"
+# A run that ends by itself leaves no janitor either (checked above by
+# each nothing_left's run having returned; here explicitly).
+[ -z "$(janitors)" ] || fail "a janitor outlived its run"
+
+# --- the run and its janitor both killed (SIGKILL to the whole group):
+# left behind, removed by the next run
+n6110=$(vmb events rt-good | grep -cE "warning +6110 rt-good ")
+rt_bg "$good" > kill.out 2> kill.err
+pid=$!
+wait_test_vm $pid
+jpid=$(janitors)
+[ -n "$jpid" ] || fail "no janitor beside the second run"
+kill -KILL $jpid $pid
+wait $pid 2>/dev/null || true
+sleep 1
+[ -n "$(rt_vms)" ] || fail "SIGKILL to both: the test VM vanished by itself"
+[ -n "$(ls -A "$state")" ] || fail "SIGKILL to both: no state left to find it by"
 rt "$good" > next.out 2> next.err || fail "run after SIGKILL failed: $(cat next.err)"
 grep -q "removed the leftovers of 1 dead restore test first" next.out ||
   fail "next run did not say it removed the leftovers: $(cat next.out)"
-vmb events rt-good > ev.txt; grep -qE "warning +6110 rt-good " ev.txt || fail "no event 6110: $(vmb events rt-good | tail -8)"
-nothing_left "SIGKILL"
+[ "$(vmb events rt-good | grep -cE "warning +6110 rt-good ")" = $((n6110 + 1)) ] ||
+  fail "no new event 6110: $(vmb events rt-good | tail -8)"
+nothing_left "SIGKILL to both"
 [ "$(vsh domstate rt-good)" = running ] || fail "original not running at the end"
 
 # --- a backup of a guest whose data disk was damaged before the backup

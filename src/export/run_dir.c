@@ -53,32 +53,36 @@ run_dir_keeper_pid (const char *rundir)
   return (pid_t) pid;
 }
 
+/* The first line of /proc/PID/WHAT (its newline dropped) into buf;
+ * false when the process is gone. */
+static bool
+read_proc_line (pid_t pid, const char *what, char *buf, size_t len)
+{
+  char path[64];
+  FILE *f;
+
+  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, what);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return false;
+  if (fgets (buf, (int) len, f) == NULL)
+    buf[0] = '\0';
+  fclose (f);
+  buf[strcspn (buf, "\n")] = '\0';
+  return true;
+}
+
 bool
 run_dir_pid_is_ours (pid_t pid)
 {
-  char path[64], comm[64] = "";
-  FILE *f;
+  char comm[64], stat[256], *rp;
 
-  if (pid <= 0)
-    return false;
-  snprintf (path, sizeof path, "/proc/%d/comm", (int) pid);
-  f = fopen (path, "r");
-  if (f == NULL)
-    return false;
-  if (fgets (comm, sizeof comm, f) == NULL)
-    comm[0] = '\0';
-  fclose (f);
-  if (strncmp (comm, "vmbackup", 8) != 0)
+  if (pid <= 0 || !read_proc_line (pid, "comm", comm, sizeof comm)
+      || strncmp (comm, "vmbackup", 8) != 0)
     return false;
   /* A zombie has done its work. */
-  char stat[256] = "", *rp;
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  f = fopen (path, "r");
-  if (f == NULL)
+  if (!read_proc_line (pid, "stat", stat, sizeof stat))
     return false;
-  if (fgets (stat, sizeof stat, f) == NULL)
-    stat[0] = '\0';
-  fclose (f);
   rp = strrchr (stat, ')');
   return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
@@ -87,28 +91,21 @@ run_dir_pid_is_ours (pid_t pid)
 static bool
 comm_is (pid_t pid, const char *comm)
 {
-  char path[64], buf[64] = "";
-  FILE *f;
+  char buf[64];
 
-  snprintf (path, sizeof path, "/proc/%d/comm", (int) pid);
-  f = fopen (path, "r");
-  if (f == NULL)
-    return false;
-  if (fgets (buf, sizeof buf, f) == NULL)
-    buf[0] = '\0';
-  fclose (f);
-  buf[strcspn (buf, "\n")] = '\0';
-  return strcmp (buf, comm) == 0;
+  return read_proc_line (pid, "comm", buf, sizeof buf)
+    && strcmp (buf, comm) == 0;
 }
 
-void
+unsigned
 run_dir_kill_holders (const char *rundir, const char *comm)
 {
   DIR *d = opendir ("/proc");
   struct dirent *de;
+  unsigned killed = 0;
 
   if (d == NULL)
-    return;
+    return 0;
   while ((de = readdir (d))) {
     char path[64], buf[8192];
     pid_t pid = (pid_t) atoi (de->d_name);
@@ -129,10 +126,12 @@ run_dir_kill_holders (const char *rundir, const char *comm)
       if (buf[i] == '\0')
         buf[i] = ' ';
     buf[n] = '\0';
-    if (strstr (buf, rundir) && (comm == NULL || comm_is (pid, comm)))
-      kill (pid, SIGKILL);
+    if (strstr (buf, rundir) && (comm == NULL || comm_is (pid, comm))
+        && kill (pid, SIGKILL) == 0)
+      killed++;
   }
   closedir (d);
+  return killed;
 }
 
 static int

@@ -28,8 +28,8 @@ bool run_dir_pid_is_ours (pid_t pid);
 
 /* SIGKILL every process (but us) whose command line names rundir:
  * nbdkit (its socket), qemu (its overlay and sockets); only those
- * called comm (as /proc/PID/comm says) unless comm is NULL. */
-void run_dir_kill_holders (const char *rundir, const char *comm);
+ * called comm (as /proc/PID/comm says) unless comm is NULL.  How many. */
+unsigned run_dir_kill_holders (const char *rundir, const char *comm);
 
 /* Remove path and everything under it. */
 void run_dir_remove (const char *path);

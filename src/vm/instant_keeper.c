@@ -234,8 +234,8 @@ serve_disks (const struct instant_keeper_params *p, struct keeper_disk *kd)
   /* A killed keeper's nbdkits may still be stopping, or starting, at
    * our sockets' paths: gone before ours bind there.  (QEMU names the
    * run directory too: only nbdkit.) */
-  run_dir_kill_holders (p->rundir, "nbdkit");
-  sleep_ms (200);
+  if (run_dir_kill_holders (p->rundir, "nbdkit") > 0)
+    sleep_ms (200);
   for (size_t i = 0; i < p->ndisks; i++) {
     struct export_params ep = {
       .plugin = p->io->plugin,

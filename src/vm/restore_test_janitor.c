@@ -186,8 +186,11 @@ restore_test_janitor (const char *uri, const char *state_dir,
   }
   /* libvirtd finishes a call the dead run had made (a define, a start)
    * even after the sweep: what the run named goes again, by name, while
-   * no new run has taken its directory's name (and so these names). */
-  for (int pass = 0; conn && t.test_vm[0] && pass < 2; pass++) {
+   * no new run has taken its directory's name (and so these names);
+   * only names a run makes (rt-...), whatever the pipe said. */
+  for (int pass = 0; conn && strncmp (t.test_vm, "rt-", 3) == 0
+       && strncmp (t.network, "rt-", 3) == 0 && pass < 2;
+       pass++) {
     struct rt_state s = { .fd = -1 };
 
     sleep_ms (2000);

@@ -119,9 +119,6 @@ print_words (const char *key, const job_string_vector *v)
 int
 cmd_job_show (int argc, char **argv)
 {
-  static const char *const keep_names[KEEP_KINDS] = { "last",    "hourly",
-                                                      "daily",   "weekly",
-                                                      "monthly", "yearly" };
   const char *dir_opt = NULL, *name;
   struct job job;
   int c;
@@ -166,12 +163,22 @@ cmd_job_show (int argc, char **argv)
     printf ("files-exclude = %s\n", job.files_excludes.ptr[i]);
   for (int k = 0; k < KEEP_KINDS; k++)
     if (job.keep.n[k])
-      printf ("keep-%s = %d\n", keep_names[k], job.keep.n[k]);
+      printf ("keep-%s = %d\n", keep_kind_names[k], job.keep.n[k]);
   if (job.verify == JOB_VERIFY_EVERY)
     printf ("verify = %" PRId64 "h\n", job.verify_every / 3600);
   else
     printf ("verify = %s\n",
             job.verify == JOB_VERIFY_ALWAYS ? "always" : "never");
+  if (job.copy_to) {
+    printf ("copy-to = %s\n", job.copy_to);
+    if (job.copy_key_file)
+      printf ("copy-key-file = %s\n", job.copy_key_file);
+    if (job.copy_password_file)
+      printf ("copy-password-file = %s\n", job.copy_password_file);
+    for (int k = 0; k < KEEP_KINDS; k++)
+      if (job.copy_keep.n[k])
+        printf ("copy-keep-%s = %d\n", keep_kind_names[k], job.copy_keep.n[k]);
+  }
   printf ("concurrency = %d\n", job.concurrency);
   if (job.notify)
     printf ("notify = %s\n", job.notify);

@@ -83,6 +83,7 @@ const struct event_def event_catalogue[] = {
   { EV_JOB_VERIFY_PROBLEMS, SEV_ERROR, "job verify found problems" },
   { EV_JOB_NOTIFY_FAILED, SEV_WARNING, "job notify command failed" },
   { EV_JOB_RESTORE_TEST_FAILED, SEV_ERROR, "job restore test failed" },
+  { EV_JOB_COPY_FAILED, SEV_ERROR, "job copy failed" },
   { EV_HOST_RESTORED, SEV_INFO, "host object restored" },
   { EV_HOST_KEPT, SEV_INFO, "host object already there: kept" },
   { EV_HOST_REPLACED, SEV_WARNING, "host object replaced by the backup's" },

@@ -62,6 +62,9 @@ job_free (struct job *job)
   free (job->key_file);
   free (job->password_file);
   free (job->connect);
+  free (job->copy_to);
+  free (job->copy_key_file);
+  free (job->copy_password_file);
   free (job->notify);
   free (job->prometheus_file);
   memset (job, 0, sizeof *job);

@@ -59,6 +59,12 @@ struct job {
   enum job_verify restore_test;
   int64_t restore_test_every;
   job_string_vector restore_test_checks;
+  /* copy-to: a second repository that every backup of the job's
+   * targets is copied into after the backups (vmbackup copy), with its
+   * own key (NULL: the job's) and retention (empty: the job's keep) */
+  char *copy_to;
+  char *copy_key_file, *copy_password_file; /* at most one */
+  struct keep_policy copy_keep;
   int concurrency;       /* targets backed up at once */
   char *notify;          /* shell command run on failure, or NULL */
   char *prometheus_file; /* NULL: none */

@@ -38,7 +38,7 @@ struct parse {
   int line;
   const char *key;
   struct job *job;
-  int seen[32]; /* line where each single-valued key was given */
+  int seen[48]; /* line where each single-valued key was given */
 };
 
 __attribute__ ((format (printf, 2, 3))) static int
@@ -280,6 +280,46 @@ KEEP_KEY (key_keep_weekly, KEEP_WEEKLY)
 KEEP_KEY (key_keep_monthly, KEEP_MONTHLY)
 KEEP_KEY (key_keep_yearly, KEEP_YEARLY)
 #undef KEEP_KEY
+#define COPY_KEEP_KEY(fn, kind)                                        \
+  static int fn (struct parse *p, char *v)                             \
+  {                                                                    \
+    return parse_count (p, v, 0, 1000000, &p->job->copy_keep.n[kind]); \
+  }
+COPY_KEEP_KEY (key_copy_keep_last, KEEP_LAST)
+COPY_KEEP_KEY (key_copy_keep_hourly, KEEP_HOURLY)
+COPY_KEEP_KEY (key_copy_keep_daily, KEEP_DAILY)
+COPY_KEEP_KEY (key_copy_keep_weekly, KEEP_WEEKLY)
+COPY_KEEP_KEY (key_copy_keep_monthly, KEEP_MONTHLY)
+COPY_KEEP_KEY (key_copy_keep_yearly, KEEP_YEARLY)
+#undef COPY_KEEP_KEY
+
+static int
+key_copy_to (struct parse *p, char *v)
+{
+  return set_string (p, &p->job->copy_to, v);
+}
+
+static int
+copy_key_path (struct parse *p, char *v, char **slot)
+{
+  if (v[0] != '/')
+    return bad (p, "'%s' is not an absolute path", v);
+  if (p->job->copy_key_file || p->job->copy_password_file)
+    return bad (p, "give one of copy-key-file and copy-password-file");
+  return set_string (p, slot, v);
+}
+
+static int
+key_copy_key_file (struct parse *p, char *v)
+{
+  return copy_key_path (p, v, &p->job->copy_key_file);
+}
+
+static int
+key_copy_password_file (struct parse *p, char *v)
+{
+  return copy_key_path (p, v, &p->job->copy_password_file);
+}
 
 /* never, always, or an interval: N followed by h, d or w. */
 static int
@@ -392,11 +432,22 @@ static const struct {
   { "verify", key_verify, false },
   { "restore-test", key_restore_test, false },
   { "restore-test-check", key_restore_test_check, true },
+  { "copy-to", key_copy_to, false },
+  { "copy-key-file", key_copy_key_file, false },
+  { "copy-password-file", key_copy_password_file, false },
+  { "copy-keep-last", key_copy_keep_last, false },
+  { "copy-keep-hourly", key_copy_keep_hourly, false },
+  { "copy-keep-daily", key_copy_keep_daily, false },
+  { "copy-keep-weekly", key_copy_keep_weekly, false },
+  { "copy-keep-monthly", key_copy_keep_monthly, false },
+  { "copy-keep-yearly", key_copy_keep_yearly, false },
   { "concurrency", key_concurrency, false },
   { "notify", key_notify, false },
   { "prometheus-file", key_prometheus_file, false },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= sizeof ((struct parse *) 0)->seen / sizeof (int),
+               "struct parse: seen[] has a slot per key");
 
 static char *
 trim (char *s)
@@ -462,6 +513,22 @@ check_whole (struct parse *p)
     set_error (0, "%s: exclude: only with vm = all", p->path);
     return -1;
   }
+  if (job->copy_to == NULL
+      && (job->copy_key_file || job->copy_password_file
+          || !keep_policy_empty (&job->copy_keep))) {
+    set_error (0,
+               "%s: copy-key-file, copy-password-file, copy-keep-*: "
+               "only with copy-to",
+               p->path);
+    return -1;
+  }
+  if (job->copy_to && strcmp (job->copy_to, job->repository) == 0) {
+    set_error (0, "%s: copy-to: the job's own repository", p->path);
+    return -1;
+  }
+  /* Without copy-keep-*, the copy keeps what the job keeps. */
+  if (job->copy_to && keep_policy_empty (&job->copy_keep))
+    job->copy_keep = job->keep;
   return 0;
 }
 

@@ -102,6 +102,11 @@ job_summary_line (const struct job *job, const struct job_run_result *r)
     strbuf_addstr (&sb, ")");
   }
   strbuf_addf (&sb, ", %s new", format_size (r->stored_new, nw, sizeof nw));
+  if (r->copy_error[0])
+    strbuf_addstr (&sb, ", copy failed");
+  else if (r->copy_ran)
+    strbuf_addf (&sb, ", %zu backup%s in the copy", r->copy_backups,
+                 r->copy_backups == 1 ? "" : "s");
   if (r->prune_error[0])
     strbuf_addstr (&sb, ", retention not applied");
   else if (!keep_policy_empty (&job->keep))
@@ -205,6 +210,17 @@ job_write_json (const char *path, const struct job *job,
     json_object_object_add (v, "error",
                             json_object_new_string (r->restore_test_error));
   json_object_object_add (o, "restore_test", v);
+  if (job->copy_to) {
+    v = json_object_new_object ();
+    json_object_object_add (v, "to", json_object_new_string (job->copy_to));
+    json_object_object_add (v, "ran", json_object_new_boolean (r->copy_ran));
+    json_object_object_add (v, "backups",
+                            json_object_new_int64 (r->copy_backups));
+    if (r->copy_error[0])
+      json_object_object_add (v, "error",
+                              json_object_new_string (r->copy_error));
+    json_object_object_add (o, "copy", v);
+  }
   text = json_object_to_json_string_ext (o,
                                          JSON_C_TO_STRING_PRETTY
                                            | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -303,6 +319,10 @@ job_write_prometheus (const char *path, const struct job *job,
   snprintf (v, sizeof v, "%zu", r->failed);
   job_metric (&sb, job, "vmbackup_job_failed_targets",
               "Targets the last run could not back up.", v);
+  if (job->copy_to)
+    job_metric (&sb, job, "vmbackup_job_copy_success",
+                "1 if the last run copied its backups to copy-to, else 0.",
+                r->copy_ran && r->copy_error[0] == '\0' ? "1" : "0");
   target_metric (&sb, job, r, "vmbackup_job_target_success",
                  "1 if the target was backed up by the last run, else 0.", 0);
   target_metric (&sb, job, r, "vmbackup_job_target_stored_new_bytes",

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "repo/prune.h"
 #include "vm/host.h"
+#include "job_copy.h"
 #include "job_run.h"
 #include "job_spawn.h"
 
@@ -23,9 +24,8 @@ now (void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The backup name a target's backups have. */
-static const char *
-backup_name (const struct job_target *t, char buf[NAME_MAX_LEN + 1])
+const char *
+job_backup_name (const struct job_target *t, char buf[NAME_MAX_LEN + 1])
 {
   char host[NAME_MAX_LEN + 8] = "host-";
 
@@ -107,23 +107,37 @@ free_targets (const struct job *job, struct job_target *t, size_t n)
   free (t);
 }
 
-/* The backups of name, oldest first, into an empty *v.  A listing
- * that fails is tried once more on a new connection (reopen). */
-static int
-list_backups (const struct job_run_opts *o, const char *name,
-              manifest_vector *v)
+int
+job_list_backups (const struct job_run_opts *o, const char *name,
+                  manifest_vector *v)
 {
-  if (*o->repo && manifest_list (*o->repo, name, v, NULL, NULL) == 0)
-    return 0;
-  manifest_vector_free (v);
-  if (o->reopen == NULL)
-    return -1;
-  *o->repo = o->reopen (o->reopen_opaque, *o->repo);
-  if (*o->repo == NULL) {
-    set_error (0, "the repository cannot be opened again");
+  manifest_vector got = empty_vector;
+
+  if (*o->repo == NULL
+      || manifest_list (*o->repo, name, &got, NULL, NULL) == -1) {
+    manifest_vector_free (&got);
+    if (o->reopen == NULL)
+      return -1;
+    *o->repo = o->reopen (o->reopen_opaque, *o->repo);
+    if (*o->repo == NULL) {
+      set_error (0, "the repository cannot be opened again");
+      return -1;
+    }
+    if (manifest_list (*o->repo, name, &got, NULL, NULL) == -1) {
+      manifest_vector_free (&got);
+      return -1;
+    }
+  }
+  /* Appended only whole: what v held stays whatever happened. */
+  if (manifest_vector_reserve (v, got.len) == -1) {
+    manifest_vector_free (&got);
+    set_error (ENOMEM, "out of memory");
     return -1;
   }
-  return manifest_list (*o->repo, name, v, NULL, NULL);
+  for (size_t i = 0; i < got.len; i++)
+    manifest_vector_append (v, got.ptr[i]);
+  manifest_vector_reset (&got);
+  return 0;
 }
 
 /* The ID of the newest backup of the target's name, or "". */
@@ -135,7 +149,7 @@ newest_backup (const struct job_run_opts *o, const struct job_target *t,
   char buf[NAME_MAX_LEN + 1];
 
   id[0] = '\0';
-  if (list_backups (o, backup_name (t, buf), &v) == 0 && v.len)
+  if (job_list_backups (o, job_backup_name (t, buf), &v) == 0 && v.len)
     snprintf (id, NAME_MAX_LEN + 64, "%s", v.ptr[v.len - 1]->id);
   manifest_vector_free (&v);
 }
@@ -150,7 +164,7 @@ find_backup (const struct job_run_opts *o, const struct job_target *t,
   manifest_vector v = empty_vector;
   char buf[NAME_MAX_LEN + 1];
 
-  if (list_backups (o, backup_name (t, buf), &v) == 0 && v.len
+  if (job_list_backups (o, job_backup_name (t, buf), &v) == 0 && v.len
       && strcmp (v.ptr[v.len - 1]->id, before) != 0) {
     const struct manifest *m = v.ptr[v.len - 1];
     snprintf (res->backup, sizeof res->backup, "%s", m->id);
@@ -244,7 +258,7 @@ prune_name (const struct job_run_opts *o, const char *name,
   bool *kept = NULL;
   int rc = -1;
 
-  if (list_backups (o, name, &v) == -1)
+  if (job_list_backups (o, name, &v) == -1)
     goto out;
   times = calloc (v.len + 1, sizeof *times);
   kept = calloc (v.len + 1, sizeof *kept);
@@ -286,7 +300,7 @@ apply_retention (const struct job *job, const struct job_run_opts *o,
   for (size_t i = 0; i < n; i++) {
     if (!r->targets.ptr[i].ok)
       continue;
-    if (prune_name (o, backup_name (&t[i], buf), &job->keep, &r->pruned)
+    if (prune_name (o, job_backup_name (&t[i], buf), &job->keep, &r->pruned)
         == -1) {
       snprintf (r->prune_error, sizeof r->prune_error, "prune %s: %s",
                 t[i].name, get_error ());
@@ -319,7 +333,7 @@ verify (const struct job_run_opts *o, const struct job_target *t, size_t n,
   char **ids = NULL;
 
   for (size_t i = 0; i < n; i++)
-    if (list_backups (o, backup_name (&t[i], buf), &v) == -1)
+    if (job_list_backups (o, job_backup_name (&t[i], buf), &v) == -1)
       goto failed;
   r->verified = true;
   r->last_verify = r->started;
@@ -467,6 +481,10 @@ job_run (const struct job *job, const struct job_run_opts *o,
     r->size += res->size;
     r->stored_new += res->stored_new;
   }
+  /* Before retention: a copy that keeps longer (copy-keep-*) gets each
+   * backup before the job's own retention may remove it. */
+  if (job->copy_to)
+    job_copy (job, o, t, n, r);
   apply_retention (job, o, t, n, r);
   if (verify_due (job, o, r->started))
     verify (o, t, n, r);
@@ -477,7 +495,7 @@ job_run (const struct job *job, const struct job_run_opts *o,
   r->seconds = now () - t0;
   r->ok = r->failed == 0 && r->prune_error[0] == '\0'
     && r->verify_error[0] == '\0' && r->verify_problems == 0
-    && r->restore_test_error[0] == '\0';
+    && r->restore_test_error[0] == '\0' && r->copy_error[0] == '\0';
   if (r->ok) {
     r->last_success = r->finished;
     event_emit (o->events, EV_JOB_FINISHED,
@@ -486,8 +504,9 @@ job_run (const struct job *job, const struct job_run_opts *o,
   }
   else
     event_emit (o->events, EV_JOB_FAILED,
-                "job %s: %zu of %zu targets failed%s%s%s", job->name,
+                "job %s: %zu of %zu targets failed%s%s%s%s", job->name,
                 r->failed, r->targets.len,
+                r->copy_error[0] ? ", copy failed" : "",
                 r->prune_error[0] ? ", retention not applied" : "",
                 r->verify_problems || r->verify_error[0] ? ", verify failed"
                                                          : "",

@@ -1,8 +1,9 @@
 /* One run of a job: back up every target (each in its own vmbackup
  * process, as 'vmbackup backup' or 'vmbackup files backup' would, at
- * most job->concurrency at once), prune what the job's retention lets
- * go, and verify when the job's cadence says it is time.  Events 4000
- * to 4006 say what happened; the caller writes the summaries
+ * most job->concurrency at once), copy them to the copy-to repository,
+ * prune what the job's retention lets go, and verify and restore-test
+ * when the job's cadence says it is time.  Events 4000 to 4008 say what
+ * happened; the caller writes the summaries
  * (job_report.h).  Nothing here prints: the targets' processes write
  * their own result lines and errors. */
 #ifndef VMB_JOBS_JOB_RUN_H
@@ -64,6 +65,12 @@ struct job_run_result {
   size_t restore_tested_backups;
   char restore_test_error[512];
   int64_t last_restore_test;
+  /* copy-to: whether it ran, how many backups of the job's targets it
+   * found in the copy or copied there, why it failed ("" when it passed
+   * or did not run) */
+  bool copy_ran;
+  size_t copy_backups;
+  char copy_error[512];
   uint64_t stored_new, size; /* of the backups made */
   char error[512];           /* the run could not start ("" if it ran) */
   bool ok;                   /* everything succeeded */
@@ -76,5 +83,14 @@ int job_run (const struct job *job, const struct job_run_opts *o,
 void job_run_failed (const struct job *job, const struct job_run_opts *o,
                      const char *error, struct job_run_result *r);
 void job_run_result_free (struct job_run_result *r);
+
+/* For the steps after the backups (job_copy.c): the backup name target
+ * t's backups have (buf holds it), and the backups of name, oldest
+ * first, appended to *v (a listing that fails is tried once more on a
+ * new connection: reopen). */
+const char *job_backup_name (const struct job_target *t,
+                             char buf[NAME_MAX_LEN + 1]);
+int job_list_backups (const struct job_run_opts *o, const char *name,
+                      manifest_vector *v);
 
 #endif

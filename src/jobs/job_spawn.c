@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,21 +13,56 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "repo/prune.h"
 #include "job_spawn.h"
 
 extern char **environ;
 
-pid_t
-job_spawn (char *const argv[])
+/* env (NULL-terminated "NAME=VALUE"), then the environment: getenv
+ * takes the first of a name, so env's override.  Freed with free (the
+ * strings are not copied). */
+static char **
+merged_env (char *const env[])
 {
-  pid_t pid;
-  int err = posix_spawn (&pid, argv[0], NULL, NULL, argv, environ);
+  size_t nenv = 0, nextra = 0;
+  char **envp;
 
+  while (environ[nenv])
+    nenv++;
+  while (env && env[nextra])
+    nextra++;
+  envp = calloc (nenv + nextra + 1, sizeof *envp);
+  if (envp == NULL) {
+    set_error (errno, "out of memory");
+    return NULL;
+  }
+  memcpy (envp, env, nextra * sizeof *envp);
+  memcpy (envp + nextra, environ, nenv * sizeof *envp);
+  return envp;
+}
+
+pid_t
+job_spawn_env (char *const argv[], char *const env[])
+{
+  char **envp = merged_env (env);
+  pid_t pid;
+  int err;
+
+  if (envp == NULL)
+    return -1;
+  err = posix_spawn (&pid, argv[0], NULL, NULL, argv, envp);
+  free (envp);
   if (err) {
     set_error (err, "run %s", argv[0]);
     return -1;
   }
   return pid;
+}
+
+pid_t
+job_spawn (char *const argv[])
+{
+  return job_spawn_env (argv, NULL);
 }
 
 static int
@@ -84,22 +120,12 @@ job_run_shell (const char *command, const char *text, char *const env[])
 {
   posix_spawn_file_actions_t fa;
   char *argv[] = { "/bin/sh", "-c", (char *) command, NULL };
-  char **envp = NULL;
-  size_t nenv = 0, nextra = 0;
+  char **envp = merged_env (env);
   int fds[2], err, st;
   pid_t pid;
 
-  while (environ[nenv])
-    nenv++;
-  while (env[nextra])
-    nextra++;
-  envp = calloc (nenv + nextra + 1, sizeof *envp);
-  if (envp == NULL) {
-    set_error (errno, "out of memory");
+  if (envp == NULL)
     return -1;
-  }
-  memcpy (envp, env, nextra * sizeof *envp);
-  memcpy (envp + nextra, environ, nenv * sizeof *envp);
   if (pipe2 (fds, O_CLOEXEC) == -1) {
     set_error (errno, "pipe");
     free (envp);
@@ -233,6 +259,46 @@ job_restore_test_argv (const char *self, const struct job *job,
   push (&v, "--", &oom);
   for (size_t i = 0; i < n; i++)
     push (&v, ids[i], &oom);
+  return finish_argv (&v, oom);
+}
+
+char **
+job_copy_argv (const char *self, const struct job *job, char *const *ids,
+               size_t n)
+{
+  argv_vector v = empty_vector;
+  bool oom = false;
+
+  push_common (&v, self, job, &oom);
+  push (&v, "copy", &oom);
+  push (&v, "--to", &oom);
+  push (&v, job->copy_to, &oom);
+  push (&v, "--", &oom);
+  for (size_t i = 0; i < n; i++)
+    push (&v, ids[i], &oom);
+  return finish_argv (&v, oom);
+}
+
+char **
+job_copy_prune_argv (const char *self, const struct job *job, const char *name)
+{
+  argv_vector v = empty_vector;
+  bool oom = false;
+  char opt[32], count[16];
+
+  push (&v, self, &oom);
+  push (&v, "--repo", &oom);
+  push (&v, job->copy_to, &oom);
+  push (&v, "prune", &oom);
+  for (int k = 0; k < KEEP_KINDS; k++)
+    if (job->copy_keep.n[k]) {
+      snprintf (opt, sizeof opt, "--keep-%s", keep_kind_names[k]);
+      snprintf (count, sizeof count, "%d", job->copy_keep.n[k]);
+      push (&v, opt, &oom);
+      push (&v, count, &oom);
+    }
+  push (&v, "--", &oom);
+  push (&v, name, &oom);
   return finish_argv (&v, oom);
 }
 

@@ -12,6 +12,10 @@
 /* Start argv[0] with argv (environment inherited).  The pid, or -1
  * with the error set. */
 pid_t job_spawn (char *const argv[]);
+/* The same, with env (NULL-terminated "NAME=VALUE" strings) before the
+ * environment, so that they win; "NAME=" hides a variable from our
+ * commands, which take an empty value as unset. */
+pid_t job_spawn_env (char *const argv[], char *const env[]);
 /* Wait until one of pids[0..n) (-1 entries skipped) ends: its index,
  * with its exit status (128+N when killed by signal N), or -1 with the
  * error set. */
@@ -31,6 +35,14 @@ char **job_target_argv (const char *self, const struct job *job,
  * restore test of the backups ids[0..n).  Freed with job_argv_free. */
 char **job_restore_test_argv (const char *self, const struct job *job,
                               char *const *ids, size_t n);
+/* 'vmbackup --repo R copy --to C -- ID...': copy backups ids[0..n) to
+ * the job's copy-to repository. */
+char **job_copy_argv (const char *self, const struct job *job,
+                      char *const *ids, size_t n);
+/* 'vmbackup --repo C prune --keep-... -- NAME': the job's copy-keep
+ * rules on one backup name of the copy-to repository. */
+char **job_copy_prune_argv (const char *self, const struct job *job,
+                            const char *name);
 void job_argv_free (char **argv);
 
 #endif

@@ -5,6 +5,10 @@
 
 #include "prune.h"
 
+const char *const keep_kind_names[KEEP_KINDS] = {
+  "last", "hourly", "daily", "weekly", "monthly", "yearly"
+};
+
 bool
 keep_policy_empty (const struct keep_policy *p)
 {

@@ -21,6 +21,9 @@ struct keep_policy {
   int n[KEEP_KINDS]; /* 0: this rule keeps nothing */
 };
 
+/* "last", "hourly", ...: the rules' names in --keep-NAME and keep-NAME. */
+extern const char *const keep_kind_names[KEEP_KINDS];
+
 bool keep_policy_empty (const struct keep_policy *p);
 
 /* times[] is sorted newest first; keep[i] is set for every backup some

@@ -112,6 +112,41 @@ main (void)
   refused ("repository=/r\nvm = a\nexclude = b\n",
            "j.conf: exclude: only with vm = all");
 
+  /* A copy: its own key and retention, else the job's retention. */
+  CHECK (job_parse ("j.conf", "j",
+                    "repository=/r\nimage=a=/a\nkeep-last = 2\n"
+                    "copy-to = s3://b/p\ncopy-password-file = /etc/pw\n"
+                    "copy-keep-monthly = 12\n",
+                    &job)
+           == 0,
+         "copy: %s", get_error ());
+  CHECK (strcmp (job.copy_to, "s3://b/p") == 0 && job.copy_key_file == NULL
+           && strcmp (job.copy_password_file, "/etc/pw") == 0,
+         "copy-to and its key");
+  CHECK (job.copy_keep.n[KEEP_MONTHLY] == 12 && job.copy_keep.n[KEEP_LAST] == 0
+           && job.keep.n[KEEP_LAST] == 2,
+         "copy-keep-* replaces the job's keep in the copy");
+  job_free (&job);
+  CHECK (job_parse ("j.conf", "j",
+                    "repository=/r\nimage=a=/a\nkeep-last = 2\n"
+                    "copy-to = /c\n",
+                    &job)
+           == 0,
+         "copy, no keep: %s", get_error ());
+  CHECK (job.copy_keep.n[KEEP_LAST] == 2, "the copy keeps what the job keeps");
+  job_free (&job);
+  refused ("repository=/r\nimage=a=/a\ncopy-keep-last = 1\n",
+           "j.conf: copy-key-file, copy-password-file, copy-keep-*: only "
+           "with copy-to");
+  refused ("repository=/r\nimage=a=/a\ncopy-to = /r\n",
+           "j.conf: copy-to: the job's own repository");
+  refused ("repository=/r\nimage=a=/a\ncopy-to = /c\ncopy-key-file = /k\n"
+           "copy-password-file = /p\n",
+           "j.conf:5: copy-password-file: give one of copy-key-file and "
+           "copy-password-file");
+  refused ("repository=/r\nimage=a=/a\ncopy-to = /c\ncopy-to = /d\n",
+           "j.conf:4: copy-to: given twice (first on line 3)");
+
   CHECK (job_name_is_valid ("nightly-1.a_b"), "valid name");
   CHECK (!job_name_is_valid ("../x") && !job_name_is_valid (".x")
            && !job_name_is_valid ("") && !job_name_is_valid ("a b"),

@@ -59,7 +59,8 @@ int cmd_info (int argc, char **argv);
 int cmd_export (int argc, char **argv);
 int cmd_mount (int argc, char **argv);
 int cmd_umount (int argc, char **argv);
-/* restore ID --path P... --to DIR (cmd_mount.c): files out of a disk. */
+int cmd_find (int argc, char **argv);
+/* restore ID --path P... --to DIR (restore_path_copy.c): files out of a disk. */
 /* restore ID --instant (vo: the restore's options) and
  * restore --instant-status (cmd_restore_instant.c). */
 struct repo;

@@ -124,6 +124,18 @@ const struct command commands[] = {
     "Unmount DIR and stop everything its mount started (the appliance,\n"
     "the export), also after the mount was killed.",
     NULL },
+  { "find", cmd_find, "which backups hold a file",
+    "PATTERN NAME|ID... [--disk TARGET] [--json]",
+    "Print every file, directory or link whose path in the guest matches\n"
+    "PATTERN (a shell glob of an absolute path: /etc/fstab,\n"
+    "/home/*/.ssh/authorized_keys; '*' does not cross '/') in each backup\n"
+    "of NAME or in backup ID, without restoring a disk: a files backup\n"
+    "is searched in its catalogue, a disk backup in its guest file\n"
+    "systems, each disk mounted read-only in turn as 'vmbackup mount'\n"
+    "does.  A line per match: ID DISK TYPE SIZE MTIME PATH, the path as\n"
+    "'restore --path' takes it (/vda1/etc/fstab).  Exit status 0 when\n"
+    "something matched, 1 when nothing did or a backup could not be read.",
+    NULL, KEY_NEEDED },
   { "info", cmd_info, "describe the repository", "[--json]",
     "Format version, ID, chunk size, encryption and number of key slots.\n"
     "Needs no key.",

@@ -391,14 +391,16 @@ perform (struct s3_client *c, struct request *r)
 }
 
 static struct curl_slist *
-base_headers (const struct s3_client *c)
+headers_with_hash (const struct s3_client *c, const char *payload_hash)
 {
   struct curl_slist *l = NULL;
   char tok[4096];
 
   /* curl 7.88 signs with SigV4 but does not send the payload hash
-   * header, which S3 and radosgw require. */
-  l = curl_slist_append (l, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+   * header, which S3 and radosgw require; given one, curl signs with
+   * it. */
+  snprintf (tok, sizeof tok, "x-amz-content-sha256: %s", payload_hash);
+  l = curl_slist_append (l, tok);
   if (c->cfg.session_token) {
     snprintf (tok, sizeof tok, "x-amz-security-token: %s",
               c->cfg.session_token);
@@ -407,15 +409,31 @@ base_headers (const struct s3_client *c)
   return l;
 }
 
-/* Content-MD5: S3 checks the body against it (and requires it for
- * Object Lock). */
 static struct curl_slist *
-add_md5 (struct curl_slist *l, const void *data, size_t len)
+base_headers (const struct s3_client *c)
+{
+  return headers_with_hash (c, "UNSIGNED-PAYLOAD");
+}
+
+/* The headers of a PUT whose body S3 must check before it stores it:
+ * the body's SHA-256 as the signed payload hash, which S3 and radosgw
+ * compare with what arrived (about twice as fast as MD5 here, with the
+ * CPU's SHA instructions); or, where S3 requires it (Object Lock
+ * retentions), Content-MD5. */
+static struct curl_slist *
+checked_body_headers (const struct s3_client *c, const void *data, size_t len,
+                      bool want_md5)
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
-  char b64[64], hdr[96];
+  char hex[2 * EVP_MAX_MD_SIZE + 1], b64[64], hdr[96];
 
+  if (!want_md5 && EVP_Digest (data, len, md, &mdlen, EVP_sha256 (), NULL)) {
+    for (unsigned int i = 0; i < mdlen; i++)
+      snprintf (hex + 2 * i, 3, "%02x", md[i]);
+    return headers_with_hash (c, hex);
+  }
+  struct curl_slist *l = base_headers (c);
   if (!EVP_Digest (data, len, md, &mdlen, EVP_md5 (), NULL))
     return l;
   EVP_EncodeBlock ((unsigned char *) b64, md, mdlen);
@@ -449,10 +467,10 @@ s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
     lo.governance = c->lock_governance;
     opts = &lo;
   }
-  r.headers = base_headers (c);
+  r.headers = checked_body_headers (c, data, len,
+                                    opts && opts->retain_until > 0);
   r.headers = curl_slist_append (r.headers,
                                  "Content-Type: application/octet-stream");
-  r.headers = add_md5 (r.headers, data, len);
   if (opts && opts->if_absent)
     r.headers = curl_slist_append (r.headers, "If-None-Match: *");
   if (opts && opts->retain_until > 0) {
@@ -601,9 +619,9 @@ s3_request (struct s3_client *c, const char *method, const char *key,
                        .max = out ? out->len + max : 0 };
   int ret;
 
-  r.headers = base_headers (c);
-  if (data)
-    r.headers = add_md5 (r.headers, data, len);
+  /* Content-MD5 on a body: S3 requires it for retentions. */
+  r.headers = data ? checked_body_headers (c, data, len, true)
+                   : base_headers (c);
   ret = send_request (c, &r);
   if (status)
     *status = r.status;

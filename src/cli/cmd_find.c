@@ -228,17 +228,6 @@ select_backups (struct repo *repo, const char *arg, manifest_vector *v)
   return 0;
 }
 
-static bool
-pattern_is_good (const char *p)
-{
-  if (p[0] != '/' || p[1] == '\0')
-    return false;
-  for (const char *c = p; (c = strstr (c, "..")); c += 2)
-    if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0'))
-      return false;
-  return true;
-}
-
 int
 cmd_find (int argc, char **argv)
 {
@@ -263,7 +252,7 @@ cmd_find (int argc, char **argv)
                             "give a path PATTERN and at least one backup "
                             "NAME or ID");
   f.pattern = argv[optind];
-  if (!pattern_is_good (f.pattern))
+  if (!cli_guest_path_is_safe (f.pattern))
     return cli_usage_error ("find",
                             "PATTERN %s: give an absolute path in the "
                             "guest (/etc/fstab, /home/*/.bashrc), "

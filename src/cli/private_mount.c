@@ -95,6 +95,17 @@ out:
   return r;
 }
 
+bool
+cli_guest_path_is_safe (const char *p)
+{
+  if (p[0] != '/' || p[1] == '\0')
+    return false;
+  for (const char *c = p; (c = strstr (c, "..")); c += 2)
+    if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0'))
+      return false;
+  return true;
+}
+
 void
 cli_fs_line (void *opaque, const char *text)
 {

@@ -47,6 +47,10 @@ struct cli_fs_lines {
 };
 void cli_fs_line (void *opaque, const char *text);
 
+/* Is p an absolute path in a guest (or a pattern of one), not "/",
+ * without a ".." component?  (restore --path, find) */
+bool cli_guest_path_is_safe (const char *p);
+
 /* A mount of the command's own: dir is a new directory under /tmp. */
 struct cli_private_mount {
   char dir[64];

@@ -31,17 +31,6 @@ copy_out (const char *from, const char *to)
   return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : -1;
 }
 
-static bool
-path_is_safe (const char *p)
-{
-  if (p[0] != '/' || strcmp (p, "/") == 0)
-    return false;
-  for (const char *c = p; (c = strstr (c, "..")); c += 2)
-    if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0'))
-      return false;
-  return true;
-}
-
 int
 cli_restore_paths (const char *repo_opt, const char *id, const char *diskname,
                    const char **paths, size_t npaths, const char *to)
@@ -52,7 +41,7 @@ cli_restore_paths (const char *repo_opt, const char *id, const char *diskname,
   int r = EXIT_FAIL;
 
   for (size_t i = 0; i < npaths; i++)
-    if (!path_is_safe (paths[i]))
+    if (!cli_guest_path_is_safe (paths[i]))
       return cli_usage_error ("restore",
                               "--path %s: give an absolute path, without "
                               "'..', starting with the file system "

@@ -86,26 +86,31 @@ key_repository (struct parse *p, char *v)
   return set_string (p, &p->job->repository, v);
 }
 
+/* An absolute path for one of two keys that exclude each other (a key
+ * file or a password file). */
 static int
-key_file_path (struct parse *p, char *v, char **slot)
+exclusive_path (struct parse *p, char *v, char **slot, char **other,
+                const char *pair)
 {
   if (v[0] != '/')
     return bad (p, "'%s' is not an absolute path", v);
-  if (p->job->key_file || p->job->password_file)
-    return bad (p, "give one of key-file and password-file");
+  if (*slot || *other)
+    return bad (p, "give one of %s", pair);
   return set_string (p, slot, v);
 }
 
 static int
 key_key_file (struct parse *p, char *v)
 {
-  return key_file_path (p, v, &p->job->key_file);
+  return exclusive_path (p, v, &p->job->key_file, &p->job->password_file,
+                         "key-file and password-file");
 }
 
 static int
 key_password_file (struct parse *p, char *v)
 {
-  return key_file_path (p, v, &p->job->password_file);
+  return exclusive_path (p, v, &p->job->password_file, &p->job->key_file,
+                         "key-file and password-file");
 }
 
 static int
@@ -268,30 +273,25 @@ key_files (struct parse *p, char *v)
   return key_named_paths (p, v, JOB_TARGET_FILES);
 }
 
-#define KEEP_KEY(fn, kind)                                        \
-  static int fn (struct parse *p, char *v)                        \
-  {                                                               \
-    return parse_count (p, v, 0, 1000000, &p->job->keep.n[kind]); \
+/* keep-* and copy-keep-*: one rule of the job's or the copy's policy. */
+#define KEEP_KEY(fn, policy, kind)                                  \
+  static int fn (struct parse *p, char *v)                          \
+  {                                                                 \
+    return parse_count (p, v, 0, 1000000, &p->job->policy.n[kind]); \
   }
-KEEP_KEY (key_keep_last, KEEP_LAST)
-KEEP_KEY (key_keep_hourly, KEEP_HOURLY)
-KEEP_KEY (key_keep_daily, KEEP_DAILY)
-KEEP_KEY (key_keep_weekly, KEEP_WEEKLY)
-KEEP_KEY (key_keep_monthly, KEEP_MONTHLY)
-KEEP_KEY (key_keep_yearly, KEEP_YEARLY)
+KEEP_KEY (key_keep_last, keep, KEEP_LAST)
+KEEP_KEY (key_keep_hourly, keep, KEEP_HOURLY)
+KEEP_KEY (key_keep_daily, keep, KEEP_DAILY)
+KEEP_KEY (key_keep_weekly, keep, KEEP_WEEKLY)
+KEEP_KEY (key_keep_monthly, keep, KEEP_MONTHLY)
+KEEP_KEY (key_keep_yearly, keep, KEEP_YEARLY)
+KEEP_KEY (key_copy_keep_last, copy_keep, KEEP_LAST)
+KEEP_KEY (key_copy_keep_hourly, copy_keep, KEEP_HOURLY)
+KEEP_KEY (key_copy_keep_daily, copy_keep, KEEP_DAILY)
+KEEP_KEY (key_copy_keep_weekly, copy_keep, KEEP_WEEKLY)
+KEEP_KEY (key_copy_keep_monthly, copy_keep, KEEP_MONTHLY)
+KEEP_KEY (key_copy_keep_yearly, copy_keep, KEEP_YEARLY)
 #undef KEEP_KEY
-#define COPY_KEEP_KEY(fn, kind)                                        \
-  static int fn (struct parse *p, char *v)                             \
-  {                                                                    \
-    return parse_count (p, v, 0, 1000000, &p->job->copy_keep.n[kind]); \
-  }
-COPY_KEEP_KEY (key_copy_keep_last, KEEP_LAST)
-COPY_KEEP_KEY (key_copy_keep_hourly, KEEP_HOURLY)
-COPY_KEEP_KEY (key_copy_keep_daily, KEEP_DAILY)
-COPY_KEEP_KEY (key_copy_keep_weekly, KEEP_WEEKLY)
-COPY_KEEP_KEY (key_copy_keep_monthly, KEEP_MONTHLY)
-COPY_KEEP_KEY (key_copy_keep_yearly, KEEP_YEARLY)
-#undef COPY_KEEP_KEY
 
 static int
 key_copy_to (struct parse *p, char *v)
@@ -300,25 +300,19 @@ key_copy_to (struct parse *p, char *v)
 }
 
 static int
-copy_key_path (struct parse *p, char *v, char **slot)
-{
-  if (v[0] != '/')
-    return bad (p, "'%s' is not an absolute path", v);
-  if (p->job->copy_key_file || p->job->copy_password_file)
-    return bad (p, "give one of copy-key-file and copy-password-file");
-  return set_string (p, slot, v);
-}
-
-static int
 key_copy_key_file (struct parse *p, char *v)
 {
-  return copy_key_path (p, v, &p->job->copy_key_file);
+  return exclusive_path (p, v, &p->job->copy_key_file,
+                         &p->job->copy_password_file,
+                         "copy-key-file and copy-password-file");
 }
 
 static int
 key_copy_password_file (struct parse *p, char *v)
 {
-  return copy_key_path (p, v, &p->job->copy_password_file);
+  return exclusive_path (p, v, &p->job->copy_password_file,
+                         &p->job->copy_key_file,
+                         "copy-key-file and copy-password-file");
 }
 
 /* never, always, or an interval: N followed by h, d or w. */

@@ -4,8 +4,9 @@
 # incrementally (checkpoints, only the change sent); the host's libvirt
 # configuration beside it; verify with and without the key; the VM
 # restored from S3 beside the original (--as --start) boots with its
-# data as at the second backup; the host backup's dry run finds the
-# host as it was.  A second host (another cache) sees the same backups.
+# data as at the second backup, and so does an instant restore from S3
+# (copied behind the running VM, then no export left); the host
+# backup's dry run finds the host as it was.  A second host (another cache) sees the same backups.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/functions-vm.sh"
 source "$(dirname "$0")/../functions-ceph.sh"
@@ -69,8 +70,27 @@ wait_agent s3vm-copy
 [ -z "$(sum s3vm-copy f3)" ] || fail "f3, written after the backup, is in the restore"
 [ "$(vsh domstate s3vm)" = running ] || fail "the original stopped"
 
+vsh destroy s3vm-copy >/dev/null
+
+# --- instant recovery from S3: running at once on overlays over the
+# export, its disk copied behind it, then no export left
+export VMBACKUP_RUN_DIR=$scratch/run
+vmb restore "$id2" --instant --as s3vm-inst > inst.out || fail "instant restore from S3: $(cat inst.out)"
+cleanup_fn "destroy_guest s3vm-inst"
+wait_agent s3vm-inst
+[ "$(sum s3vm-inst f2)" = "$at_backup2" ] || fail "instant: f2 is not as at the backup"
+for _ in $(seq 600); do
+  vmb restore --instant-status | grep -q "^VM s3vm-inst " || break
+  sleep 0.5
+done
+vmb restore --instant-status | grep -q "^VM s3vm-inst " \
+  && fail "the instant copy from S3 did not finish: $(vmb restore --instant-status)"
+! vsh dumpxml s3vm-inst | grep -q "protocol='nbd'" || fail "instant: still backed by the export"
+[ "$(sum s3vm-inst f2)" = "$at_backup2" ] || fail "instant: f2 after the copy"
+vsh destroy s3vm-inst >/dev/null
+
 # --- the host backup from S3: a dry run on the unchanged host
 vmb restore "$host_id" --host --dry-run > dry.out || fail "host dry run from S3: $(cat dry.out)"
 grep -qE " (define|differs|replace|write)( |$)" dry.out \
   && fail "dry run on an unchanged host wants changes: $(cat dry.out)"
-echo "s3 VM test: full, incremental, host, verify, restore --as: ok"
+echo "s3 VM test: full, incremental, host, verify, restore --as, --instant: ok"

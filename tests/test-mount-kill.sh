@@ -77,12 +77,13 @@ no_leftovers "$scratch/mnt"
 [ -z "$(ls -A mnt)" ] || fail "mount point not empty after umount"
 
 # restore --path killed while it copies from its private mount: the
-# next restore cleans that mount up (no dead mount point left in /tmp).
-ls -d /tmp/vmbackup-restore.* > restores.before 2>/dev/null || true
+# next restore cleans that mount up (no dead mount point left beside
+# the run directories).
+ls -d "$VMBACKUP_RUN_DIR"/private-* > restores.before 2>/dev/null || true
 "$VMBACKUP" restore whole --path /whole/etc --to got > restore.out 2>&1 &
 pid=$!
 for _ in $(seq 600); do
-  grep -q " /tmp/vmbackup-restore\.[^ ]* fuse" /proc/mounts && break
+  grep -q " $VMBACKUP_RUN_DIR/private-[^ ]* fuse" /proc/mounts && break
   kill -0 "$pid" 2>/dev/null || fail "restore ended before it mounted: $(cat restore.out)"
   sleep 0.1
 done
@@ -93,7 +94,7 @@ vmb restore whole --path /whole/etc --to got > restore.out \
   || fail "restore after a killed one: $(cat restore.out)"
 [ "$(cat got/etc/fstab)" = "whole disk" ] || fail "restored content"
 [ "$(stat -c '%a %Y' got/etc/fstab)" = "640 1300000000" ] || fail "restored metadata"
-ls -d /tmp/vmbackup-restore.* > restores.after 2>/dev/null || true
+ls -d "$VMBACKUP_RUN_DIR"/private-* > restores.after 2>/dev/null || true
 diff restores.before restores.after >/dev/null \
   || fail "restore mount points left: $(cat restores.after)"
 no_leftovers /nonexistent

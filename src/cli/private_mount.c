@@ -1,6 +1,7 @@
 /* A backup's disk as guest file systems, for the CLI (private_mount.h). */
 #include <errno.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +9,25 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "export/run_dir.h"
 #include "mount/mount_run.h"
 #include "repo/manifest.h"
 #include "repo/repo.h"
 #include "cli.h"
 #include "private_mount.h"
 
-/* Where a command mounts a disk for itself. */
-#define PRIVATE_MNT_PREFIX "/tmp/vmbackup-restore."
+/* Where a command mounts a disk for itself: beside the run
+ * directories (run_dir.h), so that each user, and each test with its
+ * own $VMBACKUP_RUN_DIR, finds only its own. */
+#define PRIVATE_MNT_NAME "private-"
+
+static void
+private_prefix (char *out, size_t len)
+{
+  char buf[PATH_MAX];
+
+  snprintf (out, len, "%s/" PRIVATE_MNT_NAME, run_dir_base (buf, sizeof buf));
+}
 
 void
 cli_mount_source_free (struct cli_mount_source *s)
@@ -132,9 +144,12 @@ cli_fs_line (void *opaque, const char *text)
 static void
 clean_dead_private_mounts (void)
 {
+  char pattern[PATH_MAX + 16];
   glob_t g;
 
-  if (glob (PRIVATE_MNT_PREFIX "*", GLOB_NOSORT, NULL, &g) != 0)
+  private_prefix (pattern, sizeof pattern - 1);
+  strcat (pattern, "*");
+  if (glob (pattern, GLOB_NOSORT, NULL, &g) != 0)
     return;
   for (size_t i = 0; i < g.gl_pathc; i++) {
     bool stale;
@@ -148,8 +163,12 @@ clean_dead_private_mounts (void)
 int
 cli_private_mount_start (struct cli_private_mount *pm)
 {
+  char base[PATH_MAX];
+
   clean_dead_private_mounts ();
-  snprintf (pm->dir, sizeof pm->dir, "%sXXXXXX", PRIVATE_MNT_PREFIX);
+  mkdir (run_dir_base (base, sizeof base), 0700);
+  private_prefix (pm->dir, sizeof pm->dir - 8);
+  strcat (pm->dir, "XXXXXX");
   if (mkdtemp (pm->dir) == NULL) {
     cli_error ("temporary directory: %s", strerror (errno));
     cli_mount_source_free (&pm->src);

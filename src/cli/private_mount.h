@@ -6,6 +6,7 @@
 #ifndef VMB_CLI_PRIVATE_MOUNT_H
 #define VMB_CLI_PRIVATE_MOUNT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -51,9 +52,10 @@ void cli_fs_line (void *opaque, const char *text);
  * without a ".." component?  (restore --path, find) */
 bool cli_guest_path_is_safe (const char *p);
 
-/* A mount of the command's own: dir is a new directory under /tmp. */
+/* A mount of the command's own: dir is a new directory beside the run
+ * directories (run_dir.h: /run/vmbackup/private-XXXXXX for root). */
 struct cli_private_mount {
-  char dir[64];
+  char dir[PATH_MAX];
   struct cli_mount_source src;
   struct cli_fs_lines lines;
 };

@@ -131,7 +131,10 @@ run_killed ()
 round=0
 while [ "$kills" -lt "$KILLS" ]; do
   round=$((round + 1))
-  [ "$round" -le 200 ] || fail "only $kills kills in 200 rounds"
+  # A fast machine finishes more commands before their kill: about 1
+  # round in 5 kills here (38 kills in 200 rounds once); the cap only
+  # catches a test that no longer kills at all.
+  [ "$round" -le 500 ] || fail "only $kills kills in 500 rounds"
   names=(q r f)
   n=${names[$((RANDOM % 3))]}
   case $((RANDOM % 7)) in

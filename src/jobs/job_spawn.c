@@ -36,7 +36,8 @@ merged_env (char *const env[])
     set_error (errno, "out of memory");
     return NULL;
   }
-  memcpy (envp, env, nextra * sizeof *envp);
+  if (nextra) /* env may be NULL: memcpy wants a pointer even for 0 */
+    memcpy (envp, env, nextra * sizeof *envp);
   memcpy (envp + nextra, environ, nenv * sizeof *envp);
   return envp;
 }

@@ -284,16 +284,28 @@ socket_has_peer (const char *path)
 }
 
 /* Until QEMU reads every disk again, the guest gets I/O errors: the
- * resume is done when it does. */
+ * resume is done when it does.  A VM that was starting when the
+ * command before us was killed can still fail to start (its QEMU
+ * found no export to open) after we saw it active: one that is shut
+ * off is started again, once. */
 static int
-wait_reconnected (struct vm_restore *r)
+wait_reconnected (struct vm_restore *r, virDomainPtr dom)
 {
+  bool restarted = false;
+
   for (int i = 0; i < RECONNECT_S * 10; i++) {
     size_t n = 0;
     for (size_t j = 0; j < r->nidisks; j++)
       n += socket_has_peer (r->idisks[j].socket);
     if (n == r->nidisks)
       return 0;
+    if (i % 10 == 9 && !restarted && virDomainIsActive (dom) == 0) {
+      restarted = true;
+      if (virDomainCreate (dom) == -1) {
+        set_error (0, "start VM %s: %s", r->name, virt_error ());
+        return -1;
+      }
+    }
     sleep_ms (100);
   }
   set_error (0, "QEMU did not connect to the export again within %d s",
@@ -368,7 +380,7 @@ restore_instant_resume (struct vm_restore *r, bool *resumed)
   if (start_keeper (r) == 0 && active == 0 && virDomainCreate (dom) == -1)
     set_error (0, "start VM %s: %s", r->name, virt_error ());
   else if (r->instant_go >= 0 && restore_instant_go (r) == 0
-           && wait_reconnected (r) == 0) {
+           && wait_reconnected (r, dom) == 0) {
     emit (r, EV_INSTANT_RESUMED,
           "instant restore of VM %s from %s resumed: %zu disk%s still "
           "to copy",

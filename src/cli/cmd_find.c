@@ -89,7 +89,6 @@ find_in_files (struct find *f, struct repo *repo, const struct manifest *m)
 {
   struct catalogue_reader cat;
   char path[PATH_MAX + 2];
-  uint64_t before = f->matches;
   int more;
 
   if (catalogue_reader_open (&cat, repo, &m->archive) == -1) {
@@ -112,15 +111,12 @@ find_in_files (struct find *f, struct repo *repo, const struct manifest *m)
     cli_error ("backup %s: %s", m->id, get_error ());
     return -1;
   }
-  if (f->matches > before)
-    f->backups_with++;
   return 0;
 }
 
 /* One disk: mounted, then the pattern under each file system. */
 static int
-find_in_disk (struct find *f, const struct manifest *m, const char *disk,
-              bool *any)
+find_in_disk (struct find *f, const struct manifest *m, const char *disk)
 {
   struct cli_private_mount pm = { 0 };
   char prefix[512], pattern[PATH_MAX * 2];
@@ -157,7 +153,6 @@ find_in_disk (struct find *f, const struct manifest *m, const char *disk,
         found (f, m->id, disk, stat_type (st.st_mode),
                S_ISDIR (st.st_mode) ? 0 : (uint64_t) st.st_size, st.st_mtime,
                g.gl_pathv[k] + strlen (pm.dir));
-        *any = true;
       }
       globfree (&g);
     }
@@ -171,24 +166,25 @@ find_in_disk (struct find *f, const struct manifest *m, const char *disk,
 static int
 find_in_backup (struct find *f, struct repo *repo, const struct manifest *m)
 {
-  bool any = false, disk_seen = false;
+  uint64_t before = f->matches;
+  bool disk_seen = false;
   int r = 0;
 
   if (m->archive.present)
-    return find_in_files (f, repo, m);
+    r = find_in_files (f, repo, m);
   for (size_t i = 0; i < m->disks.len; i++) {
     const char *disk = m->disks.ptr[i].name;
     if (f->diskname && strcmp (f->diskname, disk) != 0)
       continue;
     disk_seen = true;
-    if (find_in_disk (f, m, disk, &any) == -1)
+    if (find_in_disk (f, m, disk) == -1)
       r = -1;
   }
-  if (f->diskname && !disk_seen) {
+  if (f->diskname && !disk_seen && !m->archive.present) {
     cli_error ("backup %s has no disk %s", m->id, f->diskname);
     return -1;
   }
-  if (any)
+  if (f->matches > before)
     f->backups_with++;
   return r;
 }

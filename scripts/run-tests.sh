@@ -2,7 +2,9 @@
 # Install dependencies, build, and run every test: unit, CLI, docs, style,
 # S3 (a real Ceph cluster) and VM tests in a normal build, unit, CLI and
 # VM tests again under ASan/UBSan (the guardian and restore paths run
-# only with real guests), and the libFuzzer harnesses in a clang build.  Ends with "N passed, N failed".
+# only with real guests; the 'sanitize' suite is all but the tests of
+# random kills, see tests/meson.build), and the libFuzzer harnesses in a
+# clang build.  Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -24,7 +26,7 @@ run () {
   meson test -C "$dir" --print-errorlogs "$@"
 }
 run build
-run build-asan --suite unit --suite cli --suite vm
+run build-asan --suite unit --suite sanitize
 run build-fuzz --suite fuzz
 
 # One line for CI: count every test of every run.

@@ -1,16 +1,23 @@
 /* Instant recovery: a VM restored to run at once on local qcow2
  * overlays whose backing is its backup, served over NBD, while QEMU
- * copies the backup into the overlays (a block pull per disk); once
- * every pull is done the overlays stand alone and the export stops.
+ * copies each disk into a new image at the disk's own path (a block
+ * copy: a mirror job, several requests in flight); once the copy is in
+ * step, a pivot puts the VM on the new image, libvirt rewrites its
+ * definition, and the overlay and the export are no longer needed.
+ *
+ * The overlay of disk PATH is PATH.vmbackup-instant: the copy is
+ * written at PATH itself, so the restored VM ends up with its disks
+ * where a full restore puts them, in the backup's format.
  *
  * A background process, the keeper, runs the exports (one nbdkit per
  * disk, their sockets in the run directory RUN/instant-NAME, RUN as
- * run_dir_base says), starts and restarts the pulls, and writes the
- * progress file.  What the guest writes goes to the overlays only, so a
- * kill of anything (the command, the keeper, an nbdkit, libvirtd) loses
+ * run_dir_base says), starts, restarts and pivots the copies, and
+ * writes the progress file.  What the guest writes goes to the
+ * overlays (and, once a copy runs, to its new image too), so a kill of
+ * anything (the command, the keeper, an nbdkit, libvirtd) loses
  * nothing: rerunning the same restore finds the VM still backed by the
  * sockets, starts a new keeper on them (QEMU's NBD client reconnects)
- * and the pulls go on from what is already copied. */
+ * and a copy that stopped starts again. */
 #ifndef VMB_VM_INSTANT_H
 #define VMB_VM_INSTANT_H
 
@@ -35,7 +42,16 @@ struct instant_disk {
   char target[32]; /* "vda" */
   char socket[4096];
   int key_fd;
+  /* Where the copy goes (the disk's final path) and in which format,
+   * "raw" or "qcow2"; path "" for an overlay an earlier version made at
+   * the final path itself, which QEMU fills by a block pull instead. */
+  char path[4096];
+  char format[8];
+  char overlay[4200]; /* PATH.vmbackup-instant */
 };
+
+/* The overlay's name beside the disk's final path. */
+#define INSTANT_OVERLAY_SUFFIX ".vmbackup-instant"
 
 struct instant_keeper_params {
   const char *vm, *backup, *uri;

@@ -1,6 +1,7 @@
 /* The keeper of an instant restore (see instant.h): it serves the
- * backup's disks to the VM, has QEMU pull them into the overlays, and
- * goes away once no disk of the VM needs its socket any more. */
+ * backup's disks to the VM, has QEMU copy them into local images
+ * (instant_copy.c), and goes away once no disk of the VM needs its
+ * socket any more. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,11 +22,10 @@
 #include "export/run_dir.h"
 #include "virt/conn.h"
 #include "instant.h"
+#include "instant_copy.h"
 
-/* How often the keeper looks at the VM, and how long it leaves a disk
- * whose pull ended early before it starts another. */
-#define POLL_MS 500
-#define PULL_RETRY_S 5.0
+/* How often the keeper looks at the VM. */
+#define POLL_MS 200
 /* How long a keeper has to stop after SIGTERM. */
 #define STOP_S 15
 
@@ -96,12 +96,9 @@ write_file (const char *rundir, const char *name, const char *text)
 }
 
 struct keeper_disk {
-  const struct instant_disk *d;
+  struct instant_copy copy;
   pid_t export;
-  bool pending;       /* the VM's disk is still backed by the socket */
-  bool pulled_before; /* a pull was started for it */
-  double pull_at;     /* when the last one was started */
-  unsigned long long copied, total;
+  bool pending; /* the VM's disk is still backed by the socket */
 };
 
 static void
@@ -111,49 +108,11 @@ write_progress (const struct instant_keeper_params *p,
   struct strbuf sb = STRBUF_INIT;
 
   for (size_t i = 0; i < p->ndisks; i++)
-    strbuf_addf (&sb, "%s %llu %llu\n", kd[i].d->target, kd[i].copied,
-                 kd[i].total);
+    strbuf_addf (&sb, "%s %llu %llu\n", p->disks[i].target,
+                 kd[i].copy.copied, kd[i].copy.total);
   if (sb.buf)
     write_file (p->rundir, "progress", sb.buf);
   strbuf_release (&sb);
-}
-
-/* The pull of one disk that still needs its socket: started when there
- * is none (again, after one that ended early), progress when there is. */
-static void
-tend_pull (const struct instant_keeper_params *p, virDomainPtr dom,
-           struct keeper_disk *k)
-{
-  virDomainBlockJobInfo info;
-  int j = virDomainGetBlockJobInfo (dom, k->d->target, &info, 0);
-
-  if (j == 1) {
-    k->copied = info.cur;
-    k->total = info.end;
-    return;
-  }
-  if (j != 0 || now_monotonic () - k->pull_at < PULL_RETRY_S)
-    return;
-  k->pull_at = now_monotonic ();
-  if (virDomainBlockPull (dom, k->d->target,
-                          (unsigned long) p->io->bandwidth_mib, 0)
-      == -1) {
-    event_emit (p->events, EV_INSTANT_PULL_RETRY,
-                "disk %s: the copy could not start: %s (tried again in "
-                "%.0f s)",
-                k->d->target, virt_error (), PULL_RETRY_S);
-    return;
-  }
-  if (k->pulled_before)
-    event_emit (p->events, EV_INSTANT_PULL_RETRY,
-                "disk %s: the copy ended before it was done; started "
-                "again from where it was",
-                k->d->target);
-  else
-    event_emit (p->events, EV_INSTANT_PULL_STARTED,
-                "disk %s: copying the backup into the local image",
-                k->d->target);
-  k->pulled_before = true;
 }
 
 enum outcome { DONE, VM_GONE, STOPPED };
@@ -178,7 +137,7 @@ watch (const struct instant_keeper_params *p, struct keeper_disk *kd,
     for (size_t i = 0; i < p->ndisks; i++)
       if (waitpid (kd[i].export, NULL, WNOHANG) == kd[i].export) {
         snprintf (reason, len, "the export of disk %s stopped",
-                  kd[i].d->target);
+                  p->disks[i].target);
         kd[i].export = -1;
         goto stopped;
       }
@@ -202,14 +161,14 @@ watch (const struct instant_keeper_params *p, struct keeper_disk *kd,
     }
     xml = virDomainGetXMLDesc (dom, 0);
     for (size_t i = 0; xml && i < p->ndisks; i++) {
-      kd[i].pending = strstr (xml, kd[i].d->socket) != NULL;
+      kd[i].pending = strstr (xml, p->disks[i].socket) != NULL;
       if (kd[i].pending) {
         pending++;
         if (virDomainIsActive (dom) == 1)
-          tend_pull (p, dom, &kd[i]);
+          instant_copy_tend (p, dom, &kd[i].copy);
       }
-      else if (kd[i].total)
-        kd[i].copied = kd[i].total;
+      else if (kd[i].copy.total)
+        kd[i].copy.copied = kd[i].copy.total;
     }
     virDomainFree (dom);
     if (xml)
@@ -241,19 +200,19 @@ serve_disks (const struct instant_keeper_params *p, struct keeper_disk *kd)
       .plugin = p->io->plugin,
       .repo = p->io->repo,
       .backup = p->backup,
-      .disk = kd[i].d->target,
-      .socket = kd[i].d->socket,
+      .disk = p->disks[i].target,
+      .socket = p->disks[i].socket,
       .event_log = p->events ? p->events->path : NULL,
-      .key_fd = kd[i].d->key_fd,
+      .key_fd = p->disks[i].key_fd,
     };
-    unlink (kd[i].d->socket); /* a killed keeper's */
+    unlink (p->disks[i].socket); /* a killed keeper's */
     kd[i].export = export_child_start (&ep, p->rundir);
     if (kd[i].export == -1
         || export_child_wait (kd[i].export, ep.socket) == -1) {
       set_error (0,
                  "the export of disk %s did not start (see "
                  "%s/export.log)",
-                 kd[i].d->target, p->rundir);
+                 p->disks[i].target, p->rundir);
       return -1;
     }
     if (chown (ep.socket, p->qemu_uid, p->qemu_gid) == -1
@@ -299,9 +258,9 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
   snprintf (path, sizeof path, "vm %s\nbackup %s\n", p->vm, p->backup);
   write_file (p->rundir, "state", path);
   for (size_t i = 0; i < p->ndisks; i++) {
-    kd[i].d = &p->disks[i];
+    kd[i].copy.d = &p->disks[i];
+    kd[i].copy.started_at = -1e9;
     kd[i].export = -1;
-    kd[i].pull_at = -PULL_RETRY_S;
   }
   if (serve_disks (p, kd) == -1) {
     run_dir_say (status_fd, "error %s", get_error ());
@@ -323,6 +282,10 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
   stop_exports (p, kd);
   switch (o) {
     case DONE:
+      /* A keeper killed between a pivot and its removal left one. */
+      for (size_t i = 0; i < p->ndisks; i++)
+        if (p->disks[i].path[0])
+          unlink (p->disks[i].overlay);
       event_emit (p->events, EV_INSTANT_FINISHED,
                   "VM %s no longer needs backup %s: its disks are local",
                   p->vm, p->backup);

@@ -34,6 +34,14 @@
 #include "restore_block.h"
 #include "restore_run.h"
 
+/* Where disk pd is put: its final path, or under --instant its overlay
+ * beside it (the copy is written at the final path later). */
+static const char *
+placed_path (const struct vm_restore *r, const struct planned_disk *pd)
+{
+  return r->o->instant ? restore_instant_overlay (r, pd->md->name) : pd->path;
+}
+
 /* After a failure: take back what we wrote.  Disks already moved into
  * place stay when they replaced a VM (the old one is gone; these are the
  * only copy on the host). */
@@ -44,7 +52,7 @@ undo (struct vm_restore *r)
     if (r->plan.disks[i].written)
       unlink (r->plan.disks[i].staged);
     if (r->plan.disks[i].placed && !r->existing)
-      unlink (r->plan.disks[i].path);
+      unlink (placed_path (r, &r->plan.disks[i]));
   }
   if (r->nvram_written && !r->existing)
     unlink (r->plan.nvram);
@@ -141,15 +149,16 @@ put_in_place (struct vm_restore *r)
   for (size_t i = 0; i < r->plan.ndisks; i++) {
     if (r->plan.disks[i].in_place)
       continue; /* the domain XML names it already */
+    const char *dest = placed_path (r, &r->plan.disks[i]);
     if (!r->plan.disks[i].keep_source) {
       moves[rw.ndisks].target = r->plan.disks[i].md->name;
       if (r->o->instant)
         moves[rw.ndisks].nbd_socket
           = restore_instant_socket (r, r->plan.disks[i].md->name);
-      moves[rw.ndisks++].path = r->plan.disks[i].path;
+      moves[rw.ndisks++].path = dest;
     }
-    if (rename (r->plan.disks[i].staged, r->plan.disks[i].path) == -1) {
-      set_error (errno, "move %s into place", r->plan.disks[i].path);
+    if (rename (r->plan.disks[i].staged, dest) == -1) {
+      set_error (errno, "move %s into place", dest);
       free (moves);
       return -1;
     }

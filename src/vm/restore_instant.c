@@ -43,9 +43,12 @@ make_dirs (const char *rundir)
 }
 
 /* The disks to serve: targets of the plan (or, resuming, those the VM
- * still reads through a socket), each with its socket and key pipe. */
+ * still reads through a socket), each with its socket, key pipe, and
+ * where its copy goes: path in format ("" for a legacy overlay, see
+ * instant.h). */
 static int
-add_disk (struct vm_restore *r, const char *target)
+add_disk (struct vm_restore *r, const char *target, const char *path,
+          const char *format)
 {
   const struct instant_opts *io = r->o->instant;
   struct instant_disk *d;
@@ -68,6 +71,17 @@ add_disk (struct vm_restore *r, const char *target)
     set_error (ENAMETOOLONG, "disk %s: socket path", target);
     return -1;
   }
+  if ((size_t) snprintf (d->path, sizeof d->path, "%s", path)
+        >= sizeof d->path
+      || (size_t) snprintf (d->overlay, sizeof d->overlay, "%s%s", path,
+                            INSTANT_OVERLAY_SUFFIX)
+           >= sizeof d->overlay) {
+    set_error (ENAMETOOLONG, "disk %s: %s", target, path);
+    return -1;
+  }
+  /* The copy keeps the backup's format, as a full restore does. */
+  snprintf (d->format, sizeof d->format, "%s",
+            strcmp (format, "raw") == 0 ? "raw" : "qcow2");
   r->nidisks++;
   if (io->key_pipe) {
     d->key_fd = io->key_pipe (io->opaque, &failed);
@@ -135,7 +149,9 @@ restore_instant_stage (struct vm_restore *r)
   }
   run_dir_remove (r->instant_rundir);
   for (size_t i = 0; i < r->plan.ndisks; i++)
-    if (add_disk (r, r->plan.disks[i].md->name) == -1)
+    if (add_disk (r, r->plan.disks[i].md->name, r->plan.disks[i].path,
+                  r->plan.disks[i].md->format)
+        == -1)
       return -1;
   if (start_keeper (r) == -1)
     return -1;
@@ -159,13 +175,29 @@ restore_instant_stage (struct vm_restore *r)
   return 0;
 }
 
-const char *
-restore_instant_socket (const struct vm_restore *r, const char *target)
+static const struct instant_disk *
+find_disk (const struct vm_restore *r, const char *target)
 {
   for (size_t i = 0; i < r->nidisks; i++)
     if (strcmp (r->idisks[i].target, target) == 0)
-      return r->idisks[i].socket;
+      return &r->idisks[i];
   return NULL;
+}
+
+const char *
+restore_instant_socket (const struct vm_restore *r, const char *target)
+{
+  const struct instant_disk *d = find_disk (r, target);
+
+  return d ? d->socket : NULL;
+}
+
+const char *
+restore_instant_overlay (const struct vm_restore *r, const char *target)
+{
+  const struct instant_disk *d = find_disk (r, target);
+
+  return d ? d->overlay : NULL;
 }
 
 int
@@ -221,7 +253,7 @@ bool
 restore_instant_leftover (const struct vm_restore *r, const char *path)
 {
   unsigned char h[20];
-  char backing[4200], want[4200];
+  char backing[4200], want[4200], overlay[4200];
   uint64_t off;
   uint32_t len;
   int fd;
@@ -231,7 +263,8 @@ restore_instant_leftover (const struct vm_restore *r, const char *path)
       || instant_keeper_running (r->instant_rundir))
     return false;
   snprintf (want, sizeof want, "nbd+unix:///?socket=%s/", r->instant_rundir);
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  snprintf (overlay, sizeof overlay, "%s%s", path, INSTANT_OVERLAY_SUFFIX);
+  fd = open (overlay, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd == -1)
     return false;
   /* qcow2: magic "QFI\xfb", version, backing file offset (u64) and
@@ -320,9 +353,32 @@ current_xml (virDomainPtr dom)
   return virDomainGetXMLDesc (dom, 0);
 }
 
+/* Where the copy of disk target goes: the path its overlay (named in
+ * the VM's XML, live) is beside; "" for an overlay at the final path
+ * itself, which an earlier version made (see instant.h). */
+static const char *
+final_path (const struct domain_info *live, const char *target, char *out,
+            size_t len)
+{
+  size_t n = strlen (INSTANT_OVERLAY_SUFFIX), k;
+
+  out[0] = '\0';
+  for (size_t i = 0; i < live->disks.len; i++) {
+    const char *src = live->disks.ptr[i].source;
+    if (strcmp (live->disks.ptr[i].target, target) != 0 || src == NULL)
+      continue;
+    k = strlen (src);
+    if (k > n && k - n < len
+        && strcmp (src + k - n, INSTANT_OVERLAY_SUFFIX) == 0)
+      snprintf (out, len, "%.*s", (int) (k - n), src);
+  }
+  return out;
+}
+
 int
 restore_instant_resume (struct vm_restore *r, bool *resumed)
 {
+  struct domain_info live = { 0 };
   virDomainPtr dom;
   char *xml;
   int active;
@@ -362,18 +418,28 @@ restore_instant_resume (struct vm_restore *r, bool *resumed)
                r->name, st.backup[0] ? st.backup : "another backup");
     return -1;
   }
+  if (domain_xml_parse (xml, strlen (xml), &live) == -1) {
+    free (xml);
+    virDomainFree (dom);
+    return -1;
+  }
   for (size_t i = 0; i < r->m->disks.len; i++) {
-    const char *t = r->m->disks.ptr[i].name;
-    char sock[4200];
+    const struct manifest_disk *md = &r->m->disks.ptr[i];
+    char sock[4200], path[4096];
 
-    snprintf (sock, sizeof sock, "%s/%s.sock", r->instant_rundir, t);
-    if (strchr (t, '@') == NULL && strstr (xml, sock)
-        && add_disk (r, t) == -1) {
+    snprintf (sock, sizeof sock, "%s/%s.sock", r->instant_rundir, md->name);
+    if (strchr (md->name, '@') == NULL && strstr (xml, sock)
+        && add_disk (r, md->name,
+                     final_path (&live, md->name, path, sizeof path),
+                     md->format)
+             == -1) {
+      domain_info_release (&live);
       free (xml);
       virDomainFree (dom);
       return -1;
     }
   }
+  domain_info_release (&live);
   free (xml);
   /* The VM is the user's now, whatever happens: never undone. */
   active = virDomainIsActive (dom);

@@ -74,11 +74,15 @@ int restore_instant_resume (struct vm_restore *r, bool *resumed);
 int restore_instant_stage (struct vm_restore *r);
 const char *restore_instant_socket (const struct vm_restore *r,
                                     const char *target);
+/* Where the overlay of disk target goes (instead of its final path). */
+const char *restore_instant_overlay (const struct vm_restore *r,
+                                     const char *target);
 int restore_instant_go (struct vm_restore *r);
-/* Whether path is an overlay an instant restore of this VM made and was
- * killed before it defined the VM (a qcow2 backed by a socket of the VM's
- * run directory, whose keeper is gone): of no use without that run, so
- * the restore may make it again rather than refuse the path. */
+/* Whether path is a disk's final path whose overlay (PATH.vmbackup-instant,
+ * a qcow2 backed by a socket of this VM's run directory) an instant
+ * restore of this VM left with no keeper (killed, or its VM undefined
+ * mid-copy): what is at path is a copy that stopped, of no use without
+ * that run, so the restore may make it again rather than refuse it. */
 bool restore_instant_leftover (const struct vm_restore *r, const char *path);
 void restore_instant_undo (struct vm_restore *r);
 void restore_instant_release (struct vm_restore *r);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # restore --instant: the VM runs at once from its (encrypted) backup,
 # served over NBD, on local qcow2 overlays; its disks are copied in the
-# background (a block pull) and then the export stops.
+# background (a block copy into the disk's own path, then a pivot) and
+# then the export stops.
 #
 #   - the guest reads its backed-up data through the export and what it
 #     writes meanwhile stays; --instant-status shows the copy; once it is
@@ -58,6 +59,17 @@ no_backing ()
     || fail "$1: still backed by the export (definition)"
   [ ! -e "$run_base/instant-$1" ] || fail "$1: run directory left: $(ls "$run_base/instant-$1")"
   [ -z "$(nbdkits)" ] || fail "$1: nbdkit left: $(nbdkits)"
+  # On its copy, at the disk's own path, in the backup's format (qcow2),
+  # standing alone; the overlay beside it is gone.
+  local src
+  src=$(vsh domblklist "$1" --details | awk '$3 == "vda" { print $4 }')
+  [ -f "$src" ] || fail "$1: vda is not a file: '$src'"
+  case $src in *.vmbackup-instant) fail "$1: still on its overlay $src" ;; esac
+  [ ! -e "$src.vmbackup-instant" ] || fail "$1: overlay left: $src.vmbackup-instant"
+  qemu-img info -U --output=json "$src" > info.json
+  grep -q '"format": "qcow2"' info.json || fail "$1: $src: $(cat info.json)"
+  ! grep -q backing info.json || fail "$1: $src has a backing file"
+  vmb events | grep -qE "info +6206 +$1 " || fail "$1: no event 6206"
 }
 
 # --- bad input: one line, nothing made
@@ -99,7 +111,7 @@ guest_exec i1-ib 'echo before-kill > /data/w && sync' || fail "write in i1-ib"
 for _ in $(seq 100); do status | grep -qE "^  vda: [0-9]+%" && break; sleep 0.2; done
 status | grep -q "^VM i1-ib from $id: copying" || fail "status: $(status)"
 # The copy itself stopped (QEMU's block job aborted): started again.
-vsh blockjob i1-ib vda --abort >/dev/null || fail "abort the block pull"
+vsh blockjob i1-ib vda --abort >/dev/null || fail "abort the block copy"
 for _ in $(seq 100); do
   vmb events | grep -qE "warning +6205 +i1-ib" && break
   sleep 0.2

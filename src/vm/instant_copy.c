@@ -34,8 +34,8 @@ fresh_image (const struct instant_keeper_params *p, virDomainPtr dom,
 {
   virDomainBlockInfo bi;
   char size[32];
-  char *argv[] = { "qemu-img", "create", "-q", "-f", (char *) d->format,
-                   (char *) d->path, size, NULL };
+  char *argv[] = { "qemu-img",         "create",         "-q", "-f",
+                   (char *) d->format, (char *) d->path, size, NULL };
 
   if (virDomainGetBlockInfo (dom, d->target, &bi, 0) == -1) {
     set_error (0, "its size: %s", virt_error ());
@@ -110,8 +110,8 @@ static int
 start_pull (const struct instant_keeper_params *p, virDomainPtr dom,
             const struct instant_disk *d)
 {
-  if (virDomainBlockPull (dom, d->target,
-                          (unsigned long) p->io->bandwidth_mib, 0)
+  if (virDomainBlockPull (dom, d->target, (unsigned long) p->io->bandwidth_mib,
+                          0)
       == -1) {
     set_error (0, "%s", virt_error ());
     return -1;

@@ -108,8 +108,8 @@ write_progress (const struct instant_keeper_params *p,
   struct strbuf sb = STRBUF_INIT;
 
   for (size_t i = 0; i < p->ndisks; i++)
-    strbuf_addf (&sb, "%s %llu %llu\n", p->disks[i].target,
-                 kd[i].copy.copied, kd[i].copy.total);
+    strbuf_addf (&sb, "%s %llu %llu\n", p->disks[i].target, kd[i].copy.copied,
+                 kd[i].copy.total);
   if (sb.buf)
     write_file (p->rundir, "progress", sb.buf);
   strbuf_release (&sb);

@@ -71,11 +71,10 @@ add_disk (struct vm_restore *r, const char *target, const char *path,
     set_error (ENAMETOOLONG, "disk %s: socket path", target);
     return -1;
   }
-  if ((size_t) snprintf (d->path, sizeof d->path, "%s", path)
-        >= sizeof d->path
+  if ((size_t) snprintf (d->path, sizeof d->path, "%s", path) >= sizeof d->path
       || (size_t) snprintf (d->overlay, sizeof d->overlay, "%s%s", path,
                             INSTANT_OVERLAY_SUFFIX)
-           >= sizeof d->overlay) {
+        >= sizeof d->overlay) {
     set_error (ENAMETOOLONG, "disk %s: %s", target, path);
     return -1;
   }
@@ -432,7 +431,7 @@ restore_instant_resume (struct vm_restore *r, bool *resumed)
         && add_disk (r, md->name,
                      final_path (&live, md->name, path, sizeof path),
                      md->format)
-             == -1) {
+          == -1) {
       domain_info_release (&live);
       free (xml);
       virDomainFree (dom);

@@ -14,6 +14,10 @@
 #           the command returns, until guest-ping, and until the
 #           background copy is done (the VM is no longer listed by
 #           `restore --instant-status`);
+#   paused  the same instant restore with the guest suspended as soon as
+#           the command returns: the copy's time alone, without the
+#           guest's boot (TCG: a whole core for seconds) on the same
+#           2 cores; then resumed and checked as the others;
 #
 # every time from the start of the command, from a cold page cache.
 # Both restored guests must then hold a file identical to the host's
@@ -104,7 +108,7 @@ make_text () {
 
 # ---- measuring ------------------------------------------------------------
 
-declare -A BOOT FULL_CMD FULL_PING INST_CMD INST_PING INST_COPY BUSY_F BUSY_I
+declare -A BOOT FULL_CMD FULL_PING INST_CMD INST_PING INST_COPY PAUSED_COPY BUSY_F BUSY_I
 declare -A ID MD5 BACKUP_S
 
 since () { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
@@ -155,18 +159,22 @@ run_full () {
   remove_vm "$vm"
 }
 
-# run_instant SIZE RUN
+# run_instant SIZE RUN [paused]
 run_instant () {
-  local s=$1 run=$2 vm=$NAME-$1-inst t0 log=$work/inst-$1-$2.log st
+  local s=$1 run=$2 paused=${3:-} vm=$NAME-$1-inst t0 log=$work/inst-$1-$2.log st
   cleanup_fn "destroy_guest '$vm'"
   drop_caches
   BUSY_I[$s,$run]=$(busy_pct)
   t0=$(now)
   vmb restore "${ID[$s]}" --instant --as "$vm" > "$log" 2>&1 ||
     { cat "$log" >&2; die "instant restore of ${ID[$s]} failed"; }
-  INST_CMD[$s,$run]=$(since "$t0")
-  INST_PING[$s,$run]=$(ping_since "$vm" "$t0")
-  say "  $vm: guest-ping after ${INST_PING[$s,$run]} s; $(vmb restore --instant-status | tail -n +2 | tr -s ' ')"
+  if [[ -n $paused ]]; then
+    vsh suspend "$vm" > /dev/null || die "suspend $vm"
+  else
+    INST_CMD[$s,$run]=$(since "$t0")
+    INST_PING[$s,$run]=$(ping_since "$vm" "$t0")
+    say "  $vm: guest-ping after ${INST_PING[$s,$run]} s; $(vmb restore --instant-status | tail -n +2 | tr -s ' ')"
+  fi
   # The copy: done once --instant-status no longer lists the VM.
   while :; do
     st=$(vmb restore --instant-status)
@@ -176,7 +184,13 @@ run_instant () {
       die "$vm: the copy is not done after 600 s: $st"
     sleep 0.2
   done
-  INST_COPY[$s,$run]=$(since "$t0")
+  if [[ -n $paused ]]; then
+    PAUSED_COPY[$s,$run]=$(since "$t0")
+    vsh resume "$vm" > /dev/null || die "resume $vm"
+    wait_agent "$vm" 300
+  else
+    INST_COPY[$s,$run]=$(since "$t0")
+  fi
   [[ $st == "no instant restore in progress" ]] || die "instant-status after the copy: $st"
   # Stands on its own: no NBD backing left, no run directory.
   ! vsh dumpxml "$vm" | grep -q "protocol='nbd'" || die "$vm: still backed by the export"
@@ -245,13 +259,16 @@ for s in "${SIZES[@]}"; do
   for run in "${RUNS[@]}"; do
     # Odd runs full first, even runs instant first: neither always
     # follows the boot (or the other) in the page cache or the load.
-    order=(full instant)
-    (( run % 2 == 1 )) || order=(instant full)
+    order=(full instant paused)
+    (( run % 2 == 1 )) || order=(paused instant full)
     for kind in "${order[@]}"; do
       say "$vm run $run: $kind restore"
       if [[ $kind == full ]]; then
         run_full "$s" "$run"
         say "  returned after ${FULL_CMD[$s,$run]} s, guest-ping after ${FULL_PING[$s,$run]} s (host busy ${BUSY_F[$s,$run]}% before)"
+      elif [[ $kind == paused ]]; then
+        run_instant "$s" "$run" paused
+        say "  copy done after ${PAUSED_COPY[$s,$run]} s, the guest suspended (host busy ${BUSY_I[$s,$run]}% before)"
       else
         run_instant "$s" "$run"
         say "  returned after ${INST_CMD[$s,$run]} s, guest-ping after ${INST_PING[$s,$run]} s, copy done after ${INST_COPY[$s,$run]} s (host busy ${BUSY_I[$s,$run]}% before)"
@@ -268,14 +285,16 @@ echo "disk, from a local encrypted repository, cold page cache; seconds from"
 echo "the start of the restore command.  full: restore --as --start (cmd = the"
 echo "command returned: disks written, VM started); instant: restore --instant"
 echo "--as (copy = --instant-status no longer lists the VM).  boot: the"
-echo "original started from its local disk, for reference."
+echo "original started from its local disk, for reference.  copyP: the instant"
+echo "copy with the guest suspended as soon as the command returned."
 echo "busy% = host CPU busy in the second before the run (others' noise)."
-printf '%-4s %-4s %7s %8s %9s %8s %9s %8s %6s %6s\n' size run "boot s" "full s" "full ping" "inst s" "inst ping" "copy s" busyF% busyI%
+printf '%-4s %-4s %7s %8s %9s %8s %9s %8s %8s %6s %6s\n' size run "boot s" "full s" "full ping" "inst s" "inst ping" "copy s" "copyP s" busyF% busyI%
 for s in "${SIZES[@]}"; do
   for run in "${RUNS[@]}"; do
-    printf '%-4s %-4s %7.2f %8.2f %9.2f %8.2f %9.2f %8.2f %6s %6s\n' "${s}G" "$run" \
+    printf '%-4s %-4s %7.2f %8.2f %9.2f %8.2f %9.2f %8.2f %8.2f %6s %6s\n' "${s}G" "$run" \
       "${BOOT[$s]}" "${FULL_CMD[$s,$run]}" "${FULL_PING[$s,$run]}" \
       "${INST_CMD[$s,$run]}" "${INST_PING[$s,$run]}" "${INST_COPY[$s,$run]}" \
+      "${PAUSED_COPY[$s,$run]}" \
       "${BUSY_F[$s,$run]}" "${BUSY_I[$s,$run]}"
   done
 done
@@ -287,3 +306,4 @@ fp4=$(best FULL_PING 4)
 echo "instant time-to-ping 16 GiB / 4 GiB: $(ratio "$ip16" "$ip4")x (target <= 1.2x)"
 echo "full / instant time-to-ping at 4 GiB: $(ratio "$fp4" "$ip4")x (target >= 3x); at 16 GiB: $(ratio "$(best FULL_PING 16)" "$ip16")x"
 echo "instant copy / full restore: 4 GiB $(ratio "$(best INST_COPY 4)" "$(best FULL_CMD 4)")x, 16 GiB $(ratio "$(best INST_COPY 16)" "$(best FULL_CMD 16)")x (target <= 1.5x)"
+echo "  the copy alone (guest suspended) / full restore: 4 GiB $(ratio "$(best PAUSED_COPY 4)" "$(best FULL_CMD 4)")x, 16 GiB $(ratio "$(best PAUSED_COPY 16)" "$(best FULL_CMD 16)")x"

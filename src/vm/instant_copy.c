@@ -23,6 +23,8 @@
 
 /* How long a disk whose copy ended early is left before another. */
 #define RETRY_S 5.0
+/* The copy's buffer when it is not throttled (see start_copy). */
+#define COPY_BUF_SIZE (128ULL << 20)
 
 /* A new, empty image at the disk's final path for the copy to fill.
  * While the VM reads this disk through the export, what is at that
@@ -62,20 +64,30 @@ start_copy (const struct instant_keeper_params *p, virDomainPtr dom,
             const struct instant_disk *d)
 {
   struct strbuf xml = STRBUF_INIT;
-  virTypedParameter param = {
-    .field = VIR_DOMAIN_BLOCK_COPY_BANDWIDTH,
-    .type = VIR_TYPED_PARAM_ULLONG,
-    .value.ul = (unsigned long long) p->io->bandwidth_mib << 20,
-  };
+  /* Unthrottled, a larger buffer than QEMU's default (16 MiB) keeps
+   * more reads of the export in flight: 16 GiB with 3 GiB of data took
+   * 5.7 to 6.2 s rather than 6.1 to 6.6 s (bench/README.md).  With a
+   * limit, the default: QEMU throttles per buffer, and one of 128 MiB
+   * would copy a small disk in one burst. */
+  virTypedParameter param = { .type = VIR_TYPED_PARAM_ULLONG };
   int r;
 
   if (fresh_image (p, dom, d) == -1)
     return -1;
+  if (p->io->bandwidth_mib > 0) {
+    snprintf (param.field, sizeof param.field, "%s",
+              VIR_DOMAIN_BLOCK_COPY_BANDWIDTH);
+    param.value.ul = (unsigned long long) p->io->bandwidth_mib << 20;
+  }
+  else {
+    snprintf (param.field, sizeof param.field, "%s",
+              VIR_DOMAIN_BLOCK_COPY_BUF_SIZE);
+    param.value.ul = COPY_BUF_SIZE;
+  }
   strbuf_addstr (&xml, "<disk type='file'><source file='");
   xml_add_escaped (&xml, d->path);
   strbuf_addf (&xml, "'/><driver type='%s'/></disk>", d->format);
-  r = virDomainBlockCopy (dom, d->target, xml.buf, &param,
-                          p->io->bandwidth_mib > 0 ? 1 : 0,
+  r = virDomainBlockCopy (dom, d->target, xml.buf, &param, 1,
                           VIR_DOMAIN_BLOCK_COPY_REUSE_EXT
                             | VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB);
   strbuf_release (&xml);

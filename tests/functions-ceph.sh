@@ -29,6 +29,23 @@ ceph_admin ()
     --connect-timeout 30 "$@"
 }
 
+# Wait (up to 120 s) until every placement group is active again: after
+# an OSD was stopped, the mon may have marked it down, and requests
+# block until it has peered again.
+wait_ceph_active ()
+{
+  local st
+  for _ in $(seq 240); do
+    st=$(ceph_admin pg stat 2>/dev/null) || st=
+    if [[ $st == *active+clean* && $st != *peering* && $st != *down* \
+          && $st != *inactive* && $st != *stale* && $st != *activating* ]]; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  fail "the Ceph cluster is not active again: $st"
+}
+
 # Start one daemon (all its arguments) in the background; its pid is kept
 # in run/NAME.pid.
 _ceph_daemon ()

@@ -21,8 +21,12 @@
 #include "export_run.h"
 
 #define PLUGIN_NAME "nbdkit-vmbackup-plugin.so"
-/* How long nbdkit has to stop after SIGTERM before it is killed. */
-#define STOP_TIMEOUT_S 10
+/* How long nbdkit has to stop after SIGTERM before it is killed.  It
+ * serves read-only, so a kill loses nothing; and it can hang in its
+ * own exit (a lock in a library's destructor, p11-kit's, seen here),
+ * which this bounds.  It was 10 s: every instant restore and mount
+ * whose export hung waited that long at its end. */
+#define STOP_TIMEOUT_S 2
 
 const char *
 export_plugin_path (void)

@@ -32,14 +32,23 @@ need_encrypted (const struct repo *repo)
   return 0;
 }
 
+/* Slot id: 0, -1 if it is damaged, or LOAD_UNREADABLE if the backend
+ * could not read it (a timeout, a dropped link), the error set. */
+#define LOAD_UNREADABLE (-2)
 static int
 load_one (struct repo *repo, const char *id, struct key_slot *s)
 {
   CLEANUP_FREE char *text = NULL;
   size_t len;
 
-  if (repo->be->ops->key_get (repo->be, id, &text, &len) == -1)
-    return -1;
+  if (repo->be->ops->key_get (repo->be, id, &text, &len) == -1) {
+    /* Missing (removed since the listing) or too large: as damaged.
+     * Anything else (ETIMEDOUT, EIO, EACCES...) is the way to it. */
+    int e = get_errno ();
+    return e == 0 || e == ENOENT || e == EFBIG || e == EINVAL
+      ? -1
+      : LOAD_UNREADABLE;
+  }
   if (len > KEY_SLOT_MAX_TEXT) {
     set_error (0, "key slot %s: larger than %d bytes", id, KEY_SLOT_MAX_TEXT);
     return -1;
@@ -66,7 +75,7 @@ keyring_load (struct repo *repo, struct key_slot *slots, size_t *n)
   if (repo->be->ops->key_list (repo->be, ids, KEYRING_MAX_SLOTS, &nids) == -1)
     return -1;
   for (size_t i = 0; i < nids; i++) {
-    if (load_one (repo, ids[i], &slots[*n]) == -1)
+    if (load_one (repo, ids[i], &slots[*n]) < 0)
       return -1;
     (*n)++;
   }
@@ -87,11 +96,18 @@ keyring_open (struct repo *repo, const struct key_secret *secret,
     return -1;
   for (size_t i = 0; i < n; i++) {
     struct key_slot s;
+    int r = load_one (repo, ids[i], &s);
     /* A damaged slot must not lock out the holders of the others. */
-    if (load_one (repo, ids[i], &s) == -1) {
+    if (r == -1) {
       if (unreadable++ == 0)
         snprintf (bad, sizeof bad, "; %s", get_error ());
       continue;
+    }
+    /* One the repository could not give us may be the right one: not
+     * a wrong key, and not worth the others' key derivations. */
+    if (r == LOAD_UNREADABLE) {
+      error_prefix ("could not read the key slots of %s", repo->path);
+      return -1;
     }
     if (s.kind != secret->kind)
       continue;

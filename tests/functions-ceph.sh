@@ -29,21 +29,25 @@ ceph_admin ()
     --connect-timeout 30 "$@"
 }
 
-# Wait (up to 120 s) until every placement group is active again: after
+# wait_s3_serving BUCKET: wait (up to 120 s) until radosgw stores and
+# reads objects again in BUCKET (under probe/, through $S3CHECK).  After
 # an OSD was stopped, the mon may have marked it down, and requests
-# block until it has peered again.
-wait_ceph_active ()
+# block until it has peered again.  (`ceph pg stat` would need a mgr,
+# which this cluster does not run.)
+wait_s3_serving ()
 {
-  local st
-  for _ in $(seq 240); do
-    st=$(ceph_admin pg stat 2>/dev/null) || st=
-    if [[ $st == *active+clean* && $st != *peering* && $st != *down* \
-          && $st != *inactive* && $st != *stale* && $st != *activating* ]]; then
+  local url=s3://$1/probe t0=$SECONDS
+  echo probe > "$scratch/probe.txt"
+  while (( SECONDS - t0 < 120 )); do
+    if VMBACKUP_S3_TIMEOUT=3 VMBACKUP_S3_ATTEMPTS=1 \
+         "$S3CHECK" "$url" put probe "$scratch/probe.txt" >/dev/null 2>&1 \
+       && VMBACKUP_S3_TIMEOUT=3 VMBACKUP_S3_ATTEMPTS=1 \
+         "$S3CHECK" "$url" head probe >/dev/null 2>&1; then
       return 0
     fi
     sleep 0.5
   done
-  fail "the Ceph cluster is not active again: $st"
+  fail "radosgw does not store objects in $1 again within 120 s"
 }
 
 # Start one daemon (all its arguments) in the background; its pid is kept

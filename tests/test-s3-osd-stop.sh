@@ -47,7 +47,7 @@ echo "backup failed $elapsed s after the OSD stopped: $(cat b1.out)"
 kill -CONT "$osd"
 # "Back" is when the cluster serves again: the mon may have marked the
 # OSD down meanwhile (under load it did), and it must peer again.
-wait_ceph_active
+wait_s3_serving vmb
 [ -z "$(vmb list disk | tail -n +2)" ] || fail "a partial backup is listed"
 unset VMBACKUP_S3_TIMEOUT VMBACKUP_S3_ATTEMPTS
 vmb backup --image disk=$scratch/disk.img > b2.out 2>&1 ||

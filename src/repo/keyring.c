@@ -42,12 +42,21 @@ load_one (struct repo *repo, const char *id, struct key_slot *s)
   size_t len;
 
   if (repo->be->ops->key_get (repo->be, id, &text, &len) == -1) {
-    /* Missing (removed since the listing) or too large: as damaged.
-     * Anything else (ETIMEDOUT, EIO, EACCES...) is the way to it. */
-    int e = get_errno ();
-    return e == 0 || e == ENOENT || e == EFBIG || e == EINVAL
-      ? -1
-      : LOAD_UNREADABLE;
+    /* The way to it failed (a timeout, a dropped link, an I/O error):
+     * not the slot's fault.  Anything else (missing since the listing,
+     * too large, not a file) is as damaged. */
+    switch (get_errno ()) {
+      case ETIMEDOUT:
+      case EIO:
+      case EPIPE:
+      case ECONNRESET:
+      case ECONNREFUSED:
+      case ECONNABORTED:
+      case EHOSTUNREACH:
+      case ENETUNREACH:
+      case EAGAIN: return LOAD_UNREADABLE;
+      default: return -1;
+    }
   }
   if (len > KEY_SLOT_MAX_TEXT) {
     set_error (0, "key slot %s: larger than %d bytes", id, KEY_SLOT_MAX_TEXT);

@@ -111,6 +111,8 @@ const struct event_def event_catalogue[] = {
     "instant restore: copy started again" },
   { EV_INSTANT_DISK_LOCAL, SEV_INFO,
     "instant restore: a disk runs on its local copy" },
+  { EV_INSTANT_WRITES_COPYING, SEV_INFO,
+    "instant restore: backup local, the guest's writes being copied" },
   { EV_COPY_STARTED, SEV_INFO, "copy started" },
   { EV_COPY_BACKUP_COPIED, SEV_INFO, "backup copied" },
   { EV_COPY_BACKUP_SKIPPED, SEV_INFO,

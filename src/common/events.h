@@ -97,6 +97,7 @@ enum event_id {
   EV_INSTANT_STOPPED = 6204,
   EV_INSTANT_COPY_RETRY = 6205,
   EV_INSTANT_DISK_LOCAL = 6206,
+  EV_INSTANT_WRITES_COPYING = 6207,
   /* Copies between repositories (vmbackup copy). */
   EV_COPY_STARTED = 4100,
   EV_COPY_BACKUP_COPIED = 4101,

@@ -227,3 +227,27 @@ export_child_wait (pid_t pid, const char *sock)
   }
   return -1;
 }
+
+/* Whether something is connected to the unix socket at path: an
+ * accepted connection shows in /proc/net/unix with the listener's path
+ * and state 03 (connected). */
+bool
+run_dir_socket_has_peer (const char *path)
+{
+  FILE *f = fopen ("/proc/net/unix", "r");
+  char line[4608];
+  bool found = false;
+
+  while (f && !found && fgets (line, sizeof line, f)) {
+    char *p = strrchr (line, ' ');
+    unsigned st;
+
+    line[strcspn (line, "\n")] = '\0';
+    if (p && strcmp (p + 1, path) == 0
+        && sscanf (line, "%*s %*s %*s %*s %*s %x", &st) == 1 && st == 3)
+      found = true;
+  }
+  if (f)
+    fclose (f);
+  return found;
+}

@@ -34,6 +34,10 @@ unsigned run_dir_kill_holders (const char *rundir, const char *comm);
 /* Remove path and everything under it. */
 void run_dir_remove (const char *path);
 
+/* Whether something is connected to the unix socket that listens at
+ * path. */
+bool run_dir_socket_has_peer (const char *path);
+
 void sleep_ms (long ms);
 
 /* One line to the command that waits for a keeper: fmt's newlines made

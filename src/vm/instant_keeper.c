@@ -224,11 +224,14 @@ serve_disks (const struct instant_keeper_params *p, struct keeper_disk *kd)
   return 0;
 }
 
+/* The exports and the fills that read them. */
 static void
 stop_exports (const struct instant_keeper_params *p, struct keeper_disk *kd)
 {
-  for (size_t i = 0; i < p->ndisks; i++)
+  for (size_t i = 0; i < p->ndisks; i++) {
+    instant_copy_stop (&kd[i].copy);
     export_child_stop (kd[i].export);
+  }
 }
 
 static void __attribute__ ((noreturn))
@@ -258,8 +261,7 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
   snprintf (path, sizeof path, "vm %s\nbackup %s\n", p->vm, p->backup);
   write_file (p->rundir, "state", path);
   for (size_t i = 0; i < p->ndisks; i++) {
-    kd[i].copy.d = &p->disks[i];
-    kd[i].copy.started_at = -1e9;
+    instant_copy_init (&kd[i].copy, &p->disks[i]);
     kd[i].export = -1;
   }
   if (serve_disks (p, kd) == -1) {

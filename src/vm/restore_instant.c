@@ -291,30 +291,6 @@ restore_instant_leftover (const struct vm_restore *r, const char *path)
  * client retries with a backoff of up to 16 s. */
 #define RECONNECT_S 60
 
-/* Whether something is connected to the unix socket at path: an
- * accepted connection shows in /proc/net/unix with the listener's path
- * and state 03 (connected). */
-static bool
-socket_has_peer (const char *path)
-{
-  FILE *f = fopen ("/proc/net/unix", "r");
-  char line[4608];
-  bool found = false;
-
-  while (f && !found && fgets (line, sizeof line, f)) {
-    char *p = strrchr (line, ' ');
-    unsigned st;
-
-    line[strcspn (line, "\n")] = '\0';
-    if (p && strcmp (p + 1, path) == 0
-        && sscanf (line, "%*s %*s %*s %*s %*s %x", &st) == 1 && st == 3)
-      found = true;
-  }
-  if (f)
-    fclose (f);
-  return found;
-}
-
 /* Until QEMU reads every disk again, the guest gets I/O errors: the
  * resume is done when it does.  A VM that was starting when the
  * command before us was killed can still fail to start (its QEMU
@@ -328,7 +304,7 @@ wait_reconnected (struct vm_restore *r, virDomainPtr dom)
   for (int i = 0; i < RECONNECT_S * 10; i++) {
     size_t n = 0;
     for (size_t j = 0; j < r->nidisks; j++)
-      n += socket_has_peer (r->idisks[j].socket);
+      n += run_dir_socket_has_peer (r->idisks[j].socket);
     if (n == r->nidisks)
       return 0;
     if (i % 10 == 9 && !restarted && virDomainIsActive (dom) == 0) {

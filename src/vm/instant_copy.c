@@ -149,7 +149,8 @@ begin (const struct instant_keeper_params *p, virDomainPtr dom,
   else {
     c->total = bi.capacity;
     c->copied = 0;
-    r = instant_fill_start (&c->fill, c->d, p->rundir, p->io->bandwidth_mib);
+    r = instant_fill_start (&c->fill, c->d, bi.capacity, p->rundir,
+                            p->io->bandwidth_mib);
   }
   if (r == -1) {
     event_emit (p->events, EV_INSTANT_COPY_RETRY,

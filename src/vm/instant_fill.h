@@ -17,12 +17,13 @@ struct instant_fill {
   char log[4200];   /* its standard error, in the run directory */
 };
 
-/* Start qemu-img converting the export of d into a new image at
- * d->path in d->format (anything there first removed), at most
- * bandwidth_mib MiB/s (0: no limit).  It dies with the caller.  0, or
- * -1 with the error set. */
+/* Start qemu-img converting the export of d into a new image of size
+ * bytes at d->path in d->format (anything there first removed), at
+ * most bandwidth_mib MiB/s (0: no limit).  It dies with the caller.
+ * 0, or -1 with the error set. */
 int instant_fill_start (struct instant_fill *f, const struct instant_disk *d,
-                        const char *rundir, int bandwidth_mib);
+                        unsigned long long size, const char *rundir,
+                        int bandwidth_mib);
 
 enum instant_fill_state {
   FILL_RUNNING,

@@ -48,7 +48,7 @@ instant_copy_init (struct instant_copy *c, const struct instant_disk *d)
   memset (c, 0, sizeof *c);
   c->d = d;
   c->fill.pid = -1;
-  c->fill.progress_fd = -1;
+  c->fill.output_fd = -1;
   c->started_at = -1e9;
   c->woken_at = -1e9;
 }
@@ -149,8 +149,7 @@ begin (const struct instant_keeper_params *p, virDomainPtr dom,
   else {
     c->total = bi.capacity;
     c->copied = 0;
-    r = instant_fill_start (&c->fill, c->d, bi.capacity, p->rundir,
-                            p->io->bandwidth_mib);
+    r = instant_fill_start (&c->fill, p, c->d, bi.capacity);
   }
   if (r == -1) {
     event_emit (p->events, EV_INSTANT_COPY_RETRY,

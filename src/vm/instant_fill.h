@@ -1,7 +1,6 @@
 /* The first stage of an instant restore's copy of one disk (see
- * instant_copy.c): qemu-img writes the whole backup, read through the
- * disk's export, into a new image at the disk's final path, while the
- * VM runs on its overlay. */
+ * instant_copy.c): the whole backup written into a new image at the
+ * disk's final path while the VM runs on its overlay. */
 #ifndef VMB_VM_INSTANT_FILL_H
 #define VMB_VM_INSTANT_FILL_H
 
@@ -11,19 +10,21 @@
 #include "instant.h"
 
 struct instant_fill {
-  pid_t pid;        /* the qemu-img, -1 when none runs */
-  int progress_fd;  /* its standard output (-p), non-blocking */
-  double percent;   /* as it last said */
-  char log[4200];   /* its standard error, in the run directory */
+  pid_t pid;      /* the program that fills, -1 when none runs */
+  int output_fd;  /* its standard output and error, non-blocking */
+  double percent; /* as it last said */
+  char line[512]; /* what it is saying (up to a line's end) */
+  char last[512]; /* the last whole line it said that was not progress */
 };
 
-/* Start qemu-img converting the export of d into a new image of size
- * bytes at d->path in d->format (anything there first removed), at
- * most bandwidth_mib MiB/s (0: no limit).  It dies with the caller.
- * 0, or -1 with the error set. */
-int instant_fill_start (struct instant_fill *f, const struct instant_disk *d,
-                        unsigned long long size, const char *rundir,
-                        int bandwidth_mib);
+/* Start the fill of d: anything at d->path is removed, and a new image
+ * of size bytes in d->format is written there.  Without a bandwidth
+ * limit, by `vmbackup restore ID --to` itself, straight from the
+ * repository; with one, by `qemu-img convert -r` from the disk's
+ * export.  It dies with the caller.  0, or -1 with the error set. */
+int instant_fill_start (struct instant_fill *f,
+                        const struct instant_keeper_params *p,
+                        const struct instant_disk *d, unsigned long long size);
 
 enum instant_fill_state {
   FILL_RUNNING,

@@ -296,21 +296,6 @@ close_target (struct restore *rs, size_t nworkers,
   return r;
 }
 
-char *
-restore_disk_partial_path (const char *path)
-{
-  CLEANUP_FREE char *dircopy = strdup (path);
-  CLEANUP_FREE char *basecopy = strdup (path);
-  char *tmp;
-
-  if (dircopy == NULL || basecopy == NULL
-      || asprintf (&tmp, "%s/.%s.vmbackup-partial", dirname (dircopy),
-                   basename (basecopy))
-           == -1)
-    return NULL;
-  return tmp;
-}
-
 int
 restore_disk (const struct restore_disk_params *p)
 {
@@ -321,6 +306,8 @@ restore_disk (const struct restore_disk_params *p)
   size_t nworkers = ncpu * 2 > CPU_WORKERS ? CPU_WORKERS : ncpu * 2;
   size_t started = 0;
   CLEANUP_FREE char *tmp = NULL;
+  CLEANUP_FREE char *dircopy = strdup (p->path);
+  CLEANUP_FREE char *basecopy = strdup (p->path);
   int r = -1;
 
   rs.srv.pid = -1;
@@ -351,8 +338,13 @@ restore_disk (const struct restore_disk_params *p)
     index_reader_close (&rs.index);
     return -1;
   }
-  tmp = p->overwrite ? strdup (p->path) /* written in place */
-                     : restore_disk_partial_path (p->path);
+  if (p->overwrite)
+    tmp = strdup (p->path); /* written in place */
+  else if (dircopy && basecopy
+           && asprintf (&tmp, "%s/.%s.vmbackup-partial", dirname (dircopy),
+                        basename (basecopy))
+             == -1)
+    tmp = NULL;
   if (tmp == NULL) {
     set_error (ENOMEM, "path");
     index_reader_close (&rs.index);

@@ -28,8 +28,4 @@ struct restore_disk_params {
 
 int restore_disk (const struct restore_disk_params *p);
 
-/* Where restore_disk writes a new image for path until it is whole
- * (DIR/.BASE.vmbackup-partial), malloc'd; NULL without memory. */
-char *restore_disk_partial_path (const char *path);
-
 #endif

@@ -1,8 +1,9 @@
 /* The copy of one disk of an instant restore (see instant_copy.h), in
  * two stages while the VM runs on its overlay:
  *
- *  1. the fill (instant_fill.c): the whole backup is written into a
- *     new image at the disk's final path, at a full restore's speed;
+ *  1. the fill (instant_fill.c): qemu-img writes the whole backup,
+ *     read through the export, into a new image at the disk's final
+ *     path, at a full restore's speed;
  *  2. a shallow block copy (a mirror job of the overlay alone) into
  *     that image: only what the guest wrote since it started, and what
  *     it writes meanwhile, goes over; once it is in step, a pivot puts
@@ -15,7 +16,7 @@
  * the guest idle and about twice beside a booting one (bench/README.md).
  *
  * What makes stage 2 safe: the image it writes into holds exactly what
- * the overlay's backing holds (the export serves the same backup).  Only a fill that this keeper saw end
+ * the overlay's backing holds.  Only a fill that this keeper saw end
  * well starts it; a keeper that starts anew fills again.  A shallow copy
  * that stops is started again into the same image: the mirror writes
  * only what the overlay holds, so what it leaves is still the backup's.
@@ -128,11 +129,12 @@ start_pull (const struct instant_keeper_params *p, virDomainPtr dom,
 }
 
 /* Start what is due for the disk: the fill, the shallow copy once it
- * is filled, or a legacy overlay's pull (dom NULL: only a fill). */
+ * is filled, or a legacy overlay's pull. */
 static void
 begin (const struct instant_keeper_params *p, virDomainPtr dom,
        struct instant_copy *c)
 {
+  virDomainBlockInfo bi;
   int r;
 
   c->started_at = now_monotonic ();
@@ -140,10 +142,14 @@ begin (const struct instant_keeper_params *p, virDomainPtr dom,
     r = start_pull (p, dom, c->d);
   else if (c->filled)
     r = start_copy (p, dom, c->d);
+  else if (virDomainGetBlockInfo (dom, c->d->target, &bi, 0) == -1) {
+    set_error (0, "its size: %s", virt_error ());
+    r = -1;
+  }
   else {
-    c->total = c->d->size;
+    c->total = bi.capacity;
     c->copied = 0;
-    r = instant_fill_start (&c->fill, p, c->d);
+    r = instant_fill_start (&c->fill, p, c->d, bi.capacity);
   }
   if (r == -1) {
     event_emit (p->events, EV_INSTANT_COPY_RETRY,
@@ -163,26 +169,6 @@ begin (const struct instant_keeper_params *p, virDomainPtr dom,
                 c->d->path[0] ? c->d->path : "its overlay");
   c->started_before = true;
   c->why[0] = '\0';
-}
-
-void
-instant_copy_begin_early (const struct instant_keeper_params *p,
-                          struct instant_copy *c)
-{
-  /* Only into a path where nothing is: with --replace, the original
-   * disk is there until the command has put the VM in its place. */
-  if (!c->d->path[0] || instant_fill_reads_export (p)
-      || access (c->d->path, F_OK) == 0 || errno != ENOENT)
-    return;
-  begin (p, NULL, c);
-  c->early = c->fill.pid > 0;
-}
-
-void
-instant_copy_discard (struct instant_copy *c)
-{
-  if (c->early)
-    instant_fill_discard (&c->fill, c->d);
 }
 
 static void
@@ -238,25 +224,22 @@ instant_copy_tend (const struct instant_keeper_params *p, virDomainPtr dom,
 {
   virDomainBlockJobInfo info;
   bool connected;
-  int j = virDomainGetBlockJobInfo (dom, c->d->target, &info, 0);
+  int j;
 
+  if (c->fill.pid > 0) {
+    tend_fill (p, dom, c);
+    return;
+  }
+  j = virDomainGetBlockJobInfo (dom, c->d->target, &info, 0);
   if (j == -1)
     return;
-  /* Only QEMU is on the export before a fill that reads it runs (such
-   * a fill waits for it: so that whoever waits for QEMU's connection,
-   * the command resuming, does not take the fill's for it). */
+  /* Only QEMU connects before a fill runs (the fill waits for it: so
+   * that whoever waits for QEMU's connection, the command resuming,
+   * does not take the fill's for it). */
   connected = run_dir_socket_has_peer (c->d->socket);
   if (j == 1 && c->d->path[0] && info.type == VIR_DOMAIN_BLOCK_JOB_TYPE_PULL) {
     if (connected) /* a pull of ours, or of a keeper killed */
       virDomainBlockJobAbort (dom, c->d->target, 0);
-    return;
-  }
-  if (j == 0 && c->d->path[0] && !connected) {
-    wake_qemu (dom, c);
-    return;
-  }
-  if (c->fill.pid > 0) {
-    tend_fill (p, dom, c);
     return;
   }
   if (j == 1) {
@@ -270,6 +253,10 @@ instant_copy_tend (const struct instant_keeper_params *p, virDomainPtr dom,
     if (info.type == VIR_DOMAIN_BLOCK_JOB_TYPE_COPY && info.end > 0
         && info.cur == info.end)
       pivot (p, dom, c);
+    return;
+  }
+  if (c->d->path[0] && !c->filled && !connected) {
+    wake_qemu (dom, c);
     return;
   }
   if (now_monotonic () - c->started_at < RETRY_S)

@@ -15,7 +15,6 @@ struct instant_copy {
   struct instant_fill fill; /* stage 1, while fill.pid > 0 */
   bool filled;         /* stage 1 done: d->path holds the whole backup */
   bool started_before; /* a copy was started for it */
-  bool early;          /* its fill began before the VM ran */
   double started_at;   /* when the last one was (now_monotonic) */
   char why[512];       /* why the last one stopped, when known */
   double woken_at;     /* the last pull that made QEMU reconnect */
@@ -36,16 +35,5 @@ void instant_copy_tend (const struct instant_keeper_params *p,
 /* Stop what the copy runs of its own (the fill); QEMU's job, if any,
  * goes on and the next keeper finds it. */
 void instant_copy_stop (struct instant_copy *c);
-
-/* Before the VM runs: start the fill now if it needs neither the VM
- * nor the export (a restore from the repository) and nothing is at
- * the disk's path yet, the seconds the VM takes to start are then the
- * fill's too. */
-void instant_copy_begin_early (const struct instant_keeper_params *p,
-                               struct instant_copy *c);
-
-/* The restore failed before the VM ran: an early fill is stopped and
- * what it wrote removed. */
-void instant_copy_discard (struct instant_copy *c);
 
 #endif

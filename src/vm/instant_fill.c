@@ -30,7 +30,6 @@
 
 #include "common/error.h"
 #include "common/strbuf.h"
-#include "engine/restore_disk.h"
 #include "instant_fill.h"
 #include "restore_run.h"
 
@@ -199,7 +198,7 @@ run_filler (char *const argv[], pid_t parent, int out, int key_fd)
 int
 instant_fill_start (struct instant_fill *f,
                     const struct instant_keeper_params *p,
-                    const struct instant_disk *d)
+                    const struct instant_disk *d, unsigned long long size)
 {
   struct strbuf args = STRBUF_INIT;
   bool native = p->io->bandwidth_mib <= 0, failed = false;
@@ -224,7 +223,7 @@ instant_fill_start (struct instant_fill *f,
       return -1;
   }
   r = native ? restore_args (&args, p, d, key_fd)
-             : qemu_img_args (&args, p, d, d->size);
+             : qemu_img_args (&args, p, d, size);
   if (r == 0 && (argv = split_args (&args)) == NULL) {
     set_error (ENOMEM, "arguments");
     r = -1;
@@ -339,22 +338,4 @@ instant_fill_stop (struct instant_fill *f)
     close (f->output_fd);
   f->pid = -1;
   f->output_fd = -1;
-}
-
-bool
-instant_fill_reads_export (const struct instant_keeper_params *p)
-{
-  return p->io->bandwidth_mib > 0;
-}
-
-void
-instant_fill_discard (struct instant_fill *f, const struct instant_disk *d)
-{
-  char *partial = restore_disk_partial_path (d->path);
-
-  instant_fill_stop (f);
-  if (partial)
-    unlink (partial);
-  free (partial);
-  unlink (d->path);
 }

@@ -18,18 +18,13 @@ struct instant_fill {
 };
 
 /* Start the fill of d: anything at d->path is removed, and a new image
- * of d->size bytes in d->format is written there.  Without a bandwidth
+ * of size bytes in d->format is written there.  Without a bandwidth
  * limit, by `vmbackup restore ID --to` itself, straight from the
  * repository; with one, by `qemu-img convert -r` from the disk's
  * export.  It dies with the caller.  0, or -1 with the error set. */
 int instant_fill_start (struct instant_fill *f,
                         const struct instant_keeper_params *p,
-                        const struct instant_disk *d);
-
-/* Whether the fills of p read the disks' exports (qemu-img's do; a
- * restore reads the repository): those then wait for QEMU to be on
- * the export first (see instant_copy.c). */
-bool instant_fill_reads_export (const struct instant_keeper_params *p);
+                        const struct instant_disk *d, unsigned long long size);
 
 enum instant_fill_state {
   FILL_RUNNING,
@@ -46,10 +41,5 @@ enum instant_fill_state instant_fill_poll (struct instant_fill *f,
 /* Kill a fill that runs (its partial image stays: the next fill
  * replaces it). */
 void instant_fill_stop (struct instant_fill *f);
-
-/* Kill it and remove what it wrote, whole or not: for a restore that
- * failed before the VM ran. */
-void instant_fill_discard (struct instant_fill *f,
-                           const struct instant_disk *d);
 
 #endif

@@ -234,23 +234,6 @@ stop_exports (const struct instant_keeper_params *p, struct keeper_disk *kd)
   }
 }
 
-/* One line from the command, without its newline; false at its end. */
-static bool
-read_line (int fd, char *line, size_t len)
-{
-  size_t n = 0;
-  char ch;
-
-  line[0] = '\0';
-  while (n < len - 1 && read (fd, &ch, 1) == 1) {
-    if (ch == '\n')
-      return true;
-    line[n++] = ch;
-    line[n] = '\0';
-  }
-  return false;
-}
-
 static void __attribute__ ((noreturn))
 keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
         pid_t parent)
@@ -288,17 +271,9 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
   }
   run_dir_say (status_fd, "ready");
   close (status_fd);
-  /* "fill" once the overlays are in place, the VM not started yet. */
-  if (read_line (go_fd, line, sizeof line) && strcmp (line, "fill") == 0) {
-    for (size_t i = 0; i < p->ndisks; i++)
-      instant_copy_begin_early (p, &kd[i].copy);
-    read_line (go_fd, line, sizeof line);
-  }
-  if (strcmp (line, "go") != 0) {
-    /* The command failed: it cleans up what it made, we what we did. */
-    stop_exports (p, kd);
-    for (size_t i = 0; i < p->ndisks; i++)
-      instant_copy_discard (&kd[i].copy);
+  if (read (go_fd, line, sizeof line - 1) <= 0
+      || strncmp (line, "go", 2) != 0) {
+    stop_exports (p, kd); /* the command failed: it cleans up */
     _exit (1);
   }
   /* Free of the command before it may exit: only then the answer. */

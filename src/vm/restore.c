@@ -314,10 +314,8 @@ run (struct vm_restore *r)
         == -1
       || put_in_place (r) == -1 || restore_tpm (r) == -1)
     return -1;
-  if (r->o->instant) {
+  if (r->o->instant)
     instant_snapshots_note (r);
-    restore_instant_fill (r);
-  }
   else if (restore_snapshots (r) == -1)
     return -1;
   if ((r->o->start || r->was_running || r->o->instant)

@@ -47,10 +47,9 @@ make_dirs (const char *rundir)
  * where its copy goes: path in format ("" for a legacy overlay, see
  * instant.h). */
 static int
-add_disk (struct vm_restore *r, const struct manifest_disk *md,
-          const char *path)
+add_disk (struct vm_restore *r, const char *target, const char *path,
+          const char *format)
 {
-  const char *target = md->name, *format = md->format;
   const struct instant_opts *io = r->o->instant;
   struct instant_disk *d;
   bool failed = false;
@@ -82,7 +81,6 @@ add_disk (struct vm_restore *r, const struct manifest_disk *md,
   /* The copy keeps the backup's format, as a full restore does. */
   snprintf (d->format, sizeof d->format, "%s",
             strcmp (format, "raw") == 0 ? "raw" : "qcow2");
-  d->size = md->size;
   r->nidisks++;
   if (io->key_pipe) {
     d->key_fd = io->key_pipe (io->opaque, &failed);
@@ -150,7 +148,9 @@ restore_instant_stage (struct vm_restore *r)
   }
   run_dir_remove (r->instant_rundir);
   for (size_t i = 0; i < r->plan.ndisks; i++)
-    if (add_disk (r, r->plan.disks[i].md, r->plan.disks[i].path) == -1)
+    if (add_disk (r, r->plan.disks[i].md->name, r->plan.disks[i].path,
+                  r->plan.disks[i].md->format)
+        == -1)
       return -1;
   if (start_keeper (r) == -1)
     return -1;
@@ -197,14 +197,6 @@ restore_instant_overlay (const struct vm_restore *r, const char *target)
   const struct instant_disk *d = find_disk (r, target);
 
   return d ? d->overlay : NULL;
-}
-
-void
-restore_instant_fill (struct vm_restore *r)
-{
-  /* A keeper that missed it fills once the VM runs. */
-  if (r->instant_go >= 0 && write (r->instant_go, "fill\n", 5) != 5)
-    return;
 }
 
 int
@@ -412,8 +404,10 @@ restore_instant_resume (struct vm_restore *r, bool *resumed)
 
     snprintf (sock, sizeof sock, "%s/%s.sock", r->instant_rundir, md->name);
     if (strchr (md->name, '@') == NULL && strstr (xml, sock)
-        && add_disk (r, md, final_path (&live, md->name, path, sizeof path))
-             == -1) {
+        && add_disk (r, md->name,
+                     final_path (&live, md->name, path, sizeof path),
+                     md->format)
+          == -1) {
       domain_info_release (&live);
       free (xml);
       virDomainFree (dom);

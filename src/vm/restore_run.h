@@ -77,9 +77,6 @@ const char *restore_instant_socket (const struct vm_restore *r,
 /* Where the overlay of disk target goes (instead of its final path). */
 const char *restore_instant_overlay (const struct vm_restore *r,
                                      const char *target);
-/* The overlays are in place: the keeper may start the fills that need
- * no VM (instant_copy_begin_early) while the VM starts. */
-void restore_instant_fill (struct vm_restore *r);
 int restore_instant_go (struct vm_restore *r);
 /* Whether path is a disk's final path whose overlay (PATH.vmbackup-instant,
  * a qcow2 backed by a socket of this VM's run directory) an instant

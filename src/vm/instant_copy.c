@@ -177,8 +177,8 @@ tend_fill (const struct instant_keeper_params *p, virDomainPtr dom,
 {
   switch (instant_fill_poll (&c->fill, c->d, p->qemu_uid, p->qemu_gid)) {
     case FILL_RUNNING:
-      c->copied = (unsigned long long) ((double) c->total
-                                        * c->fill.percent / 100.0);
+      c->copied = (unsigned long long) ((double) c->total * c->fill.percent
+                                        / 100.0);
       return;
     case FILL_FAILED:
       snprintf (c->why, sizeof c->why, "%s", get_error ());

@@ -13,11 +13,11 @@
 struct instant_copy {
   const struct instant_disk *d;
   struct instant_fill fill; /* stage 1, while fill.pid > 0 */
-  bool filled;         /* stage 1 done: d->path holds the whole backup */
-  bool started_before; /* a copy was started for it */
-  double started_at;   /* when the last one was (now_monotonic) */
-  char why[512];       /* why the last one stopped, when known */
-  double woken_at;     /* the last pull that made QEMU reconnect */
+  bool filled;              /* stage 1 done: d->path holds the whole backup */
+  bool started_before;      /* a copy was started for it */
+  double started_at;        /* when the last one was (now_monotonic) */
+  char why[512];            /* why the last one stopped, when known */
+  double woken_at;          /* the last pull that made QEMU reconnect */
   unsigned long long copied, total;
 };
 

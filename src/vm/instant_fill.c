@@ -52,7 +52,7 @@ static int
 new_image (const struct instant_disk *d, unsigned long long size)
 {
   char bytes[32];
-  char *argv[] = { "qemu-img",         "create",         "-q", "-f",
+  char *argv[] = { "qemu-img",         "create",         "-q",  "-f",
                    (char *) d->format, (char *) d->path, bytes, NULL };
 
   snprintf (bytes, sizeof bytes, "%llu", size);
@@ -91,10 +91,11 @@ qemu_img_args (struct strbuf *args, const struct instant_keeper_params *p,
             (unsigned long long) p->io->bandwidth_mib << 20);
   /* -n into the new image, which reads as zeros; -W writes in any
    * order; -m requests in flight; flushed before it exits either way. */
-  strbuf_addf (args, "qemu-img%cconvert%c-p%c-n%c--target-is-zero%c-W%c"
+  strbuf_addf (args,
+               "qemu-img%cconvert%c-p%c-n%c--target-is-zero%c-W%c"
                "-m%c16%c-t%c%s%c-r%c%s%c--image-opts%c-O%c%s%c",
-               0, 0, 0, 0, 0, 0, 0, 0, 0, cache_mode (d->path), 0, 0, rate,
-               0, 0, 0, d->format, 0);
+               0, 0, 0, 0, 0, 0, 0, 0, 0, cache_mode (d->path), 0, 0, rate, 0,
+               0, 0, d->format, 0);
   export_opts (args, d->socket);
   strbuf_add (args, "", 1);
   strbuf_addf (args, "%s%c", d->path, 0);
@@ -149,8 +150,7 @@ restore_args (struct strbuf *args, const struct instant_keeper_params *p,
   strbuf_addf (args, "--event-log%c%s/fill-%s.events%c", 0, p->rundir,
                d->target, 0);
   strbuf_addf (args, "restore%c%s%c--to%c%s%c--disk%c%s%c--format%c%s%c", 0,
-               p->backup, 0, 0, d->path, 0, 0, d->target, 0, 0, d->format,
-               0);
+               p->backup, 0, 0, d->path, 0, 0, d->target, 0, 0, d->format, 0);
   return 0;
 }
 

@@ -1,9 +1,11 @@
 /* Instant recovery: a VM restored to run at once on local qcow2
- * overlays whose backing is its backup, served over NBD, while QEMU
- * copies each disk into a new image at the disk's own path (a block
- * copy: a mirror job, several requests in flight); once the copy is in
- * step, a pivot puts the VM on the new image, libvirt rewrites its
- * definition, and the overlay and the export are no longer needed.
+ * overlays whose backing is its backup, served over NBD, while each
+ * disk is copied into a new image at the disk's own path: first the
+ * whole backup (a restore of the one disk, instant_fill.c), then what
+ * the guest wrote (a shallow block copy, a mirror job of the overlay
+ * alone); once that copy is in step, a pivot puts the VM on the new
+ * image, libvirt rewrites its definition, and the overlay and the
+ * export are no longer needed (instant_copy.c).
  *
  * The overlay of disk PATH is PATH.vmbackup-instant: the copy is
  * written at PATH itself, so the restored VM ends up with its disks
@@ -13,9 +15,9 @@
  * disk, their sockets in the run directory RUN/instant-NAME, RUN as
  * run_dir_base says), starts, restarts and pivots the copies, and
  * writes the progress file.  What the guest writes goes to the
- * overlays (and, once a copy runs, to its new image too), so a kill of
- * anything (the command, the keeper, an nbdkit, libvirtd) loses
- * nothing: rerunning the same restore finds the VM still backed by the
+ * overlays (and, once the shallow copy runs, to the new image too), so
+ * a kill of anything (the command, the keeper, an nbdkit, libvirtd)
+ * loses nothing: rerunning the same restore finds the VM still backed by the
  * sockets, starts a new keeper on them (QEMU's NBD client reconnects)
  * and a copy that stopped starts again. */
 #ifndef VMB_VM_INSTANT_H

@@ -1,9 +1,9 @@
 /* The copy of one disk of an instant restore (see instant_copy.h), in
  * two stages while the VM runs on its overlay:
  *
- *  1. the fill (instant_fill.c): qemu-img writes the whole backup,
- *     read through the export, into a new image at the disk's final
- *     path, at a full restore's speed;
+ *  1. the fill (instant_fill.c): a restore of the one disk (with
+ *     --bandwidth, qemu-img from the export) writes the whole backup
+ *     into a new image at the disk's final path;
  *  2. a shallow block copy (a mirror job of the overlay alone) into
  *     that image: only what the guest wrote since it started, and what
  *     it writes meanwhile, goes over; once it is in step, a pivot puts
@@ -233,9 +233,10 @@ instant_copy_tend (const struct instant_keeper_params *p, virDomainPtr dom,
   j = virDomainGetBlockJobInfo (dom, c->d->target, &info, 0);
   if (j == -1)
     return;
-  /* Only QEMU connects before a fill runs (the fill waits for it: so
-   * that whoever waits for QEMU's connection, the command resuming,
-   * does not take the fill's for it). */
+  /* Before a fill runs, only QEMU can be on the export: a fill starts
+   * once QEMU is (qemu-img's reads the export too, and whoever waits
+   * for QEMU's connection, the command resuming, must not take the
+   * fill's for it). */
   connected = run_dir_socket_has_peer (c->d->socket);
   if (j == 1 && c->d->path[0] && info.type == VIR_DOMAIN_BLOCK_JOB_TYPE_PULL) {
     if (connected) /* a pull of ours, or of a keeper killed */

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # restore --instant: the VM runs at once from its (encrypted) backup,
 # served over NBD, on local qcow2 overlays; its disks are copied in the
-# background (qemu-img writes the backup into the disk's own path, a
-# shallow block copy adds the guest's writes, then a pivot) and then the
-# export stops.
+# background (a restore of the disk, or under --bandwidth qemu-img from
+# the export, writes the backup into the disk's own path; a shallow
+# block copy adds the guest's writes; then a pivot) and the export stops.
 #
 #   - the guest reads its backed-up data through the export and what it
 #     writes meanwhile stays; --instant-status shows the copy; once it is

@@ -106,17 +106,14 @@ cmd_restore (int argc, char **argv)
 {
   const char *repo_opt = NULL, *to = NULL, *diskname = NULL, *format = NULL;
   const char *filename = NULL;
-  const struct manifest_disk *disk = NULL;
   struct manifest *m;
   struct repo *repo;
-  struct progress prog;
-  double t0;
-  char sz[32];
   int c, r = EXIT_FAIL;
 
   struct restore_vm_opts vo = { .uri = global_uri };
   struct host_restore_opts ho = { 0 };
-  bool host = false, all = false, instant = false, instant_status = false;
+  bool host = false, all = false, instant = false, instant_status = false,
+       resume = false;
   int bandwidth = 0;
   const char *exclude_v[256];
   struct opt_strings excludes = OPT_STRINGS_INIT (exclude_v);
@@ -149,6 +146,10 @@ cmd_restore (int argc, char **argv)
     OPT_STRING (0, "to", &to, "PATH",
                 "write one disk (or with --file, one "
                 "file) to PATH, which must not exist"),
+    OPT_FLAG (0, "resume", &resume,
+              "with --to: go on from what a killed or failed restore to "
+              "the same PATH wrote, and keep what this one writes if it "
+              "fails"),
     OPT_STRING (0, "disk", &diskname, "NAME",
                 "the disk for --to when there "
                 "are several (vda, or vda@SNAPSHOT)"),
@@ -213,6 +214,9 @@ cmd_restore (int argc, char **argv)
     return cli_usage_error ("restore",
                             "--to restores one disk to a file; "
                             "it does not go with VM options");
+  if (resume && (to == NULL || filename))
+    return cli_usage_error ("restore",
+                            "--resume goes with --to PATH, for a disk");
   if (filename && (to == NULL || diskname || format))
     return cli_usage_error ("restore",
                             "--file wants --to PATH, and no "
@@ -286,38 +290,7 @@ cmd_restore (int argc, char **argv)
     r = restore_one_file (repo, m, filename, to);
     goto out;
   }
-  for (size_t i = 0; i < m->disks.len; i++)
-    if (diskname ? strcmp (m->disks.ptr[i].name, diskname) == 0
-                 : m->disks.len == 1)
-      disk = &m->disks.ptr[i];
-  if (disk == NULL) {
-    if (diskname)
-      cli_error ("backup %s has no disk %s", m->id, diskname);
-    else
-      cli_error ("backup %s has %zu disks: choose one with --disk", m->id,
-                 m->disks.len);
-    goto out;
-  }
-  progress_init (&prog, disk->name);
-  t0 = now_monotonic ();
-  struct restore_disk_params p = {
-    .repo = repo,
-    .disk = disk,
-    .path = to,
-    .format = format ? format : disk->format,
-    .progress = progress_update,
-    .progress_opaque = &prog,
-  };
-  if (restore_disk (&p) == -1) {
-    progress_finish (&prog);
-    cli_error ("restore %s: %s", m->id, get_error ());
-    goto out;
-  }
-  progress_finish (&prog);
-  printf ("restored %s disk %s to %s (%s, %s) in %.1f s\n", m->id, disk->name,
-          to, p.format, format_size (disk->size, sz, sizeof sz),
-          now_monotonic () - t0);
-  r = EXIT_OK;
+  r = cli_restore_disk_to (repo, m, diskname, to, format, resume);
 out:
   manifest_free (m);
   repo_close (repo);

@@ -177,6 +177,7 @@ const struct command commands[] = {
     "ID [--replace] [--as NAME] [--storage DIR]\n"
     "       [--config-only] [--start]\n"
     "   or: vmbackup restore ID --to PATH [--disk NAME] [--format raw|qcow2]\n"
+    "       [--resume]\n"
     "   or: vmbackup restore ID --file FILE --to PATH",
     "ID is a NAME (its latest backup) or an ID that 'list' prints.\n\n"
     "A VM backup comes back whole: definition, disks (qcow2 stays thin,\n"
@@ -186,7 +187,10 @@ const struct command commands[] = {
     "touched.  A VM that exists is refused unless --replace, --as or\n"
     "--storage says where it goes.\n\n"
     "--to writes one disk to an image file that must not exist, sparse\n"
-    "and byte-identical to the source at backup time.  --file writes one\n"
+    "and byte-identical to the source at backup time; until it is whole\n"
+    "it is written as .NAME.vmbackup-partial beside PATH.  With --resume,\n"
+    "a restore killed or failed keeps that file, and the same command\n"
+    "run again goes on from it.  --file writes one\n"
     "file kept with a VM (domain.xml, the NVRAM or a boot file's path, as\n"
     "'list --json' names them) to a file that must not exist.",
     NULL, KEY_NEEDED },

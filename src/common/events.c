@@ -56,6 +56,7 @@ const struct event_def event_catalogue[] = {
   { EV_RESTORE_STARTED, SEV_INFO, "restore started" },
   { EV_RESTORE_FINISHED, SEV_INFO, "restore finished" },
   { EV_RESTORE_FAILED, SEV_ERROR, "restore failed" },
+  { EV_RESTORE_RESUMED, SEV_INFO, "restore goes on from an earlier one" },
   { EV_RESTORE_UNCLEAN, SEV_WARNING,
     "restored guest may report an unclean shutdown" },
   { EV_RESTORE_REPLACED, SEV_WARNING, "existing VM turned off and replaced" },

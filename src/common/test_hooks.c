@@ -63,6 +63,16 @@ test_hook_copy_chunk (void)
 }
 
 void
+test_hook_restore_chunk (unsigned long long index)
+{
+  const char *at = getenv ("VMBACKUP_TEST_RESTORE_PAUSE_AT");
+  const char *pause_file = getenv ("VMBACKUP_TEST_RESTORE_PAUSE_FILE");
+
+  if (at && pause_file && number ("VMBACKUP_TEST_RESTORE_PAUSE_AT") == index)
+    pause_on (pause_file);
+}
+
+void
 test_hook_nbd_socket_named (void)
 {
   const char *pause_file = getenv ("VMBACKUP_TEST_NBD_PAUSE_FILE");

@@ -18,6 +18,13 @@ void test_hook_serve_chunk (void);
  * does, so tests/test-copy-kill.sh kills a copy in the middle. */
 void test_hook_copy_chunk (void);
 
+/* restore, before it writes chunk index (counted from the disk's
+ * start): VMBACKUP_TEST_RESTORE_PAUSE_AT=N with
+ * VMBACKUP_TEST_RESTORE_PAUSE_FILE=F pauses there as the serve hook
+ * does, so tests/test-restore-resume.sh kills a restore in the middle
+ * with the chunks before N written. */
+void test_hook_restore_chunk (unsigned long long index);
+
 /* qemu-nbd's socket has its name in $TMPDIR (src/nbd/unnamed_socket.c):
  * VMBACKUP_TEST_NBD_PAUSE_FILE=F writes our pid to F and waits (at most
  * a minute) until F is removed, so tests/test-image-kill-leak.sh kills

@@ -1,7 +1,6 @@
 /* Restoring a disk image (see restore_disk.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,11 +15,14 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/test_hooks.h"
+#include "common/units.h"
 #include "nbd/server.h"
 #include "repo/chunk.h"
 #include "repo/index.h"
 #include "qcow2_layout.h"
 #include "restore_disk.h"
+#include "restore_resume.h"
 
 /* Holes are found at this granularity inside a chunk: the common file
  * system block, so a restored raw image is as sparse as the original. */
@@ -29,6 +31,11 @@
  * than the cores would: chunk_readers). */
 #define CPU_WORKERS 4
 #define MAX_WORKERS 16
+/* How often a resumable restore records how far it is: each record
+ * costs an fdatasync of the image. */
+#define CHECKPOINT_S 2
+/* A worker between chunks. */
+#define IDLE UINT64_MAX
 
 struct restore {
   const struct restore_disk_params *p;
@@ -43,6 +50,8 @@ struct restore {
   uint64_t bytes_done;
   bool failed;
   char error[1024];
+  char record[4200]; /* the progress record, when resumable */
+  uint64_t recorded; /* the chunks it says are done */
 };
 
 struct restore_worker {
@@ -51,6 +60,7 @@ struct restore_worker {
   struct chunk_ctx *ctx;
   unsigned char *buf;
   struct nbd_handle *nbd;
+  uint64_t busy; /* the chunk it works on, or IDLE (under rs->lock) */
 };
 
 static int
@@ -160,10 +170,12 @@ restore_worker_main (void *opaque)
       pthread_mutex_unlock (&rs->lock);
       break;
     }
+    w->busy = i;
     pthread_mutex_unlock (&rs->lock);
 
     uint64_t off = i * chunk;
     size_t len = size - off < chunk ? size - off : chunk;
+    test_hook_restore_chunk (i);
     if (index_reader_get (&rs->index, i, &d) == -1)
       goto fail;
     if (digest_is_zero (&d)) {
@@ -192,6 +204,7 @@ restore_worker_main (void *opaque)
     }
     pthread_mutex_lock (&rs->lock);
     rs->bytes_done += len;
+    w->busy = IDLE;
     pthread_mutex_unlock (&rs->lock);
     continue;
 fail:
@@ -222,21 +235,82 @@ plan_qcow2 (struct restore *rs)
   return qcow2_layout_plan (&rs->layout);
 }
 
-/* Create the temporary target and open the way to write it. */
+/* Where a resumable restore starts: the chunks its record says are
+ * done, if the partial image is there; otherwise both are removed (the
+ * record first: a record must never outlive the image it describes). */
+static void
+resume_point (struct restore *rs, const char *tmp)
+{
+  struct stat st;
+
+  if (rs->p->resume)
+    rs->recorded = restore_resume_load (rs->record, &rs->p->disk->index,
+                                        rs->p->format,
+                                        rs->index.hdr.chunk_count);
+  if (rs->recorded > 0 && lstat (tmp, &st) == 0 && S_ISREG (st.st_mode)) {
+    rs->next_chunk = rs->recorded;
+    rs->bytes_done = rs->recorded * rs->index.hdr.chunk_size;
+    if (rs->bytes_done > rs->index.hdr.disk_size)
+      rs->bytes_done = rs->index.hdr.disk_size;
+    return;
+  }
+  rs->recorded = 0;
+  unlink (rs->record);
+  unlink (tmp); /* left by an earlier killed restore */
+}
+
+/* Every chunk below the lowest one a worker holds, and below the next
+ * to be handed out, is written. */
+static uint64_t
+chunks_written (struct restore *rs, const struct restore_worker *workers,
+                size_t started)
+{
+  uint64_t low;
+
+  SCOPED_LOCK (&rs->lock);
+  low = rs->next_chunk < rs->index.hdr.chunk_count ? rs->next_chunk
+                                                   : rs->index.hdr.chunk_count;
+  for (size_t i = 0; i < started; i++)
+    if (workers[i].busy < low)
+      low = workers[i].busy;
+  return low;
+}
+
+/* Make what is written durable, then say so in the record.  A failure
+ * leaves the older record, which is still true: the restore goes on. */
+static void
+checkpoint (struct restore *rs, const struct restore_worker *workers,
+            size_t started)
+{
+  uint64_t done = chunks_written (rs, workers, started);
+
+  if (done <= rs->recorded || fdatasync (rs->fd) == -1)
+    return;
+  if (restore_resume_save (rs->record, &rs->p->disk->index, rs->p->format,
+                           rs->index.hdr.chunk_count, done)
+      == 0)
+    rs->recorded = done;
+}
+
+/* Create the temporary target (or, resuming, open the partial one) and
+ * open the way to write it. */
 static int
 open_target (struct restore *rs, const char *tmp, size_t nworkers,
              struct restore_worker *workers)
 {
   uint64_t size = rs->index.hdr.disk_size;
   bool qcow2 = strcmp (rs->p->format, "qcow2") == 0;
+  struct stat st;
 
   if (rs->p->overwrite)
     goto serve;
   if (qcow2 && plan_qcow2 (rs) == -1)
     return -1;
-  rs->fd = open (tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (rs->fd == -1) {
-    set_error (errno, "create %s", tmp);
+  rs->fd = rs->recorded > 0
+    ? open (tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+    : open (tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (rs->fd == -1 || fstat (rs->fd, &st) == -1 || !S_ISREG (st.st_mode)) {
+    set_error (rs->fd == -1 ? errno : 0, "create %s", tmp);
     return -1;
   }
   /* A qcow2 image is sized with its metadata, at the end. */
@@ -297,6 +371,17 @@ close_target (struct restore *rs, size_t nworkers,
 }
 
 int
+restore_partial_path (const char *path, char *out, size_t len)
+{
+  const char *slash = strrchr (path, '/');
+  int n = slash ? snprintf (out, len, "%.*s/.%s.vmbackup-partial",
+                            (int) (slash - path), path, slash + 1)
+                : snprintf (out, len, "./.%s.vmbackup-partial", path);
+
+  return n < 0 || (size_t) n >= len ? -1 : 0;
+}
+
+int
 restore_disk (const struct restore_disk_params *p)
 {
   struct restore rs = { .p = p, .fd = -1, .dfd = -1 };
@@ -305,9 +390,7 @@ restore_disk (const struct restore_disk_params *p)
   /* More workers than cores: part of a worker's time is file I/O. */
   size_t nworkers = ncpu * 2 > CPU_WORKERS ? CPU_WORKERS : ncpu * 2;
   size_t started = 0;
-  CLEANUP_FREE char *tmp = NULL;
-  CLEANUP_FREE char *dircopy = strdup (p->path);
-  CLEANUP_FREE char *basecopy = strdup (p->path);
+  char tmp[4096];
   int r = -1;
 
   rs.srv.pid = -1;
@@ -318,6 +401,10 @@ restore_disk (const struct restore_disk_params *p)
                                                      : chunk_readers (p->repo);
   if (nworkers < 1)
     nworkers = 1;
+  if (p->resume && p->overwrite) {
+    set_error (0, "an overwrite cannot be resumed");
+    return -1;
+  }
   if (strcmp (p->format, "raw") && strcmp (p->format, "qcow2")) {
     set_error (0, "unknown format %s (use raw or qcow2)", p->format);
     return -1;
@@ -338,20 +425,19 @@ restore_disk (const struct restore_disk_params *p)
     index_reader_close (&rs.index);
     return -1;
   }
-  if (p->overwrite)
-    tmp = strdup (p->path); /* written in place */
-  else if (dircopy && basecopy
-           && asprintf (&tmp, "%s/.%s.vmbackup-partial", dirname (dircopy),
-                        basename (basecopy))
-             == -1)
-    tmp = NULL;
-  if (tmp == NULL) {
-    set_error (ENOMEM, "path");
+  /* An overwrite is written in place. */
+  if ((p->overwrite
+         ? snprintf (tmp, sizeof tmp, "%s", p->path) >= (int) sizeof tmp
+         : restore_partial_path (p->path, tmp, sizeof tmp) == -1)
+      || restore_resume_record_path (tmp, rs.record, sizeof rs.record) == -1) {
+    set_error (ENAMETOOLONG, "%s", p->path);
     index_reader_close (&rs.index);
     return -1;
   }
   if (!p->overwrite)
-    unlink (tmp); /* left by an earlier killed restore */
+    resume_point (&rs, tmp);
+  if (rs.recorded > 0 && p->resumed)
+    p->resumed (p->progress_opaque, rs.recorded, rs.index.hdr.chunk_count);
   pthread_mutex_init (&rs.lock, NULL);
 
   if (open_target (&rs, tmp, nworkers, workers) == -1)
@@ -359,6 +445,7 @@ restore_disk (const struct restore_disk_params *p)
   for (; started < nworkers; started++) {
     struct restore_worker *w = &workers[started];
     w->rs = &rs;
+    w->busy = IDLE;
     w->ctx = chunk_ctx_for (p->repo, 0);
     if (posix_memalign ((void **) &w->buf, ZERO_BLOCK, p->repo->chunk_size))
       w->buf = NULL;
@@ -370,7 +457,7 @@ restore_disk (const struct restore_disk_params *p)
       break;
     }
   }
-  while (p->progress) {
+  for (double last = now_monotonic (); p->progress || p->resume;) {
     uint64_t done;
     bool finished;
     pthread_mutex_lock (&rs.lock);
@@ -378,9 +465,14 @@ restore_disk (const struct restore_disk_params *p)
     finished = rs.failed
       || rs.next_chunk >= rs.index.hdr.chunk_count + started;
     pthread_mutex_unlock (&rs.lock);
-    p->progress (p->progress_opaque, done, rs.index.hdr.disk_size);
+    if (p->progress)
+      p->progress (p->progress_opaque, done, rs.index.hdr.disk_size);
     if (finished)
       break;
+    if (p->resume && now_monotonic () - last >= CHECKPOINT_S) {
+      checkpoint (&rs, workers, started);
+      last = now_monotonic ();
+    }
     usleep (50 * 1000);
   }
   for (size_t i = 0; i < started; i++) {
@@ -401,6 +493,7 @@ restore_disk (const struct restore_disk_params *p)
       set_error (errno, "create %s", p->path);
       goto out;
     }
+    unlink (rs.record);
     unlink (tmp);
   }
   if (p->progress)
@@ -412,9 +505,15 @@ out:
   if (r == -1) {
     char saved[1024];
     snprintf (saved, sizeof saved, "%s", get_error ());
+    /* A resumable restore keeps what it wrote for the next one (and
+     * its record, which says how much of it is durable). */
+    if (p->resume && rs.fd >= 0)
+      checkpoint (&rs, workers, started);
     close_target (&rs, nworkers, workers, tmp, false);
-    if (!p->overwrite)
+    if (!p->overwrite && !p->resume) {
+      unlink (rs.record);
       unlink (tmp);
+    }
     set_error (0, "%s", saved);
   }
   index_reader_close (&rs.index);

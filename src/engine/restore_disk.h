@@ -4,7 +4,8 @@
  * through qemu-nbd; all-zero chunks and zero blocks inside chunks become
  * holes.  Chunks are fetched, decompressed and checked on several
  * threads.  The target appears at
- * its path only when every chunk was verified and written. */
+ * its path only when every chunk was verified and written: until then
+ * it is .NAME.vmbackup-partial beside it. */
 #ifndef VMB_RESTORE_DISK_H
 #define VMB_RESTORE_DISK_H
 
@@ -22,10 +23,21 @@ struct restore_disk_params {
                                  * (internal snapshots are built layer by
                                  * layer) or a block device (raw) */
   const char *format; /* "raw" or "qcow2" */
+  /* Go on from what a killed or failed restore to the same path wrote,
+   * and keep what this one writes if it fails (restore_resume.h);
+   * not with overwrite. */
+  bool resume;
   progress_fn progress;
-  void *progress_opaque;
+  /* Called once, before any chunk is written, when a resumable restore
+   * goes on from chunks [0, chunks) of of written by an earlier one. */
+  void (*resumed) (void *opaque, uint64_t chunks, uint64_t of);
+  void *progress_opaque; /* for both */
 };
 
 int restore_disk (const struct restore_disk_params *p);
+
+/* Where the restore to path writes until it is whole:
+ * DIR/.BASENAME.vmbackup-partial.  0, or -1 when it does not fit. */
+int restore_partial_path (const char *path, char *out, size_t len);
 
 #endif

@@ -16,15 +16,18 @@
  * the guest idle and about twice beside a booting one (bench/README.md).
  *
  * What makes stage 2 safe: the image it writes into holds exactly what
- * the overlay's backing holds.  Only a fill that this keeper saw end
- * well starts it; a keeper that starts anew fills again.  A shallow copy
- * that stops is started again into the same image: the mirror writes
- * only what the overlay holds, so what it leaves is still the backup's.
+ * the overlay's backing holds.  Only a fill that ended well starts it
+ * (this keeper saw it, or an earlier one left its mark); a fill that
+ * stopped goes on from its progress record (restore --resume).  A
+ * shallow copy that stops is started again into the same image: the
+ * mirror writes only what the overlay holds, so what it leaves is still
+ * the backup's.
  *
  * The job is a transient one (libvirt refuses a copy of a persistent VM
  * otherwise): should the VM stop, it is gone and the next look starts
  * another. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +131,41 @@ start_pull (const struct instant_keeper_params *p, virDomainPtr dom,
   return 0;
 }
 
+/* RUN/filled-TARGET: there once a fill of this instant restore ended
+ * well, so that a keeper started again goes on with the shallow copy
+ * instead of filling again (a fill writes the disk's path only when it
+ * is whole, but one by qemu-img, under --bandwidth, writes it in place:
+ * the image alone does not say it is whole). */
+static void
+filled_mark_path (const struct instant_keeper_params *p,
+                  const struct instant_disk *d, char *out, size_t len)
+{
+  snprintf (out, len, "%s/filled-%s", p->rundir, d->target);
+}
+
+static bool
+filled_before (const struct instant_keeper_params *p,
+               const struct instant_disk *d)
+{
+  char mark[4200];
+
+  filled_mark_path (p, d, mark, sizeof mark);
+  return access (mark, F_OK) == 0 && access (d->path, F_OK) == 0;
+}
+
+static void
+mark_filled (const struct instant_keeper_params *p,
+             const struct instant_disk *d)
+{
+  char mark[4200];
+  int fd;
+
+  filled_mark_path (p, d, mark, sizeof mark);
+  fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0)
+    close (fd); /* without it, a keeper started again fills again */
+}
+
 /* Start what is due for the disk: the fill, the shallow copy once it
  * is filled, or a legacy overlay's pull. */
 static void
@@ -138,6 +176,11 @@ begin (const struct instant_keeper_params *p, virDomainPtr dom,
   int r;
 
   c->started_at = now_monotonic ();
+  if (c->d->path[0] && !c->filled && filled_before (p, c->d)
+      && virDomainGetBlockInfo (dom, c->d->target, &bi, 0) == 0) {
+    c->filled = true;
+    c->total = c->copied = bi.capacity;
+  }
   if (!c->d->path[0])
     r = start_pull (p, dom, c->d);
   else if (c->filled)
@@ -175,7 +218,14 @@ static void
 tend_fill (const struct instant_keeper_params *p, virDomainPtr dom,
            struct instant_copy *c)
 {
-  switch (instant_fill_poll (&c->fill, c->d, p->qemu_uid, p->qemu_gid)) {
+  enum instant_fill_state state = instant_fill_poll (&c->fill, c->d,
+                                                     p->qemu_uid, p->qemu_gid);
+
+  if (c->fill.resumed[0]) {
+    event_emit (p->events, EV_RESTORE_RESUMED, "%s", c->fill.resumed);
+    c->fill.resumed[0] = '\0';
+  }
+  switch (state) {
     case FILL_RUNNING:
       c->copied = (unsigned long long) ((double) c->total * c->fill.percent
                                         / 100.0);
@@ -185,6 +235,7 @@ tend_fill (const struct instant_keeper_params *p, virDomainPtr dom,
       c->started_at = now_monotonic ();
       return;
     case FILL_DONE:
+      mark_filled (p, c->d);
       c->filled = true;
       c->copied = c->total;
       if (start_copy (p, dom, c->d) == -1) {

@@ -149,8 +149,12 @@ restore_args (struct strbuf *args, const struct instant_keeper_params *p,
    * inside this one would only confuse the VM's story. */
   strbuf_addf (args, "--event-log%c%s/fill-%s.events%c", 0, p->rundir,
                d->target, 0);
-  strbuf_addf (args, "restore%c%s%c--to%c%s%c--disk%c%s%c--format%c%s%c", 0,
-               p->backup, 0, 0, d->path, 0, 0, d->target, 0, 0, d->format, 0);
+  /* --resume: a fill killed with its keeper goes on from where it was
+   * when the same restore is run again. */
+  strbuf_addf (args,
+               "restore%c%s%c--to%c%s%c--disk%c%s%c--format%c%s%c--resume%c",
+               0, p->backup, 0, 0, d->path, 0, 0, d->target, 0, 0, d->format,
+               0, 0);
   return 0;
 }
 
@@ -263,6 +267,10 @@ said (struct instant_fill *f, const char *s)
   const char *colon = strstr (s, ": ");
   double pct;
 
+  if (strncmp (s, "resuming: ", 10) == 0) { /* before "(12%)" in it */
+    snprintf (f->resumed, sizeof f->resumed, "%s", s + 10);
+    return;
+  }
   if ((strchr (s, '(') && sscanf (strchr (s, '('), "(%lf/100%%)", &pct) == 1)
       || (colon && sscanf (colon + 2, "%lf%%", &pct) == 1)) {
     if (pct >= 0 && pct <= 100)

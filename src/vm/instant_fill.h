@@ -15,6 +15,9 @@ struct instant_fill {
   double percent; /* as it last said */
   char line[512]; /* what it is saying (up to a line's end) */
   char last[512]; /* the last whole line it said that was not progress */
+  /* What it said when it went on from an earlier fill ("disk vda: goes
+   * on from chunk ..."), until the keeper has told the log. */
+  char resumed[512];
 };
 
 /* Start the fill of d: anything at d->path is removed, and a new image

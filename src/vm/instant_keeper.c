@@ -19,6 +19,8 @@
 
 #include "common/error.h"
 #include "common/units.h"
+#include "engine/restore_disk.h"
+#include "engine/restore_resume.h"
 #include "export/run_dir.h"
 #include "virt/conn.h"
 #include "instant.h"
@@ -224,6 +226,23 @@ serve_disks (const struct instant_keeper_params *p, struct keeper_disk *kd)
   return 0;
 }
 
+/* What stopped fills left for the next keeper (restore --resume), no
+ * longer of use once the VM is gone. */
+static void
+remove_partial_fills (const struct instant_keeper_params *p)
+{
+  char partial[4096], record[4200];
+
+  for (size_t i = 0; i < p->ndisks; i++)
+    if (p->disks[i].path[0]
+        && restore_partial_path (p->disks[i].path, partial, sizeof partial)
+          == 0
+        && restore_resume_record_path (partial, record, sizeof record) == 0) {
+      unlink (record);
+      unlink (partial);
+    }
+}
+
 /* The exports and the fills that read them. */
 static void
 stop_exports (const struct instant_keeper_params *p, struct keeper_disk *kd)
@@ -296,6 +315,7 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
     case VM_GONE:
       event_emit (p->events, EV_INSTANT_STOPPED,
                   "VM %s was removed before its copy was done", p->vm);
+      remove_partial_fills (p);
       run_dir_remove (p->rundir);
       _exit (0);
     case STOPPED:

@@ -11,7 +11,8 @@
 #     directory is gone, and event 6202 says so;
 #   - the keeper killed (-9) mid-copy, or its nbdkit: the VM keeps
 #     running and keeps its writes, status says "stopped", and running
-#     the same restore again resumes (6203) and finishes the copy;
+#     the same restore again resumes (6203) and finishes the copy; a
+#     fill killed with its keeper goes on from its record (2003);
 #   - bad input: over an existing VM without --replace, options that do
 #     not go with --instant, an image backup: one line, nothing made;
 #     --replace over the original works.
@@ -154,8 +155,21 @@ pkill -9 -f "^nbdkit .*$run_base/instant-i1-ib/"
 for _ in $(seq 100); do status | grep -q "i1-ib.*stopped" && break; sleep 0.2; done
 status | grep -q "^VM i1-ib from $id: stopped" || fail "status after nbdkit kill: $(status)"
 has_event "error +6204 +i1-ib" || fail "no event 6204"
-vmb restore "$id" --instant --as i1-ib > resume2.out || fail "resume 2: $(cat resume2.out)"
+# The fill (a restore of the disk, --resume) paused before its third
+# chunk, and its keeper killed: the fill dies with it, and the same
+# command again goes on from the chunks it recorded (2003 in its log).
+VMBACKUP_TEST_RESTORE_PAUSE_AT=2 VMBACKUP_TEST_RESTORE_PAUSE_FILE=$scratch/pause \
+  vmb restore "$id" --instant --as i1-ib > resume2.out || fail "resume 2: $(cat resume2.out)"
+fill_record () { cat "$scratch"/vm-i1/.i1-ib-*.vmbackup-partial.progress 2>/dev/null || true; }
+for _ in $(seq 300); do [ "$(fill_record | awk '{print $6}')" = 2 ] && break; sleep 0.1; done
+[ "$(fill_record | awk '{print $6}')" = 2 ] || fail "the fill recorded no progress: '$(fill_record)' $(status)"
+kill -9 "$(head -1 "$run_base/instant-i1-ib/keeper.pid")"
+for _ in $(seq 400); do [ -z "$(nbdkits)" ] && break; sleep 0.1; done
+rm -f "$scratch/pause"
+vmb restore "$id" --instant --as i1-ib > resume3.out || fail "resume 3: $(cat resume3.out)"
 wait_copied i1-ib
+has_event "info +2003 +i1-ib .*disk vda: goes on from chunk 2 of" ||
+  fail "the fill did not go on from its record: $(vmb events | tail -6)"
 no_backing i1-ib
 guest_has i1-ib
 [ "$(guest_exec i1-ib 'cat /data/w')" = before-kill ] || fail "i1-ib lost its write"

@@ -2,9 +2,18 @@
 # Install dependencies, build, and run every test: unit, CLI, docs, style,
 # S3 (a real Ceph cluster) and VM tests in a normal build, unit, CLI and
 # VM tests again under ASan/UBSan (the guardian and restore paths run
-# only with real guests; the 'sanitize' suite is all but the tests of
-# random kills, see tests/meson.build), and the libFuzzer harnesses in a
-# clang build.  Ends with "N passed, N failed".
+# only with real guests; the tests of random kills run once, see
+# tests/meson.build), and the libFuzzer harnesses in a clang build.
+# Ends with "N passed, N failed, N skipped".
+#
+# Two lanes run at once, one per core: the VM tests (a guest under TCG
+# keeps one core busy while it boots, and then mostly waits), and
+# everything else.  One after the other they took 71 min on a 2-core
+# machine; side by side, see bench/README.md "The test suite's time".
+# What they share is made ready first (tests/vm/prepare.sh): libvirt,
+# started once and kept, and the test guest, built once.  Every test
+# has its own scratch directory, ports the kernel chose, and VM names of
+# its own, so the lanes cannot meet otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -16,28 +25,59 @@ scripts/build.sh || exit 1
   -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
 [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz \
   -Dfuzz=true -Db_lundef=false >/dev/null || exit 1
+# Built before the lanes start: two meson test runs must not both build
+# the same directory.
+for d in build build-asan build-fuzz; do
+  ninja -C "$d" >/dev/null || { echo "build of $d failed"; exit 1; }
+done
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export VMB_KEEP_LIBVIRT=1
+VMBACKUP=$top/build/vmbackup bash tests/vm/prepare.sh || exit 1
 
-run () {
-  local dir=$1; shift
-  echo "=== meson test -C $dir $*"
-  meson test -C "$dir" --print-errorlogs "$@"
+# run DIR LANE SUITE...: one meson test run, its log named after the lane.
+run ()
+{
+  local dir=$1 lane=$2 args=()
+  shift 2
+  for s in "$@"; do args+=(--suite "$s"); done
+  echo "=== meson test -C $dir ${args[*]}"
+  meson test -C "$dir" --no-rebuild --print-errorlogs --logbase "$lane" \
+    "${args[@]}"
 }
-run build
-run build-asan --suite unit --suite sanitize
-run build-fuzz --suite fuzz
+# Balanced by the times of the runs (bench/README.md): the VM tests
+# twice and the fuzzers beside the CLI tests twice and the S3 tests.
+vm_lane ()
+{
+  run build vm vm
+  run build-asan vm sanitize-vm
+  run build-fuzz vm fuzz
+}
+other_lane ()
+{
+  run build other unit cli docs style s3
+  run build-asan other unit sanitize-cli
+}
+# Each lane's lines carry its name, as they come.
+t0=$SECONDS
+vm_lane 2>&1 | sed -u 's/^/[vm] /' &
+vm_pid=$!
+other_lane 2>&1 | sed -u 's/^/[other] /' &
+other_pid=$!
+wait $vm_pid $other_pid
+echo "both lanes done in $(( (SECONDS - t0) / 60 )) min $(( (SECONDS - t0) % 60 )) s"
 
 # One line for CI: count every test of every run.
 python3 - "$top" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
-for d in ("build", "build-asan", "build-fuzz"):
-    log = os.path.join(sys.argv[1], d, "meson-logs", "testlog.json")
+for d, lane in (("build", "vm"), ("build", "other"), ("build-asan", "vm"),
+                ("build-asan", "other"), ("build-fuzz", "vm")):
+    log = os.path.join(sys.argv[1], d, "meson-logs", lane + ".json")
     if not os.path.exists(log):
         failed += 1
-        print(f"{d}: no test log")
+        print(f"{d}: no test log {lane}.json")
         continue
     for line in open(log):
         r = json.loads(line)["result"]

@@ -47,6 +47,12 @@ wait_s3_serving ()
     fi
     sleep 0.5
   done
+  # What the daemons said last, for whoever reads the failure.
+  local log
+  for log in "$ceph_dir"/log/*.log; do
+    echo "--- $(basename "$log"):" >&2
+    tail -n 8 "$log" >&2 || true
+  done
   fail "radosgw does not store objects in $1 again within 120 s"
 }
 

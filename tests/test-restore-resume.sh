@@ -61,6 +61,13 @@ kill_at ()
   done
   [ "$(recorded "$fmt")" = "$at" ] ||
     fail "$fmt: no record of $at chunks done: $(cat ".out.$fmt.vmbackup-partial.progress")"
+  # Another restore to the same path meanwhile, resumable or not, is
+  # refused and takes nothing away from this one.
+  expect_fail 1 "another restore to out.$fmt is running" \
+    vmb restore d --to "out.$fmt" --format "$fmt" --resume
+  expect_fail 1 "another restore to out.$fmt is running" \
+    vmb restore d --to "out.$fmt" --format "$fmt"
+  [ "$(recorded "$fmt")" = "$at" ] || fail "$fmt: the record changed under the restore"
   kill -9 $pid
   wait $pid 2>/dev/null || true
   rm -f pause

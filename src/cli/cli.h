@@ -139,6 +139,7 @@ struct progress {
   const char *label;
   bool enabled;
   double start, last;
+  uint64_t base; /* done before this run (a resumed restore): not rate */
 };
 void progress_init (struct progress *p, const char *label);
 void progress_update (void *opaque, uint64_t done, uint64_t total);

@@ -20,6 +20,7 @@ progress_init (struct progress *p, const char *label)
   p->enabled = isatty (STDERR_FILENO) || (force && strcmp (force, "1") == 0);
   p->start = now_monotonic ();
   p->last = 0;
+  p->base = 0;
 }
 
 void
@@ -32,7 +33,7 @@ progress_update (void *opaque, uint64_t done, uint64_t total)
   if (!p->enabled || (now - p->last < REFRESH && done < total))
     return;
   p->last = now;
-  rate = elapsed > 0 ? done / elapsed : 0;
+  rate = elapsed > 0 && done > p->base ? (done - p->base) / elapsed : 0;
   if (rate > 0 && total > done) {
     unsigned long s = (total - done) / rate;
     snprintf (eta, sizeof eta, "%02lu:%02lu", s / 60, s % 60);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/events.h"
@@ -29,6 +30,8 @@ resumed (void *opaque, uint64_t chunks, uint64_t of)
             " (%.0f%%), written by an earlier restore",
             t->disk->name, chunks, of, 100.0 * (double) chunks / (double) of);
   event_emit (t->events, EV_RESTORE_RESUMED, "%s", what);
+  /* What an earlier run wrote does not count in this one's rate. */
+  t->prog.base = of ? t->disk->size / of * chunks : 0;
   /* Before the progress bar starts; an instant restore's keeper reads
    * this line from its fill (instant_fill.c). */
   printf ("resuming: %s\n", what);
@@ -41,6 +44,15 @@ progress (void *opaque, uint64_t done, uint64_t total)
   struct disk_to *t = opaque;
 
   progress_update (&t->prog, done, total);
+}
+
+static bool
+partial_kept (const char *to)
+{
+  char partial[4096];
+
+  return restore_partial_path (to, partial, sizeof partial) == 0
+    && access (partial, F_OK) == 0;
 }
 
 int
@@ -88,7 +100,11 @@ cli_restore_disk_to (struct repo *repo, const struct manifest *m,
   progress_finish (&t.prog);
   if (r == -1) {
     event_emit (&events, EV_RESTORE_FAILED, "%s", get_error ());
-    cli_error ("restore %s: %s", m->id, get_error ());
+    cli_error ("restore %s: %s%s", m->id, get_error (),
+               resume && partial_kept (to)
+                 ? " (what was written is kept: the same command goes on "
+                   "from it)"
+                 : "");
     event_log_close (&events);
     return EXIT_FAIL;
   }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,9 @@ struct restore {
   char error[1024];
   char record[4200]; /* the progress record, when resumable */
   uint64_t recorded; /* the chunks it says are done */
+  bool sync_failed;  /* an fdatasync failed: no record may follow it */
+  size_t exited;     /* workers that have stopped */
+  int lock_fd;       /* holds the partial image's flock to the end */
 };
 
 struct restore_worker {
@@ -164,12 +168,14 @@ restore_worker_main (void *opaque)
     struct digest d;
     size_t rawlen;
 
+    /* An index is taken only to be written: the record counts every
+     * index handed out and not held by a worker as written. */
     pthread_mutex_lock (&rs->lock);
-    i = rs->next_chunk++;
-    if (rs->failed || i >= rs->index.hdr.chunk_count) {
+    if (rs->failed || rs->next_chunk >= rs->index.hdr.chunk_count) {
       pthread_mutex_unlock (&rs->lock);
       break;
     }
+    i = rs->next_chunk++;
     w->busy = i;
     pthread_mutex_unlock (&rs->lock);
 
@@ -211,6 +217,9 @@ fail:
     restore_fail (rs, get_error ());
     break;
   }
+  pthread_mutex_lock (&rs->lock);
+  rs->exited++;
+  pthread_mutex_unlock (&rs->lock);
   return NULL;
 }
 
@@ -235,28 +244,61 @@ plan_qcow2 (struct restore *rs)
   return qcow2_layout_plan (&rs->layout);
 }
 
-/* Where a resumable restore starts: the chunks its record says are
- * done, if the partial image is there; otherwise both are removed (the
- * record first: a record must never outlive the image it describes). */
-static void
-resume_point (struct restore *rs, const char *tmp)
+/* The partial image an earlier restore to the same path left, opened
+ * and locked, if this one may go on with it or replace it: a regular
+ * file of ours with no other name.  -1 when there is none; -2, with
+ * the error set, when another restore to the path holds it. */
+static int
+open_earlier (const char *tmp, const char *path)
 {
   struct stat st;
+  int fd = open (tmp, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-  if (rs->p->resume)
+  if (fd == -1)
+    return -1;
+  if (flock (fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
+    set_error (0, "another restore to %s is running", path);
+    close (fd);
+    return -2;
+  }
+  if (fstat (fd, &st) == -1 || !S_ISREG (st.st_mode) || st.st_nlink != 1
+      || st.st_uid != geteuid ()) {
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Where the restore starts: under --resume, from the chunks the record
+ * says are done, on the partial image it describes (rs->fd); otherwise
+ * from the start, with both removed (the record first, durably: a
+ * record must never outlive the image it describes).  0, or -1 with
+ * the error set. */
+static int
+resume_point (struct restore *rs, const char *tmp)
+{
+  int fd = open_earlier (tmp, rs->p->path);
+
+  if (fd == -2)
+    return -1;
+  if (rs->p->resume && fd >= 0)
     rs->recorded = restore_resume_load (rs->record, &rs->p->disk->index,
                                         rs->p->format,
                                         rs->index.hdr.chunk_count);
-  if (rs->recorded > 0 && lstat (tmp, &st) == 0 && S_ISREG (st.st_mode)) {
+  if (rs->recorded > 0) {
+    rs->fd = fd;
     rs->next_chunk = rs->recorded;
     rs->bytes_done = rs->recorded * rs->index.hdr.chunk_size;
     if (rs->bytes_done > rs->index.hdr.disk_size)
       rs->bytes_done = rs->index.hdr.disk_size;
-    return;
+    return 0;
   }
-  rs->recorded = 0;
-  unlink (rs->record);
+  if (unlink (rs->record) == 0)
+    fsync_parent (rs->record);
   unlink (tmp); /* left by an earlier killed restore */
+  if (fd >= 0)
+    close (fd); /* its lock held until it is gone */
+  return 0;
 }
 
 /* Every chunk below the lowest one a worker holds, and below the next
@@ -284,8 +326,14 @@ checkpoint (struct restore *rs, const struct restore_worker *workers,
 {
   uint64_t done = chunks_written (rs, workers, started);
 
-  if (done <= rs->recorded || fdatasync (rs->fd) == -1)
+  if (done <= rs->recorded || rs->sync_failed)
     return;
+  /* After a failed fdatasync the pages it could not write may count
+   * as clean: a later one succeeding proves nothing. */
+  if (fdatasync (rs->fd) == -1) {
+    rs->sync_failed = true;
+    return;
+  }
   if (restore_resume_save (rs->record, &rs->p->disk->index, rs->p->format,
                            rs->index.hdr.chunk_count, done)
       == 0)
@@ -300,17 +348,25 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
 {
   uint64_t size = rs->index.hdr.disk_size;
   bool qcow2 = strcmp (rs->p->format, "qcow2") == 0;
-  struct stat st;
+  struct stat st, dst;
 
   if (rs->p->overwrite)
     goto serve;
   if (qcow2 && plan_qcow2 (rs) == -1)
     return -1;
-  rs->fd = rs->recorded > 0
-    ? open (tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
-    : open (tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (rs->fd == -1 || fstat (rs->fd, &st) == -1 || !S_ISREG (st.st_mode)) {
-    set_error (rs->fd == -1 ? errno : 0, "create %s", tmp);
+  if (rs->fd == -1) {
+    rs->fd = open (tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (rs->fd == -1) {
+      set_error (errno, "create %s", tmp);
+      return -1;
+    }
+    /* Another restore to the same path finds it taken. */
+    flock (rs->fd, LOCK_EX | LOCK_NB);
+  }
+  /* The lock lasts until the image has its name (or is left). */
+  rs->lock_fd = dup (rs->fd);
+  if (fstat (rs->fd, &st) == -1) {
+    set_error (errno, "stat %s", tmp);
     return -1;
   }
   /* A qcow2 image is sized with its metadata, at the end. */
@@ -318,7 +374,14 @@ open_target (struct restore *rs, const char *tmp, size_t nworkers,
     set_error (errno, "size %s", tmp);
     return -1;
   }
-  rs->dfd = open (tmp, O_WRONLY | O_DIRECT | O_CLOEXEC); /* may fail: fine */
+  /* May fail: fine.  By name, so it must be the file fd is. */
+  rs->dfd = open (tmp, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+  if (rs->dfd >= 0
+      && (fstat (rs->dfd, &dst) == -1 || dst.st_dev != st.st_dev
+          || dst.st_ino != st.st_ino)) {
+    close (rs->dfd);
+    rs->dfd = -1;
+  }
   return 0;
 
 serve:
@@ -384,7 +447,7 @@ restore_partial_path (const char *path, char *out, size_t len)
 int
 restore_disk (const struct restore_disk_params *p)
 {
-  struct restore rs = { .p = p, .fd = -1, .dfd = -1 };
+  struct restore rs = { .p = p, .fd = -1, .dfd = -1, .lock_fd = -1 };
   struct restore_worker workers[MAX_WORKERS] = { 0 };
   long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
   /* More workers than cores: part of a worker's time is file I/O. */
@@ -434,8 +497,10 @@ restore_disk (const struct restore_disk_params *p)
     index_reader_close (&rs.index);
     return -1;
   }
-  if (!p->overwrite)
-    resume_point (&rs, tmp);
+  if (!p->overwrite && resume_point (&rs, tmp) == -1) {
+    index_reader_close (&rs.index);
+    return -1;
+  }
   if (rs.recorded > 0 && p->resumed)
     p->resumed (p->progress_opaque, rs.recorded, rs.index.hdr.chunk_count);
   pthread_mutex_init (&rs.lock, NULL);
@@ -462,8 +527,7 @@ restore_disk (const struct restore_disk_params *p)
     bool finished;
     pthread_mutex_lock (&rs.lock);
     done = rs.bytes_done;
-    finished = rs.failed
-      || rs.next_chunk >= rs.index.hdr.chunk_count + started;
+    finished = rs.failed || rs.exited == started;
     pthread_mutex_unlock (&rs.lock);
     if (p->progress)
       p->progress (p->progress_opaque, done, rs.index.hdr.disk_size);
@@ -516,6 +580,8 @@ out:
     }
     set_error (0, "%s", saved);
   }
+  if (rs.lock_fd >= 0)
+    close (rs.lock_fd);
   index_reader_close (&rs.index);
   qcow2_layout_free (&rs.layout);
   pthread_mutex_destroy (&rs.lock);

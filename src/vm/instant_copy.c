@@ -27,13 +27,14 @@
  * otherwise): should the VM stop, it is gone and the next look starts
  * another. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/units.h"
 #include "export/run_dir.h"
 #include "virt/conn.h"
@@ -143,14 +144,23 @@ filled_mark_path (const struct instant_keeper_params *p,
   snprintf (out, len, "%s/filled-%s", p->rundir, d->target);
 }
 
+/* The mark holds the backup's ID: an image filled from another backup
+ * (the run directory of an instant restore given up, and the VM's
+ * restored again from another) is not this one's. */
 static bool
 filled_before (const struct instant_keeper_params *p,
                const struct instant_disk *d)
 {
-  char mark[4200];
+  char mark[4200], *text = NULL;
+  size_t len;
+  bool same;
 
   filled_mark_path (p, d, mark, sizeof mark);
-  return access (mark, F_OK) == 0 && access (d->path, F_OK) == 0;
+  if (read_file (mark, 1024, &text, &len) == -1)
+    return false;
+  same = strcmp (text, p->backup) == 0 && access (d->path, F_OK) == 0;
+  free (text);
+  return same;
 }
 
 static void
@@ -158,12 +168,10 @@ mark_filled (const struct instant_keeper_params *p,
              const struct instant_disk *d)
 {
   char mark[4200];
-  int fd;
 
   filled_mark_path (p, d, mark, sizeof mark);
-  fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0)
-    close (fd); /* without it, a keeper started again fills again */
+  /* Without it, a keeper started again fills again: no error. */
+  write_file_atomic (mark, p->backup, strlen (p->backup));
 }
 
 /* Start what is due for the disk: the fill, the shallow copy once it

@@ -227,7 +227,7 @@ serve_disks (const struct instant_keeper_params *p, struct keeper_disk *kd)
 }
 
 /* What stopped fills left for the next keeper (restore --resume), no
- * longer of use once the VM is gone. */
+ * longer of use once the copy is done or the VM gone. */
 static void
 remove_partial_fills (const struct instant_keeper_params *p)
 {
@@ -307,6 +307,9 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
       for (size_t i = 0; i < p->ndisks; i++)
         if (p->disks[i].path[0])
           unlink (p->disks[i].overlay);
+      /* A fill of its own done by qemu-img (--bandwidth) after ours
+       * was stopped leaves ours. */
+      remove_partial_fills (p);
       event_emit (p->events, EV_INSTANT_FINISHED,
                   "VM %s no longer needs backup %s: its disks are local",
                   p->vm, p->backup);

@@ -47,17 +47,19 @@ run ()
     "${args[@]}"
 }
 # Balanced by the times of the runs (bench/README.md): the VM tests
-# twice and the fuzzers beside the CLI tests twice and the S3 tests.
+# twice (with the S3 one that boots a guest), a quarter of the CLI
+# tests under ASan and the fuzzers, beside the CLI tests (the rest of
+# them under ASan) and the other S3 tests.
 vm_lane ()
 {
-  run build vm vm
-  run build-asan vm sanitize-vm
+  run build vm vm s3-vm
+  run build-asan vm sanitize-vm sanitize-cli-vm-lane
   run build-fuzz vm fuzz
 }
 other_lane ()
 {
   run build other unit cli docs style s3
-  run build-asan other unit sanitize-cli
+  run build-asan other unit sanitize-cli-other-lane
 }
 # Each lane's lines carry its name, as they come.
 t0=$SECONDS

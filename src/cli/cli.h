@@ -79,7 +79,7 @@ int cli_restore_paths (const char *repo_opt, const char *id,
 /* For the export and what runs one (cmd_export.c): the key for the
  * plugin through a pipe (-1 when none is needed or on error, then
  * printed and *failed set), and the disk a backup has by name (or its
- * only one), NULL after printing why not. */
+ * only one), NULL after printing why not (restore --to uses it too). */
 struct repo;
 struct manifest;
 struct manifest_disk;
@@ -139,7 +139,8 @@ struct progress {
   const char *label;
   bool enabled;
   double start, last;
-  uint64_t base; /* done before this run (a resumed restore): not rate */
+  uint64_t base; /* done at the first update (a resumed restore's
+                  * earlier runs): not counted in the rate */
 };
 void progress_init (struct progress *p, const char *label);
 void progress_update (void *opaque, uint64_t done, uint64_t total);

@@ -112,7 +112,7 @@ cli_pick_disk (const struct manifest *m, const char *name)
   if (name)
     cli_error ("backup %s has no disk %s", m->id, name);
   else if (m->disks.len == 0)
-    cli_error ("backup %s has no disk to export", m->id);
+    cli_error ("backup %s has no disk", m->id);
   else
     cli_error ("backup %s has %zu disks: choose one with --disk", m->id,
                m->disks.len);

@@ -32,6 +32,8 @@ progress_update (void *opaque, uint64_t done, uint64_t total)
 
   if (!p->enabled || (now - p->last < REFRESH && done < total))
     return;
+  if (p->last == 0) /* the first update: what was done before us */
+    p->base = done;
   p->last = now;
   rate = elapsed > 0 && done > p->base ? (done - p->base) / elapsed : 0;
   if (rate > 0 && total > done) {

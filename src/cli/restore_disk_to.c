@@ -3,7 +3,6 @@
  * with a progress bar, its events (2000-2003) and a summary line. */
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -30,8 +29,6 @@ resumed (void *opaque, uint64_t chunks, uint64_t of)
             " (%.0f%%), written by an earlier restore",
             t->disk->name, chunks, of, 100.0 * (double) chunks / (double) of);
   event_emit (t->events, EV_RESTORE_RESUMED, "%s", what);
-  /* What an earlier run wrote does not count in this one's rate. */
-  t->prog.base = of ? t->disk->size / of * chunks : 0;
   /* Before the progress bar starts; an instant restore's keeper reads
    * this line from its fill (instant_fill.c). */
   printf ("resuming: %s\n", what);
@@ -60,25 +57,15 @@ cli_restore_disk_to (struct repo *repo, const struct manifest *m,
                      const char *diskname, const char *to, const char *format,
                      bool resume)
 {
-  const struct manifest_disk *disk = NULL;
+  const struct manifest_disk *disk = cli_pick_disk (m, diskname);
   struct event_log events = { 0 };
   struct disk_to t = { .events = &events };
   double t0 = now_monotonic ();
   char sz[32];
   int r;
 
-  for (size_t i = 0; i < m->disks.len; i++)
-    if (diskname ? strcmp (m->disks.ptr[i].name, diskname) == 0
-                 : m->disks.len == 1)
-      disk = &m->disks.ptr[i];
-  if (disk == NULL) {
-    if (diskname)
-      cli_error ("backup %s has no disk %s", m->id, diskname);
-    else
-      cli_error ("backup %s has %zu disks: choose one with --disk", m->id,
-                 m->disks.len);
+  if (disk == NULL)
     return EXIT_FAIL;
-  }
   if (cli_open_events (&events) == -1)
     return EXIT_FAIL;
   event_log_reset (&events, m->name, m->id);

@@ -269,6 +269,16 @@ open_earlier (const char *tmp, const char *path)
   return fd;
 }
 
+/* Remove a partial image and its record: the record first, durably (a
+ * record must never outlive the image it describes). */
+static void
+discard_partial (const char *tmp, const char *record)
+{
+  if (unlink (record) == 0)
+    fsync_parent (record);
+  unlink (tmp);
+}
+
 /* Where the restore starts: under --resume, from the chunks the record
  * says are done, on the partial image it describes (rs->fd); otherwise
  * from the start, with both removed (the record first, durably: a
@@ -293,9 +303,7 @@ resume_point (struct restore *rs, const char *tmp)
       rs->bytes_done = rs->index.hdr.disk_size;
     return 0;
   }
-  if (unlink (rs->record) == 0)
-    fsync_parent (rs->record);
-  unlink (tmp); /* left by an earlier killed restore */
+  discard_partial (tmp, rs->record); /* left by an earlier restore */
   if (fd >= 0)
     close (fd); /* its lock held until it is gone */
   return 0;
@@ -445,6 +453,18 @@ restore_partial_path (const char *path, char *out, size_t len)
 }
 
 int
+restore_partial_remove (const char *path)
+{
+  char tmp[4096], record[4200];
+
+  if (restore_partial_path (path, tmp, sizeof tmp) == -1
+      || restore_resume_record_path (tmp, record, sizeof record) == -1)
+    return -1;
+  discard_partial (tmp, record);
+  return 0;
+}
+
+int
 restore_disk (const struct restore_disk_params *p)
 {
   struct restore rs = { .p = p, .fd = -1, .dfd = -1, .lock_fd = -1 };
@@ -557,8 +577,7 @@ restore_disk (const struct restore_disk_params *p)
       set_error (errno, "create %s", p->path);
       goto out;
     }
-    unlink (rs.record);
-    unlink (tmp);
+    discard_partial (tmp, rs.record);
   }
   if (p->progress)
     p->progress (p->progress_opaque, rs.index.hdr.disk_size,
@@ -575,8 +594,7 @@ out:
       checkpoint (&rs, workers, started);
     close_target (&rs, nworkers, workers, tmp, false);
     if (!p->overwrite && !p->resume) {
-      unlink (rs.record);
-      unlink (tmp);
+      discard_partial (tmp, rs.record);
     }
     set_error (0, "%s", saved);
   }

@@ -40,4 +40,8 @@ int restore_disk (const struct restore_disk_params *p);
  * DIR/.BASENAME.vmbackup-partial.  0, or -1 when it does not fit. */
 int restore_partial_path (const char *path, char *out, size_t len);
 
+/* Remove what a resumable restore to path left (the partial image and
+ * its record).  0, or -1 when the names do not fit. */
+int restore_partial_remove (const char *path);
+
 #endif

@@ -41,8 +41,8 @@ enum instant_fill_state instant_fill_poll (struct instant_fill *f,
                                            const struct instant_disk *d,
                                            uid_t uid, gid_t gid);
 
-/* Kill a fill that runs (its partial image stays: the next fill
- * replaces it). */
+/* Kill a fill that runs (its partial image stays: the next fill goes
+ * on from it, or under --bandwidth replaces it). */
 void instant_fill_stop (struct instant_fill *f);
 
 #endif

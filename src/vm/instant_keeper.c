@@ -20,7 +20,6 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "engine/restore_disk.h"
-#include "engine/restore_resume.h"
 #include "export/run_dir.h"
 #include "virt/conn.h"
 #include "instant.h"
@@ -231,16 +230,9 @@ serve_disks (const struct instant_keeper_params *p, struct keeper_disk *kd)
 static void
 remove_partial_fills (const struct instant_keeper_params *p)
 {
-  char partial[4096], record[4200];
-
   for (size_t i = 0; i < p->ndisks; i++)
-    if (p->disks[i].path[0]
-        && restore_partial_path (p->disks[i].path, partial, sizeof partial)
-          == 0
-        && restore_resume_record_path (partial, record, sizeof record) == 0) {
-      unlink (record);
-      unlink (partial);
-    }
+    if (p->disks[i].path[0])
+      restore_partial_remove (p->disks[i].path);
 }
 
 /* The exports and the fills that read them. */

@@ -131,6 +131,17 @@ for forged in "garbage" \
   expect_fail 1 "restore d.*offset 0:" vmb restore d --to out.raw --resume
   unhide
 done
+# A partial image with another name too (a hard link to someone's file)
+# is not written into: the restore starts afresh, the file is as it was.
+cp .out.raw.vmbackup-partial victim
+sum=$(md5sum < victim)
+rm .out.raw.vmbackup-partial
+ln victim .out.raw.vmbackup-partial
+echo "vmbackup-restore-progress 1 $(basename "$idx" .idx) raw 64 40" > .out.raw.vmbackup-partial.progress
+hide 0 40
+expect_fail 1 "restore d.*offset 0:" vmb restore d --to out.raw --resume
+unhide
+[ "$(md5sum < victim)" = "$sum" ] || fail "a restore wrote into a hard-linked partial image"
 vmb restore d --to out.raw --resume >/dev/null || fail "the restore after forged records"
 cmp disk.img out.raw || fail "the restore after forged records differs"
 

@@ -77,6 +77,7 @@ echo "both lanes done in $(( (SECONDS - t0) / 60 )) min $(( (SECONDS - t0) % 60 
 python3 - "$top" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
+failures = []
 for d, lane in (("build", "vm"), ("build", "other"), ("build-asan", "vm"),
                 ("build-asan", "other"), ("build-fuzz", "vm")):
     log = os.path.join(sys.argv[1], d, "meson-logs", lane + ".json")
@@ -85,13 +86,22 @@ for d, lane in (("build", "vm"), ("build", "other"), ("build-asan", "vm"),
         print(f"{d}: no test log {lane}.json")
         continue
     for line in open(log):
-        r = json.loads(line)["result"]
+        t = json.loads(line)
+        r = t["result"]
         if r in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif r == "SKIP":
             skipped += 1
         else:
             failed += 1
+            failures.append((d, r, t))
+# CI shows only the tail of the output: name each failure there, with
+# the last lines it wrote, so a failure is never known only by number.
+for d, r, t in failures:
+    print(f"FAILED: {d} {t['name']} ({r})")
+    for out in (t.get("stderr") or "", t.get("stdout") or ""):
+        for l in out.strip().splitlines()[-3:]:
+            print(f"    {l}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed else 0)
 PY

@@ -205,6 +205,13 @@ collect (void *opaque, const char *key, uint64_t size, time_t mtime)
   return 0;
 }
 
+/* What the lease is for, in its lapse's message. */
+static const char *
+lease_what (const struct s3_lease *l)
+{
+  return strncmp (l->key, "locks/gc-", 9) == 0 ? "gc" : "backup";
+}
+
 int
 s3_lease_scan (struct s3_lease *l, bool remove_dead, struct s3_lease_scan *out)
 {
@@ -212,11 +219,17 @@ s3_lease_scan (struct s3_lease *l, bool remove_dead, struct s3_lease_scan *out)
   int r = -1;
 
   memset (out, 0, sizeof *out);
-  if (beat (l) == -1 || s3_list (l->c, "locks/", collect, &s) == -1)
+  /* A process stopped past its lease, in the middle of this look, finds
+   * its lease gone (a gc deleted it as dead) or fails to renew it: it
+   * says it lapsed, as every other request of it would. */
+  if (beat (l) == -1 || s3_list (l->c, "locks/", collect, &s) == -1) {
+    s3_lease_check (l, lease_what (l));
     goto out;
+  }
   if (!s.own_seen) {
-    set_error (EIO, "%s: our lease is not listed after it was written",
-               l->key);
+    if (s3_lease_check (l, lease_what (l)) == 0)
+      set_error (EIO, "%s: our lease is not listed after it was written",
+                 l->key);
     goto out;
   }
   out->server_now = s.own_mtime;

@@ -72,6 +72,14 @@ test_hook_restore_chunk (unsigned long long index)
     pause_on (pause_file);
 }
 
+bool
+test_hook_instant_pivot_held (void)
+{
+  const char *hold_file = getenv ("VMBACKUP_TEST_INSTANT_HOLD_PIVOT_FILE");
+
+  return hold_file && access (hold_file, F_OK) == 0;
+}
+
 void
 test_hook_nbd_socket_named (void)
 {

@@ -6,6 +6,8 @@
 #ifndef VMB_TEST_HOOKS_H
 #define VMB_TEST_HOOKS_H
 
+#include <stdbool.h>
+
 /* serve, on each chunk it stores: VMBACKUP_TEST_SERVE_KILL_AFTER=N dies
  * (SIGKILL) on the Nth; VMBACKUP_TEST_SERVE_PAUSE_AFTER=N with
  * VMBACKUP_TEST_SERVE_PAUSE_FILE=F writes our pid to F on the Nth and
@@ -24,6 +26,12 @@ void test_hook_copy_chunk (void);
  * does, so tests/test-restore-resume.sh kills a restore in the middle
  * with the chunks before N written. */
 void test_hook_restore_chunk (unsigned long long index);
+
+/* An instant restore's keeper, about to pivot a disk onto its copy:
+ * true while the file VMBACKUP_TEST_INSTANT_HOLD_PIVOT_FILE names
+ * exists, so tests/vm/test-vm-instant.sh can kill the keeper while the
+ * shallow copy runs (it is in step within a second otherwise). */
+bool test_hook_instant_pivot_held (void);
 
 /* qemu-nbd's socket has its name in $TMPDIR (src/nbd/unnamed_socket.c):
  * VMBACKUP_TEST_NBD_PAUSE_FILE=F writes our pid to F and waits (at most

@@ -35,6 +35,7 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/test_hooks.h"
 #include "common/units.h"
 #include "export/run_dir.h"
 #include "virt/conn.h"
@@ -106,6 +107,8 @@ static void
 pivot (const struct instant_keeper_params *p, virDomainPtr dom,
        struct instant_copy *c)
 {
+  if (test_hook_instant_pivot_held ())
+    return;
   if (virDomainBlockJobAbort (dom, c->d->target,
                               VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
       == -1)

@@ -291,6 +291,24 @@ restore_instant_leftover (const struct vm_restore *r, const char *path)
  * client retries with a backoff of up to 16 s. */
 #define RECONNECT_S 60
 
+/* Disks QEMU reads from their export again, or no longer needs it: a
+ * shallow copy left running by a killed keeper reads only the overlay,
+ * and the new keeper pivots it (the VM's XML then no longer names the
+ * socket) without QEMU ever connecting again. */
+static size_t
+disks_served (struct vm_restore *r, virDomainPtr dom)
+{
+  char *xml = virDomainIsActive (dom) == 1 ? virDomainGetXMLDesc (dom, 0)
+                                           : NULL;
+  size_t n = 0;
+
+  for (size_t j = 0; j < r->nidisks; j++)
+    n += run_dir_socket_has_peer (r->idisks[j].socket)
+      || (xml && !strstr (xml, r->idisks[j].socket));
+  free (xml);
+  return n;
+}
+
 /* Until QEMU reads every disk again, the guest gets I/O errors: the
  * resume is done when it does.  A VM that was starting when the
  * command before us was killed can still fail to start (its QEMU
@@ -302,10 +320,7 @@ wait_reconnected (struct vm_restore *r, virDomainPtr dom)
   bool restarted = false;
 
   for (int i = 0; i < RECONNECT_S * 10; i++) {
-    size_t n = 0;
-    for (size_t j = 0; j < r->nidisks; j++)
-      n += run_dir_socket_has_peer (r->idisks[j].socket);
-    if (n == r->nidisks)
+    if (disks_served (r, dom) == r->nidisks)
       return 0;
     if (i % 10 == 9 && !restarted && virDomainIsActive (dom) == 0) {
       restarted = true;

@@ -166,14 +166,53 @@ for _ in $(seq 300); do [ "$(fill_record | awk '{print $6}')" = 2 ] && break; sl
 kill -9 "$(head -1 "$run_base/instant-i1-ib/keeper.pid")"
 for _ in $(seq 400); do [ -z "$(nbdkits)" ] && break; sleep 0.1; done
 rm -f "$scratch/pause"
+# This time its pivot is held (a test hook), so the shallow copy, in
+# step within a second otherwise, runs until the hold file goes.
+hold=$scratch/hold-pivot
+touch "$hold"
+export VMBACKUP_TEST_INSTANT_HOLD_PIVOT_FILE=$hold
 vmb restore "$id" --instant --as i1-ib > resume3.out || fail "resume 3: $(cat resume3.out)"
-wait_copied i1-ib
+copy_job () { vsh blockjob i1-ib vda 2>&1 || true; }
+for _ in $(seq 600); do has_event "info +6207 +i1-ib " && break; sleep 0.5; done
 has_event "info +2003 +i1-ib .*disk vda: goes on from chunk 2 of" ||
   fail "the fill did not go on from its record: $(vmb events | tail -6)"
+has_event "info +6207 +i1-ib " || fail "no shallow copy after the fill: $(status)"
+copy_job | grep -q "Block Copy" || fail "no copy job: $(copy_job)"
+disk=$(vsh domblklist i1-ib --details | awk '$3 == "vda" { print $4 }')
+disk=${disk%.vmbackup-instant}
+filled_inode=$(stat -c %i "$disk") || fail "no filled image at $disk"
+guest_exec i1-ib 'echo during-copy > /data/s && sync' || fail "write in i1-ib"
+# The keeper killed during the shallow copy, and QEMU's job gone too
+# (as when the VM's QEMU dropped it): the next keeper finds the fill's
+# mark and starts only the shallow copy again, into the same image.
+kill_keeper ()
+{
+  kill -9 "$(head -1 "$run_base/instant-i1-ib/keeper.pid")"
+  for _ in $(seq 400); do [ -z "$(nbdkits)" ] && break; sleep 0.1; done
+  [ -z "$(nbdkits)" ] || fail "nbdkit outlived its keeper: $(nbdkits)"
+  [ "$(vsh domstate i1-ib)" = running ] || fail "i1-ib stopped with its keeper"
+}
+kill_keeper
+copy_job | grep -q "Block Copy" || fail "QEMU's copy job went with the keeper: $(copy_job)"
+vsh blockjob i1-ib vda --abort >/dev/null || fail "abort the copy job"
+vmb restore "$id" --instant --as i1-ib > resume4.out || fail "resume 4: $(cat resume4.out)"
+for _ in $(seq 300); do copy_job | grep -q "Block Copy" && break; sleep 0.2; done
+copy_job | grep -q "Block Copy" || fail "the shallow copy did not start again: $(status)"
+[ "$(stat -c %i "$disk")" = "$filled_inode" ] || fail "the disk was filled again"
+# The keeper killed again, QEMU's job left running this time: the next
+# keeper pivots it once it is in step.
+kill_keeper
+copy_job | grep -q "Block Copy" || fail "QEMU's copy job went with the keeper: $(copy_job)"
+rm -f "$hold"
+vmb restore "$id" --instant --as i1-ib > resume5.out || fail "resume 5: $(cat resume5.out)"
+wait_copied i1-ib
 no_backing i1-ib
+[ "$(stat -c %i "$disk")" = "$filled_inode" ] || fail "the disk was filled again"
 guest_has i1-ib
 [ "$(guest_exec i1-ib 'cat /data/w')" = before-kill ] || fail "i1-ib lost its write"
+[ "$(guest_exec i1-ib 'cat /data/s')" = during-copy ] || fail "i1-ib lost its write during the copy"
 destroy_guest i1-ib
+unset VMBACKUP_TEST_INSTANT_HOLD_PIVOT_FILE
 
 # --- the command itself killed at several points of its start: the
 # same command then starts afresh, resumes, or finds it running (the

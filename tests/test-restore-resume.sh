@@ -146,4 +146,32 @@ vmb restore d --to out.raw --resume >/dev/null || fail "the restore after forged
 cmp disk.img out.raw || fail "the restore after forged records differs"
 
 expect_fail 2 "--resume goes with --to" vmb restore d --resume
+
+# --bandwidth paces the data chunks (60 MiB here; the four zero chunks
+# are free): at 20 MiB/s, after a first burst of one chunk per worker
+# (at most 16), no faster than 44 MiB / 20 MiB/s = 2.2 s.  It still
+# goes on from a record (the kill above, paced).
+rm -f out.raw
+start=$(date +%s.%N)
+vmb restore d --to out.raw --bandwidth 20 >/dev/null || fail "restore --bandwidth"
+took=$(echo "$(date +%s.%N) - $start" | bc)
+echo "60 MiB at --bandwidth 20: $took s"
+[ "$(echo "$took >= 2.2" | bc)" = 1 ] || fail "--bandwidth 20 took only $took s for 60 MiB"
+cmp disk.img out.raw || fail "the paced restore differs"
+rm -f out.raw
+VMBACKUP_TEST_RESTORE_PAUSE_AT=30 VMBACKUP_TEST_RESTORE_PAUSE_FILE=$scratch/pause-bw \
+  "$VMBACKUP" restore d --to out.raw --resume --bandwidth 200 > bw.out 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+  [ "$(awk '{print $6}' .out.raw.vmbackup-partial.progress 2>/dev/null)" = 30 ] && break
+  sleep 0.1
+done
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+rm -f "$scratch/pause-bw"
+vmb restore d --to out.raw --resume --bandwidth 200 > bw2.out || fail "paced resume: $(cat bw2.out)"
+grep -q "^resuming: disk d: goes on from chunk 30 of 64" bw2.out || fail "paced resume: $(cat bw2.out)"
+cmp disk.img out.raw || fail "the paced, resumed restore differs"
+expect_fail 2 "--bandwidth goes with --instant, or --to PATH for a disk" vmb restore d --bandwidth 5
+expect_fail 2 "--bandwidth goes with --instant, or --to PATH for a disk" \
+  vmb restore d --file x --to y --bandwidth 5
 echo "ok"

@@ -72,7 +72,7 @@ int cli_instant_status (void);
 /* restore ID --to PATH (restore_disk_to.c): one disk into an image. */
 int cli_restore_disk_to (struct repo *repo, const struct manifest *m,
                          const char *diskname, const char *to,
-                         const char *format, bool resume);
+                         const char *format, bool resume, int bandwidth_mib);
 int cli_restore_paths (const char *repo_opt, const char *id,
                        const char *diskname, const char **paths, size_t npaths,
                        const char *to);

@@ -140,7 +140,7 @@ cmd_restore (int argc, char **argv)
               "start the VM at once from the backup (served over NBD) "
               "and copy its disks into place in the background"),
     OPT_INT (0, "bandwidth", &bandwidth, "MIB", 1, 1 << 20, "bandwidth",
-             "with --instant: copy each disk at most MIB MiB/s"),
+             "with --instant or --to: copy each disk at most MIB MiB/s"),
     OPT_FLAG (0, "instant-status", &instant_status,
               "show the instant restores in progress (no backup ID)"),
     OPT_STRING (0, "to", &to, "PATH",
@@ -193,8 +193,10 @@ cmd_restore (int argc, char **argv)
   }
   if (optind + 1 != argc)
     return cli_usage_error ("restore", "give exactly one backup ID");
-  if (bandwidth && !instant)
-    return cli_usage_error ("restore", "--bandwidth goes with --instant");
+  if (bandwidth && !instant && (to == NULL || filename || paths.len))
+    return cli_usage_error ("restore",
+                            "--bandwidth goes with --instant, or --to PATH "
+                            "for a disk");
   if (instant
       && (to || vo.config_only || host || all || paths.len || filename
           || diskname || format))
@@ -290,7 +292,7 @@ cmd_restore (int argc, char **argv)
     r = restore_one_file (repo, m, filename, to);
     goto out;
   }
-  r = cli_restore_disk_to (repo, m, diskname, to, format, resume);
+  r = cli_restore_disk_to (repo, m, diskname, to, format, resume, bandwidth);
 out:
   manifest_free (m);
   repo_close (repo);

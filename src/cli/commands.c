@@ -177,7 +177,7 @@ const struct command commands[] = {
     "ID [--replace] [--as NAME] [--storage DIR]\n"
     "       [--config-only] [--start]\n"
     "   or: vmbackup restore ID --to PATH [--disk NAME] [--format raw|qcow2]\n"
-    "       [--resume]\n"
+    "       [--resume] [--bandwidth MIB]\n"
     "   or: vmbackup restore ID --file FILE --to PATH",
     "ID is a NAME (its latest backup) or an ID that 'list' prints.\n\n"
     "A VM backup comes back whole: definition, disks (qcow2 stays thin,\n"

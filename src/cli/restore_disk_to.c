@@ -1,4 +1,5 @@
-/* vmbackup restore ID --to PATH [--disk NAME] [--format F] [--resume]:
+/* vmbackup restore ID --to PATH [--disk NAME] [--format F] [--resume]
+ * [--bandwidth MIB]:
  * one disk of a backup into a new image file (engine/restore_disk.h),
  * with a progress bar, its events (2000-2003) and a summary line. */
 #include <inttypes.h>
@@ -55,7 +56,7 @@ partial_kept (const char *to)
 int
 cli_restore_disk_to (struct repo *repo, const struct manifest *m,
                      const char *diskname, const char *to, const char *format,
-                     bool resume)
+                     bool resume, int bandwidth_mib)
 {
   const struct manifest_disk *disk = cli_pick_disk (m, diskname);
   struct event_log events = { 0 };
@@ -79,6 +80,7 @@ cli_restore_disk_to (struct repo *repo, const struct manifest *m,
     .path = to,
     .format = format ? format : disk->format,
     .resume = resume,
+    .bandwidth_mib = bandwidth_mib,
     .progress = progress,
     .resumed = resumed,
     .progress_opaque = &t,

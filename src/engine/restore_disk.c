@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libnbd.h>
@@ -51,11 +52,12 @@ struct restore {
   uint64_t bytes_done;
   bool failed;
   char error[1024];
-  char record[4200]; /* the progress record, when resumable */
-  uint64_t recorded; /* the chunks it says are done */
-  bool sync_failed;  /* an fdatasync failed: no record may follow it */
-  size_t exited;     /* workers that have stopped */
-  int lock_fd;       /* holds the partial image's flock to the end */
+  char record[4200];  /* the progress record, when resumable */
+  uint64_t recorded;  /* the chunks it says are done */
+  bool sync_failed;   /* an fdatasync failed: no record may follow it */
+  size_t exited;      /* workers that have stopped */
+  int lock_fd;        /* holds the partial image's flock to the end */
+  double paced_until; /* with a bandwidth: when the next chunk may go */
 };
 
 struct restore_worker {
@@ -155,6 +157,40 @@ restore_fail (struct restore *rs, const char *msg)
   }
 }
 
+/* With a bandwidth, a chunk of len bytes waits for its turn: each one
+ * moves the time the next may start by len / rate, so however many
+ * workers run, the data goes at the rate (after a first burst of one
+ * chunk per worker). */
+static void
+pace (struct restore *rs, size_t len)
+{
+  double now, due;
+
+  if (rs->p->bandwidth_mib <= 0)
+    return;
+  pthread_mutex_lock (&rs->lock);
+  now = now_monotonic ();
+  if (rs->paced_until < now)
+    rs->paced_until = now;
+  due = rs->paced_until;
+  rs->paced_until += (double) len
+    / ((double) rs->p->bandwidth_mib * 1048576.0);
+  pthread_mutex_unlock (&rs->lock);
+  /* In slices, so that a failure elsewhere is not waited out. */
+  while ((now = now_monotonic ()) < due) {
+    double slice = due - now < 0.1 ? due - now : 0.1;
+    struct timespec ts = { 0, (long) (slice * 1e9) };
+    bool failed;
+
+    nanosleep (&ts, NULL);
+    pthread_mutex_lock (&rs->lock);
+    failed = rs->failed;
+    pthread_mutex_unlock (&rs->lock);
+    if (failed)
+      return;
+  }
+}
+
 static void *
 restore_worker_main (void *opaque)
 {
@@ -189,6 +225,7 @@ restore_worker_main (void *opaque)
         goto fail;
     }
     else {
+      pace (rs, len);
       if (chunk_load (rs->p->repo, w->ctx, &d, w->buf, &rawlen) == -1) {
         error_prefix ("disk %s offset %llu", rs->p->disk->name,
                       (unsigned long long) off);

@@ -27,6 +27,10 @@ struct restore_disk_params {
    * and keep what this one writes if it fails (restore_resume.h);
    * not with overwrite. */
   bool resume;
+  /* At most this many MiB/s of the backup's data read and written (an
+   * instant restore's fill, beside a running VM); 0: as fast as it
+   * goes.  Holes and all-zero chunks cost nothing and are not counted. */
+  int bandwidth_mib;
   progress_fn progress;
   /* Called once, before any chunk is written, when a resumable restore
    * goes on from chunks [0, chunks) of of written by an earlier one. */

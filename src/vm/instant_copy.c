@@ -1,9 +1,9 @@
 /* The copy of one disk of an instant restore (see instant_copy.h), in
  * two stages while the VM runs on its overlay:
  *
- *  1. the fill (instant_fill.c): a restore of the one disk (with
- *     --bandwidth, qemu-img from the export) writes the whole backup
- *     into a new image at the disk's final path;
+ *  1. the fill (instant_fill.c): a restore of the one disk (paced
+ *     under --bandwidth) writes the whole backup into a new image at
+ *     the disk's final path;
  *  2. a shallow block copy (a mirror job of the overlay alone) into
  *     that image: only what the guest wrote since it started, and what
  *     it writes meanwhile, goes over; once it is in step, a pivot puts
@@ -138,8 +138,7 @@ start_pull (const struct instant_keeper_params *p, virDomainPtr dom,
 /* RUN/filled-TARGET: there once a fill of this instant restore ended
  * well, so that a keeper started again goes on with the shallow copy
  * instead of filling again (a fill writes the disk's path only when it
- * is whole, but one by qemu-img, under --bandwidth, writes it in place:
- * the image alone does not say it is whole). */
+ * is whole; the mark says from which backup). */
 static void
 filled_mark_path (const struct instant_keeper_params *p,
                   const struct instant_disk *d, char *out, size_t len)
@@ -203,7 +202,7 @@ begin (const struct instant_keeper_params *p, virDomainPtr dom,
   else {
     c->total = bi.capacity;
     c->copied = 0;
-    r = instant_fill_start (&c->fill, p, c->d, bi.capacity);
+    r = instant_fill_start (&c->fill, p, c->d);
   }
   if (r == -1) {
     event_emit (p->events, EV_INSTANT_COPY_RETRY,
@@ -295,10 +294,9 @@ instant_copy_tend (const struct instant_keeper_params *p, virDomainPtr dom,
   j = virDomainGetBlockJobInfo (dom, c->d->target, &info, 0);
   if (j == -1)
     return;
-  /* Before a fill runs, only QEMU can be on the export: a fill starts
-   * once QEMU is (qemu-img's reads the export too, and whoever waits
-   * for QEMU's connection, the command resuming, must not take the
-   * fill's for it). */
+  /* A fill starts once QEMU is on the export again (wake_qemu): the
+   * command resuming waits for that, and the guest's reads fail until
+   * then. */
   connected = run_dir_socket_has_peer (c->d->socket);
   if (j == 1 && c->d->path[0] && info.type == VIR_DOMAIN_BLOCK_JOB_TYPE_PULL) {
     if (connected) /* a pull of ours, or of a keeper killed */

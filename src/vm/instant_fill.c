@@ -3,16 +3,18 @@
  * Why not QEMU's mirror job for the bulk of the data: it reads the
  * export one buffer at a time, and took 1.65 times a full restore's
  * time with the guest idle, about twice beside a booting one.  Nor
- * qemu-img from the export when it can be helped: every byte then
- * crosses nbdkit and a socket, 1.2 to 1.5 times a full restore.  A
+ * qemu-img from the export: every byte then crosses nbdkit and a
+ * socket, 1.2 to 1.5 times a full restore, and a killed one starts
+ * again from nothing.  A
  * full restore of the one disk, `vmbackup restore ID --to`, run as its
  * own process (with its own connection to the repository: threads and
  * ssh or S3 connections do not survive a fork), is as fast as a full
- * restore because it is one.  It cannot be throttled, so a copy limited
- * by --bandwidth is qemu-img's (-r) from the export.
+ * restore because it is one; under --bandwidth it paces its chunks
+ * (restore --bandwidth), and killed, it goes on from its progress
+ * record (--resume) either way.
  *
- * Both say how far they are on their standard error (qemu-img -p;
- * ours with VMBACKUP_PROGRESS=1), which comes to us through a pipe. */
+ * It says how far it is on its standard output (VMBACKUP_PROGRESS=1),
+ * which comes to us through a pipe. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,75 +34,6 @@
 #include "common/strbuf.h"
 #include "instant_fill.h"
 #include "restore_run.h"
-
-/* The export as qemu-img's --image-opts names it: a comma in the
- * socket's path is doubled. */
-static void
-export_opts (struct strbuf *sb, const char *socket)
-{
-  strbuf_addstr (sb, "driver=nbd,server.type=unix,server.path=");
-  for (const char *s = socket; *s; s++) {
-    if (*s == ',')
-      strbuf_add (sb, ",", 1);
-    strbuf_add (sb, s, 1);
-  }
-}
-
-/* An empty image of size bytes at d->path, in its format, for qemu-img
- * to write into.  0, or -1 with the error set. */
-static int
-new_image (const struct instant_disk *d, unsigned long long size)
-{
-  char bytes[32];
-  char *argv[] = { "qemu-img",         "create",         "-q",  "-f",
-                   (char *) d->format, (char *) d->path, bytes, NULL };
-
-  snprintf (bytes, sizeof bytes, "%llu", size);
-  if (restore_run_quiet (argv) == -1) {
-    set_error (0, "qemu-img could not create %s", d->path);
-    return -1;
-  }
-  return 0;
-}
-
-/* qemu-img's cache mode for the new image: "none" (O_DIRECT) where the
- * file system has it.  Through the page cache, qemu-img took 9 to 11 s
- * where a full restore takes 6.8 (16 GiB, 3 GiB of data); with
- * O_DIRECT, 7.5 to 8.5. */
-static const char *
-cache_mode (const char *path)
-{
-  int fd = open (path, O_RDWR | O_DIRECT | O_CLOEXEC);
-
-  if (fd == -1)
-    return "writeback"; /* tmpfs, for one */
-  close (fd);
-  return "none";
-}
-
-/* argv for qemu-img converting the export into d->path, made first. */
-static int
-qemu_img_args (struct strbuf *args, const struct instant_keeper_params *p,
-               const struct instant_disk *d, unsigned long long size)
-{
-  char rate[32];
-
-  if (new_image (d, size) == -1)
-    return -1;
-  snprintf (rate, sizeof rate, "%llu",
-            (unsigned long long) p->io->bandwidth_mib << 20);
-  /* -n into the new image, which reads as zeros; -W writes in any
-   * order; -m requests in flight; flushed before it exits either way. */
-  strbuf_addf (args,
-               "qemu-img%cconvert%c-p%c-n%c--target-is-zero%c-W%c"
-               "-m%c16%c-t%c%s%c-r%c%s%c--image-opts%c-O%c%s%c",
-               0, 0, 0, 0, 0, 0, 0, 0, 0, cache_mode (d->path), 0, 0, rate, 0,
-               0, 0, d->format, 0);
-  export_opts (args, d->socket);
-  strbuf_add (args, "", 1);
-  strbuf_addf (args, "%s%c", d->path, 0);
-  return 0;
-}
 
 /* The key from the pipe the command's key source gives, in a memory
  * file: the restore takes a key file only if it is a regular one. */
@@ -155,6 +88,8 @@ restore_args (struct strbuf *args, const struct instant_keeper_params *p,
                "restore%c%s%c--to%c%s%c--disk%c%s%c--format%c%s%c--resume%c",
                0, p->backup, 0, 0, d->path, 0, 0, d->target, 0, 0, d->format,
                0, 0);
+  if (p->io->bandwidth_mib > 0)
+    strbuf_addf (args, "--bandwidth%c%d%c", 0, p->io->bandwidth_mib, 0);
   return 0;
 }
 
@@ -202,10 +137,10 @@ run_filler (char *const argv[], pid_t parent, int out, int key_fd)
 int
 instant_fill_start (struct instant_fill *f,
                     const struct instant_keeper_params *p,
-                    const struct instant_disk *d, unsigned long long size)
+                    const struct instant_disk *d)
 {
   struct strbuf args = STRBUF_INIT;
-  bool native = p->io->bandwidth_mib <= 0, failed = false;
+  bool failed = false;
   int pipefd[2], key_fd = -1, r;
   char **argv = NULL;
   pid_t parent = getpid ();
@@ -217,7 +152,7 @@ instant_fill_start (struct instant_fill *f,
     set_error (errno, "remove the copy that stopped, %s", d->path);
     return -1;
   }
-  if (native && p->io->key_pipe) {
+  if (p->io->key_pipe) {
     key_fd = p->io->key_pipe (p->io->opaque, &failed);
     if (failed) {
       set_error (0, "the key for the restore of %s", d->target);
@@ -226,8 +161,7 @@ instant_fill_start (struct instant_fill *f,
     if (key_fd >= 0 && (key_fd = key_memfd (key_fd)) == -1)
       return -1;
   }
-  r = native ? restore_args (&args, p, d, key_fd)
-             : qemu_img_args (&args, p, d, size);
+  r = restore_args (&args, p, d, key_fd);
   if (r == 0 && (argv = split_args (&args)) == NULL) {
     set_error (ENOMEM, "arguments");
     r = -1;
@@ -258,21 +192,20 @@ instant_fill_start (struct instant_fill *f,
   return r;
 }
 
-/* One line (or a progress update, ended by '\r') the filler said:
- * "    (12.34/100%)" from qemu-img, "vda:  12.3% ..." from ours, or
- * anything else, kept for the error. */
+/* One line (or a progress update, ended by '\r') the fill said:
+ * "resuming: ...", "vda:  12.3% ...", or anything else, kept for the
+ * error. */
 static void
 said (struct instant_fill *f, const char *s)
 {
   const char *colon = strstr (s, ": ");
   double pct;
 
-  if (strncmp (s, "resuming: ", 10) == 0) { /* before "(12%)" in it */
+  if (strncmp (s, "resuming: ", 10) == 0) {
     snprintf (f->resumed, sizeof f->resumed, "%s", s + 10);
     return;
   }
-  if ((strchr (s, '(') && sscanf (strchr (s, '('), "(%lf/100%%)", &pct) == 1)
-      || (colon && sscanf (colon + 2, "%lf%%", &pct) == 1)) {
+  if (colon && sscanf (colon + 2, "%lf%%", &pct) == 1) {
     if (pct >= 0 && pct <= 100)
       f->percent = pct;
     return;

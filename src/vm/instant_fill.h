@@ -20,14 +20,14 @@ struct instant_fill {
   char resumed[512];
 };
 
-/* Start the fill of d: anything at d->path is removed, and a new image
- * of size bytes in d->format is written there.  Without a bandwidth
- * limit, by `vmbackup restore ID --to` itself, straight from the
- * repository; with one, by `qemu-img convert -r` from the disk's
- * export.  It dies with the caller.  0, or -1 with the error set. */
+/* Start the fill of d: anything at d->path is removed, and `vmbackup
+ * restore ID --to d->path --resume` writes the backup there in
+ * d->format, straight from the repository (paced by --bandwidth when
+ * the instant restore has one), going on from what a killed fill left.
+ * It dies with the caller.  0, or -1 with the error set. */
 int instant_fill_start (struct instant_fill *f,
                         const struct instant_keeper_params *p,
-                        const struct instant_disk *d, unsigned long long size);
+                        const struct instant_disk *d);
 
 enum instant_fill_state {
   FILL_RUNNING,
@@ -42,7 +42,7 @@ enum instant_fill_state instant_fill_poll (struct instant_fill *f,
                                            uid_t uid, gid_t gid);
 
 /* Kill a fill that runs (its partial image stays: the next fill goes
- * on from it, or under --bandwidth replaces it). */
+ * on from it). */
 void instant_fill_stop (struct instant_fill *f);
 
 #endif

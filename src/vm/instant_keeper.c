@@ -299,8 +299,7 @@ keeper (const struct instant_keeper_params *p, int status_fd, int go_fd,
       for (size_t i = 0; i < p->ndisks; i++)
         if (p->disks[i].path[0])
           unlink (p->disks[i].overlay);
-      /* A fill of its own done by qemu-img (--bandwidth) after ours
-       * was stopped leaves ours. */
+      /* Whatever a stopped fill may have left. */
       remove_partial_fills (p);
       event_emit (p->events, EV_INSTANT_FINISHED,
                   "VM %s no longer needs backup %s: its disks are local",

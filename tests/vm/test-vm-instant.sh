@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # restore --instant: the VM runs at once from its (encrypted) backup,
 # served over NBD, on local qcow2 overlays; its disks are copied in the
-# background (a restore of the disk, or under --bandwidth qemu-img from
-# the export, writes the backup into the disk's own path; a shallow
+# background (a restore of the disk, paced under --bandwidth, writes
+# the backup into the disk's own path; a shallow
 # block copy adds the guest's writes; then a pivot) and the export stops.
 #
 #   - the guest reads its backed-up data through the export and what it
@@ -119,16 +119,20 @@ wait_agent i1-ib
 guest_exec i1-ib 'echo before-kill > /data/w && sync' || fail "write in i1-ib"
 for _ in $(seq 100); do status | grep -qE "^  vda: [0-9]+%" && break; sleep 0.2; done
 status | grep -q "^VM i1-ib from $id: copying" || fail "status: $(status)"
-# The copy itself stopped (its qemu-img, writing the backup into the
-# new image, killed): started again.
-fills () { pgrep -f "^qemu-img convert .*$run_base/instant-$1/" || true; }
-[ -n "$(fills i1-ib)" ] || fail "no qemu-img fills i1-ib's disk: $(status)"
-pkill -9 -f "^qemu-img convert .*$run_base/instant-i1-ib/"
+# The copy itself stopped (the fill, a paced restore of the disk into
+# the new image, killed): started again, going on from its record.
+fills () { pgrep -f -- "--event-log $run_base/instant-$1/fill-.* restore " || true; }
+[ -n "$(fills i1-ib)" ] || fail "no restore fills i1-ib's disk: $(status)"
+fill_record () { cat "$scratch"/vm-i1/.i1-ib-*.vmbackup-partial.progress 2>/dev/null || true; }
+for _ in $(seq 100); do [ "$(fill_record | awk '{print $6}')" -gt 0 ] 2>/dev/null && break; sleep 0.2; done
+pkill -9 -f -- "--event-log $run_base/instant-i1-ib/fill-.* restore "
 for _ in $(seq 100); do
-  has_event "warning +6205 +i1-ib" && break
+  has_event "info +2003 +i1-ib .*disk vda: goes on from chunk [1-9]" && break
   sleep 0.2
 done
 has_event "warning +6205 +i1-ib" || fail "an aborted copy was not started again"
+has_event "info +2003 +i1-ib .*disk vda: goes on from chunk [1-9]" ||
+  fail "the paced fill started again from nothing: $(vmb events | tail -4)"
 keeper=$(head -1 "$run_base/instant-i1-ib/keeper.pid")
 kill -9 "$keeper"
 # nbdkit gets SIGTERM at once, SIGKILL from its keeper 2 s later (it
@@ -139,9 +143,9 @@ for _ in $(seq 400); do [ -z "$(nbdkits)" ] && break; sleep 0.1; done
 echo "nbdkit gone $((SECONDS - t0)) s after its keeper was killed"
 [ -z "$(nbdkits)" ] || { ps -eo pid,ppid,stat,wchan:20,args --forest > /tmp/psdump; fail "nbdkit outlived its keeper: $(nbdkits)"; }
 status | grep -q "^VM i1-ib from $id: stopped: run the same" || fail "status after kill: $(status)"
-# Its qemu-img went with it.
+# Its fill went with it.
 for _ in $(seq 50); do [ -z "$(fills i1-ib)" ] && break; sleep 0.1; done
-[ -z "$(fills i1-ib)" ] || fail "qemu-img outlived its keeper: $(fills i1-ib)"
+[ -z "$(fills i1-ib)" ] || fail "the fill outlived its keeper: $(fills i1-ib)"
 [ "$(vsh domstate i1-ib)" = running ] || fail "i1-ib stopped with its keeper"
 vmb restore "$id" --instant --as i1-ib --bandwidth 1 > resume.out \
   || fail "resume: $(cat resume.out)"
@@ -155,14 +159,17 @@ pkill -9 -f "^nbdkit .*$run_base/instant-i1-ib/"
 for _ in $(seq 100); do status | grep -q "i1-ib.*stopped" && break; sleep 0.2; done
 status | grep -q "^VM i1-ib from $id: stopped" || fail "status after nbdkit kill: $(status)"
 has_event "error +6204 +i1-ib" || fail "no event 6204"
-# The fill (a restore of the disk, --resume) paused before its third
-# chunk, and its keeper killed: the fill dies with it, and the same
-# command again goes on from the chunks it recorded (2003 in its log).
-VMBACKUP_TEST_RESTORE_PAUSE_AT=2 VMBACKUP_TEST_RESTORE_PAUSE_FILE=$scratch/pause \
+# The fill (a restore of the disk, --resume) paused one chunk past
+# where the paced fills above got, and its keeper killed: the fill dies
+# with it, and the same command again goes on from the chunks it
+# recorded (2003 in its log).
+[ ! -e "$run_base/instant-i1-ib/filled-vda" ] || fail "the paced fill finished: slow it down"
+at=$(( $(fill_record | awk '{print $6}') + 1 ))
+echo "the paced fills wrote $((at - 1)) of $(fill_record | awk '{print $5}') chunks"
+VMBACKUP_TEST_RESTORE_PAUSE_AT=$at VMBACKUP_TEST_RESTORE_PAUSE_FILE=$scratch/pause \
   vmb restore "$id" --instant --as i1-ib > resume2.out || fail "resume 2: $(cat resume2.out)"
-fill_record () { cat "$scratch"/vm-i1/.i1-ib-*.vmbackup-partial.progress 2>/dev/null || true; }
-for _ in $(seq 300); do [ "$(fill_record | awk '{print $6}')" = 2 ] && break; sleep 0.1; done
-[ "$(fill_record | awk '{print $6}')" = 2 ] || fail "the fill recorded no progress: '$(fill_record)' $(status)"
+for _ in $(seq 300); do [ "$(fill_record | awk '{print $6}')" = $at ] && break; sleep 0.1; done
+[ "$(fill_record | awk '{print $6}')" = $at ] || fail "the fill recorded no progress to $at: '$(fill_record)' $(status)"
 kill -9 "$(head -1 "$run_base/instant-i1-ib/keeper.pid")"
 for _ in $(seq 400); do [ -z "$(nbdkits)" ] && break; sleep 0.1; done
 rm -f "$scratch/pause"
@@ -174,7 +181,7 @@ export VMBACKUP_TEST_INSTANT_HOLD_PIVOT_FILE=$hold
 vmb restore "$id" --instant --as i1-ib > resume3.out || fail "resume 3: $(cat resume3.out)"
 copy_job () { vsh blockjob i1-ib vda 2>&1 || true; }
 for _ in $(seq 600); do has_event "info +6207 +i1-ib " && break; sleep 0.5; done
-has_event "info +2003 +i1-ib .*disk vda: goes on from chunk 2 of" ||
+has_event "info +2003 +i1-ib .*disk vda: goes on from chunk $at of" ||
   fail "the fill did not go on from its record: $(vmb events | tail -6)"
 has_event "info +6207 +i1-ib " || fail "no shallow copy after the fill: $(status)"
 copy_job | grep -q "Block Copy" || fail "no copy job: $(copy_job)"

@@ -5,11 +5,10 @@
  * time with the guest idle, about twice beside a booting one.  Nor
  * qemu-img from the export: every byte then crosses nbdkit and a
  * socket, 1.2 to 1.5 times a full restore, and a killed one starts
- * again from nothing.  A
- * full restore of the one disk, `vmbackup restore ID --to`, run as its
- * own process (with its own connection to the repository: threads and
- * ssh or S3 connections do not survive a fork), is as fast as a full
- * restore because it is one; under --bandwidth it paces its chunks
+ * again from nothing.  A full restore of the one disk, `vmbackup
+ * restore ID --to`, run as its own process (with its own connection
+ * to the repository: threads and ssh or S3 connections do not survive
+ * a fork), is as fast as a full restore because it is one; under --bandwidth it paces its chunks
  * (restore --bandwidth), and killed, it goes on from its progress
  * record (--resume) either way.
  *
@@ -24,7 +23,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +31,6 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "instant_fill.h"
-#include "restore_run.h"
 
 /* The key from the pipe the command's key source gives, in a memory
  * file: the restore takes a key file only if it is a regular one. */

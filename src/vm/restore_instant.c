@@ -296,7 +296,7 @@ restore_instant_leftover (const struct vm_restore *r, const char *path)
  * and the new keeper pivots it (the VM's XML then no longer names the
  * socket) without QEMU ever connecting again. */
 static size_t
-disks_served (struct vm_restore *r, virDomainPtr dom)
+disks_served (const struct vm_restore *r, virDomainPtr dom)
 {
   char *xml = virDomainIsActive (dom) == 1 ? virDomainGetXMLDesc (dom, 0)
                                            : NULL;

@@ -40,7 +40,8 @@ writer ()
     # Each writer a host of its own: its own index cache.
     XDG_CACHE_HOME=$scratch/cache.$w \
     "$VMBACKUP" backup --image w$w=$scratch/w$w.r$round.img \
-      > w$w.r$round.out 2>&1 || { echo "w$w round $round failed" >> failures; continue; }
+      > w$w.r$round.out 2> w$w.r$round.err ||
+      { echo "w$w round $round failed: $(cat w$w.r$round.err)" >> failures; continue; }
     id=$(awk '{sub(/:$/, "", $2); print $2; exit}' w$w.r$round.out)
     echo "$id w$w.r$round.img" >> finished.$w
   done
@@ -72,7 +73,7 @@ killed_writer ()
   put_random w$w.img 10 1
   cp w$w.img w$w.k.img
   XDG_CACHE_HOME=$scratch/cache.$w \
-    "$VMBACKUP" backup --image w$w=$scratch/w$w.k.img > w$w.k.out 2>&1 &
+    "$VMBACKUP" backup --image w$w=$scratch/w$w.k.img > w$w.k.out 2> w$w.k.err &
   pid=$!
   sleep "0.$((RANDOM % 10))"
   kill -9 $pid 2>/dev/null

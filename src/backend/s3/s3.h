@@ -33,9 +33,10 @@ struct s3_backend {
   bool writing;
   struct s3_lease writer_lease;
   struct s3_pool *uploads;
-  /* gc (s3_gc.c). */
+  /* gc (s3_gc.c): waiting for backups under one lease, at work under
+   * another. */
   bool collecting;
-  struct s3_lease gc_lease;
+  struct s3_lease gc_wait_lease, gc_lease;
   time_t gc_server_now;
 };
 

@@ -1,15 +1,22 @@
 /* The S3 backend's side of gc.  Without locks, gc and backups keep
- * apart by leases (s3_lease.h): gc takes one, then waits until no
- * backup holds one; a backup that starts meanwhile sees gc's lease and
- * waits for it to end.  So while gc marks and sweeps, no backup runs,
- * and everything a finished backup refers to is in a manifest gc has
- * read.  (docs/repository-format.pod, S3 REPOSITORIES, says why this
- * is the first step and what lets gc run beside backups later.) */
+ * apart by leases (s3_lease.h).  gc first waits, under a lease
+ * "gcwait" that backups ignore, for a moment when no backup runs; then
+ * it takes a lease "gc", which backups that start wait for, and looks
+ * again: a backup that began meanwhile is let finish (gc steps back and
+ * waits again).  So while gc marks and sweeps, no backup runs, and
+ * everything a finished backup refers to is in a manifest gc has read;
+ * and backups wait only for gc's own work, never for each other.  A gc
+ * kept waiting longer than its patience (backups that never stop
+ * overlapping) holds its "gc" lease while it waits, as a writer-
+ * preferring lock would.  (docs/repository-format.pod, S3
+ * REPOSITORIES.) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/rand.h>
 
 #include "common/error.h"
 #include "s3.h"
@@ -18,6 +25,85 @@
 /* A reservation older than this belongs to a backup that died (one
  * that runs this long keeps its ID: its commit is put-if-absent). */
 #define RESERVATION_MAX_AGE (7 * 86400)
+/* How long gc waits for a moment without backups before it makes new
+ * ones wait for it ($VMBACKUP_S3_GC_PATIENCE, seconds). */
+#define GC_PATIENCE_DEFAULT 3600
+
+static int
+gc_patience (void)
+{
+  const char *s = getenv ("VMBACKUP_S3_GC_PATIENCE");
+  char *end;
+  long v;
+
+  if (!s || !*s)
+    return GC_PATIENCE_DEFAULT;
+  errno = 0;
+  v = strtol (s, &end, 10);
+  if (errno || *end || v < 0 || v > 30 * 86400) {
+    set_error (0,
+               "$VMBACKUP_S3_GC_PATIENCE: not a number of seconds from 0 "
+               "to 2592000: %s",
+               s);
+    return -1;
+  }
+  return v;
+}
+
+static double
+mono_seconds (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A second, and up to half a second more, so that a gc and a backup
+ * that stepped back from each other do not meet again in step. */
+static void
+pause_a_second (void)
+{
+  unsigned char r = 0;
+  struct timespec ts = { 1, 0 };
+
+  (void) RAND_bytes (&r, 1);
+  ts.tv_nsec = (long) r * (500000000L / 256);
+  nanosleep (&ts, NULL);
+}
+
+static void
+say_waiting (backend_notice_fn notice, void *opaque, unsigned writers,
+             bool holding)
+{
+  char msg[256];
+
+  if (!notice)
+    return;
+  snprintf (msg, sizeof msg,
+            holding ? "gc: waiting for %u running backup%s to finish "
+                      "(backups that start now wait for gc)"
+                    : "gc: waiting for %u running backup%s to finish "
+                      "(backups may still start meanwhile)",
+            writers, writers == 1 ? "" : "s");
+  notice (opaque, msg);
+}
+
+/* Take the "gc" lease and look again.  1: no backup runs, gc may work;
+ * 0: one does (scan says how many); -1: error. */
+static int
+try_to_work (struct s3_backend *S, int lease_s, struct s3_lease_scan *scan)
+{
+  if (s3_lease_take (&S->gc_lease, S->c, "gc", lease_s) == -1
+      || s3_lease_scan (&S->gc_lease, true, scan) == -1)
+    return -1;
+  /* An older vmbackup's gc does not know our "gcwait" lease. */
+  if (scan->live_gcs > 0) {
+    set_error (0, "another gc is running on this repository");
+    return -1;
+  }
+  return scan->live_writers == 0;
+}
 
 int
 s3_gc_begin (struct backend *be, backend_notice_fn notice, void *notice_opaque)
@@ -25,36 +111,54 @@ s3_gc_begin (struct backend *be, backend_notice_fn notice, void *notice_opaque)
   struct s3_backend *S = s3_of (be);
   struct s3_lease_scan scan;
   int lease_s = s3_lease_seconds ();
+  int patience = gc_patience ();
+  double since = mono_seconds ();
+  bool told = false;
 
-  if (lease_s == -1)
+  if (lease_s == -1 || patience == -1)
     return -1;
-  if (s3_lease_take (&S->gc_lease, S->c, "gc", lease_s) == -1)
+  if (s3_lease_take (&S->gc_wait_lease, S->c, "gcwait", lease_s) == -1)
     return -1;
   S->collecting = true;
-  if (s3_lease_scan (&S->gc_lease, true, &scan) == -1)
+  if (s3_lease_scan (&S->gc_wait_lease, true, &scan) == -1)
     goto fail;
-  if (scan.live_gcs > 0) {
+  if (scan.live_gcs + scan.live_gcs_waiting > 0) {
     set_error (0, "another gc is running on this repository");
     goto fail;
   }
-  /* Backups that began before our lease was written finish first:
-   * what they store is in no manifest yet.  Those that begin later
-   * wait for us. */
-  if (scan.live_writers > 0 && notice) {
-    char msg[256];
-    snprintf (msg, sizeof msg,
-              "gc: waiting for %u running backup%s to finish (backups "
-              "that start now wait for gc)",
-              scan.live_writers, scan.live_writers == 1 ? "" : "s");
-    notice (notice_opaque, msg);
+  /* Politely: backups come and go while we wait for a moment with
+   * none. */
+  while (scan.live_writers > 0 && mono_seconds () - since < patience) {
+    if (!told)
+      say_waiting (notice, notice_opaque, scan.live_writers, false);
+    told = true;
+    pause_a_second ();
+    if (s3_lease_check (&S->gc_wait_lease, "gc") == -1
+        || s3_lease_scan (&S->gc_wait_lease, true, &scan) == -1)
+      goto fail;
+    if (scan.live_writers > 0)
+      continue;
+    int ours = try_to_work (S, lease_s, &scan);
+    if (ours == -1)
+      goto fail;
+    if (ours == 1)
+      goto work;
+    /* A backup began just now: let it run. */
+    s3_lease_drop (&S->gc_lease);
   }
+  /* No backup ran, or our patience ran out: from now on backups that
+   * start wait for us, and we wait for those that run. */
+  if (try_to_work (S, lease_s, &scan) == -1)
+    goto fail;
+  if (scan.live_writers > 0)
+    say_waiting (notice, notice_opaque, scan.live_writers, true);
   while (scan.live_writers > 0) {
-    struct timespec pause = { 1, 0 };
-    nanosleep (&pause, NULL);
+    pause_a_second ();
     if (s3_lease_check (&S->gc_lease, "gc") == -1
         || s3_lease_scan (&S->gc_lease, true, &scan) == -1)
       goto fail;
   }
+work:
   S->gc_server_now = scan.server_now;
   return 0;
 fail:
@@ -70,6 +174,7 @@ s3_gc_end (struct backend *be)
   if (!S->collecting)
     return;
   s3_lease_drop (&S->gc_lease);
+  s3_lease_drop (&S->gc_wait_lease);
   S->collecting = false;
 }
 

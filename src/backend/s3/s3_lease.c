@@ -209,7 +209,7 @@ collect (void *opaque, const char *key, uint64_t size, time_t mtime)
 static const char *
 lease_what (const struct s3_lease *l)
 {
-  return strncmp (l->key, "locks/gc-", 9) == 0 ? "gc" : "backup";
+  return strncmp (l->key, "locks/gc", 8) == 0 ? "gc" : "backup";
 }
 
 int
@@ -236,10 +236,11 @@ s3_lease_scan (struct s3_lease *l, bool remove_dead, struct s3_lease_scan *out)
   for (size_t i = 0; i < s.n; i++) {
     bool writer = strncmp (s.seen[i].key, "locks/writer-", 13) == 0;
     bool gc = strncmp (s.seen[i].key, "locks/gc-", 9) == 0;
+    bool gc_waiting = strncmp (s.seen[i].key, "locks/gcwait-", 13) == 0;
     /* One second of slack: LastModified has whole seconds. */
     bool dead = s.seen[i].mtime + l->lease_s + 1 < out->server_now;
 
-    if (!writer && !gc)
+    if (!writer && !gc && !gc_waiting)
       continue;
     if (dead) {
       if (remove_dead && s3_delete (l->c, s.seen[i].key) == 0)
@@ -248,8 +249,10 @@ s3_lease_scan (struct s3_lease *l, bool remove_dead, struct s3_lease_scan *out)
     }
     if (writer)
       out->live_writers++;
-    else
+    else if (gc)
       out->live_gcs++;
+    else
+      out->live_gcs_waiting++;
   }
   r = 0;
 out:

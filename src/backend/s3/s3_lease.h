@@ -39,10 +39,12 @@ struct s3_lease {
   bool lost;               /* lapsed once: never ours again */
 };
 
-/* What a look at locks/ found, besides our own lease. */
+/* What a look at locks/ found, besides our own lease.  A gc waits for
+ * running backups under a lease "gcwait", which backups ignore, and
+ * works under a lease "gc", which they wait for. */
 struct s3_lease_scan {
   time_t server_now; /* our own lease's LastModified */
-  unsigned live_writers, live_gcs;
+  unsigned live_writers, live_gcs, live_gcs_waiting;
   unsigned removed; /* dead leases deleted (remove_dead) */
 };
 

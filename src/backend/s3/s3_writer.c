@@ -2,6 +2,7 @@
  * backup runs (s3_lease.h), and new chunks sent by a pool of request
  * threads (s3_pool.h) while the workers go on reading and compressing. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,7 +34,7 @@ s3_writer_begin (struct backend *be)
    * same moment and saw us) has the repository to itself until it
    * ends, so we step back and wait.  A gc that died stops counting
    * when its lease runs out. */
-  for (;;) {
+  for (bool told = false;; told = true) {
     struct s3_lease_scan scan;
     struct timespec pause = { 1, 0 };
 
@@ -46,6 +47,14 @@ s3_writer_begin (struct backend *be)
     if (scan.live_gcs == 0)
       break;
     s3_lease_drop (&S->writer_lease);
+    /* writer_begin has no one else to tell, and a backup that does not
+     * move must say why. */
+    if (!told)
+      /* may print: the wait for gc */
+      fprintf (stderr,
+               "vmbackup: %s: waiting for a gc to finish deleting unused "
+               "chunks\n",
+               S->name);
     nanosleep (&pause, NULL);
   }
   /* Locked: what every backup needs (config, key slots) is kept as

@@ -47,13 +47,18 @@ wait_s3_serving ()
     fi
     sleep 0.5
   done
-  # What the daemons said last, for whoever reads the failure.
+  ceph_logs_tail
+  fail "radosgw does not store objects in $1 again within 120 s"
+}
+
+# What the daemons said last, on stderr, for whoever reads a failure.
+ceph_logs_tail ()
+{
   local log
   for log in "$ceph_dir"/log/*.log; do
     echo "--- $(basename "$log"):" >&2
     tail -n 8 "$log" >&2 || true
   done
-  fail "radosgw does not store objects in $1 again within 120 s"
 }
 
 # Start one daemon (all its arguments) in the background; its pid is kept

@@ -45,8 +45,13 @@ grep -q "no answer from the S3 server" b1.out && ! grep -q "DELETE" b1.out ||
 echo "backup failed $elapsed s after the OSD stopped: $(cat b1.out)"
 
 kill -CONT "$osd"
-# "Back" is when the cluster serves again: the mon may have marked the
-# OSD down meanwhile (under load it did), and it must peer again.
+# A lone OSD paused and continued may keep its placement groups "laggy"
+# (every request "waiting for readable") until their interval changes,
+# which happens only if the mon marked it down meanwhile (a Ceph bug:
+# ceph-container#1682, tracker 80404; seen here in 1 run of 5, stuck
+# for minutes).  Marking it down makes it boot again and peer, as an
+# admin would restart it.  "Back" is when the cluster serves again.
+ceph_admin osd down 0 > /dev/null 2>&1 || true
 wait_s3_serving vmb
 [ -z "$(vmb list disk | tail -n +2)" ] || fail "a partial backup is listed"
 unset VMBACKUP_S3_TIMEOUT VMBACKUP_S3_ATTEMPTS
@@ -58,7 +63,7 @@ for _ in 1 2 3 4; do
   grep -q "Timeout was reached" b2.out || break
   sleep 10
 done
-[ -n "$ok" ] || fail "backup with the OSD back: $(cat b2.out)"
+[ -n "$ok" ] || { ceph_logs_tail; fail "backup with the OSD back: $(cat b2.out)"; }
 id=$(last_id disk)
 vmb restore "$id" --to r.img > /dev/null || fail "restore"
 cmp disk.img r.img || fail "restored differs"

@@ -78,15 +78,32 @@ export RESTIC_CACHE_DIR=$work/restic-cache
 # would be (restic keeps its own cache the same way).
 export XDG_CACHE_HOME=$work/cache
 
-declare -A WALL CPU STORED REPO_TOTAL
+declare -A WALL CPU CLUSTER STORED REPO_TOTAL
+
+# CPU seconds the cluster's daemons (mon, OSD, radosgw) have used so far,
+# from /proc (every thread of each): what a step costs them on the same
+# cores as the tools.
+cluster_cpu () {
+  local ticks=0 pid f
+  for f in "$ceph_dir"/run/*.pid; do
+    pid=$(cat "$f")
+    [[ -r /proc/$pid/stat ]] || continue
+    # utime and stime, fields 14 and 15 (the name in field 2 has no
+    # blanks: ceph-mon, ceph-osd, radosgw).
+    ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
 
 # timed STEP TOOL COMMAND...: as in bench-image.sh.
 timed () {
   local step=$1 tool=$2; shift 2
   local log=$work/log-$step-$tool tf=$work/time-$step-$tool
-  local rc=0 wall user sys
+  local rc=0 wall user sys c0
   drop_caches
+  c0=$(cluster_cpu)
   time_into "$tf" "$log" "$@" || rc=$?
+  CLUSTER[$step,$tool]=$(awk -v a="$c0" -v b="$(cluster_cpu)" 'BEGIN { printf "%.2f", b - a }')
   if (( rc != 0 )); then
     echo "bench-s3: $step $tool failed (exit $rc): $*" >&2
     tail -n 20 "$log" >&2
@@ -192,11 +209,12 @@ echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "stored = repository growth (du -sb, or the bucket's bytes by radosgw)"
 echo "for backups; allocated bytes of the restored image for restore."
-printf '%-8s %-12s %9s %9s %14s %14s\n' step tool "wall s" "cpu s" stored "repo total"
+echo "cluster cpu = the Ceph daemons' CPU during the step (same cores)."
+printf '%-8s %-12s %9s %9s %12s %14s %14s\n' step tool "wall s" "cpu s" "cluster cpu" stored "repo total"
 for step in "${STEPS[@]}"; do
   for tool in "${TOOLS[@]}"; do
-    printf '%-8s %-12s %9.2f %9.2f %14s %14s\n' "$step" "$tool" \
-      "${WALL[$step,$tool]}" "${CPU[$step,$tool]}" \
+    printf '%-8s %-12s %9.2f %9.2f %12.2f %14s %14s\n' "$step" "$tool" \
+      "${WALL[$step,$tool]}" "${CPU[$step,$tool]}" "${CLUSTER[$step,$tool]}" \
       "${STORED[$step,$tool]}" "${REPO_TOTAL[$step,$tool]:--}"
   done
 done
@@ -208,11 +226,33 @@ for step in "${STEPS[@]}"; do
   sep=", "
 done
 echo "$line"
+# The least wall time any S3 client could take here: the local run's own
+# CPU plus the cluster's for the S3 run, spread perfectly over the
+# cores.  A target below it cannot be met on this machine.
+cores=$(nproc)
+line="floor on $cores cores, (vmbackup cpu + vmbackup-s3 cluster cpu) / $cores, against vmbackup's wall:"
+sep=" "
+for step in "${STEPS[@]}"; do
+  floor=$(awk -v c="${CPU[$step,vmbackup]}" -v k="${CLUSTER[$step,vmbackup-s3]}" -v n="$cores" \
+    'BEGIN { printf "%.2f", (c + k) / n }')
+  line+="$sep$step ${floor} s = $(ratio "$floor" "${WALL[$step,vmbackup]}")x"
+  sep=", "
+done
+echo "$line"
 if uses restic-s3; then
   line="restic-s3/vmbackup-s3 wall (target >= 2x):"
   sep=" "
   for step in "${STEPS[@]}"; do
     line+="$sep$step $(ratio "${WALL[$step,restic-s3]}" "${WALL[$step,vmbackup-s3]}")x"
+    sep=", "
+  done
+  echo "$line"
+  line="restic-s3 wall / the floor above (the best vmbackup-s3 could do):"
+  sep=" "
+  for step in "${STEPS[@]}"; do
+    floor=$(awk -v c="${CPU[$step,vmbackup]}" -v k="${CLUSTER[$step,vmbackup-s3]}" -v n="$cores" \
+      'BEGIN { printf "%.2f", (c + k) / n }')
+    line+="$sep$step $(ratio "${WALL[$step,restic-s3]}" "$floor")x"
     sep=", "
   done
   echo "$line"

@@ -45,6 +45,10 @@ int s3_put (struct s3_client *c, const char *key, const void *data, size_t len,
 /* The object into out (appended), refused with EFBIG past max bytes. */
 int s3_get (struct s3_client *c, const char *key, struct strbuf *out,
             size_t max);
+/* As s3_get, into buf (cap bytes at most, else EFBIG), *len the body's
+ * length. */
+int s3_get_into (struct s3_client *c, const char *key, unsigned char *buf,
+                 size_t cap, size_t *len);
 /* 1 and its size if the object exists, 0 if not, -1 on error. */
 int s3_head (struct s3_client *c, const char *key, uint64_t *size);
 /* Deleting a missing object is not an error (S3 answers 204 too). */

@@ -21,14 +21,12 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
               size_t cap, size_t *len)
 {
   struct s3_backend *S = s3_of (be);
-  struct strbuf sb = STRBUF_INIT;
   char key[S3_KEY_MAX], name[160];
 
   s3_chunk_key (d, key);
   snprintf (name, sizeof name, "chunk %s", key + 7);
-  if (s3_get (S->c, key, &sb, cap) == -1) {
+  if (s3_get_into (S->c, key, buf, cap, len) == -1) {
     int e = get_errno ();
-    strbuf_release (&sb);
     if (e == ENOENT) {
       set_error (0, "%s: missing", name);
       set_error_kind (ERROR_MISSING);
@@ -42,9 +40,6 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
       error_prefix ("%s", name);
     return -1;
   }
-  memcpy (buf, sb.buf, sb.len);
-  *len = sb.len;
-  strbuf_release (&sb);
   return 0;
 }
 

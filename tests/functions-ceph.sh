@@ -6,6 +6,7 @@
 #   source "$(dirname "$0")/functions-ceph.sh"
 #   start_ceph                  # sets $ceph_dir, $s3_endpoint and the
 #                               # AWS_* credentials of its S3 user
+#   start_ceph_repo s3://vmb/x  # the same, and vmbackup pointed there
 #   s3 PUT /bucket              # a signed request (curl, SigV4)
 #   stop_rgw; start_rgw         # radosgw killed and started again
 #
@@ -27,6 +28,19 @@ ceph_admin ()
 {
   timeout 60 ceph -c "$ceph_dir/ceph.conf" -k "$ceph_dir/admin.keyring" \
     --connect-timeout 30 "$@"
+}
+
+# start_ceph_repo REPO: the cluster started (start_ceph), $S3CHECK (the
+# S3 client's own test driver) found, the scratch directory current and
+# vmbackup pointed at REPO on the cluster.
+start_ceph_repo ()
+{
+  : "${S3CHECK:=$(dirname "$VMBACKUP")/tests/s3check}"
+  [ -x "$S3CHECK" ] || fail "s3check not built: $S3CHECK"
+  start_ceph
+  cd "$scratch" || fail "cannot enter $scratch"
+  export VMBACKUP_S3_ENDPOINT=$s3_endpoint
+  export VMBACKUP_REPO=$1
 }
 
 # wait_s3_serving BUCKET: wait (up to 120 s) until radosgw stores and

@@ -10,12 +10,7 @@
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ceph.sh"
 requires qemu-nbd
-: "${S3CHECK:=$(dirname "$VMBACKUP")/tests/s3check}"
-[ -x "$S3CHECK" ] || fail "s3check not built: $S3CHECK"
-start_ceph
-cd "$scratch"
-export VMBACKUP_S3_ENDPOINT=$s3_endpoint
-export VMBACKUP_REPO=s3://vmb/gcwait
+start_ceph_repo s3://vmb/gcwait
 # Long enough that a backup stopped for the test keeps its lease (lost
 # after 3/4 of it), short enough that a test that fails does not hang.
 export VMBACKUP_S3_LEASE=40

@@ -6,12 +6,7 @@
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ceph.sh"
 requires qemu-nbd
-: "${S3CHECK:=$(dirname "$VMBACKUP")/tests/s3check}"
-[ -x "$S3CHECK" ] || fail "s3check not built: $S3CHECK"
-start_ceph
-cd "$scratch"
-export VMBACKUP_S3_ENDPOINT=$s3_endpoint
-export VMBACKUP_REPO=s3://vmb/kill
+start_ceph_repo s3://vmb/kill
 export VMBACKUP_S3_LEASE=6
 vmb init --chunk-size 256K > /dev/null || fail "init"
 head -c 48M /dev/urandom > disk.img

@@ -108,8 +108,8 @@ read_credentials_file (struct s3_config *cfg)
   return 0;
 }
 
-static int
-env_int (const char *name, int def, int min, int max)
+int
+s3_env_int (const char *name, int def, int min, int max)
 {
   const char *s = getenv (name);
   char *end;
@@ -213,11 +213,11 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
                url);
     goto fail;
   }
-  if ((cfg->timeout = env_int ("VMBACKUP_S3_TIMEOUT", DEFAULT_TIMEOUT, 1,
-                               3600))
+  if ((cfg->timeout = s3_env_int ("VMBACKUP_S3_TIMEOUT", DEFAULT_TIMEOUT, 1,
+                                  3600))
         == -1
-      || (cfg->attempts = env_int ("VMBACKUP_S3_ATTEMPTS", DEFAULT_ATTEMPTS, 1,
-                                   100))
+      || (cfg->attempts = s3_env_int ("VMBACKUP_S3_ATTEMPTS", DEFAULT_ATTEMPTS,
+                                      1, 100))
         == -1)
     goto fail;
   if (!cfg->prefix || !cfg->endpoint || !cfg->region) {

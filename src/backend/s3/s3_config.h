@@ -28,6 +28,9 @@ struct s3_config {
  * [$AWS_PROFILE or default] section of $AWS_SHARED_CREDENTIALS_FILE
  * (default ~/.aws/credentials).  -1 with a one-line error naming what is
  * missing or malformed. */
+/* The number in environment variable name, def when unset or empty, or
+ * -1 (error set) when it is not a whole number from min to max. */
+int s3_env_int (const char *name, int def, int min, int max);
 int s3_config_load (struct s3_config *cfg, const char *url,
                     const char *endpoint);
 void s3_config_release (struct s3_config *cfg);

@@ -10,15 +10,14 @@
  * overlapping) holds its "gc" lease while it waits, as a writer-
  * preferring lock would.  (docs/repository-format.pod, S3
  * REPOSITORIES.) */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/rand.h>
 
 #include "common/error.h"
+#include "common/units.h"
 #include "s3.h"
 
 #define DELETE_THREADS 8
@@ -32,31 +31,8 @@
 static int
 gc_patience (void)
 {
-  const char *s = getenv ("VMBACKUP_S3_GC_PATIENCE");
-  char *end;
-  long v;
-
-  if (!s || !*s)
-    return GC_PATIENCE_DEFAULT;
-  errno = 0;
-  v = strtol (s, &end, 10);
-  if (errno || *end || v < 0 || v > 30 * 86400) {
-    set_error (0,
-               "$VMBACKUP_S3_GC_PATIENCE: not a number of seconds from 0 "
-               "to 2592000: %s",
-               s);
-    return -1;
-  }
-  return v;
-}
-
-static double
-mono_seconds (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+  return s3_env_int ("VMBACKUP_S3_GC_PATIENCE", GC_PATIENCE_DEFAULT, 0,
+                     30 * 86400);
 }
 
 /* A second, and up to half a second more, so that a gc and a backup
@@ -112,7 +88,7 @@ s3_gc_begin (struct backend *be, backend_notice_fn notice, void *notice_opaque)
   struct s3_lease_scan scan;
   int lease_s = s3_lease_seconds ();
   int patience = gc_patience ();
-  double since = mono_seconds ();
+  double since = now_monotonic ();
   bool told = false;
 
   if (lease_s == -1 || patience == -1)
@@ -128,7 +104,7 @@ s3_gc_begin (struct backend *be, backend_notice_fn notice, void *notice_opaque)
   }
   /* Politely: backups come and go while we wait for a moment with
    * none. */
-  while (scan.live_writers > 0 && mono_seconds () - since < patience) {
+  while (scan.live_writers > 0 && now_monotonic () - since < patience) {
     if (!told)
       say_waiting (notice, notice_opaque, scan.live_writers, false);
     told = true;

@@ -8,16 +8,8 @@
 #include <openssl/rand.h>
 
 #include "common/error.h"
+#include "common/units.h"
 #include "s3_lease.h"
-
-static double
-mono_now (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double
 ts_seconds (const struct timespec *ts)
@@ -28,22 +20,7 @@ ts_seconds (const struct timespec *ts)
 int
 s3_lease_seconds (void)
 {
-  const char *s = getenv ("VMBACKUP_S3_LEASE");
-  char *end;
-  long v;
-
-  if (!s || !*s)
-    return S3_LEASE_DEFAULT;
-  errno = 0;
-  v = strtol (s, &end, 10);
-  if (errno || *end || v < 3 || v > 86400) {
-    set_error (0,
-               "$VMBACKUP_S3_LEASE: not a number of seconds from 3 to "
-               "86400: %s",
-               s);
-    return -1;
-  }
-  return v;
+  return s3_env_int ("VMBACKUP_S3_LEASE", S3_LEASE_DEFAULT, 3, 86400);
 }
 
 /* One heartbeat: the object written again (its LastModified moves). */
@@ -92,8 +69,8 @@ heartbeat_main (void *opaque)
     double next = ts_seconds (&l->last_ok) + interval;
     /* A failed beat is tried again soon; the lease runs out meanwhile
      * if the server stays away, and s3_lease_check says so. */
-    if (next < mono_now ())
-      next = mono_now () + 1;
+    if (next < now_monotonic ())
+      next = now_monotonic () + 1;
     until.tv_sec = (time_t) next;
     until.tv_nsec = (long) ((next - until.tv_sec) * 1e9);
     if (pthread_cond_timedwait (&l->cond, &l->lock, &until) == ETIMEDOUT
@@ -267,7 +244,7 @@ s3_lease_check (struct s3_lease *l, const char *what)
   bool lost;
 
   pthread_mutex_lock (&l->lock);
-  age = mono_now () - ts_seconds (&l->last_ok);
+  age = now_monotonic () - ts_seconds (&l->last_ok);
   if (age >= l->lease_s * 0.75)
     l->lost = true;
   lost = l->lost;

@@ -170,6 +170,15 @@ struct backend_ops {
    * put it; -1: error.  A chunk quarantined by verify answers 0. */
   int (*chunk_refresh) (struct backend *be, int worker,
                         const struct digest *d);
+  /* Optional: may this session name chunk d without chunk_refresh, d
+   * being named by a backup that was in the repository after
+   * writer_begin returned?  Yes where nothing deletes such a chunk while
+   * the session lives, d is not quarantined and a reuse needs no other
+   * work (S3: no gc works while a writer's lease lives; not in an
+   * immutable repository, where a reuse extends the chunk's
+   * retention).  NULL: never (a local gc runs beside writers and keeps
+   * only what they refresh). */
+  bool (*chunk_kept) (struct backend *be, const struct digest *d);
   /* Optional hint: chunk_refresh will soon be asked about d (a backend
    * with a round trip per question asks now; a few dozen kept). */
   void (*chunk_refresh_ahead) (struct backend *be, const struct digest *d);

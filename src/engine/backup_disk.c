@@ -119,7 +119,7 @@ reuse_chunk (struct reader *rd, struct extent_cursor *dirty, int lock_fd,
     return -1;
   }
   if (!digest_is_zero (&d)) {
-    r = store_refresh (p->store, lock_fd, &d);
+    r = store_refresh_named (p->store, lock_fd, &d);
     if (r != 1)
       return r;
     if (index_writer_set (&rd->index, i, &d) == -1)
@@ -359,6 +359,9 @@ backup_disk (const struct backup_disk_params *p,
     .index = &rd.index,
     .name = p->name,
     .compression_level = p->compression_level,
+    .named = p->named && p->named->hdr.chunk_size == p->repo->chunk_size
+      ? p->named
+      : NULL,
   };
   if (pipeline_start (&rd.pl, &pp) == -1) {
     index_writer_abort (&rd.index);

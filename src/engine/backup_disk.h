@@ -32,6 +32,12 @@ struct backup_disk_params {
    * that chunk is still in the repository.  Both NULL: read everything. */
   struct index_reader *prev;
   const char *dirty_context;
+  /* Without a dirty bitmap: the previous backup's index of this disk
+   * (same chunk size), opened after store_begin, or NULL.  A chunk read
+   * whose digest is the one at the same place there needs no question
+   * to a repository that keeps named chunks for the session
+   * (store_refresh_named). */
+  struct index_reader *named;
   progress_fn progress;
   void *progress_opaque;
 };

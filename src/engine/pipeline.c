@@ -88,6 +88,18 @@ next_work (struct pipeline *pl)
   return pl->failed ? NULL : queue_pop (&pl->work);
 }
 
+/* Did the previous backup have this chunk at this place?  (An index
+ * read fails only on I/O: then the chunk is asked about, as any.) */
+static bool
+named_before (const struct pipeline_params *p, const struct slot *s)
+{
+  struct digest d;
+
+  return p->named && s->chunk < p->named->hdr.chunk_count
+    && index_reader_get (p->named, s->chunk, &d) == 0
+    && digest_cmp (&d, &s->digest) == 0;
+}
+
 /* Hash the chunk and look it up; compress a new one in its slot.
  * Returns 1 (to be written), 0 (done: zero or already stored) or -1
  * with the error naming the disk. */
@@ -105,7 +117,10 @@ work_on (struct pipeline_thread *t, struct slot *s)
   if (buffer_is_zero (s->buf, s->len))
     return 0; /* the index slot is already zero */
   if (chunk_id (t->ctx, s->buf, s->len, &s->digest) == -1
-      || (r = store_refresh (p->store, t->lock_fd, &s->digest)) == -1
+      || (r = named_before (p, s)
+            ? store_refresh_named (p->store, t->lock_fd, &s->digest)
+            : store_refresh (p->store, t->lock_fd, &s->digest))
+        == -1
       || (r == 1 && index_writer_set (p->index, s->chunk, &s->digest) == -1)
       || (r == 0
           && chunk_encode_in_place (t->ctx, &s->digest, s->mem, s->len,

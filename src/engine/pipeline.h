@@ -51,6 +51,10 @@ struct pipeline_params {
   struct index_writer *index; /* each stored chunk's digest goes here */
   const char *name;           /* the disk, for error messages */
   int compression_level;
+  /* The previous backup's index of this disk, opened after store_begin,
+   * or NULL: a chunk whose digest is the one at the same place there is
+   * looked up with store_refresh_named. */
+  struct index_reader *named;
 };
 
 #define PIPELINE_MAX_THREADS 8

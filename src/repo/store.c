@@ -71,6 +71,22 @@ store_refresh (struct store *s, int worker, const struct digest *d)
   return r;
 }
 
+int
+store_refresh_named (struct store *s, int worker, const struct digest *d)
+{
+  if (BE (s)->ops->chunk_kept && BE (s)->ops->chunk_kept (BE (s), d)) {
+    count_reused (s);
+    return 1;
+  }
+  return store_refresh (s, worker, d);
+}
+
+bool
+store_keeps_named (const struct store *s)
+{
+  return BE (s)->ops->chunk_kept != NULL;
+}
+
 void
 store_refresh_ahead (struct store *s, const struct digest *d)
 {

@@ -44,6 +44,14 @@ int store_put_encoded (struct store *s, int worker, const struct digest *d,
  * the data again: a chunk that verify quarantined is repaired that way),
  * -1: error. */
 int store_refresh (struct store *s, int worker, const struct digest *d);
+/* As store_refresh, for a chunk d that a backup read after store_begin
+ * names (the previous backup of the same disk, at the same place):
+ * where the backend keeps such chunks for the session (backend.h,
+ * chunk_kept) it counts as reused without a question to the
+ * repository. */
+int store_refresh_named (struct store *s, int worker, const struct digest *d);
+/* Can store_refresh_named spare a question here at all? */
+bool store_keeps_named (const struct store *s);
 /* A hint that store_refresh will soon be asked about d: a backend with a
  * round trip per question asks now, so that a run of reused chunks costs
  * no round trip each. */

@@ -13,6 +13,27 @@
 #include "repo/store.h"
 #include "image.h"
 
+/* The index of the image's previous backup (its latest under the same
+ * name), for a repository that needs no question about the chunks it
+ * names (backup_disk.h: named).  Read after store_begin, so that what
+ * it names stays for the session.  0: opened; -1: none (not an error:
+ * every chunk is asked about). */
+static int
+open_previous (struct repo *repo, const char *name, struct index_reader *r)
+{
+  struct manifest *prev = manifest_resolve (repo, name);
+  int ret = -1;
+
+  r->fd = -1;
+  if (prev && strcmp (prev->kind, "image") == 0 && prev->disks.len == 1
+      && index_reader_open (r, repo, &prev->disks.ptr[0].index) == 0)
+    ret = 0;
+  else
+    r->fd = -1;
+  manifest_free (prev);
+  return ret;
+}
+
 /* Read one image into m (whose ID is reserved); returns 0 or -1 with
  * the error set. */
 static int
@@ -25,6 +46,7 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
   struct nbd_server srv;
   struct nbd_handle *nbd;
   struct store store;
+  struct index_reader named = { .fd = -1 };
   uint64_t true_size = 0;
   struct stat st;
   int r = -1;
@@ -44,6 +66,8 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
   if (store_begin (&store, repo) == -1)
     goto out_store;
   vm_report_progress_begin (report, img->name);
+  bool has_named = store_keeps_named (&store)
+    && open_previous (repo, img->name, &named) == 0;
   struct backup_disk_params p = {
     .repo = repo,
     .store = &store,
@@ -51,6 +75,7 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
     .name = img->name,
     .size = true_size,
     .compression_level = level,
+    .named = has_named ? &named : NULL,
     .progress = vm_report_progress,
     .progress_opaque = (void *) report,
   };
@@ -69,6 +94,7 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
     r = manifest_commit (repo, m);
   }
 out_store:
+  index_reader_close (&named);
   store_end (&store);
   nbd_shutdown (nbd, 0);
   nbd_close (nbd);

@@ -33,6 +33,11 @@ struct s3_backend {
   bool writing;
   struct s3_lease writer_lease;
   struct s3_pool *uploads;
+  /* What verify quarantined, listed when the session began (sorted),
+   * for s3_chunk_kept; too many to keep: every chunk is asked about. */
+  struct digest *quarantined;
+  size_t nquarantined;
+  bool quarantine_unknown;
   /* gc (s3_gc.c): waiting for backups under one lease, at work under
    * another. */
   bool collecting;
@@ -52,6 +57,7 @@ void s3_chunk_key (const struct digest *d, char *key);
 /* s3_writer.c */
 int s3_writer_begin (struct backend *be);
 int s3_chunk_refresh (struct backend *be, int worker, const struct digest *d);
+bool s3_chunk_kept (struct backend *be, const struct digest *d);
 int s3_chunk_put (struct backend *be, int worker, const struct digest *d,
                   const unsigned char *enc, size_t len, bool check,
                   bool *stored);

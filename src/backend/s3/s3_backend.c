@@ -271,6 +271,7 @@ const struct backend_ops backend_s3 = {
   .worker_open = s3_worker_open,
   .writer_begin = s3_writer_begin,
   .chunk_refresh = s3_chunk_refresh,
+  .chunk_kept = s3_chunk_kept,
   .chunk_put = s3_chunk_put,
   .writer_flush = s3_writer_flush,
   .writer_end = s3_writer_end,

@@ -22,6 +22,65 @@ writer_guard (void *opaque)
   return s3_lease_check (opaque, "backup");
 }
 
+/* More quarantined chunks than this (a repository in trouble): the
+ * session asks about every chunk rather than keep them all. */
+#define QUARANTINE_KEPT 65536
+
+static int
+collect_quarantined (void *opaque, const char *key, uint64_t size,
+                     time_t mtime)
+{
+  struct s3_backend *S = opaque;
+  const char *hex = strrchr (key, '/') + 1;
+  struct digest d;
+
+  (void) size, (void) mtime;
+  if (S->quarantine_unknown || digest_from_hex (hex, &d) == -1)
+    return 0; /* not a name of ours: nothing to avoid */
+  if (S->nquarantined == QUARANTINE_KEPT) {
+    S->quarantine_unknown = true;
+    return 0;
+  }
+  if (S->nquarantined % 1024 == 0) {
+    struct digest *p = realloc (S->quarantined,
+                                (S->nquarantined + 1024) * sizeof *p);
+    if (!p) {
+      set_error (ENOMEM, "quarantine listing");
+      return -1;
+    }
+    S->quarantined = p;
+  }
+  S->quarantined[S->nquarantined++] = d;
+  return 0;
+}
+
+static int
+digest_order (const void *a, const void *b)
+{
+  return digest_cmp (a, b);
+}
+
+/* A chunk that verify quarantined must be stored again by the next
+ * backup of the same data: s3_chunk_kept needs to know them. */
+static int
+list_quarantined (struct s3_backend *S)
+{
+  if (s3_list (S->c, "quarantine/", collect_quarantined, S) == -1)
+    return -1;
+  qsort (S->quarantined, S->nquarantined, sizeof *S->quarantined,
+         digest_order);
+  return 0;
+}
+
+static void
+forget_quarantined (struct s3_backend *S)
+{
+  free (S->quarantined);
+  S->quarantined = NULL;
+  S->nquarantined = 0;
+  S->quarantine_unknown = false;
+}
+
 int
 s3_writer_begin (struct backend *be)
 {
@@ -59,13 +118,15 @@ s3_writer_begin (struct backend *be)
   }
   /* Locked: what every backup needs (config, key slots) is kept as
    * long as the newest backup. */
-  if (s3_lock_extend_shared (S->c) == -1) {
+  if (s3_lock_extend_shared (S->c) == -1 || list_quarantined (S) == -1) {
+    forget_quarantined (S);
     s3_lease_drop (&S->writer_lease);
     return -1;
   }
   S->uploads = s3_pool_new (S->c, UPLOAD_THREADS, UPLOAD_BYTES, writer_guard,
                             &S->writer_lease);
   if (!S->uploads) {
+    forget_quarantined (S);
     s3_lease_drop (&S->writer_lease);
     return -1;
   }
@@ -81,6 +142,23 @@ s3_writer_lease_check (struct backend *be)
   if (!S->writing)
     return 0;
   return s3_lease_check (&S->writer_lease, "backup");
+}
+
+/* While our lease lives no gc works (gc works only once no writer's
+ * lease lives, and a writer waits for a gc at work), so a chunk that a
+ * backup named when our lease was taken stays; verify's quarantine is
+ * the one other way out of chunks/.  In an immutable repository a reuse
+ * must extend the chunk's retention: it is asked about. */
+bool
+s3_chunk_kept (struct backend *be, const struct digest *d)
+{
+  struct s3_backend *S = s3_of (be);
+
+  return S->writing && !S->quarantine_unknown
+    && s3_client_lock_days (S->c, NULL) == 0
+    && (S->nquarantined == 0
+        || !bsearch (d, S->quarantined, S->nquarantined, sizeof *d,
+                     digest_order));
 }
 
 /* No need to move the chunk's LastModified: while our lease lives, no
@@ -188,6 +266,7 @@ s3_writer_end (struct backend *be)
     return;
   s3_pool_free (S->uploads);
   S->uploads = NULL;
+  forget_quarantined (S);
   s3_lease_drop (&S->writer_lease);
   S->writing = false;
 }

@@ -341,6 +341,22 @@ EOF
 
 # Destroy and undefine a guest with everything libvirt keeps about it;
 # errors ignored (it may be gone already).
+# shutdown_guest NAME: a clean shutdown (the ACPI power button, as
+# virsh's default would be without an agent) and up to 60 s for it.  Not
+# the agent's guest-shutdown, virsh's default here: the test guest powers
+# off so fast that libvirt may see it gone before the agent's answer and
+# fail with "domain is not running" (seen once in a CI run).
+shutdown_guest ()
+{
+  local i
+  vsh shutdown --mode acpi "$1" > /dev/null || fail "virsh shutdown $1"
+  for i in $(seq 300); do
+    [ "$(vsh domstate "$1")" = "shut off" ] && return 0
+    sleep 0.2
+  done
+  fail "$1 did not shut down"
+}
+
 destroy_guest ()
 {
   vsh destroy "$1" >/dev/null 2>&1 || true

@@ -38,9 +38,7 @@ grep -q "offline.*downtime [0-9]* ms" live.out || fail "not an offline backup: $
 live_id=$(last_id blk)
 
 # --- shut off: the device is read directly
-vsh shutdown blk >/dev/null
-for _ in $(seq 60); do [ "$(vsh domstate blk)" = "shut off" ] && break; sleep 1; done
-[ "$(vsh domstate blk)" = "shut off" ] || fail "blk did not shut down"
+shutdown_guest blk
 vmb backup blk > off.out 2>&1 || fail "shut-off backup: $(cat off.out)"
 grep -q "offline" off.out || fail "not an offline backup: $(cat off.out)"
 off_id=$(last_id blk)

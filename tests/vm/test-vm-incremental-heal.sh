@@ -46,11 +46,7 @@ kill_qemu () {
   kill -9 "$(cat /run/libvirt/qemu/heal.pid)"
   for _ in $(seq 1 100); do [ "$(vsh domstate heal)" = "shut off" ] && break; sleep 0.1; done
 }
-clean_shutdown () {
-  vsh shutdown heal >/dev/null
-  for _ in $(seq 1 150); do [ "$(vsh domstate heal)" = "shut off" ] && break; sleep 0.2; done
-  [ "$(vsh domstate heal)" = "shut off" ] || fail "guest did not shut down"
-}
+clean_shutdown () { shutdown_guest heal; }
 
 backup_expect first 1071 vda=full vdb=full
 backup_expect steady - vda=incremental vdb=incremental

@@ -103,9 +103,7 @@ fsck.ext4 -n -f b2-vda.raw > fsck.out 2>&1 || { cat fsck.out; fail "incremental 
   || fail "incremental backup's /f1 differs"
 
 # --- byte for byte: nothing wrote to vdb since; shut the guest off cleanly
-vsh shutdown inc >/dev/null
-for _ in $(seq 1 150); do [ "$(vsh domstate inc)" = "shut off" ] && break; sleep 0.2; done
-[ "$(vsh domstate inc)" = "shut off" ] || fail "guest did not shut down"
+shutdown_guest inc
 qemu-img convert -O raw "$dir/vdb.qcow2" now-vdb.raw
 cmp now-vdb.raw b2-vdb.raw || fail "incremental restore differs from the disk"
 

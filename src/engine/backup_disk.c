@@ -359,9 +359,7 @@ backup_disk (const struct backup_disk_params *p,
     .index = &rd.index,
     .name = p->name,
     .compression_level = p->compression_level,
-    .named = p->named && p->named->hdr.chunk_size == p->repo->chunk_size
-      ? p->named
-      : NULL,
+    .named = p->named,
   };
   if (pipeline_start (&rd.pl, &pp) == -1) {
     index_writer_abort (&rd.index);

@@ -33,7 +33,8 @@ struct backup_disk_params {
   struct index_reader *prev;
   const char *dirty_context;
   /* Without a dirty bitmap: the previous backup's index of this disk
-   * (same chunk size), opened after store_begin, or NULL.  A chunk read
+   * (index_reader_open checks its chunk size is the repository's),
+   * opened after store_begin, or NULL.  A chunk read
    * whose digest is the one at the same place there needs no question
    * to a repository that keeps named chunks for the session
    * (store_refresh_named). */

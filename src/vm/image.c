@@ -13,25 +13,20 @@
 #include "repo/store.h"
 #include "image.h"
 
-/* The index of the image's previous backup (its latest under the same
- * name), for a repository that needs no question about the chunks it
- * names (backup_disk.h: named).  Read after store_begin, so that what
- * it names stays for the session.  0: opened; -1: none (not an error:
- * every chunk is asked about). */
-static int
+/* Open r on the index of the image's previous backup (its latest under
+ * the same name), for a repository that needs no question about the
+ * chunks it names (backup_disk.h: named).  Read after store_begin, so
+ * that what it names stays for the session.  None (r->fd stays -1) is
+ * not an error: every chunk is then asked about. */
+static void
 open_previous (struct repo *repo, const char *name, struct index_reader *r)
 {
   struct manifest *prev = manifest_resolve (repo, name);
-  int ret = -1;
 
-  r->fd = -1;
-  if (prev && strcmp (prev->kind, "image") == 0 && prev->disks.len == 1
-      && index_reader_open (r, repo, &prev->disks.ptr[0].index) == 0)
-    ret = 0;
-  else
-    r->fd = -1;
+  /* index_reader_open leaves r->fd at -1 when it fails. */
+  if (prev && strcmp (prev->kind, "image") == 0 && prev->disks.len == 1)
+    (void) index_reader_open (r, repo, &prev->disks.ptr[0].index);
   manifest_free (prev);
-  return ret;
 }
 
 /* Read one image into m (whose ID is reserved); returns 0 or -1 with
@@ -66,8 +61,8 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
   if (store_begin (&store, repo) == -1)
     goto out_store;
   vm_report_progress_begin (report, img->name);
-  bool has_named = store_keeps_named (&store)
-    && open_previous (repo, img->name, &named) == 0;
+  if (store_keeps_named (&store))
+    open_previous (repo, img->name, &named);
   struct backup_disk_params p = {
     .repo = repo,
     .store = &store,
@@ -75,7 +70,7 @@ read_image (struct repo *repo, const struct image_arg *img, int level,
     .name = img->name,
     .size = true_size,
     .compression_level = level,
-    .named = has_named ? &named : NULL,
+    .named = named.fd >= 0 ? &named : NULL,
     .progress = vm_report_progress,
     .progress_opaque = (void *) report,
   };

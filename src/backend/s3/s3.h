@@ -18,10 +18,13 @@
 #include <stdbool.h>
 
 #include "backend/backend.h"
+#include "common/vector.h"
 #include "s3_cache.h"
 #include "s3_client.h"
 #include "s3_lease.h"
 #include "s3_pool.h"
+
+DEFINE_VECTOR_TYPE (digest_vector, struct digest);
 
 extern const struct backend_ops backend_s3;
 
@@ -35,8 +38,7 @@ struct s3_backend {
   struct s3_pool *uploads;
   /* What verify quarantined, listed when the session began (sorted),
    * for s3_chunk_kept; too many to keep: every chunk is asked about. */
-  struct digest *quarantined;
-  size_t nquarantined;
+  digest_vector quarantined;
   bool quarantine_unknown;
   /* gc (s3_gc.c): waiting for backups under one lease, at work under
    * another. */

@@ -37,20 +37,14 @@ collect_quarantined (void *opaque, const char *key, uint64_t size,
   (void) size, (void) mtime;
   if (S->quarantine_unknown || digest_from_hex (hex, &d) == -1)
     return 0; /* not a name of ours: nothing to avoid */
-  if (S->nquarantined == QUARANTINE_KEPT) {
+  if (S->quarantined.len == QUARANTINE_KEPT) {
     S->quarantine_unknown = true;
     return 0;
   }
-  if (S->nquarantined % 1024 == 0) {
-    struct digest *p = realloc (S->quarantined,
-                                (S->nquarantined + 1024) * sizeof *p);
-    if (!p) {
-      set_error (ENOMEM, "quarantine listing");
-      return -1;
-    }
-    S->quarantined = p;
+  if (digest_vector_append (&S->quarantined, d) == -1) {
+    set_error (ENOMEM, "quarantine listing");
+    return -1;
   }
-  S->quarantined[S->nquarantined++] = d;
   return 0;
 }
 
@@ -67,7 +61,7 @@ list_quarantined (struct s3_backend *S)
 {
   if (s3_list (S->c, "quarantine/", collect_quarantined, S) == -1)
     return -1;
-  qsort (S->quarantined, S->nquarantined, sizeof *S->quarantined,
+  qsort (S->quarantined.ptr, S->quarantined.len, sizeof (struct digest),
          digest_order);
   return 0;
 }
@@ -75,9 +69,7 @@ list_quarantined (struct s3_backend *S)
 static void
 forget_quarantined (struct s3_backend *S)
 {
-  free (S->quarantined);
-  S->quarantined = NULL;
-  S->nquarantined = 0;
+  digest_vector_reset (&S->quarantined);
   S->quarantine_unknown = false;
 }
 
@@ -156,8 +148,8 @@ s3_chunk_kept (struct backend *be, const struct digest *d)
 
   return S->writing && !S->quarantine_unknown
     && s3_client_lock_days (S->c, NULL) == 0
-    && (S->nquarantined == 0
-        || !bsearch (d, S->quarantined, S->nquarantined, sizeof *d,
+    && (S->quarantined.len == 0
+        || !bsearch (d, S->quarantined.ptr, S->quarantined.len, sizeof *d,
                      digest_order));
 }
 

@@ -27,6 +27,11 @@ chunk_heads ()
 head -c 24M /dev/urandom > disk.img
 n=$(chunk_heads "$VMBACKUP" backup --image disk=$scratch/disk.img)
 [ "$n" -ge 96 ] || fail "the first backup asked about $n chunks, not its 96: is the request log on?"
+# Objects under quarantine/ that are no chunk's name (someone else's):
+# ignored, nothing to avoid.
+echo junk > junk
+"$S3CHECK" $VMBACKUP_REPO put quarantine/not-a-digest junk || fail "put quarantine/not-a-digest"
+"$S3CHECK" $VMBACKUP_REPO put "quarantine/$(printf 'g%.0s' $(seq 64))" junk || fail "put quarantine/ggg..."
 n=$(chunk_heads "$VMBACKUP" backup --image disk=$scratch/disk.img)
 [ "$n" = 0 ] || fail "an unchanged backup asked about $n chunks its previous backup names"
 
@@ -38,7 +43,8 @@ printf 'X' | dd of=chunk bs=1 seek=100 conv=notrunc status=none
 "$S3CHECK" $VMBACKUP_REPO put "$key" chunk || fail "cannot damage $key"
 rc=0; vmb verify > bad.out 2>&1 || rc=$?
 [ $rc = 1 ] || fail "verify of a damaged chunk: exit $rc: $(cat bad.out)"
-[ -n "$("$S3CHECK" $VMBACKUP_REPO list quarantine/)" ] || fail "verify quarantined nothing"
+"$S3CHECK" $VMBACKUP_REPO list quarantine/ | grep -qE '^quarantine/[0-9a-f]{64}' ||
+  fail "verify quarantined nothing: $("$S3CHECK" $VMBACKUP_REPO list quarantine/)"
 n=$(chunk_heads "$VMBACKUP" backup --image disk=$scratch/disk.img)
 [ "$n" = 1 ] || fail "the backup after the quarantine asked about $n chunks, not the quarantined one"
 vmb verify "$(last_id disk)" > v.out 2>&1 || fail "the backup after the quarantine: $(cat v.out)"

@@ -26,17 +26,20 @@ print(f"{repo}/chunks/{d[:2]}/{d}")
 PY
 }
 
-# verify must fail, name backup/disk/offset and the cause; restore must
-# refuse and leave no output file.
+# restore must refuse with the cause (it checks less before decrypting,
+# and names the damage only when decryption fails) and leave no output
+# file; verify must fail, name backup/disk/offset and the cause (and move
+# the chunk to quarantine/, so it goes last).
 expect_damage ()
 {
   local what=$1 pattern=$2 rc=0
-  vmb verify > verify.out 2>&1 || rc=$?
-  [ "$rc" = 1 ] || { cat verify.out; fail "$what: verify exit $rc, not 1"; }
-  grep -qE -- "$pattern" verify.out || { cat verify.out; fail "$what: verify did not report '$pattern'"; }
   rm -f out.img
   expect_fail 1 "^vmbackup: restore" vmb restore d --to out.img
   [ "$(wc -l < "$scratch/err")" = 1 ] || { cat "$scratch/err"; fail "$what: restore error is not one line"; }
+  grep -qE -- "${pattern##*: }" "$scratch/err" || { cat "$scratch/err"; fail "$what: restore did not name the cause"; }
+  vmb verify > verify.out 2>&1 || rc=$?
+  [ "$rc" = 1 ] || { cat verify.out; fail "$what: verify exit $rc, not 1"; }
+  grep -qE -- "$pattern" verify.out || { cat verify.out; fail "$what: verify did not report '$pattern'"; }
   [ ! -e out.img ] || fail "$what: restore left a file behind"
   ls -a | grep -q vmbackup-partial && fail "$what: restore left a partial file"
   true
@@ -46,6 +49,11 @@ expect_damage ()
 c=$(chunk_at 3); cp "$c" saved
 printf '\xff' | dd of="$c" bs=1 seek=5000 conv=notrunc status=none
 expect_damage "flipped byte" "^BAD backup $id disk d offset 3145728: chunk [0-9a-f]+: chunk payload checksum mismatch"
+cp saved "$c"
+
+# 1b. Another chunk's file under this chunk's name.
+cp "$(chunk_at 4)" "$c"
+expect_damage "swapped chunk" "^BAD backup $id disk d offset 3145728: chunk [0-9a-f]+: chunk check mismatch \\(damaged, or stored under another chunk's name\\)"
 cp saved "$c"
 
 # 2. A truncated chunk.

@@ -447,20 +447,59 @@ open_payload (struct chunk_ctx *ctx, const unsigned char *file,
   return to;
 }
 
-int
-chunk_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
-              const struct digest *want, void *out, uint32_t max_raw,
-              size_t *rawlen)
+/* How much of a stored chunk decode checks. */
+enum decode_checks {
+  /* Everything stored: what verify, serve and copy ask for, so that a
+   * chunk they pass also passes a later check without the key. */
+  CHECK_ALL,
+  /* What the content needs.  With the key, a version 2 chunk's payload
+   * CRC and keyless check add nothing to its authentication tag (over
+   * the payload, the header's sizes and the name) and its digest: they
+   * are computed only to name the damage when the tag fails.  About 6 %
+   * of a restore's CPU. */
+  CHECK_CONTENT,
+};
+
+/* Whether the keyless fields of a keyed version 2 chunk need not be
+ * checked before it is opened. */
+static bool
+authenticated_later (const struct chunk_ctx *ctx, const unsigned char *file,
+                     size_t filelen, uint32_t max_raw,
+                     enum decode_checks checks, struct chunk_header *h)
+{
+  return checks == CHECK_CONTENT && ctx->keys != NULL && ctx->encrypted
+    && !ctx->public && chunk_header_parse (file, filelen, max_raw, h) == 0
+    && h->version == 2;
+}
+
+static int
+decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
+        const struct digest *want, void *out, uint32_t max_raw, size_t *rawlen,
+        enum decode_checks checks)
 {
   struct chunk_header h;
   const unsigned char *payload = file + CHUNK_HEADER_LEN;
   struct digest got;
 
-  if (check_stored (ctx, file, filelen, want, max_raw, &h) == -1)
-    return -1;
-  if (h.version == 2
-      && (payload = open_payload (ctx, file, want, &h, out)) == NULL)
-    return -1;
+  if (want != NULL
+      && authenticated_later (ctx, file, filelen, max_raw, checks, &h)) {
+    if ((payload = open_payload (ctx, file, want, &h, out)) == NULL) {
+      /* The tag failed: the keyless checks say whether the bytes were
+       * damaged, as they would have before opening. */
+      char why[1024];
+      snprintf (why, sizeof why, "%s", get_error ());
+      if (check_stored (ctx, file, filelen, want, max_raw, &h) == 0)
+        set_error (0, "%s", why);
+      return -1;
+    }
+  }
+  else {
+    if (check_stored (ctx, file, filelen, want, max_raw, &h) == -1)
+      return -1;
+    if (h.version == 2
+        && (payload = open_payload (ctx, file, want, &h, out)) == NULL)
+      return -1;
+  }
   if (h.compression == CHUNK_COMP_ZSTD) {
     size_t n = ZSTD_decompressDCtx (ctx->dctx, out, max_raw, payload,
                                     h.payload_size);
@@ -486,6 +525,14 @@ chunk_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
 }
 
 int
+chunk_decode (struct chunk_ctx *ctx, const unsigned char *file, size_t filelen,
+              const struct digest *want, void *out, uint32_t max_raw,
+              size_t *rawlen)
+{
+  return decode (ctx, file, filelen, want, out, max_raw, rawlen, CHECK_ALL);
+}
+
+int
 chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
                  size_t cap, size_t *len)
 {
@@ -497,7 +544,7 @@ chunk_read_file (struct repo *repo, const struct digest *d, void *buf,
  * far as the keyless check goes. */
 static int
 load (struct repo *repo, struct chunk_ctx *ctx, const struct digest *want,
-      void *out, size_t *rawlen)
+      void *out, size_t *rawlen, enum decode_checks checks)
 {
   char rel[128];
   size_t len;
@@ -508,7 +555,7 @@ load (struct repo *repo, struct chunk_ctx *ctx, const struct digest *want,
   /* Checked here whatever the backend: bytes that crossed a network are
    * trusted no more than a local file. */
   r = out
-    ? chunk_decode (ctx, ctx->buf, len, want, out, ctx->chunk_size, rawlen)
+    ? decode (ctx, ctx->buf, len, want, out, ctx->chunk_size, rawlen, checks)
     : chunk_check_stored (ctx, ctx->buf, len, want, ctx->chunk_size, rawlen);
   if (r == -1) {
     /* Every decode failure without an errno is about the bytes (header,
@@ -528,7 +575,7 @@ int
 chunk_load (struct repo *repo, struct chunk_ctx *ctx,
             const struct digest *want, void *out, size_t *rawlen)
 {
-  return load (repo, ctx, want, out, rawlen);
+  return load (repo, ctx, want, out, rawlen, CHECK_CONTENT);
 }
 
 int
@@ -537,7 +584,7 @@ chunk_verify (struct repo *repo, struct chunk_ctx *ctx,
 {
   bool keyless = ctx->encrypted && ctx->keys == NULL && !ctx->public;
 
-  return load (repo, ctx, want, keyless ? NULL : buf, rawlen);
+  return load (repo, ctx, want, keyless ? NULL : buf, rawlen, CHECK_ALL);
 }
 
 void

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -196,6 +197,21 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
     cfg->path_style = strcmp (env, "path") == 0;
   }
 
+  /* A private CA (a site's own Ceph): the AWS tools' variable.  Checked
+   * here, so that a wrong path is named rather than every certificate
+   * refused. */
+  env = getenv ("AWS_CA_BUNDLE");
+  if (env && *env) {
+    if (access (env, R_OK) == -1) {
+      set_error (errno, "$AWS_CA_BUNDLE %s", env);
+      goto fail;
+    }
+    if (!(cfg->ca_bundle = strdup (env))) {
+      set_error (ENOMEM, "%s", url);
+      goto fail;
+    }
+  }
+
   env = getenv ("AWS_ACCESS_KEY_ID");
   if (env && *env && getenv ("AWS_SECRET_ACCESS_KEY")) {
     cfg->access_key = strdup (env);
@@ -243,5 +259,6 @@ s3_config_release (struct s3_config *cfg)
     memset (cfg->secret_key, 0, strlen (cfg->secret_key));
   free (cfg->secret_key);
   free (cfg->session_token);
+  free (cfg->ca_bundle);
   memset (cfg, 0, sizeof *cfg);
 }

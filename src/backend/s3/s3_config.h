@@ -15,6 +15,8 @@ struct s3_config {
   char *access_key;
   char *secret_key;
   char *session_token; /* NULL unless temporary credentials */
+  char *ca_bundle;     /* CA certificates (PEM) for https, NULL: the
+                        * system's */
   int timeout;         /* seconds without progress: an error */
   int attempts;        /* tries of a request that may succeed later */
 };
@@ -26,8 +28,9 @@ struct s3_config {
  * endpoint given here, virtual for AWS); credentials from
  * $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY/$AWS_SESSION_TOKEN, else the
  * [$AWS_PROFILE or default] section of $AWS_SHARED_CREDENTIALS_FILE
- * (default ~/.aws/credentials).  -1 with a one-line error naming what is
- * missing or malformed. */
+ * (default ~/.aws/credentials); the CA certificates that https trusts
+ * from $AWS_CA_BUNDLE (default the system's).  -1 with a one-line error
+ * naming what is missing or malformed. */
 /* The number in environment variable name, def when unset or empty, or
  * -1 (error set) when it is not a whole number from min to max. */
 int s3_env_int (const char *name, int def, int min, int max);

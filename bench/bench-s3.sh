@@ -15,6 +15,9 @@
 #   BENCH_KEEP  if 1, keep the scratch directory
 #   BENCH_TOOLS tools and their order (default: vmbackup vmbackup-s3
 #               restic-s3; vmbackup and vmbackup-s3 must be among them)
+#   BENCH_S3_TLS if 1, vmbackup-s3 and restic-s3 talk https to radosgw
+#               (its certificate from a CA of the bench's own, given to
+#               each as a site's own CA would be)
 #
 # Exit status: 0 done, 1 failure (including a wrong vmbackup restore),
 # 77 a required tool is missing or not root (Ceph's daemons need it).
@@ -173,7 +176,13 @@ start_ceph
 export VMBACKUP_S3_ENDPOINT=$s3_endpoint
 # A command, not a function, so that /usr/bin/time can run it.
 restic_s3=(restic -o s3.region="$AWS_DEFAULT_REGION" -r "s3:$s3_endpoint/restic")
-echo "bench-s3: radosgw at $s3_endpoint"
+if [[ ${BENCH_S3_TLS:-0} == 1 ]]; then
+  # shellcheck disable=SC2154  # set by start_ceph
+  export VMBACKUP_S3_ENDPOINT=$s3_tls_endpoint AWS_CA_BUNDLE=$s3_tls_ca
+  restic_s3=(restic --cacert "$s3_tls_ca" -o s3.region="$AWS_DEFAULT_REGION"
+             -r "s3:$s3_tls_endpoint/restic")
+fi
+echo "bench-s3: radosgw at $VMBACKUP_S3_ENDPOINT"
 echo "bench-s3: building 4 GiB test image"
 make_image
 init_repos
@@ -206,6 +215,7 @@ done
 # ---- report ---------------------------------------------------------------
 
 echo
+echo "S3 endpoint: $VMBACKUP_S3_ENDPOINT"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "stored = repository growth (du -sb, or the bucket's bytes by radosgw)"
 echo "for backups; allocated bytes of the restored image for restore."

@@ -60,53 +60,119 @@ trim (char *s)
   return s;
 }
 
-/* Credentials of one profile from the shared credentials file. */
-static int
-read_credentials_file (struct s3_config *cfg)
+/* The values of keys (n of them) in section [section] of the AWS INI
+ * file at path ("key = value" lines): each value not yet set is set
+ * from the first line that has its key.  A missing file has nothing. */
+static void
+read_ini_section (const char *path, const char *section,
+                  const char *const *keys, char **values, size_t n)
 {
-  const char *profile = getenv ("AWS_PROFILE");
-  const char *file = getenv ("AWS_SHARED_CREDENTIALS_FILE");
-  CLEANUP_FREE char *path = NULL, *line = NULL;
+  CLEANUP_FREE char *line = NULL;
   size_t cap = 0;
-  bool in_profile = false;
-  FILE *f;
+  bool in_section = false;
+  FILE *f = fopen (path, "re");
 
-  if (!profile || !*profile)
-    profile = "default";
-  if (file)
-    path = strdup (file);
-  else if (getenv ("HOME")
-           && asprintf (&path, "%s/.aws/credentials", getenv ("HOME")) == -1)
-    path = NULL;
-  if (!path)
-    return 0;
-  f = fopen (path, "re");
   if (!f)
-    return 0;
+    return;
   while (getline (&line, &cap, f) != -1) {
-    char *l = trim (line), *eq, **field = NULL;
+    char *l = trim (line), *eq;
     if (*l == '[') {
       char *end = strchr (l, ']');
       if (end)
         *end = '\0';
-      in_profile = strcmp (trim (l + 1), profile) == 0;
+      in_section = strcmp (trim (l + 1), section) == 0;
       continue;
     }
-    if (!in_profile || *l == '#' || *l == ';' || !(eq = strchr (l, '=')))
+    /* A value on lines of its own below "key =" (the CLI's nested
+     * "s3 =" settings) is no key of ours: skipped as any other. */
+    if (!in_section || *l == '#' || *l == ';' || !(eq = strchr (l, '=')))
       continue;
     *eq = '\0';
     l = trim (l);
-    if (strcmp (l, "aws_access_key_id") == 0)
-      field = &cfg->access_key;
-    else if (strcmp (l, "aws_secret_access_key") == 0)
-      field = &cfg->secret_key;
-    else if (strcmp (l, "aws_session_token") == 0)
-      field = &cfg->session_token;
-    if (field && !*field)
-      *field = strdup (trim (eq + 1));
+    for (size_t i = 0; i < n; i++)
+      if (!values[i] && strcmp (l, keys[i]) == 0 && *trim (eq + 1))
+        values[i] = strdup (trim (eq + 1));
   }
   fclose (f);
-  return 0;
+}
+
+/* An AWS file's path: $env_name, else ~/.aws/name.  NULL when neither
+ * can be known. */
+static char *
+aws_file (const char *env_name, const char *name)
+{
+  const char *file = getenv (env_name);
+  char *path = NULL;
+
+  if (file && *file)
+    return strdup (file);
+  if (getenv ("HOME")
+      && asprintf (&path, "%s/.aws/%s", getenv ("HOME"), name) == -1)
+    return NULL;
+  return path;
+}
+
+static const char *
+aws_profile (void)
+{
+  const char *profile = getenv ("AWS_PROFILE");
+
+  return profile && *profile ? profile : "default";
+}
+
+/* Credentials of the profile from the shared credentials file. */
+static void
+read_credentials_file (struct s3_config *cfg)
+{
+  static const char *const keys[] = { "aws_access_key_id",
+                                      "aws_secret_access_key",
+                                      "aws_session_token" };
+  char *values[3] = { NULL, NULL, NULL };
+  CLEANUP_FREE char *path = aws_file ("AWS_SHARED_CREDENTIALS_FILE",
+                                      "credentials");
+
+  if (!path)
+    return;
+  read_ini_section (path, aws_profile (), keys, values, 3);
+  cfg->access_key = values[0];
+  cfg->secret_key = values[1];
+  cfg->session_token = values[2];
+}
+
+/* What the AWS CLI's config file says of the profile ([default], or
+ * [profile NAME]): region, endpoint_url, ca_bundle, in that order. */
+enum { CONF_REGION, CONF_ENDPOINT, CONF_CA_BUNDLE, CONF_KEYS };
+
+static void
+read_config_file (char *values[CONF_KEYS])
+{
+  static const char *const keys[CONF_KEYS] = { "region", "endpoint_url",
+                                               "ca_bundle" };
+  CLEANUP_FREE char *path = aws_file ("AWS_CONFIG_FILE", "config");
+  CLEANUP_FREE char *section = NULL;
+  const char *profile = aws_profile ();
+
+  if (!path)
+    return;
+  if (strcmp (profile, "default") == 0)
+    section = strdup (profile);
+  else if (asprintf (&section, "profile %s", profile) == -1)
+    section = NULL;
+  if (section)
+    read_ini_section (path, section, keys, values, CONF_KEYS);
+}
+
+/* The first of the environment variables names that is set and not
+ * empty, else fallback. */
+static const char *
+first_set (const char *const *names, size_t n, const char *fallback)
+{
+  for (size_t i = 0; i < n; i++) {
+    const char *v = getenv (names[i]);
+    if (v && *v)
+      return v;
+  }
+  return fallback;
 }
 
 int
@@ -131,6 +197,8 @@ int
 s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
 {
   const char *rest = url + 5, *slash, *env;
+  char *conf[CONF_KEYS] = { NULL, NULL, NULL };
+  int r = -1;
 
   memset (cfg, 0, sizeof *cfg);
   if (!s3_url (url)) {
@@ -162,8 +230,13 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
   else
     cfg->prefix = strdup (rest);
 
-  if (!endpoint || !*endpoint)
-    endpoint = getenv ("VMBACKUP_S3_ENDPOINT");
+  read_config_file (conf);
+  if (!endpoint || !*endpoint) {
+    static const char *const names[] = { "VMBACKUP_S3_ENDPOINT",
+                                         "AWS_ENDPOINT_URL_S3",
+                                         "AWS_ENDPOINT_URL" };
+    endpoint = first_set (names, 3, conf[CONF_ENDPOINT]);
+  }
   if (endpoint && *endpoint) {
     size_t n = strlen (endpoint);
     while (n > 0 && endpoint[n - 1] == '/')
@@ -177,9 +250,10 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
     cfg->endpoint = strndup (endpoint, n);
     cfg->path_style = true;
   }
-  env = getenv ("AWS_REGION");
-  if (!env || !*env)
-    env = getenv ("AWS_DEFAULT_REGION");
+  {
+    static const char *const names[] = { "AWS_REGION", "AWS_DEFAULT_REGION" };
+    env = first_set (names, 2, conf[CONF_REGION]);
+  }
   cfg->region = strdup (env && *env ? env : "us-east-1");
   if (!cfg->endpoint) {
     if (asprintf (&cfg->endpoint, "https://s3.%s.amazonaws.com", cfg->region)
@@ -201,9 +275,14 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
    * here, so that a wrong path is named rather than every certificate
    * refused. */
   env = getenv ("AWS_CA_BUNDLE");
+  if (!env || !*env)
+    env = conf[CONF_CA_BUNDLE];
   if (env && *env) {
     if (access (env, R_OK) == -1) {
-      set_error (errno, "$AWS_CA_BUNDLE %s", env);
+      set_error (errno, "%s %s",
+                 env == conf[CONF_CA_BUNDLE] ? "ca_bundle of the AWS config"
+                                             : "$AWS_CA_BUNDLE",
+                 env);
       goto fail;
     }
     if (!(cfg->ca_bundle = strdup (env))) {
@@ -240,11 +319,14 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
     set_error (ENOMEM, "%s", url);
     goto fail;
   }
-  return 0;
+  r = 0;
 
 fail:
-  s3_config_release (cfg);
-  return -1;
+  if (r == -1)
+    s3_config_release (cfg);
+  for (size_t i = 0; i < CONF_KEYS; i++)
+    free (conf[i]);
+  return r;
 }
 
 void

@@ -21,22 +21,31 @@ struct s3_config {
   int attempts;        /* tries of a request that may succeed later */
 };
 
-/* Fill cfg from url ("s3://BUCKET[/PREFIX]") and, in this order of
- * precedence, endpoint (--s3-endpoint, may be NULL),
- * $VMBACKUP_S3_ENDPOINT; $AWS_REGION or $AWS_DEFAULT_REGION (default
- * us-east-1); $VMBACKUP_S3_ADDRESSING=path|virtual (default path for an
- * endpoint given here, virtual for AWS); credentials from
- * $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY/$AWS_SESSION_TOKEN, else the
- * [$AWS_PROFILE or default] section of $AWS_SHARED_CREDENTIALS_FILE
- * (default ~/.aws/credentials); the CA certificates that https trusts
- * from $AWS_CA_BUNDLE (default the system's).  -1 with a one-line error
- * naming what is missing or malformed. */
-/* The number in environment variable name, def when unset or empty, or
- * -1 (error set) when it is not a whole number from min to max. */
-int s3_env_int (const char *name, int def, int min, int max);
+/* Fill cfg from url ("s3://BUCKET[/PREFIX]") and, as the AWS tools
+ * find them, first set wins:
+ * - the endpoint: endpoint (--s3-endpoint, may be NULL),
+ *   $VMBACKUP_S3_ENDPOINT, $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, the
+ *   profile's endpoint_url in the config file; else Amazon S3;
+ * - the region: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region;
+ *   else us-east-1;
+ * - $VMBACKUP_S3_ADDRESSING=path|virtual (default path for an endpoint
+ *   given, virtual for AWS);
+ * - credentials: $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY/
+ *   $AWS_SESSION_TOKEN, else the profile's section of
+ *   $AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials);
+ * - the CA certificates that https trusts: $AWS_CA_BUNDLE, the
+ *   profile's ca_bundle; else the system's.
+ * The profile is $AWS_PROFILE or default; the config file is
+ * $AWS_CONFIG_FILE (default ~/.aws/config), with sections [default]
+ * and [profile NAME].  -1 with a one-line error naming what is missing
+ * or malformed. */
 int s3_config_load (struct s3_config *cfg, const char *url,
                     const char *endpoint);
 void s3_config_release (struct s3_config *cfg);
+
+/* The number in environment variable name, def when unset or empty, or
+ * -1 (error set) when it is not a whole number from min to max. */
+int s3_env_int (const char *name, int def, int min, int max);
 
 /* Is this an s3:// URL? */
 bool s3_url (const char *url);

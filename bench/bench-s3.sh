@@ -171,7 +171,7 @@ restore () {     # TOOL; sets RESTORED
 
 echo "bench-s3: scratch directory $work"
 echo "bench-s3: starting the Ceph cluster"
-start_ceph
+CEPH_TLS=${BENCH_S3_TLS:-0} start_ceph
 # shellcheck disable=SC2154  # $s3_endpoint: set by start_ceph
 export VMBACKUP_S3_ENDPOINT=$s3_endpoint
 # A command, not a function, so that /usr/bin/time can run it.

@@ -6,9 +6,9 @@
 #   source "$(dirname "$0")/functions-ceph.sh"
 #   start_ceph                  # sets $ceph_dir, $s3_endpoint and the
 #                               # AWS_* credentials of its S3 user;
-#                               # $s3_tls_endpoint is the same over
-#                               # https, with a certificate of its own
-#                               # CA, $s3_tls_ca
+#                               # with CEPH_TLS=1, $s3_tls_endpoint is
+#                               # the same over https, with a
+#                               # certificate of its own CA, $s3_tls_ca
 #   start_ceph_repo s3://vmb/x  # the same, and vmbackup pointed there
 #   s3 PUT /bucket              # a signed request (curl, SigV4)
 #   stop_rgw; start_rgw         # radosgw killed and started again
@@ -113,8 +113,12 @@ start_ceph ()
   fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
   local mon_port; mon_port=$(_ceph_free_port)
   rgw_port=$(_ceph_free_port)
-  rgw_tls_port=$(_ceph_free_port)
-  _ceph_tls_certificate
+  local tls_frontend=""
+  if [ "${CEPH_TLS:-0}" = 1 ]; then
+    rgw_tls_port=$(_ceph_free_port)
+    _ceph_tls_certificate
+    tls_frontend=" ssl_endpoint=127.0.0.1:$rgw_tls_port ssl_certificate=$ceph_dir/tls/rgw.crt ssl_private_key=$ceph_dir/tls/rgw.key"
+  fi
   # Sized for a 2-core test machine: one copy of everything, few PGs,
   # small caches; pool changes commit in tens of ms, not a second; RGW
   # frees deleted objects' space after seconds, not two hours.
@@ -157,7 +161,7 @@ bluestore block size = 21474836480
 keyring = $ceph_dir/admin.keyring
 [client.rgw.a]
 keyring = $ceph_dir/rgw.keyring
-rgw frontends = beast endpoint=127.0.0.1:$rgw_port ssl_endpoint=127.0.0.1:$rgw_tls_port ssl_certificate=$ceph_dir/tls/rgw.crt ssl_private_key=$ceph_dir/tls/rgw.key
+rgw frontends = beast endpoint=127.0.0.1:$rgw_port$tls_frontend
 rgw data = $ceph_dir/rgw
 rgw dns name = 127.0.0.1
 EOF
@@ -219,7 +223,9 @@ EOF
     fail "radosgw-admin user create failed"
   export AWS_DEFAULT_REGION=default
   s3_endpoint=http://127.0.0.1:$rgw_port
-  s3_tls_endpoint=https://127.0.0.1:$rgw_tls_port
+  if [ "${CEPH_TLS:-0}" = 1 ]; then
+    s3_tls_endpoint=https://127.0.0.1:$rgw_tls_port
+  fi
 }
 
 # A private CA, as a site's own Ceph would have, and radosgw's
@@ -229,9 +235,15 @@ _ceph_tls_certificate ()
   local d=$ceph_dir/tls
   requires openssl
   mkdir -p "$d"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1     -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 2     -subj "/CN=vmbackup test CA" 2>/dev/null &&
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes     -keyout "$d/rgw.key" -out "$d/rgw.csr" -subj "/CN=127.0.0.1"     2>/dev/null &&
-  openssl x509 -req -in "$d/rgw.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key"     -CAcreateserial -out "$d/rgw.crt" -days 2     -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') 2>/dev/null ||
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+    -subj "/CN=vmbackup test CA" 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$d/rgw.key" -out "$d/rgw.csr" -subj "/CN=127.0.0.1" \
+    2>/dev/null &&
+  openssl x509 -req -in "$d/rgw.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+    -CAcreateserial -out "$d/rgw.crt" -days 2 \
+    -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') 2>/dev/null ||
     fail "cannot make radosgw's TLS certificate"
   s3_tls_ca=$d/ca.crt
 }

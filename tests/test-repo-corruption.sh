@@ -56,6 +56,34 @@ cp "$(chunk_at 4)" "$c"
 expect_damage "swapped chunk" "^BAD backup $id disk d offset 3145728: chunk [0-9a-f]+: chunk check mismatch \\(damaged, or stored under another chunk's name\\)"
 cp saved "$c"
 
+# 1c. Only the payload CRC field changed (its header CRC made right):
+# the content is whole, and its tag and name say so, so a restore with
+# the key (which does not compute that CRC) gives the disk back; verify
+# reports the field, which a check without the key relies on.
+python3 - "$c" <<'PY'
+import struct, sys
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+path = sys.argv[1]
+f = bytearray(open(path, "rb").read())
+f[24:28] = struct.pack("<I", struct.unpack("<I", f[24:28])[0] ^ 1)
+f[28:32] = struct.pack("<I", crc32c(bytes(f[0:28])))
+open(path, "wb").write(f)
+PY
+rm -f out.img
+vmb restore d --to out.img > /dev/null || fail "a chunk with only its payload CRC field changed did not restore"
+cmp disk.img out.img || fail "a chunk with only its payload CRC field changed restored different data"
+rm -f out.img
+rc=0; vmb verify > verify.out 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -qE "^BAD backup $id disk d offset 3145728: chunk [0-9a-f]+: chunk payload checksum mismatch" verify.out ||
+  { cat verify.out; fail "verify did not report the changed payload CRC field"; }
+cp saved "$c"
+
 # 2. A truncated chunk.
 truncate -s 1000 "$c"
 expect_damage "truncated chunk" "^BAD backup $id disk d offset 3145728: chunk [0-9a-f]+: truncated chunk"

@@ -123,7 +123,7 @@ fails_from_start ()
 {
   local off
   expect_fail 1 "restore d.*offset [0-9]+:" vmb restore d --to out.raw --resume
-  off=$(grep -oE 'offset [0-9]+:' "$scratch/err" | grep -oE '[0-9]+')
+  off=$(grep -oE 'offset [0-9]+:' "$scratch/err" | grep -m1 -oE '[0-9]+')
   [ "$off" -lt $((40 << 20)) ] || fail "the restore went on from offset $off: $(cat "$scratch/err")"
 }
 

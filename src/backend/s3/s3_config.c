@@ -62,20 +62,27 @@ trim (char *s)
 
 /* The values of keys (n of them) in section [section] of the AWS INI
  * file at path ("key = value" lines): each value not yet set is set
- * from the first line that has its key.  A missing file has nothing. */
+ * from the first line that has its key.  A key with no value opens
+ * nested settings on the indented lines below it (the AWS CLI's
+ * "s3 =", "dynamodb ="): those belong to that service, and are
+ * skipped.  A missing file has nothing. */
 static void
 read_ini_section (const char *path, const char *section,
                   const char *const *keys, char **values, size_t n)
 {
   CLEANUP_FREE char *line = NULL;
   size_t cap = 0;
-  bool in_section = false;
+  bool in_section = false, nested = false;
   FILE *f = fopen (path, "re");
 
   if (!f)
     return;
   while (getline (&line, &cap, f) != -1) {
+    bool indented = line[0] == ' ' || line[0] == '\t';
     char *l = trim (line), *eq;
+    if (!*l || *l == '#' || *l == ';' || (nested && indented))
+      continue;
+    nested = false;
     if (*l == '[') {
       char *end = strchr (l, ']');
       if (end)
@@ -83,14 +90,16 @@ read_ini_section (const char *path, const char *section,
       in_section = strcmp (trim (l + 1), section) == 0;
       continue;
     }
-    /* A value on lines of its own below "key =" (the CLI's nested
-     * "s3 =" settings) is no key of ours: skipped as any other. */
-    if (!in_section || *l == '#' || *l == ';' || !(eq = strchr (l, '=')))
+    if (!(eq = strchr (l, '=')))
       continue;
     *eq = '\0';
     l = trim (l);
-    for (size_t i = 0; i < n; i++)
-      if (!values[i] && strcmp (l, keys[i]) == 0 && *trim (eq + 1))
+    if (!*trim (eq + 1)) {
+      nested = true;
+      continue;
+    }
+    for (size_t i = 0; in_section && i < n; i++)
+      if (!values[i] && strcmp (l, keys[i]) == 0)
         values[i] = strdup (trim (eq + 1));
   }
   fclose (f);
@@ -271,13 +280,15 @@ s3_config_load (struct s3_config *cfg, const char *url, const char *endpoint)
     cfg->path_style = strcmp (env, "path") == 0;
   }
 
-  /* A private CA (a site's own Ceph): the AWS tools' variable.  Checked
+  /* A private CA (a site's own Ceph), as the AWS tools find it.  Checked
    * here, so that a wrong path is named rather than every certificate
-   * refused. */
+   * refused; only for https, so that a stale one does not stop an http
+   * endpoint. */
   env = getenv ("AWS_CA_BUNDLE");
   if (!env || !*env)
     env = conf[CONF_CA_BUNDLE];
-  if (env && *env) {
+  if (env && *env && cfg->endpoint
+      && strncmp (cfg->endpoint, "https://", 8) == 0) {
     if (access (env, R_OK) == -1) {
       set_error (errno, "%s %s",
                  env == conf[CONF_CA_BUNDLE] ? "ca_bundle of the AWS config"

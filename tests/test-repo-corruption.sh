@@ -2,6 +2,7 @@
 # Each kind of damage is found and named by verify (backup, disk, offset),
 # and restore refuses with a clear error and writes nothing.
 source "$(dirname "$0")/functions.sh"
+tests_dir=$(cd "$(dirname "$0")" && pwd)
 requires qemu-nbd
 requires python3
 
@@ -60,15 +61,9 @@ cp saved "$c"
 # the content is whole, and its tag and name say so, so a restore with
 # the key (which does not compute that CRC) gives the disk back; verify
 # reports the field, which a check without the key relies on.
-python3 - "$c" <<'PY'
+PYTHONPATH=$tests_dir python3 - "$c" <<'PY'
 import struct, sys
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
+from vmbproto import crc32c
 path = sys.argv[1]
 f = bytearray(open(path, "rb").read())
 f[24:28] = struct.pack("<I", struct.unpack("<I", f[24:28])[0] ^ 1)

@@ -91,6 +91,18 @@ lists_backup ()
   "$@" > list.out 2> list.err || fail "$*: $(cat list.err)"
   grep -q "^$id " list.out || fail "$*: $(cat list.out)"
 }
+# Junk before it all (binary bytes, a line of 1 MiB, a section header
+# that never closes, a key with no section) is skipped.
+{
+  head -c 64K /dev/urandom | tr -d '[]='
+  echo
+  head -c 1M /dev/zero | tr '\0' x
+  echo
+  echo "[never closed"
+  echo "endpoint_url = $nowhere"
+  cat home/.aws/config
+} > config.new
+mv config.new home/.aws/config
 lists_backup "${aws_env[@]}" "$VMBACKUP" list disk
 # The environment wins over the file, and AWS_ENDPOINT_URL_S3 over
 # AWS_ENDPOINT_URL (http here: the profile's ca_bundle, unused, is not

@@ -16,10 +16,15 @@ export VMBACKUP_S3_LEASE=6
 vmb init --chunk-size 256K > /dev/null || fail "init"
 
 # Old backups share their chunks with what the writers will store.
+# The first one also holds 2 MiB that nothing else holds, so the first
+# gc to work has something to delete whenever it gets in; whether the
+# shared chunks are still garbage then is the race this test is about.
 head -c 12M /dev/urandom > base
 cp base old.img
+put_random old.img 10 2
 vmb backup --image old=$scratch/old.img > /dev/null || fail "old backup 1"
 put_random old.img 4 2
+put_random old.img 10 2
 vmb backup --image old=$scratch/old.img > /dev/null || fail "old backup 2"
 for w in 1 2 3; do
   cp base w$w.img

@@ -218,11 +218,12 @@ struct backend_ops {
                      unsigned char *hdr, size_t hdrlen, uint64_t *filelen);
   /* Optional hint: chunk_get will soon be asked for d. */
   void (*chunk_prefetch) (struct backend *be, const struct digest *d);
-  /* Optional: how many chunk_get calls in flight at once keep this
-   * backend busy, for a caller that reads with threads of its own
-   * rather than through chunk_prefetch (a disk restore).  0: the
-   * caller's own choice (a local disk's). */
-  unsigned chunk_readers;
+  /* Optional: how many chunks ahead of the one it reads a reader that
+   * goes through a whole disk in order (a disk restore) should name to
+   * chunk_prefetch: fewer than the backend holds fetched, so that its
+   * hints never push out a chunk fetched for it and not yet claimed.
+   * 0: such a reader names none. */
+  unsigned chunk_prefetch_depth;
   /* Take damaged chunk d out of use (a later chunk_refresh answers 0,
    * so the next backup of the same data stores a good copy) but keep its
    * bytes for forensics.  0 done, -1 not done. */

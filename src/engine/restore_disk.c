@@ -29,10 +29,12 @@
 /* Holes are found at this granularity inside a chunk: the common file
  * system block, so a restored raw image is as sparse as the original. */
 #define ZERO_BLOCK 4096
-/* Workers sized by the cores, and at most (a backend may ask for more
- * than the cores would: chunk_readers). */
+/* Workers sized by the cores, and at most.  A backend across a network
+ * does not need more: it fetches ahead of them (chunk_prefetch_depth). */
 #define CPU_WORKERS 4
-#define MAX_WORKERS 16
+/* Chunks named ahead to a backend that fetches them (chunk_prefetch)
+ * cover this many bytes at most, whatever the chunk size. */
+#define AHEAD_BYTES (64u << 20)
 /* How often a resumable restore records how far it is: each record
  * costs an fdatasync of the image. */
 #define CHECKPOINT_S 2
@@ -49,6 +51,8 @@ struct restore {
   struct nbd_server srv; /* overwritten qcow2 target */
   pthread_mutex_t lock;
   uint64_t next_chunk;
+  uint64_t ahead;  /* chunks named to the backend ahead of the next */
+  uint64_t hinted; /* the last chunk named so far, + 1 */
   uint64_t bytes_done;
   bool failed;
   char error[1024];
@@ -191,6 +195,18 @@ pace (struct restore *rs, size_t len)
   }
 }
 
+/* Name chunks [from, to) to the backend: it fetches them while the
+ * workers decode the ones before (chunk_prefetch). */
+static void
+hint_ahead (struct restore *rs, uint64_t from, uint64_t to)
+{
+  struct digest d;
+
+  for (uint64_t k = from; k < to; k++)
+    if (index_reader_get (&rs->index, k, &d) == 0 && !digest_is_zero (&d))
+      chunk_prefetch (rs->p->repo, &d);
+}
+
 static void *
 restore_worker_main (void *opaque)
 {
@@ -213,7 +229,14 @@ restore_worker_main (void *opaque)
     }
     i = rs->next_chunk++;
     w->busy = i;
+    uint64_t hint_from = rs->hinted > i + 1 ? rs->hinted : i + 1;
+    uint64_t hint_to = i + 1 + rs->ahead;
+    if (hint_to > rs->index.hdr.chunk_count)
+      hint_to = rs->index.hdr.chunk_count;
+    if (hint_to > rs->hinted)
+      rs->hinted = hint_to;
     pthread_mutex_unlock (&rs->lock);
+    hint_ahead (rs, hint_from, hint_to);
 
     uint64_t off = i * chunk;
     size_t len = size - off < chunk ? size - off : chunk;
@@ -505,7 +528,7 @@ int
 restore_disk (const struct restore_disk_params *p)
 {
   struct restore rs = { .p = p, .fd = -1, .dfd = -1, .lock_fd = -1 };
-  struct restore_worker workers[MAX_WORKERS] = { 0 };
+  struct restore_worker workers[CPU_WORKERS] = { 0 };
   long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
   /* More workers than cores: part of a worker's time is file I/O. */
   size_t nworkers = ncpu * 2 > CPU_WORKERS ? CPU_WORKERS : ncpu * 2;
@@ -514,11 +537,9 @@ restore_disk (const struct restore_disk_params *p)
   int r = -1;
 
   rs.srv.pid = -1;
-  /* A backend whose reads wait on the network asks for more reads in
-   * flight than the cores would. */
-  if (chunk_readers (p->repo) > nworkers)
-    nworkers = chunk_readers (p->repo) > MAX_WORKERS ? MAX_WORKERS
-                                                     : chunk_readers (p->repo);
+  rs.ahead = chunk_prefetch_depth (p->repo);
+  if (rs.ahead > AHEAD_BYTES / p->repo->chunk_size)
+    rs.ahead = AHEAD_BYTES / p->repo->chunk_size;
   if (nworkers < 1)
     nworkers = 1;
   if (p->resume && p->overwrite) {

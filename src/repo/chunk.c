@@ -601,7 +601,7 @@ chunk_prefetch_useful (const struct repo *repo)
 }
 
 unsigned
-chunk_readers (const struct repo *repo)
+chunk_prefetch_depth (const struct repo *repo)
 {
-  return repo->be->ops->chunk_readers;
+  return repo->be->ops->chunk_prefetch_depth;
 }

@@ -127,9 +127,10 @@ void chunk_prefetch (struct repo *repo, const struct digest *d);
 /* Does chunk_prefetch do anything here (is working out what comes next
  * worth it)? */
 bool chunk_prefetch_useful (const struct repo *repo);
-/* How many threads reading chunks at once keep this repository's
- * backend busy (0: no advice; see backend.h, chunk_readers). */
-unsigned chunk_readers (const struct repo *repo);
+/* How many chunks ahead a reader going through a whole disk in order
+ * should name to chunk_prefetch (0: none; backend.h,
+ * chunk_prefetch_depth). */
+unsigned chunk_prefetch_depth (const struct repo *repo);
 
 /* "chunks/ab/abcdef..." relative path. */
 void chunk_relpath (const struct digest *d, char *out, size_t len);

@@ -23,6 +23,7 @@
 #include "s3_client.h"
 #include "s3_lease.h"
 #include "s3_pool.h"
+#include "s3_prefetch.h"
 
 DEFINE_VECTOR_TYPE (digest_vector, struct digest);
 
@@ -32,6 +33,7 @@ struct s3_backend {
   struct s3_client *c;
   char name[512]; /* s3://bucket/prefix, for messages */
   char *cache;    /* s3_cache.h; NULL: none */
+  struct s3_prefetch *prefetch; /* chunks read ahead (s3_prefetch.h) */
   /* The writer session (s3_writer.c). */
   bool writing;
   struct s3_lease writer_lease;
@@ -55,6 +57,9 @@ s3_of (struct backend *be)
 
 /* "chunks/XX/<hex>" into key (at least S3_KEY_MAX bytes). */
 void s3_chunk_key (const struct digest *d, char *key);
+
+/* s3_objects.c */
+void s3_chunk_prefetch (struct backend *be, const struct digest *d);
 
 /* s3_writer.c */
 int s3_writer_begin (struct backend *be);

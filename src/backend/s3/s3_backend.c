@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/format.h"
 #include "s3.h"
 
 void
@@ -176,6 +177,7 @@ s3_close (struct backend *be)
     s3_writer_end (be);
   if (S->collecting)
     s3_gc_end (be);
+  s3_prefetch_free (S->prefetch);
   s3_client_close (S->c);
   free (S->cache);
   free (S);
@@ -229,6 +231,9 @@ s3_open (struct backend *be, const char *url)
     goto fail;
   strbuf_release (&config);
   S->cache = s3_cache_dir (be->id);
+  S->prefetch = s3_prefetch_new (S->c, FORMAT_CHUNK_FILE_MAX (be->chunk_size));
+  if (S->prefetch == NULL)
+    goto fail;
   return 0;
 
 fail:
@@ -276,10 +281,8 @@ const struct backend_ops backend_s3 = {
   .writer_flush = s3_writer_flush,
   .writer_end = s3_writer_end,
   .chunk_get = s3_chunk_get,
-  /* Each GET waits a round trip and radosgw's read from its OSD: a disk
-   * restore with 8 in flight ran 5.6 s where 4 took 7.1 s (4 GiB image,
-   * bench/README.md, bench-s3.sh). */
-  .chunk_readers = 8,
+  .chunk_prefetch = s3_chunk_prefetch,
+  .chunk_prefetch_depth = S3_PREFETCH_AHEAD,
   .chunk_quarantine = s3_chunk_quarantine,
   .index_put = s3_index_put,
   .index_open = s3_index_open,

@@ -23,6 +23,8 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
   struct s3_backend *S = s3_of (be);
   char key[S3_KEY_MAX], name[160];
 
+  if (S->prefetch && s3_prefetch_take (S->prefetch, d, buf, cap, len) == 1)
+    return 0;
   s3_chunk_key (d, key);
   snprintf (name, sizeof name, "chunk %s", key + 7);
   if (s3_get_into (S->c, key, buf, cap, len) == -1) {
@@ -41,6 +43,16 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
     return -1;
   }
   return 0;
+}
+
+void
+s3_chunk_prefetch (struct backend *be, const struct digest *d)
+{
+  struct s3_backend *S = s3_of (be);
+  char key[S3_KEY_MAX];
+
+  s3_chunk_key (d, key);
+  s3_prefetch_hint (S->prefetch, d, key);
 }
 
 /* Out of chunks/ (a later backup stores a good copy) but kept for

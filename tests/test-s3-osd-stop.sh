@@ -3,7 +3,8 @@
 # cannot answer them.  The backup fails with one clear line once
 # VMBACKUP_S3_TIMEOUT passes without progress, never hangs, and leaves
 # nothing visible; with the OSD back, the next backup succeeds and
-# restores identical.
+# restores identical; a restore under way when the OSD stops fails as
+# a single request would.
 source "$(dirname "$0")/functions.sh"
 source "$(dirname "$0")/functions-ceph.sh"
 requires qemu-nbd
@@ -62,4 +63,34 @@ done
 id=$(last_id disk)
 vmb restore "$id" --to r.img > /dev/null || fail "restore"
 cmp disk.img r.img || fail "restored differs"
+
+# The OSD stopped under a restore, whose chunks are fetched ahead
+# (s3_prefetch.h): it fails with one line once a request times out,
+# within the span of one request, give or take a backoff.
+# Paced to 8 MiB/s, so that it is under way when the OSD stops.
+export VMBACKUP_S3_TIMEOUT=5 VMBACKUP_S3_ATTEMPTS=2
+"$VMBACKUP" restore "$id" --to r2.img --bandwidth 8 > r2.out 2>&1 &
+rpid=$!
+for _ in $(seq 200); do [ -e .r2.img.vmbackup-partial ] && break; sleep 0.05; done
+[ -e .r2.img.vmbackup-partial ] || fail "the restore did not start: $(cat r2.out)"
+sleep 0.5
+kill -STOP "$osd"
+start=$(date +%s)
+for _ in $(seq 240); do kill -0 $rpid 2>/dev/null || break; sleep 0.5; done
+if kill -0 $rpid 2>/dev/null; then
+  kill $rpid
+  fail "the restore still runs $(( $(date +%s) - start )) s after the OSD stopped"
+fi
+rc=0; wait $rpid || rc=$?
+elapsed=$(( $(date +%s) - start ))
+kill -CONT "$osd"
+[ $rc = 1 ] || fail "restore with the OSD stopped: exit $rc: $(cat r2.out)"
+[ "$(grep -c . r2.out)" = 1 ] || fail "restore: more than one line: $(cat r2.out)"
+grep -q "no answer from the S3 server" r2.out || fail "restore: unclear error: $(cat r2.out)"
+[ ! -e r2.img ] || fail "the failed restore left r2.img"
+echo "restore failed $elapsed s after the OSD stopped: $(cat r2.out)"
+# A request gives up after 5 s without progress, twice, with a backoff
+# between: 5 to 11 s here.  (A chunk_get that asked again after its
+# fetch ahead had failed took 16 s; too close to tell apart in a test.)
+[ $elapsed -le 30 ] || fail "the restore took $elapsed s to fail"
 echo ok

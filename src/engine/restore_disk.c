@@ -195,16 +195,22 @@ pace (struct restore *rs, size_t len)
   }
 }
 
-/* Name chunks [from, to) to the backend: it fetches them while the
- * workers decode the ones before (chunk_prefetch). */
+/* Name the chunks up to rs->ahead after `next` (the next to be taken)
+ * that are not named yet to the backend: it fetches them while the
+ * workers decode the ones before (chunk_prefetch).  Under rs->lock. */
 static void
-hint_ahead (struct restore *rs, uint64_t from, uint64_t to)
+hint_ahead (struct restore *rs, uint64_t next)
 {
+  uint64_t to = next + rs->ahead;
   struct digest d;
 
-  for (uint64_t k = from; k < to; k++)
+  if (to > rs->index.hdr.chunk_count)
+    to = rs->index.hdr.chunk_count;
+  for (uint64_t k = rs->hinted > next ? rs->hinted : next; k < to; k++)
     if (index_reader_get (&rs->index, k, &d) == 0 && !digest_is_zero (&d))
       chunk_prefetch (rs->p->repo, &d);
+  if (to > rs->hinted)
+    rs->hinted = to;
 }
 
 static void *
@@ -229,14 +235,10 @@ restore_worker_main (void *opaque)
     }
     i = rs->next_chunk++;
     w->busy = i;
-    uint64_t hint_from = rs->hinted > i + 1 ? rs->hinted : i + 1;
-    uint64_t hint_to = i + 1 + rs->ahead;
-    if (hint_to > rs->index.hdr.chunk_count)
-      hint_to = rs->index.hdr.chunk_count;
-    if (hint_to > rs->hinted)
-      rs->hinted = hint_to;
+    /* Named under the lock: a chunk must be named before a worker
+     * takes it, or it is fetched twice. */
+    hint_ahead (rs, i + 1);
     pthread_mutex_unlock (&rs->lock);
-    hint_ahead (rs, hint_from, hint_to);
 
     uint64_t off = i * chunk;
     size_t len = size - off < chunk ? size - off : chunk;

@@ -22,12 +22,15 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
 {
   struct s3_backend *S = s3_of (be);
   char key[S3_KEY_MAX], name[160];
+  int got = s3_prefetch_take (S->prefetch, d, buf, cap, len);
 
-  if (S->prefetch && s3_prefetch_take (S->prefetch, d, buf, cap, len) == 1)
+  if (got == 1)
     return 0;
   s3_chunk_key (d, key);
   snprintf (name, sizeof name, "chunk %s", key + 7);
-  if (s3_get_into (S->c, key, buf, cap, len) == -1) {
+  /* A fetch ahead that failed failed as this GET would have: its error
+   * stands, rather than another wait as long for the same answer. */
+  if (got == -1 || s3_get_into (S->c, key, buf, cap, len) == -1) {
     int e = get_errno ();
     if (e == ENOENT) {
       set_error (0, "%s: missing", name);
@@ -42,6 +45,8 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
       error_prefix ("%s", name);
     return -1;
   }
+  if (got == 0)
+    s3_prefetch_resume (S->prefetch);
   return 0;
 }
 

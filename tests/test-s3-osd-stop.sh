@@ -16,24 +16,33 @@ osd=$(cat "$ceph_dir/run/osd.pid")
 # The OSD thawed at exit, so that stop_ceph can stop it.
 cleanup_fn "kill -CONT $osd 2>/dev/null || true"
 
+# fails_under_stopped_osd PID WHAT OUT: stop the OSD under PID and wait
+# for it to end (a hang fails the test); it must exit 1 with one line in
+# OUT.  Sets $elapsed, the seconds it took after the stop.
+fails_under_stopped_osd ()
+{
+  local pid=$1 what=$2 out=$3 start rc=0
+  kill -STOP "$osd"
+  start=$(date +%s)
+  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    fail "the $what still runs $(( $(date +%s) - start )) s after the OSD stopped"
+  fi
+  wait "$pid" || rc=$?
+  elapsed=$(( $(date +%s) - start ))
+  [ $rc = 1 ] || fail "$what with the OSD stopped: exit $rc: $(cat "$out")"
+  [ "$(grep -c . "$out")" = 1 ] || fail "$what: more than one line: $(cat "$out")"
+}
+
 "$VMBACKUP" backup --image disk=$scratch/disk.img > b1.out 2>&1 &
 bpid=$!
 for _ in $(seq 200); do
   "$S3CHECK" $VMBACKUP_REPO list locks/writer- 2>/dev/null | grep -q . && break
   sleep 0.05
 done
-kill -STOP "$osd"
-start=$(date +%s)
 # Bounded: every request gives up after 5 s without progress, twice.
-for _ in $(seq 600); do kill -0 $bpid 2>/dev/null || break; sleep 0.5; done
-if kill -0 $bpid 2>/dev/null; then
-  kill $bpid
-  fail "the backup still runs $(( $(date +%s) - start )) s after the OSD stopped"
-fi
-rc=0; wait $bpid || rc=$?
-elapsed=$(( $(date +%s) - start ))
-[ $rc = 1 ] || fail "backup with the OSD stopped: exit $rc: $(cat b1.out)"
-[ "$(grep -c . b1.out)" = 1 ] || fail "more than one line: $(cat b1.out)"
+fails_under_stopped_osd $bpid backup b1.out
 # The request that timed out (a chunk, or the lease's heartbeat), not
 # a DELETE on the way out.
 grep -q "no answer from the S3 server" b1.out && ! grep -q "DELETE" b1.out ||
@@ -74,18 +83,8 @@ rpid=$!
 for _ in $(seq 200); do [ -e .r2.img.vmbackup-partial ] && break; sleep 0.05; done
 [ -e .r2.img.vmbackup-partial ] || fail "the restore did not start: $(cat r2.out)"
 sleep 0.5
-kill -STOP "$osd"
-start=$(date +%s)
-for _ in $(seq 240); do kill -0 $rpid 2>/dev/null || break; sleep 0.5; done
-if kill -0 $rpid 2>/dev/null; then
-  kill $rpid
-  fail "the restore still runs $(( $(date +%s) - start )) s after the OSD stopped"
-fi
-rc=0; wait $rpid || rc=$?
-elapsed=$(( $(date +%s) - start ))
+fails_under_stopped_osd $rpid restore r2.out
 kill -CONT "$osd"
-[ $rc = 1 ] || fail "restore with the OSD stopped: exit $rc: $(cat r2.out)"
-[ "$(grep -c . r2.out)" = 1 ] || fail "restore: more than one line: $(cat r2.out)"
 grep -q "no answer from the S3 server" r2.out || fail "restore: unclear error: $(cat r2.out)"
 [ ! -e r2.img ] || fail "the failed restore left r2.img"
 echo "restore failed $elapsed s after the OSD stopped: $(cat r2.out)"

@@ -103,7 +103,7 @@ fetcher_main (void *opaque)
 
   pthread_mutex_lock (&pf->lock);
   for (;;) {
-    struct slot *s;
+    struct slot *s = NULL;
 
     while (!pf->stop && (s = oldest_queued (pf)) == NULL)
       pthread_cond_wait (&pf->work, &pf->lock);

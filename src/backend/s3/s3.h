@@ -31,8 +31,8 @@ extern const struct backend_ops backend_s3;
 
 struct s3_backend {
   struct s3_client *c;
-  char name[512]; /* s3://bucket/prefix, for messages */
-  char *cache;    /* s3_cache.h; NULL: none */
+  char name[512];               /* s3://bucket/prefix, for messages */
+  char *cache;                  /* s3_cache.h; NULL: none */
   struct s3_prefetch *prefetch; /* chunks read ahead (s3_prefetch.h) */
   /* The writer session (s3_writer.c). */
   bool writing;

@@ -27,7 +27,8 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
   if (got == 1)
     return 0;
   s3_chunk_key (d, key);
-  snprintf (name, sizeof name, "chunk %s", key + 7);
+  /* "chunk HEX", as a directory repository names it. */
+  snprintf (name, sizeof name, "chunk %s", key + 10);
   /* A fetch ahead that failed failed as this GET would have: its error
    * stands, rather than another wait as long for the same answer. */
   if (got == -1 || s3_get_into (S->c, key, buf, cap, len) == -1) {

@@ -11,8 +11,8 @@
  * Bounded: S3_PREFETCH_BYTES of fetched chunk files at most, whatever
  * the disk or the chunk size.  A hint that finds no room is dropped (it
  * is a hint: chunk_get GETs the chunk itself), and room is made only of
- * a chunk that was fetched and then passed by: S3_PREFETCH_SLOTS later
- * hints came and it was still not asked for.  A fetch that failed
+ * a chunk that was fetched and then passed by: as many later hints as
+ * there are slots came and it was still not asked for.  A fetch that failed
  * fails its chunk_get with the same error, at once; one that failed
  * for want of an answer pauses the prefetcher until a chunk_get's own
  * GET succeeds again (s3_prefetch_resume). */

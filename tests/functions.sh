@@ -42,6 +42,16 @@ _run_cleanup ()
 }
 trap _run_cleanup EXIT
 
+# A command that fails under set -e ends the test: say which, so a test
+# never fails without a word (set -E: in functions and subshells too,
+# such as a helper run in the background).
+_on_error ()
+{
+  echo "FAIL: ${2##*/}:$3: '$4' exited $1" >&2
+}
+set -E
+trap '_on_error $? "${BASH_SOURCE[0]}" $LINENO "$BASH_COMMAND"' ERR
+
 # A private scratch directory under /var/tmp (tmpfs /tmp may be small).
 scratch=$(mktemp -d "${TMPDIR:-/var/tmp}/vmbackup-test.XXXXXX")
 cleanup_fn "rm -rf '$scratch'"

@@ -76,12 +76,14 @@ killed_writer ()
     "$VMBACKUP" backup --image w$w=$scratch/w$w.k.img > w$w.k.out 2> w$w.k.err &
   pid=$!
   sleep "0.$((RANDOM % 10))"
-  kill -9 $pid 2>/dev/null
+  # The backup may have finished first: then there is nothing to kill.
+  kill -9 $pid 2>/dev/null || true
   if wait $pid && id=$(awk '{sub(/:$/, "", $2); print $2; exit}' w$w.k.out) &&
      [ -n "$id" ]; then
     echo "$id w$w.k.img" >> finished.$w
   fi
 }
+pids=()
 for w in 1 2 3; do killed_writer $w & pids+=($!); done
 "$VMBACKUP" gc > gc.k.out 2>&1 || fail "gc beside killed writers: $(cat gc.k.out)"
 wait "${pids[@]}"

@@ -21,14 +21,15 @@ s3_chunk_get (struct backend *be, const struct digest *d, unsigned char *buf,
               size_t cap, size_t *len)
 {
   struct s3_backend *S = s3_of (be);
-  char key[S3_KEY_MAX], name[160];
+  char key[S3_KEY_MAX], hex[DIGEST_HEX_LEN + 1], name[160];
   int got = s3_prefetch_take (S->prefetch, d, buf, cap, len);
 
   if (got == 1)
     return 0;
   s3_chunk_key (d, key);
+  digest_to_hex (d, hex);
   /* "chunk HEX", as a directory repository names it. */
-  snprintf (name, sizeof name, "chunk %s", key + 10);
+  snprintf (name, sizeof name, "chunk %s", hex);
   /* A fetch ahead that failed failed as this GET would have: its error
    * stands, rather than another wait as long for the same answer. */
   if (got == -1 || s3_get_into (S->c, key, buf, cap, len) == -1) {
